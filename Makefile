@@ -1,0 +1,72 @@
+# allelemesh developer commands. Two do all the set-up on a fresh machine:
+#   make demo   - create .venv, install, run a real mesh on loopback
+#   make test   - create .venv if needed, lint, type-check, run the whole suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+TOOLS  := .tools
+BUF    := $(TOOLS)/node_modules/.bin/buf
+PROTO_SRC := $(wildcard protos/mesh/v1/*.proto)
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test lint typecheck proto proto-check buf-lint buf-breaking bench bench-quick clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+test: $(STAMP) lint typecheck proto-check
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy mesh nodes gateway
+
+# Regenerate mesh/v1 from protos/ (the generated code is committed).
+proto: $(STAMP)
+	$(PY) -m grpc_tools.protoc -Iprotos -Iprotos/third_party \
+	    --python_out=. --pyi_out=. --grpc_python_out=. $(PROTO_SRC)
+
+# Fail if the committed generated code differs from what the protos give.
+proto-check: $(STAMP)
+	@rm -rf $(TOOLS)/proto-check && mkdir -p $(TOOLS)/proto-check
+	@$(PY) -m grpc_tools.protoc -Iprotos -Iprotos/third_party \
+	    --python_out=$(TOOLS)/proto-check --pyi_out=$(TOOLS)/proto-check \
+	    --grpc_python_out=$(TOOLS)/proto-check $(PROTO_SRC)
+	@for f in $(TOOLS)/proto-check/mesh/v1/*; do \
+	    cmp -s "$$f" "mesh/v1/$$(basename $$f)" || { echo "mesh/v1/$$(basename $$f) is stale: run make proto"; exit 1; }; \
+	done
+	@echo "generated code matches protos/"
+
+$(BUF):
+	mkdir -p $(TOOLS)
+	cd $(TOOLS) && npm install --silent --no-audit --no-fund @bufbuild/buf@1.75.0
+
+buf-lint: $(BUF)
+	$(BUF) lint
+
+# Compare the wire contract with the previous commit (FILE rules, see buf.yaml).
+buf-breaking: $(BUF)
+	@if git rev-parse --verify -q HEAD~1 >/dev/null; then \
+	    $(BUF) breaking --against '.git#ref=HEAD~1'; \
+	else echo "no previous commit to compare with"; fi
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+bench-quick: $(STAMP)
+	$(PY) -m bench --quick
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache demo-run

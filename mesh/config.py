@@ -1,0 +1,275 @@
+"""Typed, validated configuration read from TOML (``node.toml``, ``gateway.toml``).
+
+A bad file stops the process at start with the key and the problem named, e.g.
+``node.toml: [[datasets]][2].index: directory /x does not exist``. Every table and
+key is documented in the README's configuration reference.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mesh.errors import ConfigError
+from mesh.genome import Assembly
+
+T = TypeVar("T")
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_ADDRESS = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """``[tls]``: this process's identity and the federation's trust bundle."""
+
+    ca: tuple[Path, ...]
+    cert: Path
+    key: Path
+
+
+@dataclass(frozen=True)
+class PeerConfig:
+    """``[[peers]]``: another node this process federates with."""
+
+    id: str
+    country: str
+    addresses: tuple[str, ...]
+    identity: str = ""
+    timeout_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """``[[datasets]]``: one index directory served by a node."""
+
+    id: str
+    index: Path
+    log_queries: bool = False
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """The whole of ``node.toml``."""
+
+    id: str
+    country: str
+    listen: str
+    datasets: tuple[DatasetConfig, ...]
+    tls: TlsConfig | None = None
+    peers: tuple[PeerConfig, ...] = ()
+    default_assembly: Assembly = Assembly.GRCH38
+    references: Mapping[Assembly, Path] = field(default_factory=dict)
+    workers: int = 1
+    reload_interval_s: float = 2.0
+    timeout_ms: int = 5000
+    max_batch_variants: int = 10_000
+    log_queries: bool = False
+    log_json: bool = True
+
+
+class _Table:
+    """A TOML table with the path that names it in error messages."""
+
+    def __init__(self, source: str, path: str, data: Mapping[str, Any]) -> None:
+        self.source, self.path, self.data = source, path, data
+        self._used: set[str] = set()
+
+    def where(self, key: str) -> str:
+        return f"{self.source}: {self.path}.{key}" if self.path else f"{self.source}: {key}"
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.where(key)}: {problem}", metadata={"key": self.where(key)})
+
+    def get(self, key: str, kind: type[T], default: T | None = None, *, required: bool = False) -> T:
+        self._used.add(key)
+        if key not in self.data:
+            if required or default is None:
+                raise self.fail(key, "is required")
+            return default
+        value = self.data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.fail(key, f"must be a {kind.__name__}, got {type(value).__name__} {value!r}")
+        return value
+
+    def optional(self, key: str, kind: type[T]) -> T | None:
+        if key not in self.data:
+            self._used.add(key)
+            return None
+        return self.get(key, kind)
+
+    def table(self, key: str) -> _Table | None:
+        self._used.add(key)
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table")
+        return _Table(self.source, f"[{key}]" if not self.path else f"{self.path}.{key}", value)
+
+    def tables(self, key: str) -> list[_Table]:
+        self._used.add(key)
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(key, "must be an array of tables ([[" + key + "]])")
+        return [_Table(self.source, f"[[{key}]][{i}]", v) for i, v in enumerate(value)]
+
+    def reject_unknown(self) -> None:
+        unknown = sorted(set(self.data) - self._used)
+        if unknown:
+            raise self.fail(unknown[0], "is not a known key (check its spelling)")
+
+
+def _identifier(table: _Table, key: str) -> str:
+    value = table.get(key, str, required=True)
+    if not _ID.match(value):
+        raise table.fail(key, f"{value!r} must be 1-128 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def _country(table: _Table, key: str = "country") -> str:
+    value = table.get(key, str, required=True)
+    if not _COUNTRY.match(value):
+        raise table.fail(key, f"{value!r} must be an ISO 3166-1 alpha-2 code such as NO or FI")
+    return value
+
+
+def _address(table: _Table, key: str, value: str) -> str:
+    if not _ADDRESS.match(value) or not 0 <= int(value.rsplit(":", 1)[1]) <= 65535:
+        raise table.fail(key, f"{value!r} must be HOST:PORT (IPv6 as [::1]:PORT)")
+    return value
+
+
+def _path(table: _Table, key: str, base: Path, *, must_exist: bool = True) -> Path:
+    path = Path(table.get(key, str, required=True)).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    if must_exist and not path.exists():
+        raise table.fail(key, f"{path} does not exist")
+    return path
+
+
+def _assembly(table: _Table, key: str, value: str) -> Assembly:
+    for assembly in Assembly:
+        if value.lower() == assembly.value.lower():
+            return assembly
+    raise table.fail(key, f"{value!r} must be one of {', '.join(a.value for a in Assembly)}")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file, naming the file and line of a syntax error."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def parse_tls(root: _Table, base: Path) -> TlsConfig | None:
+    """Read the optional ``[tls]`` table."""
+    tls = root.table("tls")
+    if tls is None:
+        return None
+    ca_value = tls.data.get("ca")
+    if isinstance(ca_value, str):
+        ca = (_path(tls, "ca", base),)
+    else:
+        items = tls.get("ca", list, required=True)
+        ca = tuple(_path(_Table(tls.source, tls.path, {"ca": v}), "ca", base) for v in items)
+    config = TlsConfig(ca=ca, cert=_path(tls, "cert", base), key=_path(tls, "key", base))
+    tls.reject_unknown()
+    return config
+
+
+def parse_peers(root: _Table) -> tuple[PeerConfig, ...]:
+    """Read ``[[peers]]`` entries (``address`` or a list of replica ``addresses``)."""
+    peers = []
+    seen: set[str] = set()
+    for table in root.tables("peers"):
+        peer_id = _identifier(table, "id")
+        if peer_id in seen:
+            raise table.fail("id", f"peer {peer_id!r} is listed twice")
+        seen.add(peer_id)
+        if "addresses" in table.data:
+            raw = table.get("addresses", list, required=True)
+            if not raw or not all(isinstance(a, str) for a in raw):
+                raise table.fail("addresses", "must be a non-empty list of HOST:PORT strings")
+            addresses = tuple(_address(table, "addresses", a) for a in raw)
+        else:
+            addresses = (_address(table, "address", table.get("address", str, required=True)),)
+        timeout = table.optional("timeout_ms", int)
+        if timeout is not None and timeout <= 0:
+            raise table.fail("timeout_ms", "must be a positive number of milliseconds")
+        peers.append(
+            PeerConfig(
+                id=peer_id,
+                country=_country(table),
+                addresses=addresses,
+                identity=table.get("identity", str, ""),
+                timeout_ms=timeout,
+            )
+        )
+        table.reject_unknown()
+    return tuple(peers)
+
+
+def load_node_config(path: Path) -> NodeConfig:
+    """Read and validate ``node.toml``."""
+    root = _Table(str(path), "", read_toml(path))
+    base = path.parent
+    node = root.table("node")
+    if node is None:
+        raise root.fail("node", "is required: a [node] table with id, country and listen")
+    datasets = []
+    seen: set[str] = set()
+    for table in root.tables("datasets"):
+        dataset_id = _identifier(table, "id")
+        if dataset_id in seen:
+            raise table.fail("id", f"dataset {dataset_id!r} is listed twice")
+        seen.add(dataset_id)
+        datasets.append(
+            DatasetConfig(
+                id=dataset_id,
+                index=_path(table, "index", base),
+                log_queries=table.get("log_queries", bool, False),
+            )
+        )
+        table.reject_unknown()
+    references: dict[Assembly, Path] = {}
+    ref_table = root.table("references")
+    if ref_table is not None:
+        for key in list(ref_table.data):
+            references[_assembly(ref_table, key, key)] = _path(ref_table, key, base)
+    workers = node.get("workers", int, 1)
+    if workers < 1:
+        raise node.fail("workers", "must be at least 1")
+    config = NodeConfig(
+        id=_identifier(node, "id"),
+        country=_country(node),
+        listen=_address(node, "listen", node.get("listen", str, required=True)),
+        datasets=tuple(datasets),
+        tls=parse_tls(root, base),
+        peers=parse_peers(root),
+        default_assembly=_assembly(
+            node, "default_assembly", node.get("default_assembly", str, "GRCh38")
+        ),
+        references=references,
+        workers=workers,
+        reload_interval_s=node.get("reload_interval_s", float, 2.0),
+        timeout_ms=node.get("timeout_ms", int, 5000),
+        max_batch_variants=node.get("max_batch_variants", int, 10_000),
+        log_queries=node.get("log_queries", bool, False),
+        log_json=node.get("log_json", bool, True),
+    )
+    node.reject_unknown()
+    root.reject_unknown()
+    return config

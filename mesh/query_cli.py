@@ -1,0 +1,157 @@
+"""``allelemesh query``: look a variant or region up at a node or a gateway."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+from rich.console import Console
+from rich.table import Table
+
+from mesh.channels import open_channel
+from mesh.config import TlsConfig
+from mesh.errors import ConfigError, InvalidArgumentError, UnavailableError
+from mesh.genome import Assembly
+from mesh.notation import parse_region, parse_variant
+from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
+
+_SCOPES = {"local": allele_pb2.SCOPE_LOCAL, "mesh": allele_pb2.SCOPE_MESH}
+
+
+def add_query_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Register ``query``."""
+    query = subparsers.add_parser(
+        "query",
+        help="look up a variant (or a region) at a node or gateway",
+        description="VARIANT in any accepted notation: 1-55051215-G-GA, chr1:55051215:G:GA, "
+        "'1:55051215 G>GA', SPDI NC_000001.11:55051214:G:GA, HGVS NC_000001.11:g.55051215G>A; "
+        "or a region such as 1:55051000-55052000.",
+    )
+    query.add_argument("variant", metavar="VARIANT", help="variant or region")
+    query.add_argument("--target", required=True, help="HOST:PORT of a node or gateway")
+    query.add_argument("--assembly", default="GRCh38", choices=[a.value for a in Assembly])
+    query.add_argument("--dataset", action="append", default=[], help="restrict to a dataset")
+    query.add_argument("--population", action="append", default=[], help="restrict populations")
+    query.add_argument("--scope", choices=sorted(_SCOPES), default="local",
+                       help="at a node: local datasets only, or the whole mesh")
+    query.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    query.add_argument("--json", action="store_true", help="print the response as JSON")
+    query.add_argument("--insecure", action="store_true", help="plaintext gRPC")
+    query.add_argument("--ca", type=Path, action="append", default=[], help="trusted CA (PEM)")
+    query.add_argument("--cert", type=Path, help="client certificate (PEM)")
+    query.add_argument("--key", type=Path, help="client key (PEM)")
+    query.set_defaults(handler=run_query)
+
+
+def _tls(args: argparse.Namespace) -> TlsConfig | None:
+    if args.insecure:
+        return None
+    if not (args.ca and args.cert and args.key):
+        raise ConfigError("query: give --ca, --cert and --key for mTLS, or --insecure")
+    return TlsConfig(ca=tuple(args.ca), cert=args.cert, key=args.key)
+
+
+def run_query(args: argparse.Namespace) -> int:
+    """Send the lookup and print the answer."""
+    assembly = Assembly(args.assembly)
+    scope = _SCOPES[args.scope]
+    try:
+        variant = parse_variant(args.variant, assembly)
+        region = None
+    except InvalidArgumentError:
+        variant = None
+        region = parse_region(args.variant, assembly)
+    channel = open_channel(args.target, _tls(args))
+    stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
+    try:
+        if variant is not None:
+            response: Any = stub.LookupVariant(
+                allele_service_pb2.LookupVariantRequest(
+                    assembly=assembly.to_proto(),
+                    variant=allele_pb2.Variant(
+                        chromosome=variant.chromosome, position=variant.position,
+                        reference_bases=variant.ref, alternate_bases=variant.alt,
+                    ),
+                    dataset_ids=args.dataset, populations=args.population, scope=scope,
+                ),
+                timeout=args.timeout,
+            )
+        else:
+            assert region is not None
+            response = stub.SearchRegion(
+                allele_service_pb2.SearchRegionRequest(
+                    assembly=assembly.to_proto(),
+                    region=allele_pb2.Region(
+                        chromosome=region.chromosome, start=region.start, end=region.end
+                    ),
+                    dataset_ids=args.dataset, page_size=1000, scope=scope,
+                ),
+                timeout=args.timeout,
+            )
+    except grpc.RpcError as error:
+        code = error.code()
+        if code == grpc.StatusCode.INVALID_ARGUMENT:
+            raise InvalidArgumentError("variant", str(error.details())) from None
+        raise UnavailableError(f"{args.target} answered {code.name}: {error.details()}") from None
+    finally:
+        channel.close()
+    if args.json:
+        print(json.dumps(json_format.MessageToDict(response, preserving_proto_field_name=True),
+                         indent=2))
+    else:
+        print_frequencies(response, Console(file=sys.stdout))
+    return 0
+
+
+def _af(counts: allele_pb2.AlleleCounts) -> str:
+    if counts.precision == allele_pb2.COUNT_PRECISION_SUPPRESSED:
+        return "suppressed"
+    return f"{counts.allele_frequency:.6g}"
+
+
+def _count_cells(counts: allele_pb2.AlleleCounts) -> list[str]:
+    mark = "~" if counts.precision == allele_pb2.COUNT_PRECISION_ROUNDED else ""
+    if counts.precision == allele_pb2.COUNT_PRECISION_SUPPRESSED:
+        return ["—"] * 5 + ["suppressed"]
+    return [
+        f"{mark}{counts.allele_count}", f"{mark}{counts.allele_number}", _af(counts),
+        f"{mark}{counts.homozygous_count}", f"{mark}{counts.heterozygous_count}",
+        f"{mark}{counts.hemizygous_count}",
+    ]
+
+
+def print_frequencies(response: Any, console: Console) -> None:
+    """Print frequencies, the pooled row (if any) and every node's outcome as tables."""
+    table = Table(title="Allele frequencies", show_lines=False)
+    for column in ("variant", "dataset", "node", "country", "AC", "AN", "AF", "hom", "het", "hemi"):
+        table.add_column(column, justify="right" if column in "AC AN AF hom het hemi" else "left")
+    for f in response.frequencies:
+        v = f.variant
+        name = f"{v.chromosome}-{v.position}-{v.reference_bases}-{v.alternate_bases}"
+        table.add_row(name, f.dataset_id, f.node_id, f.country, *_count_cells(f.counts)[:6])
+        for p in f.populations:
+            table.add_row("", f"  {p.population}", "", "", *_count_cells(p.counts)[:6])
+    if response.HasField("pooled") if hasattr(response, "pooled") else False:
+        table.add_row("pooled", "", "", "", *_count_cells(response.pooled)[:6], style="bold")
+    console.print(table)
+    outcomes = Table(title="Node outcomes")
+    for column in ("node", "country", "status", "latency ms", "frequencies"):
+        outcomes.add_column(column)
+    for o in response.outcomes:
+        status = grpc.StatusCode.OK.name if o.status.code == 0 else _code_name(o.status.code)
+        detail = f" ({o.status.message})" if o.status.message else ""
+        outcomes.add_row(o.node_id, o.country, status + detail, f"{o.latency_ms:.2f}",
+                         str(o.frequency_count))
+    console.print(outcomes)
+
+
+def _code_name(code: int) -> str:
+    for status in grpc.StatusCode:
+        if status.value[0] == code:
+            return status.name
+    return str(code)

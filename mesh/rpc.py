@@ -1,0 +1,93 @@
+"""Server-side glue shared by node and gateway servicers.
+
+Servicers raise :class:`mesh.errors.MeshError`; :func:`guarded` turns it into a gRPC
+status carrying ``google.rpc`` details in ``grpc-status-details-bin`` (readable with
+``grpc_status.rpc_status.from_call``). Anything else is a bug: it is logged with its
+traceback and answered ``INTERNAL`` without leaking internals to the caller.
+
+Requests are parsed here rather than by grpc's deserializer hook, because a
+deserializer that raises makes grpc answer ``INTERNAL``; malformed bytes are a bad
+request, not a server fault.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.message import DecodeError, Message
+
+from mesh.errors import InvalidArgumentError, MeshError
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=Message)
+
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+
+def parse_request(message_type: type[M], data: bytes) -> M:
+    """Parse request bytes, answering ``INVALID_ARGUMENT`` for malformed input."""
+    try:
+        return message_type.FromString(data)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise InvalidArgumentError(
+            "", f"request is not a valid {message_type.DESCRIPTOR.full_name}: {exc}",
+            reason="MALFORMED_REQUEST",
+        ) from None
+
+
+async def abort_with(context: grpc.aio.ServicerContext[Any, Any], error: MeshError) -> None:
+    """End the RPC with ``error``'s status and rich details."""
+    status = error.to_status()
+    await context.abort(
+        error.code,
+        error.message,
+        trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),),
+    )
+
+
+def serialize_response(response: bytes | Message) -> bytes:
+    """Response serializer that passes pre-encoded bytes through untouched."""
+    if isinstance(response, bytes):
+        return response
+    return response.SerializeToString()
+
+
+Handler = Callable[[bytes, grpc.aio.ServicerContext[Any, Any]], Awaitable[bytes | Message]]
+R = TypeVar("R")
+
+
+def guarded(method: str, handler: Handler) -> Handler:
+    """Wrap a servicer method so errors become statuses, never stack traces."""
+
+    async def call(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes | Message:
+        try:
+            return await handler(request, context)
+        except MeshError as error:
+            await abort_with(context, error)
+        except grpc.aio.AbortError:
+            raise
+        except Exception:
+            log.exception("%s failed with an unexpected error", method)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
+        raise AssertionError("unreachable: abort raises")  # pragma: no cover
+
+    return call
+
+
+def unary_handlers(
+    handlers: dict[str, Handler], service: str
+) -> grpc.GenericRpcHandler:
+    """Return a generic handler for ``service`` whose methods take raw request bytes."""
+    method_handlers = {
+        name: grpc.unary_unary_rpc_method_handler(
+            guarded(f"{service}/{name}", handler),
+            request_deserializer=None,
+            response_serializer=serialize_response,
+        )
+        for name, handler in handlers.items()
+    }
+    return grpc.method_handlers_generic_handler(service, method_handlers)

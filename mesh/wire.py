@@ -1,0 +1,98 @@
+"""Hand-rolled protobuf encoding for the serving hot path.
+
+Serving a lookup is mostly copying stored ``VariantFrequency`` bytes into a response.
+Building protobuf objects for that would decode and re-encode every record, so the
+servicers assemble response bytes directly: a length-delimited field is
+``tag | varint(len) | payload`` and protobuf parsers merge repeated occurrences, so
+concatenation is a valid encoding. Only the few small messages computed per request
+(pooled counts, outcomes) are encoded here field by field.
+
+Field numbers below are those of ``protos/mesh/v1/*.proto``; the tests check every
+helper against ``SerializeToString`` of the generated classes.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from mesh.v1 import allele_pb2
+
+_DOUBLE = struct.Struct("<d")
+_VARINT_CACHE = [bytes([i]) for i in range(128)]
+
+WIRE_VARINT = 0
+WIRE_FIXED64 = 1
+WIRE_LEN = 2
+
+
+def tag(field_number: int, wire_type: int) -> bytes:
+    """Return the encoded key of a field."""
+    return varint((field_number << 3) | wire_type)
+
+
+def varint(value: int) -> bytes:
+    """Return the base-128 varint encoding of a non-negative int (two's complement if < 0)."""
+    if 0 <= value < 128:
+        return _VARINT_CACHE[value]
+    if value < 0:
+        value += 1 << 64
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def len_field(field_tag: bytes, payload: bytes) -> bytes:
+    """Return a length-delimited field: ``tag | varint(len) | payload``."""
+    return field_tag + varint(len(payload)) + payload
+
+
+def string_field(field_number: int, text: str) -> bytes:
+    """Return a string field, or nothing for the empty string (proto3 default)."""
+    if not text:
+        return b""
+    return len_field(tag(field_number, WIRE_LEN), text.encode("utf-8"))
+
+
+# AlleleCounts field keys.
+_AC = tag(1, WIRE_VARINT)
+_AN = tag(2, WIRE_VARINT)
+_AF = tag(3, WIRE_FIXED64)
+_HOM = tag(4, WIRE_VARINT)
+_HET = tag(5, WIRE_VARINT)
+_HEMI = tag(6, WIRE_VARINT)
+_PRECISION = tag(7, WIRE_VARINT)
+
+
+def allele_counts(
+    allele_count: int,
+    allele_number: int,
+    homozygous: int,
+    heterozygous: int,
+    hemizygous: int,
+    precision: int = allele_pb2.COUNT_PRECISION_EXACT,
+) -> bytes:
+    """Encode a ``mesh.v1.AlleleCounts``; AF is AC/AN (0 when AN is 0)."""
+    parts = []
+    if allele_count:
+        parts.append(_AC + varint(allele_count))
+    if allele_number:
+        parts.append(_AN + varint(allele_number))
+        if allele_count:
+            parts.append(_AF + _DOUBLE.pack(allele_count / allele_number))
+    if homozygous:
+        parts.append(_HOM + varint(homozygous))
+    if heterozygous:
+        parts.append(_HET + varint(heterozygous))
+    if hemizygous:
+        parts.append(_HEMI + varint(hemizygous))
+    if precision:
+        parts.append(_PRECISION + varint(precision))
+    return b"".join(parts)
+
+
+def node_identity_fields(node_id: str, country: str) -> bytes:
+    """Encode ``VariantFrequency.node_id`` (3) and ``country`` (4), appended to stored bytes."""
+    return string_field(3, node_id) + string_field(4, country)

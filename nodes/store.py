@@ -1,0 +1,181 @@
+"""The node's read side of its indexes: open, look up, scan, and swap on rebuild.
+
+Each dataset is one immutable index directory (see :mod:`nodes.index_dir`), opened
+read-only and without LMDB's lock file: nothing writes to a built index, so readers
+need no coordination. A rebuild points the dataset's path at a new version; the
+store notices (poll or SIGHUP), opens the new version, swaps it in with one
+attribute assignment, and closes the old one only after in-flight reads are done.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import lmdb
+
+from mesh.errors import IndexStoreError
+from mesh.genome import Assembly
+from nodes.index_dir import DatasetMetadata, read_metadata
+from nodes.keys import PREFIX_LEN
+
+log = logging.getLogger(__name__)
+
+#: How long a replaced index stays open for reads that started before the swap.
+RETIRE_AFTER_S = 30.0
+
+
+class DatasetIndex:
+    """One opened version of one dataset's index."""
+
+    def __init__(self, path: Path) -> None:
+        self.link = path
+        self.version_path = Path(os.path.realpath(path))
+        try:
+            self.metadata: DatasetMetadata = read_metadata(path)
+            self.env = lmdb.open(
+                str(self.version_path),
+                readonly=True,
+                lock=False,
+                max_readers=1024,
+                readahead=False,
+                subdir=True,
+            )
+        except (OSError, lmdb.Error) as exc:
+            raise IndexStoreError(f"index {path}: cannot be opened: {exc}") from exc
+        self.id = self.metadata.id
+        self.assembly: Assembly = self.metadata.assembly
+
+    def close(self) -> None:
+        """Release the LMDB environment."""
+        self.env.close()
+
+    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        """Return the stored value of each key (``None`` where absent), in one read txn."""
+        with self.env.begin(buffers=False) as txn:
+            get = txn.get
+            return [get(key) for key in keys]
+
+    def get(self, key: bytes) -> bytes | None:
+        """Return the stored value of one key."""
+        with self.env.begin(buffers=False) as txn:
+            value: bytes | None = txn.get(key)
+            return value
+
+    def scan(
+        self, first_prefix: bytes, last_prefix: bytes, start_key: bytes | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Yield ``(key, value)`` with ``first <= key[:5] <= last`` in key order.
+
+        With ``start_key``, start at the first key at or after it (resuming a page).
+        """
+        with self.env.begin(buffers=False) as txn:
+            cursor = txn.cursor()
+            start = first_prefix if start_key is None or start_key < first_prefix else start_key
+            if not cursor.set_range(start):
+                return
+            for key, value in cursor.iternext():
+                if key[:PREFIX_LEN] > last_prefix:
+                    return
+                yield key, value
+
+
+@dataclass
+class _DatasetSlot:
+    """A configured dataset and the version of it currently served."""
+
+    id: str
+    path: Path
+    log_queries: bool
+    current: DatasetIndex
+
+
+class IndexStore:
+    """Every dataset a node serves, each swappable on rebuild."""
+
+    def __init__(self, datasets: Sequence[tuple[str, Path, bool]]) -> None:
+        self._slots: dict[str, _DatasetSlot] = {}
+        self._retired: list[tuple[float, DatasetIndex]] = []
+        for dataset_id, path, log_queries in datasets:
+            index = DatasetIndex(path)
+            if index.id != dataset_id:
+                raise IndexStoreError(
+                    f"index {path}: holds dataset {index.id!r}, but the configuration "
+                    f"names it {dataset_id!r}"
+                )
+            self._slots[dataset_id] = _DatasetSlot(dataset_id, path, log_queries, index)
+
+    @property
+    def dataset_ids(self) -> list[str]:
+        """Every dataset id, sorted."""
+        return sorted(self._slots)
+
+    def datasets(self) -> list[DatasetIndex]:
+        """The currently served version of every dataset, sorted by id."""
+        return [self._slots[i].current for i in self.dataset_ids]
+
+    def dataset(self, dataset_id: str) -> DatasetIndex | None:
+        """The served version of one dataset, or ``None``."""
+        slot = self._slots.get(dataset_id)
+        return slot.current if slot else None
+
+    def logs_queries(self, dataset_id: str) -> bool:
+        """Whether the dataset opted in to having query coordinates logged."""
+        slot = self._slots.get(dataset_id)
+        return bool(slot and slot.log_queries)
+
+    def reload_changed(self) -> list[str]:
+        """Open any dataset whose path now points at a new version; return their ids.
+
+        A version that fails to open is logged and the old one kept serving.
+        """
+        changed = []
+        for slot in self._slots.values():
+            target = Path(os.path.realpath(slot.path))
+            if target == slot.current.version_path:
+                continue
+            try:
+                index = DatasetIndex(slot.path)
+            except IndexStoreError as exc:
+                log.error("dataset %s: new index not loaded, still serving the old one: %s",
+                          slot.id, exc.message)
+                continue
+            if index.id != slot.id:
+                log.error("dataset %s: new index holds dataset %s; not loaded", slot.id, index.id)
+                index.close()
+                continue
+            old, slot.current = slot.current, index
+            self._retired.append((time.monotonic() + RETIRE_AFTER_S, old))
+            changed.append(slot.id)
+            log.info("dataset %s: now serving %s", slot.id, index.version_path.name)
+        self._close_retired()
+        return changed
+
+    def _close_retired(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        keep = []
+        for deadline, index in self._retired:
+            if force or deadline <= now:
+                index.close()
+            else:
+                keep.append((deadline, index))
+        self._retired = keep
+
+    def close(self) -> None:
+        """Close every environment."""
+        for slot in self._slots.values():
+            slot.current.close()
+        self._close_retired(force=True)
+
+
+def merge_scans(
+    scans: Sequence[tuple[str, Iterator[tuple[bytes, bytes]]]],
+) -> Iterator[tuple[bytes, str, bytes]]:
+    """Merge per-dataset scans into ``(key, dataset_id, value)`` in (key, dataset) order."""
+    streams = [((key, dataset_id, value) for key, value in scan) for dataset_id, scan in scans]
+    return heapq.merge(*streams)
