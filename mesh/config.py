@@ -86,7 +86,9 @@ class _Table:
     def fail(self, key: str, problem: str) -> ConfigError:
         return ConfigError(f"{self.where(key)}: {problem}", metadata={"key": self.where(key)})
 
-    def get(self, key: str, kind: type[T], default: T | None = None, *, required: bool = False) -> T:
+    def get(
+        self, key: str, kind: type[T], default: T | None = None, *, required: bool = False
+    ) -> T:
         self._used.add(key)
         if key not in self.data:
             if required or default is None:

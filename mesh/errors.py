@@ -41,9 +41,7 @@ class MeshError(Exception):
             reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata
         )
         details = [_pack(info), *self._extra_details()]
-        return status_pb2.Status(
-            code=self.code.value[0], message=self.message, details=details
-        )
+        return status_pb2.Status(code=self.code.value[0], message=self.message, details=details)
 
     def _extra_details(self) -> list[any_pb2.Any]:
         return []

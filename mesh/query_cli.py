@@ -37,8 +37,12 @@ def add_query_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     query.add_argument("--assembly", default="GRCh38", choices=[a.value for a in Assembly])
     query.add_argument("--dataset", action="append", default=[], help="restrict to a dataset")
     query.add_argument("--population", action="append", default=[], help="restrict populations")
-    query.add_argument("--scope", choices=sorted(_SCOPES), default="local",
-                       help="at a node: local datasets only, or the whole mesh")
+    query.add_argument(
+        "--scope",
+        choices=sorted(_SCOPES),
+        default="local",
+        help="at a node: local datasets only, or the whole mesh",
+    )
     query.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
     query.add_argument("--json", action="store_true", help="print the response as JSON")
     query.add_argument("--insecure", action="store_true", help="plaintext gRPC")
@@ -74,10 +78,14 @@ def run_query(args: argparse.Namespace) -> int:
                 allele_service_pb2.LookupVariantRequest(
                     assembly=assembly.to_proto(),
                     variant=allele_pb2.Variant(
-                        chromosome=variant.chromosome, position=variant.position,
-                        reference_bases=variant.ref, alternate_bases=variant.alt,
+                        chromosome=variant.chromosome,
+                        position=variant.position,
+                        reference_bases=variant.ref,
+                        alternate_bases=variant.alt,
                     ),
-                    dataset_ids=args.dataset, populations=args.population, scope=scope,
+                    dataset_ids=args.dataset,
+                    populations=args.population,
+                    scope=scope,
                 ),
                 timeout=args.timeout,
             )
@@ -89,7 +97,9 @@ def run_query(args: argparse.Namespace) -> int:
                     region=allele_pb2.Region(
                         chromosome=region.chromosome, start=region.start, end=region.end
                     ),
-                    dataset_ids=args.dataset, page_size=1000, scope=scope,
+                    dataset_ids=args.dataset,
+                    page_size=1000,
+                    scope=scope,
                 ),
                 timeout=args.timeout,
             )
@@ -101,8 +111,11 @@ def run_query(args: argparse.Namespace) -> int:
     finally:
         channel.close()
     if args.json:
-        print(json.dumps(json_format.MessageToDict(response, preserving_proto_field_name=True),
-                         indent=2))
+        print(
+            json.dumps(
+                json_format.MessageToDict(response, preserving_proto_field_name=True), indent=2
+            )
+        )
     else:
         print_frequencies(response, Console(file=sys.stdout))
     return 0
@@ -119,8 +132,11 @@ def _count_cells(counts: allele_pb2.AlleleCounts) -> list[str]:
     if counts.precision == allele_pb2.COUNT_PRECISION_SUPPRESSED:
         return ["—"] * 5 + ["suppressed"]
     return [
-        f"{mark}{counts.allele_count}", f"{mark}{counts.allele_number}", _af(counts),
-        f"{mark}{counts.homozygous_count}", f"{mark}{counts.heterozygous_count}",
+        f"{mark}{counts.allele_count}",
+        f"{mark}{counts.allele_number}",
+        _af(counts),
+        f"{mark}{counts.homozygous_count}",
+        f"{mark}{counts.heterozygous_count}",
         f"{mark}{counts.hemizygous_count}",
     ]
 
@@ -145,8 +161,9 @@ def print_frequencies(response: Any, console: Console) -> None:
     for o in response.outcomes:
         status = grpc.StatusCode.OK.name if o.status.code == 0 else _code_name(o.status.code)
         detail = f" ({o.status.message})" if o.status.message else ""
-        outcomes.add_row(o.node_id, o.country, status + detail, f"{o.latency_ms:.2f}",
-                         str(o.frequency_count))
+        outcomes.add_row(
+            o.node_id, o.country, status + detail, f"{o.latency_ms:.2f}", str(o.frequency_count)
+        )
     console.print(outcomes)
 
 

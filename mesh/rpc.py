@@ -34,7 +34,8 @@ def parse_request(message_type: type[M], data: bytes) -> M:
         return message_type.FromString(data)
     except (DecodeError, RuntimeError, ValueError) as exc:
         raise InvalidArgumentError(
-            "", f"request is not a valid {message_type.DESCRIPTOR.full_name}: {exc}",
+            "",
+            f"request is not a valid {message_type.DESCRIPTOR.full_name}: {exc}",
             reason="MALFORMED_REQUEST",
         ) from None
 
@@ -78,9 +79,7 @@ def guarded(method: str, handler: Handler) -> Handler:
     return call
 
 
-def unary_handlers(
-    handlers: dict[str, Handler], service: str
-) -> grpc.GenericRpcHandler:
+def unary_handlers(handlers: dict[str, Handler], service: str) -> grpc.GenericRpcHandler:
     """Return a generic handler for ``service`` whose methods take raw request bytes."""
     method_handlers = {
         name: grpc.unary_unary_rpc_method_handler(

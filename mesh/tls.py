@@ -12,7 +12,7 @@ from mesh.config import TlsConfig
 
 
 def _read(paths: tuple[object, ...]) -> bytes:
-    return b"".join(open(str(p), "rb").read() for p in paths)  # noqa: SIM115 - tiny files
+    return b"".join(open(str(p), "rb").read() for p in paths)
 
 
 def trust_bundle(tls: TlsConfig) -> bytes:

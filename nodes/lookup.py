@@ -149,9 +149,7 @@ class LocalLookup:
         parts.append(_FIELD3 + _varint(len(pooled)) + pooled)
         return LookupResult(b"".join(parts), len(parts) - 1, [d.id for d in datasets])
 
-    def batch_lookup(
-        self, request: allele_service_pb2.BatchLookupVariantsRequest
-    ) -> LookupResult:
+    def batch_lookup(self, request: allele_service_pb2.BatchLookupVariantsRequest) -> LookupResult:
         """Encode a ``BatchLookupVariantsResponse`` (without outcomes), request order kept."""
         assembly = self.assembly_of(request.assembly)
         count = len(request.variants)
@@ -258,10 +256,14 @@ class LocalLookup:
             response.next_page_token = self.page_tokens.encode(fingerprint, state)
         return response
 
-    def get_dataset(self, request: catalog_service_pb2.GetDatasetRequest) -> catalog_service_pb2.Dataset:
+    def get_dataset(
+        self, request: catalog_service_pb2.GetDatasetRequest
+    ) -> catalog_service_pb2.Dataset:
         """One dataset's catalogue entry."""
         if not request.dataset_id:
-            raise InvalidArgumentError("dataset_id", "dataset_id is required", reason="MISSING_FIELD")
+            raise InvalidArgumentError(
+                "dataset_id", "dataset_id is required", reason="MISSING_FIELD"
+            )
         dataset = self.store.dataset(request.dataset_id)
         if dataset is None:
             raise NotFoundError(
@@ -314,7 +316,9 @@ def _decode_region_state(state: bytes) -> tuple[bytes, str]:
     return key, state[_STATE.size + key_len :].decode("utf-8")
 
 
-def outcome_bytes(identity: NodeIdentity, started: float, frequency_count: int, field: bytes) -> bytes:
+def outcome_bytes(
+    identity: NodeIdentity, started: float, frequency_count: int, field: bytes
+) -> bytes:
     """Encode this node's own ``NodeOutcome`` (status OK) as response field ``field``."""
     outcome = allele_pb2.NodeOutcome(
         node_id=identity.node_id,

@@ -25,20 +25,32 @@ def add_node_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         "form --index DIR [--index DIR ...] --node-id ID --country CC for one machine.",
     )
     serve.add_argument("--config", type=Path, help="node.toml")
-    serve.add_argument("--index", type=Path, action="append", default=[], metavar="DIR",
-                       help="an index directory to serve (repeatable; quick form)")
+    serve.add_argument(
+        "--index",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="an index directory to serve (repeatable; quick form)",
+    )
     serve.add_argument("--listen", help="HOST:PORT to bind (default 127.0.0.1:50051)")
     serve.add_argument("--node-id", help="this node's id (quick form)")
     serve.add_argument("--country", help="ISO 3166-1 alpha-2 country code (quick form)")
     serve.add_argument("--workers", type=int, help="processes sharing the port (SO_REUSEPORT)")
-    serve.add_argument("--insecure", action="store_true",
-                       help="plaintext gRPC; refused when the config has a [tls] table")
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="plaintext gRPC; refused when the config has a [tls] table",
+    )
     serve.set_defaults(handler=_serve)
 
 
 def _quick_config(args: argparse.Namespace) -> NodeConfig:
-    missing = [flag for flag, value in (("--node-id", args.node_id), ("--country", args.country))
-               if not value]
+    missing = [
+        flag
+        for flag, value in (("--node-id", args.node_id), ("--country", args.country))
+        if not value
+    ]
     if missing:
         raise ConfigError(f"node serve: {', '.join(missing)} required without --config")
     datasets = []

@@ -76,7 +76,8 @@ async def start_node(
     """Open the indexes, bind the port and start serving."""
     if config.tls is None and not insecure:
         raise ConfigError(
-            "node: no [tls] table: configure TLS, or pass --insecure for plaintext on a trusted network"
+            "node: no [tls] table: configure TLS, or pass --insecure for plaintext "
+            "on a trusted network"
         )
     if config.tls is not None and insecure:
         raise ConfigError("node: --insecure is refused when a [tls] table is configured")
@@ -111,7 +112,10 @@ async def start_node(
     reloader = asyncio.create_task(_watch_indexes(store, config.reload_interval_s))
     log.info(
         "node %s (%s) serving %d datasets on port %d",
-        config.id, config.country, len(config.datasets), port,
+        config.id,
+        config.country,
+        len(config.datasets),
+        port,
         extra={"fields": {"node_id": config.id, "port": port, "tls": config.tls is not None}},
     )
     return RunningNode(server, port, store, lookup, reloader)

@@ -54,7 +54,9 @@ class NodeServicers:
             ),
         ]
 
-    def _finish(self, method: str, started: float, result: LookupResult, field: bytes, query: str) -> bytes:
+    def _finish(
+        self, method: str, started: float, result: LookupResult, field: bytes, query: str
+    ) -> bytes:
         identity = self.lookup.identity
         payload = result.payload + outcome_bytes(identity, started, result.frequency_count, field)
         if log.isEnabledFor(logging.INFO):

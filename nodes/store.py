@@ -142,8 +142,11 @@ class IndexStore:
             try:
                 index = DatasetIndex(slot.path)
             except IndexStoreError as exc:
-                log.error("dataset %s: new index not loaded, still serving the old one: %s",
-                          slot.id, exc.message)
+                log.error(
+                    "dataset %s: new index not loaded, still serving the old one: %s",
+                    slot.id,
+                    exc.message,
+                )
                 continue
             if index.id != slot.id:
                 log.error("dataset %s: new index holds dataset %s; not loaded", slot.id, index.id)

@@ -71,8 +71,13 @@ def _counts(rng: random.Random, samples: int, n_alts: int, chrom: str) -> dict[s
     return info
 
 
-def write_country(path: Path, cc: str, samples: int, sites: list[tuple[str, int, str, list[str]]],
-                  rng: random.Random) -> None:
+def write_country(
+    path: Path,
+    cc: str,
+    samples: int,
+    sites: list[tuple[str, int, str, list[str]]],
+    rng: random.Random,
+) -> None:
     """Write one country's sites VCF."""
     header = [
         "##fileformat=VCFv4.3",
@@ -85,7 +90,8 @@ def write_country(path: Path, cc: str, samples: int, sites: list[tuple[str, int,
     for label in labels:
         who = f"population {label[1:]}" if label else "all samples"
         header += [
-            f'##INFO=<ID=AC{label},Number=A,Type=Integer,Description="Alternate allele count, {who}">',
+            f"##INFO=<ID=AC{label},Number=A,Type=Integer,"
+            f'Description="Alternate allele count, {who}">',
             f'##INFO=<ID=AN{label},Number=1,Type=Integer,Description="Called alleles, {who}">',
             f'##INFO=<ID=nhomalt{label},Number=A,Type=Integer,Description="Homozygous, {who}">',
             f'##INFO=<ID=nhemi{label},Number=A,Type=Integer,Description="Hemizygous, {who}">',
@@ -109,11 +115,14 @@ def write_country(path: Path, cc: str, samples: int, sites: list[tuple[str, int,
             for key in ("AC", "AN", "nhomalt", "nhemi"):
                 fields.append(f"{key}_{cc}_{sex}=" + ",".join(map(str, c[f"{key}_{sex}"])))
         filt = "AC0" if sum(total["AC"]) == 0 else "PASS"
-        lines.append(f"chr{chrom}\t{pos}\t.\t{ref}\t{','.join(alts)}\t.\t{filt}\t{';'.join(fields)}")
+        lines.append(
+            f"chr{chrom}\t{pos}\t.\t{ref}\t{','.join(alts)}\t.\t{filt}\t{';'.join(fields)}"
+        )
     path.write_text("\n".join(header + lines) + "\n")
 
 
 def main() -> None:
+    """Write samples/{no,fi,lu}.vcf."""
     out = Path(__file__).resolve().parent.parent / "samples"
     out.mkdir(exist_ok=True)
     shared = _sites(random.Random(2026), SHARED_SITES)

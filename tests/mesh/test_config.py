@@ -56,13 +56,13 @@ def test_good_config_is_typed(tmp_path):
     [
         (('country = "NO"', 'country = "Norway"'), "[node].country"),
         (('listen = "127.0.0.1:50051"', 'listen = "localhost"'), "[node].listen"),
-        (('workers = 2', 'workers = "two"'), "[node].workers: must be a int"),
-        (('workers = 2', 'workers = 0'), "[node].workers: must be at least 1"),
+        (("workers = 2", 'workers = "two"'), "[node].workers: must be a int"),
+        (("workers = 2", "workers = 0"), "[node].workers: must be at least 1"),
         (('index = "idx"', 'index = "missing"'), "[[datasets]][0].index"),
         (('default_assembly = "grch37"', 'default_assembly = "hg19"'), "default_assembly"),
         (('id = "no-gnomad"', 'id = "no gnomad!"'), "[[datasets]][0].id"),
-        (('log_queries = true', 'log_querys = true'), "log_querys: is not a known key"),
-        (('[node]', '[nodes]'), "node: is required"),
+        (("log_queries = true", "log_querys = true"), "log_querys: is not a known key"),
+        (("[node]", "[nodes]"), "node: is required"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, edit, expected):

@@ -42,7 +42,9 @@ def test_token_signed_by_another_server_is_refused():
     assert caught.value.reason == "INVALID_PAGE_TOKEN"
 
 
-@given(position=st.integers(min_value=0, max_value=40), flip=st.integers(min_value=1, max_value=255))
+@given(
+    position=st.integers(min_value=0, max_value=40), flip=st.integers(min_value=1, max_value=255)
+)
 def test_any_edited_byte_is_refused(position, flip):
     codec = PageTokenCodec(b"s" * 32)
     fingerprint = query_fingerprint("q")

@@ -11,8 +11,14 @@ from mesh.v1 import allele_pb2
 counts = st.integers(min_value=0, max_value=2**40)
 
 
-@given(ac=counts, an=counts, hom=counts, het=counts, hemi=counts,
-       precision=st.sampled_from([0, 1, 2, 3]))
+@given(
+    ac=counts,
+    an=counts,
+    hom=counts,
+    het=counts,
+    hemi=counts,
+    precision=st.sampled_from([0, 1, 2, 3]),
+)
 def test_allele_counts_parses_to_the_same_message(ac, an, hom, het, hemi, precision):
     encoded = wire.allele_counts(ac, an, hom, het, hemi, precision)
     parsed = allele_pb2.AlleleCounts.FromString(encoded)
@@ -40,8 +46,9 @@ def test_negative_varint_is_twos_complement():
 @given(node_id=st.text(max_size=40), country=st.text(max_size=4))
 def test_identity_fields_merge_into_a_stored_frequency(node_id, country):
     stored = allele_pb2.VariantFrequency(
-        variant=allele_pb2.Variant(chromosome="1", position=5, reference_bases="A",
-                                   alternate_bases="T"),
+        variant=allele_pb2.Variant(
+            chromosome="1", position=5, reference_bases="A", alternate_bases="T"
+        ),
         dataset_id="ds",
     ).SerializeToString()
     merged = allele_pb2.VariantFrequency.FromString(
