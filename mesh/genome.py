@@ -8,8 +8,14 @@ at the edge, and nowhere else.
 
 from __future__ import annotations
 
+import functools
+import json
+import re
+from dataclasses import dataclass
 from enum import StrEnum
+from importlib import resources
 
+from mesh.errors import InvalidArgumentError
 from mesh.v1 import allele_pb2
 
 
@@ -19,7 +25,7 @@ class Assembly(StrEnum):
     GRCH37 = "GRCh37"
     GRCH38 = "GRCh38"
 
-    def to_proto(self) -> int:
+    def to_proto(self) -> allele_pb2.Assembly:
         """Return the ``mesh.v1.Assembly`` enum value."""
         return _TO_PROTO[self]
 
@@ -31,15 +37,16 @@ class Assembly(StrEnum):
         try:
             return _FROM_PROTO[value]
         except KeyError:
-            from mesh.errors import InvalidArgumentError
-
             raise InvalidArgumentError(
                 "assembly", f"unknown assembly enum value {value}", reason="UNKNOWN_ASSEMBLY"
             ) from None
 
 
-_TO_PROTO = {Assembly.GRCH37: allele_pb2.ASSEMBLY_GRCH37, Assembly.GRCH38: allele_pb2.ASSEMBLY_GRCH38}
-_FROM_PROTO = {v: k for k, v in _TO_PROTO.items()}
+_TO_PROTO = {
+    Assembly.GRCH37: allele_pb2.ASSEMBLY_GRCH37,
+    Assembly.GRCH38: allele_pb2.ASSEMBLY_GRCH38,
+}
+_FROM_PROTO: dict[int, Assembly] = {v: k for k, v in _TO_PROTO.items()}
 
 #: Canonical chromosome names in genomic sort order.
 CHROMOSOMES: tuple[str, ...] = (*(str(i) for i in range(1, 23)), "X", "Y", "MT")
@@ -47,3 +54,97 @@ CHROMOSOMES: tuple[str, ...] = (*(str(i) for i in range(1, 23)), "X", "Y", "MT")
 #: One-byte sort code of each canonical chromosome (1-based, genomic order).
 CONTIG_CODES: dict[str, int] = {name: i for i, name in enumerate(CHROMOSOMES, start=1)}
 CONTIG_NAMES: dict[int, str] = {i: name for name, i in CONTIG_CODES.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Contig:
+    """One canonical chromosome of one assembly."""
+
+    name: str
+    length: int
+    refseq: str
+
+
+# ``chr`` is stripped before the lookup, so ``chr23``/``chrM``/``chrMT`` resolve too.
+_ALIASES: dict[str, str] = {
+    **{name: name for name in CHROMOSOMES},
+    "23": "X",
+    "24": "Y",
+    "M": "MT",
+}
+_ACCESSION = re.compile(r"NC_(\d{6})(?:\.(\d+))?")
+_ACCEPTED = "1..22, X, Y, MT (or chr1, chrX, chrM, 23, 24, or a RefSeq NC_ accession)"
+
+
+@functools.cache
+def _contigs() -> dict[Assembly, dict[str, Contig]]:
+    """Load ``mesh/data/contigs.json`` once."""
+    raw = json.loads(resources.files("mesh").joinpath("data/contigs.json").read_text("utf-8"))
+    table: dict[Assembly, dict[str, Contig]] = {}
+    for assembly in Assembly:
+        rows = raw[assembly.value]
+        table[assembly] = {
+            name: Contig(name, int(rows[name]["length"]), str(rows[name]["refseq"]))
+            for name in CHROMOSOMES
+        }
+    return table
+
+
+@functools.cache
+def _accessions() -> dict[str, dict[Assembly, str]]:
+    """Map each RefSeq accession, with and without version, to its chromosome per assembly."""
+    table: dict[str, dict[Assembly, str]] = {}
+    for assembly, contigs in _contigs().items():
+        for entry in contigs.values():
+            table.setdefault(entry.refseq, {})[assembly] = entry.name
+            # An unversioned accession names the same chromosome in both assemblies.
+            table.setdefault(entry.refseq.split(".")[0], {})[assembly] = entry.name
+    return table
+
+
+def _unknown(name: str, detail: str = "") -> InvalidArgumentError:
+    message = f"unknown chromosome {name!r}{detail}; expected {_ACCEPTED}"
+    return InvalidArgumentError("chromosome", message, reason="UNKNOWN_CHROMOSOME")
+
+
+def canonical_chromosome(name: str, assembly: Assembly | None = None) -> str:
+    """Resolve an accepted alias to its canonical name: ``1``..``22``, ``X``, ``Y`` or ``MT``.
+
+    A versioned RefSeq accession is checked against ``assembly`` when it is given:
+    one of the other assembly would silently shift every coordinate, so it is an error.
+    """
+    text = name.strip().upper()
+    if text.startswith("CHR"):
+        text = text[3:]
+    if (canonical := _ALIASES.get(text)) is not None:
+        return canonical
+    if _ACCESSION.fullmatch(text) is None:
+        raise _unknown(name)
+    owners = _accessions().get(text)
+    if owners is None:
+        raise _unknown(name, " (not a chromosome accession of GRCh37 or GRCh38)")
+    if assembly is None or assembly in owners:
+        return next(iter(owners.values()))
+    other, chromosome = next(iter(owners.items()))
+    ours = _contigs()[assembly][chromosome].refseq
+    raise InvalidArgumentError(
+        "chromosome",
+        f"{text} is chromosome {chromosome} of {other}, but the request is in {assembly} "
+        f"(whose chromosome {chromosome} is {ours})",
+        reason="ASSEMBLY_MISMATCH",
+    )
+
+
+def contig(chromosome: str, assembly: Assembly) -> Contig:
+    """Return the contig an alias names in ``assembly``."""
+    return _contigs()[assembly][canonical_chromosome(chromosome, assembly)]
+
+
+def contig_length(chromosome: str, assembly: Assembly) -> int:
+    """Return the length in bp of a chromosome (any accepted alias) in ``assembly``."""
+    return contig(chromosome, assembly).length
+
+
+def refseq_accession(chromosome: str, assembly: Assembly) -> str:
+    """Return the versioned RefSeq accession of a chromosome in ``assembly``."""
+    return contig(chromosome, assembly).refseq

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 import time
+from datetime import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -277,7 +278,8 @@ class LocalLookup:
         """The ``mesh.v1.Dataset`` of an opened index."""
         meta = dataset.metadata
         created = timestamp_pb2.Timestamp()
-        created.FromDatetime(meta.created_time)
+        if meta.created_time:
+            created.FromDatetime(datetime.fromisoformat(meta.created_time))
         return catalog_service_pb2.Dataset(
             id=meta.id,
             title=meta.title,

@@ -23,10 +23,11 @@ from grpc_reflection.v1alpha import reflection
 
 from mesh.config import NodeConfig
 from mesh.errors import ConfigError
+from mesh.federation import FederationSettings, LocalSource, MeshBackend
 from mesh.paging import PageTokenCodec
 from mesh.tls import server_credentials
 from nodes.lookup import LocalLookup, NodeIdentity
-from nodes.reference import open_reference
+from nodes.reference import FastaReference
 from nodes.servicers import ALLELE_SERVICE, CATALOG_SERVICE, NodeServicers
 from nodes.store import IndexStore
 
@@ -56,6 +57,8 @@ class RunningNode:
     store: IndexStore
     lookup: LocalLookup
     _reloader: asyncio.Task[None]
+    #: The federation engine when the node has ``[[peers]]`` (answers SCOPE_MESH).
+    mesh: MeshBackend | None = None
 
     async def stop(self, grace: float | None = GRACE_S) -> None:
         """Stop serving (finishing in-flight calls within ``grace``) and close indexes."""
@@ -63,6 +66,8 @@ class RunningNode:
         with contextlib.suppress(asyncio.CancelledError):
             await self._reloader
         await self.server.stop(grace)
+        if self.mesh is not None:
+            await self.mesh.close()
         self.store.close()
 
     def reload(self) -> list[str]:
@@ -82,7 +87,7 @@ async def start_node(
     if config.tls is not None and insecure:
         raise ConfigError("node: --insecure is refused when a [tls] table is configured")
     store = IndexStore([(d.id, d.index, d.log_queries) for d in config.datasets])
-    references = {assembly: open_reference(path) for assembly, path in config.references.items()}
+    references = {a: FastaReference(path, a) for a, path in config.references.items()}
     lookup = LocalLookup(
         store,
         NodeIdentity(config.id, config.country),
@@ -92,9 +97,18 @@ async def start_node(
         max_batch_variants=config.max_batch_variants,
     )
     server = grpc.aio.server(options=SERVER_OPTIONS)
-    server.add_generic_rpc_handlers(
-        tuple(NodeServicers(lookup, log_queries=config.log_queries).handlers())
-    )
+    servicers = NodeServicers(lookup, log_queries=config.log_queries)
+    if config.peers:
+        # The same engine as the gateway; this node's datasets are one of its sources.
+        servicers.mesh = MeshBackend.open(
+            config.peers,
+            tls=config.tls,
+            local=LocalSource(config.id, config.country, servicers.answer_locally),
+            settings=FederationSettings(
+                timeout_s=config.timeout_ms / 1000.0, default_assembly=config.default_assembly
+            ),
+        )
+    server.add_generic_rpc_handlers(tuple(servicers.handlers()))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     services = (ALLELE_SERVICE, CATALOG_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME)
@@ -110,6 +124,9 @@ async def start_node(
     for name in ("", ALLELE_SERVICE, CATALOG_SERVICE):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reloader = asyncio.create_task(_watch_indexes(store, config.reload_interval_s))
+    if servicers.mesh is not None:
+        # Peers may start after us: fetch their catalogues in the background.
+        await servicers.mesh.start(wait=False)
     log.info(
         "node %s (%s) serving %d datasets on port %d",
         config.id,
@@ -118,7 +135,7 @@ async def start_node(
         port,
         extra={"fields": {"node_id": config.id, "port": port, "tls": config.tls is not None}},
     )
-    return RunningNode(server, port, store, lookup, reloader)
+    return RunningNode(server, port, store, lookup, reloader, servicers.mesh)
 
 
 async def _watch_indexes(store: IndexStore, interval_s: float) -> None:

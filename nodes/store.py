@@ -180,5 +180,12 @@ def merge_scans(
     scans: Sequence[tuple[str, Iterator[tuple[bytes, bytes]]]],
 ) -> Iterator[tuple[bytes, str, bytes]]:
     """Merge per-dataset scans into ``(key, dataset_id, value)`` in (key, dataset) order."""
-    streams = [((key, dataset_id, value) for key, value in scan) for dataset_id, scan in scans]
-    return heapq.merge(*streams)
+    return heapq.merge(*(_labelled(dataset_id, scan) for dataset_id, scan in scans))
+
+
+def _labelled(
+    dataset_id: str, scan: Iterator[tuple[bytes, bytes]]
+) -> Iterator[tuple[bytes, str, bytes]]:
+    # A function, not a generator expression: binds dataset_id now, not at iteration.
+    for key, value in scan:
+        yield key, dataset_id, value
