@@ -11,7 +11,7 @@ into a rich ``google.rpc.Status`` so that clients never see ``INTERNAL`` or
 from __future__ import annotations
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 ERROR_DOMAIN = "allelemesh.org"
@@ -93,10 +93,28 @@ class PermissionDeniedError(MeshError):
 
 
 class ResourceExhaustedError(MeshError):
-    """A request that is too large, or a server that is over its limit."""
+    """A server over its limit or a caller over its budget; says when to retry."""
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     default_reason = "RESOURCE_EXHAUSTED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        metadata: dict[str, str] | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+        self.retry_after_s = retry_after_s
+
+    def _extra_details(self) -> list[any_pb2.Any]:
+        if self.retry_after_s is None:
+            return []
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(self.retry_after_s * 1e9))
+        return [_pack(error_details_pb2.RetryInfo(retry_delay=delay))]
 
 
 class UnavailableError(MeshError):

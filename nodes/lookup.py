@@ -11,20 +11,29 @@ from __future__ import annotations
 
 import struct
 import time
-from datetime import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from google.protobuf import timestamp_pb2
 
 from mesh import wire
 from mesh.errors import InvalidArgumentError, NotFoundError
 from mesh.genome import Assembly
+from mesh.identity import SpiffeId
 from mesh.normalize import ReferenceSequence, normalize
 from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
 from mesh.variants import VariantKey, validate_region, validate_variant
 from nodes.keys import encode_key, region_bounds
+from nodes.policy import (
+    OPEN_POLICY,
+    BudgetLedger,
+    DatasetPolicy,
+    Granularity,
+    access_denied,
+    release,
+)
 from nodes.records import HEADER, HEADER_LEN, decode_frequency
 from nodes.store import DatasetIndex, IndexStore, merge_scans
 
@@ -34,6 +43,9 @@ _FIELD2 = wire.tag(2, wire.WIRE_LEN)
 _FIELD3 = wire.tag(3, wire.WIRE_LEN)
 _unpack_header = HEADER.unpack_from
 _varint = wire.varint
+_EXACT = allele_pb2.COUNT_PRECISION_EXACT
+_ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
+_SUPPRESSED = allele_pb2.COUNT_PRECISION_SUPPRESSED
 
 MAX_DATASETS_PER_PAGE_TOKEN = 1024
 
@@ -55,6 +67,52 @@ class LookupResult:
     dataset_ids: list[str]
 
 
+@dataclass(frozen=True)
+class ServedDataset:
+    """A dataset as one request may see it."""
+
+    index: DatasetIndex
+    granularity: Granularity
+    policy: DatasetPolicy
+
+    @property
+    def fast(self) -> bool:
+        """Stored bytes may be served as they are (full record, exact counts)."""
+        return self.granularity is Granularity.RECORD and self.policy.privacy.exact
+
+
+class _Pool:
+    """Pooled counts over the datasets of one variant (rule: mesh.federation pooling)."""
+
+    __slots__ = ("ac", "an", "contributed", "hemi", "het", "hom", "inexact", "suppressed")
+
+    def __init__(self) -> None:
+        self.ac = self.an = self.hom = self.het = self.hemi = 0
+        self.contributed = self.inexact = self.suppressed = False
+
+    def add(self, counts: tuple[int, int, int, int, int], precision: int) -> None:
+        if precision == _SUPPRESSED:
+            self.suppressed = True
+            return
+        self.contributed = True
+        if precision == _ROUNDED:
+            self.inexact = True
+        self.ac += counts[0]
+        self.an += counts[1]
+        self.hom += counts[2]
+        self.het += counts[3]
+        self.hemi += counts[4]
+
+    def encode(self) -> bytes:
+        if self.suppressed and not self.contributed:
+            precision = _SUPPRESSED
+        elif self.inexact or self.suppressed:
+            precision = _ROUNDED
+        else:
+            precision = _EXACT
+        return wire.allele_counts(self.ac, self.an, self.hom, self.het, self.hemi, precision)
+
+
 class LocalLookup:
     """Lookup, batch, region and catalogue answers over one node's :class:`IndexStore`."""
 
@@ -67,8 +125,11 @@ class LocalLookup:
         references: Mapping[Assembly, ReferenceSequence] | None = None,
         page_tokens: PageTokenCodec | None = None,
         max_batch_variants: int = 10_000,
+        policies: Mapping[str, DatasetPolicy] | None = None,
     ) -> None:
         self.store = store
+        self.policies = dict(policies or {})
+        self.budgets = BudgetLedger()
         self.identity = identity
         self.default_assembly = default_assembly
         self.references = dict(references or {})
@@ -82,22 +143,52 @@ class LocalLookup:
         """The request's assembly, the node default when unspecified."""
         return Assembly.from_proto(value, default=self.default_assembly)
 
-    def select(self, assembly: Assembly, dataset_ids: Sequence[str]) -> list[DatasetIndex]:
-        """The datasets a request covers: those named (all if none) of its assembly."""
-        if not dataset_ids:
-            return [d for d in self.store.datasets() if d.assembly == assembly]
-        chosen = []
-        for i, dataset_id in enumerate(dict.fromkeys(dataset_ids)):
-            dataset = self.store.dataset(dataset_id)
-            if dataset is None:
-                raise NotFoundError(
-                    f"dataset {dataset_id!r} is not served by node {self.identity.node_id}",
-                    reason="DATASET_NOT_FOUND",
-                    metadata={"dataset_id": dataset_id, "field": f"dataset_ids[{i}]"},
-                )
-            if dataset.assembly == assembly:
+    def select(
+        self,
+        assembly: Assembly,
+        dataset_ids: Sequence[str],
+        caller: SpiffeId | None = None,
+        lookups: int = 1,
+    ) -> list[ServedDataset]:
+        """The datasets a request covers, as the caller may see them, budgets charged.
+
+        Named datasets the caller may not see are refused; when none are named, those
+        are left out, and a caller who may see none is refused.
+        """
+        if dataset_ids:
+            chosen = []
+            for i, dataset_id in enumerate(dict.fromkeys(dataset_ids)):
+                dataset = self.store.dataset(dataset_id)
+                if dataset is None:
+                    raise NotFoundError(
+                        f"dataset {dataset_id!r} is not served by node {self.identity.node_id}",
+                        reason="DATASET_NOT_FOUND",
+                        metadata={"dataset_id": dataset_id, "field": f"dataset_ids[{i}]"},
+                    )
                 chosen.append(dataset)
-        return sorted(chosen, key=lambda d: d.id)
+            explicit = True
+        else:
+            chosen = self.store.datasets()
+            explicit = False
+        served = []
+        denied = None
+        for dataset in sorted(chosen, key=lambda d: d.id):
+            if dataset.assembly != assembly:
+                continue
+            policy = self.policies.get(dataset.id, OPEN_POLICY)
+            granularity = policy.granularity_for(caller)
+            if granularity is None:
+                denied = denied or access_denied(dataset.id, caller)
+                if explicit:
+                    raise denied
+                continue
+            served.append(ServedDataset(dataset, granularity, policy))
+        if not served and denied is not None:
+            raise denied
+        for item in served:
+            if item.policy.budget is not None:
+                self.budgets.charge(item.index.id, item.policy.budget, caller, lookups)
+        return served
 
     def variant_key(self, variant: allele_pb2.Variant, assembly: Assembly) -> VariantKey:
         """Validate and normalize a requested variant exactly as the builder did."""
@@ -110,18 +201,26 @@ class LocalLookup:
         )
         return normalize(key, self.references.get(assembly))
 
-    def _frequency_bytes(self, value: bytes, populations: frozenset[str]) -> bytes:
-        if not populations:
-            return value[HEADER_LEN:] + self._identity_suffix
+    def _release(
+        self, value: bytes, served: ServedDataset, populations: frozenset[str]
+    ) -> tuple[bytes, tuple[int, int, int, int, int], int]:
+        """Slow path: the frequency as this caller may see it, its counts and precision."""
         frequency = decode_frequency(value)
-        kept = [p for p in frequency.populations if p.population in populations]
-        del frequency.populations[:]
-        frequency.populations.extend(kept)
-        return frequency.SerializeToString() + self._identity_suffix
+        release(frequency, served.granularity, served.policy.privacy)
+        if populations and frequency.populations:
+            kept = [p for p in frequency.populations if p.population in populations]
+            del frequency.populations[:]
+            frequency.populations.extend(kept)
+        c = frequency.counts
+        counts = (c.allele_count, c.allele_number, c.homozygous_count, c.heterozygous_count,
+                  c.hemizygous_count)  # fmt: skip
+        return frequency.SerializeToString() + self._identity_suffix, counts, c.precision
 
     # -- RPCs -------------------------------------------------------------------------
 
-    def lookup_variant(self, request: allele_service_pb2.LookupVariantRequest) -> LookupResult:
+    def lookup_variant(
+        self, request: allele_service_pb2.LookupVariantRequest, caller: SpiffeId | None = None
+    ) -> LookupResult:
         """Encode a ``LookupVariantResponse`` (without outcomes) for one variant."""
         assembly = self.assembly_of(request.assembly)
         if not request.HasField("variant"):
@@ -130,27 +229,31 @@ class LocalLookup:
             key = encode_key(self.variant_key(request.variant, assembly))
         except InvalidArgumentError as error:
             raise error.with_field_prefix("variant") from None
-        datasets = self.select(assembly, request.dataset_ids)
+        datasets = self.select(assembly, request.dataset_ids, caller)
         populations = frozenset(request.populations)
         parts = []
-        ac = an = hom = het = hemi = 0
-        for dataset in datasets:
-            value = dataset.get(key)
+        pool = _Pool()
+        for served in datasets:
+            value = served.index.get(key)
             if value is None:
                 continue
-            c = _unpack_header(value)
-            ac += c[0]
-            an += c[1]
-            hom += c[2]
-            het += c[3]
-            hemi += c[4]
-            frequency = self._frequency_bytes(value, populations)
+            if served.fast and not populations:
+                pool.add(_unpack_header(value), _EXACT)
+                frequency = value[HEADER_LEN:] + self._identity_suffix
+            else:
+                frequency, counts, precision = self._release(value, served, populations)
+                pool.add(counts, precision)
             parts.append(_FIELD1 + _varint(len(frequency)) + frequency)
-        pooled = wire.allele_counts(ac, an, hom, het, hemi)
+        found = len(parts)
+        pooled = pool.encode()
         parts.append(_FIELD3 + _varint(len(pooled)) + pooled)
-        return LookupResult(b"".join(parts), len(parts) - 1, [d.id for d in datasets])
+        return LookupResult(b"".join(parts), found, [d.index.id for d in datasets])
 
-    def batch_lookup(self, request: allele_service_pb2.BatchLookupVariantsRequest) -> LookupResult:
+    def batch_lookup(
+        self,
+        request: allele_service_pb2.BatchLookupVariantsRequest,
+        caller: SpiffeId | None = None,
+    ) -> LookupResult:
         """Encode a ``BatchLookupVariantsResponse`` (without outcomes), request order kept."""
         assembly = self.assembly_of(request.assembly)
         count = len(request.variants)
@@ -168,35 +271,38 @@ class LocalLookup:
             except InvalidArgumentError as error:
                 raise error.with_field_prefix(f"variants[{i}]") from None
         encoded_keys = [encode_key(k) for k in keys]
-        datasets = self.select(assembly, request.dataset_ids)
-        columns = [d.get_many(encoded_keys) for d in datasets]
+        datasets = self.select(assembly, request.dataset_ids, caller, lookups=max(count, 1))
         populations = frozenset(request.populations)
-        frequency_bytes = self._frequency_bytes
+        columns = [(d, d.fast and not populations, d.index.get_many(encoded_keys))
+                   for d in datasets]  # fmt: skip
+        release_one = self._release
+        suffix = self._identity_suffix
         parts = []
         found = 0
         for row, variant in enumerate(keys):
             inner = [_FIELD1 + _variant_bytes(variant)]
-            ac = an = hom = het = hemi = 0
-            for column in columns:
+            pool = _Pool()
+            for served, fast, column in columns:
                 value = column[row]
                 if value is None:
                     continue
-                c = _unpack_header(value)
-                ac += c[0]
-                an += c[1]
-                hom += c[2]
-                het += c[3]
-                hemi += c[4]
-                frequency = frequency_bytes(value, populations)
+                if fast:
+                    pool.add(_unpack_header(value), _EXACT)
+                    frequency = value[HEADER_LEN:] + suffix
+                else:
+                    frequency, counts, precision = release_one(value, served, populations)
+                    pool.add(counts, precision)
                 inner.append(_FIELD2 + _varint(len(frequency)) + frequency)
             found += len(inner) - 1
-            pooled = wire.allele_counts(ac, an, hom, het, hemi)
+            pooled = pool.encode()
             inner.append(_FIELD3 + _varint(len(pooled)) + pooled)
             result = b"".join(inner)
             parts.append(_FIELD1 + _varint(len(result)) + result)
-        return LookupResult(b"".join(parts), found, [d.id for d in datasets])
+        return LookupResult(b"".join(parts), found, [d.index.id for d in datasets])
 
-    def search_region(self, request: allele_service_pb2.SearchRegionRequest) -> LookupResult:
+    def search_region(
+        self, request: allele_service_pb2.SearchRegionRequest, caller: SpiffeId | None = None
+    ) -> LookupResult:
         """Encode a ``SearchRegionResponse`` page (without outcomes), in genomic order."""
         assembly = self.assembly_of(request.assembly)
         if not request.HasField("region"):
@@ -207,33 +313,37 @@ class LocalLookup:
         except InvalidArgumentError as error:
             raise error.with_field_prefix("region") from None
         page_size = page_size_or_default(request.page_size)
-        datasets = self.select(assembly, request.dataset_ids)
-        fingerprint = query_fingerprint(
-            "SearchRegion", assembly.value, str(key), [d.id for d in datasets]
-        )
+        datasets = self.select(assembly, request.dataset_ids, caller, lookups=page_size)
+        by_id = {d.index.id: d for d in datasets}
+        fingerprint = query_fingerprint("SearchRegion", assembly.value, str(key), sorted(by_id))
         resume: tuple[bytes, str] | None = None
         if request.page_token:
             resume = _decode_region_state(self.page_tokens.decode(request.page_token, fingerprint))
         first, last = region_bounds(key)
         start_key = resume[0] if resume else None
-        scans = [(d.id, d.scan(first, last, start_key)) for d in datasets]
+        scans = [(d.index.id, d.index.scan(first, last, start_key)) for d in datasets]
         parts = []
         last_emitted: tuple[bytes, str] | None = None
         more = False
+        no_populations: frozenset[str] = frozenset()
         for stored_key, dataset_id, value in merge_scans(scans):
             if resume is not None and (stored_key, dataset_id) <= resume:
                 continue
             if len(parts) == page_size:
                 more = True
                 break
-            frequency = value[HEADER_LEN:] + self._identity_suffix
+            served = by_id[dataset_id]
+            if served.fast:
+                frequency = value[HEADER_LEN:] + self._identity_suffix
+            else:
+                frequency = self._release(value, served, no_populations)[0]
             parts.append(_FIELD1 + _varint(len(frequency)) + frequency)
             last_emitted = (stored_key, dataset_id)
         count = len(parts)
         if more and last_emitted is not None:
             token = self.page_tokens.encode(fingerprint, _encode_region_state(*last_emitted))
             parts.append(wire.string_field(2, token))
-        return LookupResult(b"".join(parts), count, [d.id for d in datasets])
+        return LookupResult(b"".join(parts), count, list(by_id))
 
     def list_datasets(
         self, request: catalog_service_pb2.ListDatasetsRequest

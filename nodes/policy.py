@@ -1,0 +1,218 @@
+"""Per-dataset access policy and privacy safeguards, applied when counts leave the node.
+
+Access: a dataset's ``allow`` patterns (SPIFFE IDs with ``*`` per path segment) say
+who may query it, and ``granularity`` per pattern how much they see:
+
+* ``record``: counts and per-population rows;
+* ``count``: the dataset's counts, no per-population rows;
+* ``boolean``: only that the variant exists (counts withheld, precision SUPPRESSED).
+
+The caller is the identity in its verified client certificate (never a header). A
+dataset without ``allow`` is open to every caller, including plaintext ones on an
+``--insecure`` node; with ``allow``, a plaintext caller matches only the pattern ``*``.
+
+Privacy (applied after granularity, to the dataset row and to each population row):
+
+* ``min_allele_count = k``: an allele count in 1..k-1 is not released: the row's
+  counts are zeroed and its precision is ``SUPPRESSED``;
+* ``round_counts_to = 10 | 100``: released counts are rounded half up to that multiple,
+  precision ``ROUNDED``; AF is recomputed from the rounded AC and AN;
+* ``min_population_size = n``: a population row whose allele number says fewer than
+  ``n`` samples (AN / 2, diploid) is left out of the per-population rows (its samples
+  stay in the dataset row);
+* ``query_budget = { lookups = N, per_seconds = S }``: each caller may look up at most N
+  variants (a batch counts each variant, a region page its page size) per sliding
+  window of S seconds; past it, ``RESOURCE_EXHAUSTED`` with a ``RetryInfo``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from mesh.config import DatasetConfig
+from mesh.errors import PermissionDeniedError, ResourceExhaustedError
+from mesh.identity import SpiffeId, identity_pattern_matches
+from mesh.v1 import allele_pb2
+
+EXACT = allele_pb2.COUNT_PRECISION_EXACT
+ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
+SUPPRESSED = allele_pb2.COUNT_PRECISION_SUPPRESSED
+
+
+class Granularity(IntEnum):
+    """How much of a dataset a caller may see; larger sees more."""
+
+    BOOLEAN = 1
+    COUNT = 2
+    RECORD = 3
+
+    @classmethod
+    def parse(cls, text: str) -> Granularity:
+        """``boolean``, ``count`` or ``record`` (as in Beacon)."""
+        return cls[text.upper()]
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    """One ``allow`` pattern and the granularity it grants."""
+
+    pattern: str
+    granularity: Granularity = Granularity.RECORD
+
+
+@dataclass(frozen=True)
+class PrivacyPolicy:
+    """A dataset's release rules; all zero means counts are released exactly."""
+
+    min_allele_count: int = 0
+    round_counts_to: int = 0
+    min_population_size: int = 0
+
+    @property
+    def exact(self) -> bool:
+        """Whether stored counts are released untouched."""
+        return not (self.min_allele_count > 1 or self.round_counts_to > 1
+                    or self.min_population_size > 0)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class QueryBudget:
+    """At most ``lookups`` per ``per_seconds`` per caller identity."""
+
+    lookups: int
+    per_seconds: float
+
+
+@dataclass(frozen=True)
+class DatasetPolicy:
+    """Everything that governs how one dataset's counts are released."""
+
+    rules: tuple[AccessRule, ...] | None = None
+    privacy: PrivacyPolicy = PrivacyPolicy()
+    budget: QueryBudget | None = None
+
+    def granularity_for(self, caller: SpiffeId | None) -> Granularity | None:
+        """The most a caller may see, or ``None`` when it may not query at all."""
+        if self.rules is None:
+            return Granularity.RECORD
+        best: Granularity | None = None
+        for rule in self.rules:
+            if rule.pattern == "*" or (
+                caller is not None and identity_pattern_matches(rule.pattern, caller)
+            ):
+                best = rule.granularity if best is None else max(best, rule.granularity)
+        return best
+
+
+OPEN_POLICY = DatasetPolicy()
+
+
+def access_denied(dataset_id: str, caller: SpiffeId | None) -> PermissionDeniedError:
+    """The error for a caller that a dataset's ``allow`` list does not name."""
+    who = str(caller) if caller is not None else "an unauthenticated caller"
+    return PermissionDeniedError(
+        f"{who} may not query dataset {dataset_id!r}",
+        reason="DATASET_ACCESS_DENIED",
+        metadata={"dataset_id": dataset_id, "caller": who},
+    )
+
+
+@dataclass
+class BudgetLedger:
+    """Sliding-window lookup counts per (dataset, caller)."""
+
+    clock: object = field(default=time.monotonic)
+    _spent: dict[tuple[str, str], deque[tuple[float, int]]] = field(default_factory=dict)
+
+    def charge(
+        self, dataset_id: str, budget: QueryBudget, caller: SpiffeId | None, lookups: int
+    ) -> None:
+        """Record ``lookups`` for the caller, or refuse if that would exceed the budget."""
+        now: float = self.clock()  # type: ignore[operator]
+        key = (dataset_id, str(caller) if caller else "")
+        window = self._spent.setdefault(key, deque())
+        while window and window[0][0] <= now - budget.per_seconds:
+            window.popleft()
+        used = sum(n for _, n in window)
+        if used + lookups > budget.lookups:
+            retry = budget.per_seconds - (now - window[0][0]) if window else budget.per_seconds
+            raise ResourceExhaustedError(
+                f"query budget of dataset {dataset_id!r} is spent: {budget.lookups} lookups "
+                f"per {budget.per_seconds:g} s (used {used}, asked {lookups})",
+                reason="QUERY_BUDGET_EXHAUSTED",
+                metadata={"dataset_id": dataset_id},
+                retry_after_s=max(retry, 0.001),
+            )
+        window.append((now, lookups))
+
+
+def _round(value: int, step: int) -> int:
+    return (value + step // 2) // step * step
+
+
+def release_counts(counts: allele_pb2.AlleleCounts, privacy: PrivacyPolicy) -> None:
+    """Apply suppression and rounding to one row of counts, in place."""
+    k = privacy.min_allele_count
+    if k > 1 and 0 < counts.allele_count < k:
+        counts.Clear()
+        counts.precision = SUPPRESSED
+        return
+    step = privacy.round_counts_to
+    if step > 1:
+        counts.allele_count = _round(counts.allele_count, step)
+        counts.allele_number = _round(counts.allele_number, step)
+        counts.homozygous_count = _round(counts.homozygous_count, step)
+        counts.heterozygous_count = _round(counts.heterozygous_count, step)
+        counts.hemizygous_count = _round(counts.hemizygous_count, step)
+        an = counts.allele_number
+        counts.allele_frequency = counts.allele_count / an if an else 0.0
+        counts.precision = ROUNDED
+    elif not counts.precision:
+        counts.precision = EXACT
+
+
+def release(
+    frequency: allele_pb2.VariantFrequency, granularity: Granularity, privacy: PrivacyPolicy
+) -> None:
+    """Reduce a stored frequency to what may be released to this caller, in place."""
+    if granularity is Granularity.BOOLEAN:
+        frequency.counts.Clear()
+        frequency.counts.precision = SUPPRESSED
+        del frequency.populations[:]
+        return
+    release_counts(frequency.counts, privacy)
+    if granularity is Granularity.COUNT:
+        del frequency.populations[:]
+        return
+    kept = []
+    for population in frequency.populations:
+        if population.counts.allele_number // 2 < privacy.min_population_size:
+            continue
+        release_counts(population.counts, privacy)
+        kept.append(population)
+    if len(kept) != len(frequency.populations):
+        del frequency.populations[:]
+        frequency.populations.extend(kept)
+
+
+def policy_from_config(config: DatasetConfig) -> DatasetPolicy:
+    """The policy that a ``[[datasets]]`` entry of node.toml describes."""
+    rules = None
+    if config.allow is not None:
+        rules = tuple(
+            AccessRule(pattern, Granularity.parse(config.granularity.get(pattern, "record")))
+            for pattern in config.allow
+        )
+    budget = QueryBudget(*config.query_budget) if config.query_budget else None
+    return DatasetPolicy(
+        rules=rules,
+        privacy=PrivacyPolicy(
+            min_allele_count=config.min_allele_count,
+            round_counts_to=config.round_counts_to,
+            min_population_size=config.min_population_size,
+        ),
+        budget=budget,
+    )
