@@ -46,11 +46,20 @@ class PeerConfig:
 
 @dataclass(frozen=True)
 class DatasetConfig:
-    """``[[datasets]]``: one index directory served by a node."""
+    """``[[datasets]]``: one index directory served by a node, and its release policy."""
 
     id: str
     index: Path
     log_queries: bool = False
+    #: SPIFFE ID patterns that may query; ``None`` means everyone.
+    allow: tuple[str, ...] | None = None
+    #: pattern -> ``boolean`` | ``count`` | ``record`` (default ``record``).
+    granularity: Mapping[str, str] = field(default_factory=dict)
+    min_allele_count: int = 0
+    round_counts_to: int = 0
+    min_population_size: int = 0
+    #: ``(lookups, per_seconds)`` per caller identity.
+    query_budget: tuple[int, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,25 @@ class NodeConfig:
     max_batch_variants: int = 10_000
     log_queries: bool = False
     log_json: bool = True
+    #: Append-only JSON-lines audit file (one line per request); ``None``: no audit log.
+    audit_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """The whole of ``gateway.toml``: a node without datasets that federates its peers."""
+
+    id: str
+    listen: str
+    peers: tuple[PeerConfig, ...]
+    #: HOST:PORT of the HTTP API (Beacon v2 / JSON); empty: no HTTP API.
+    http_listen: str = ""
+    #: Default per-peer timeout (a peer's own ``timeout_ms`` wins).
+    timeout_ms: int = 5000
+    country: str = ""
+    tls: TlsConfig | None = None
+    #: Seconds between background refreshes of every peer's dataset catalogue.
+    catalog_refresh_s: float = 30.0
 
 
 class _Table:
@@ -182,6 +210,7 @@ def parse_tls(root: _Table, base: Path) -> TlsConfig | None:
     if tls is None:
         return None
     ca_value = tls.data.get("ca")
+    ca: tuple[Path, ...]
     if isinstance(ca_value, str):
         ca = (_path(tls, "ca", base),)
     else:
@@ -224,6 +253,62 @@ def parse_peers(root: _Table) -> tuple[PeerConfig, ...]:
     return tuple(peers)
 
 
+_GRANULARITIES = ("boolean", "count", "record")
+_SPIFFE_PATTERN = re.compile(r"^(\*|spiffe://[A-Za-z0-9.*-]+(/[A-Za-z0-9._*-]+)*)$")
+
+
+def _dataset(table: _Table, dataset_id: str, base: Path) -> DatasetConfig:
+    """One ``[[datasets]]`` entry with its access and privacy keys."""
+    allow: tuple[str, ...] | None = None
+    if "allow" in table.data:
+        raw = table.get("allow", list, required=True)
+        if not all(isinstance(p, str) and _SPIFFE_PATTERN.match(p) for p in raw):
+            raise table.fail(
+                "allow",
+                "must be a list of SPIFFE ID patterns such as "
+                '"spiffe://allelemesh.example/country/*/gateway/*" (or "*")',
+            )
+        allow = tuple(raw)
+    granularity: dict[str, str] = {}
+    grain_table = table.table("granularity")
+    if grain_table is not None:
+        for pattern, value in grain_table.data.items():
+            if value not in _GRANULARITIES:
+                raise grain_table.fail(
+                    pattern, f"{value!r} must be one of {', '.join(_GRANULARITIES)}"
+                )
+            if allow is None or pattern not in allow:
+                raise grain_table.fail(pattern, "names a pattern that is not in allow")
+            granularity[pattern] = value
+    round_to = table.get("round_counts_to", int, 0)
+    if round_to not in (0, 1, 10, 100):
+        raise table.fail("round_counts_to", "must be 10 or 100 (or 0 for no rounding)")
+    budget = None
+    budget_table = table.table("query_budget")
+    if budget_table is not None:
+        lookups = budget_table.get("lookups", int, required=True)
+        per_seconds = budget_table.get("per_seconds", float, required=True)
+        if lookups < 1 or per_seconds <= 0:
+            raise budget_table.fail("lookups", "lookups and per_seconds must be positive")
+        budget_table.reject_unknown()
+        budget = (lookups, per_seconds)
+    minimums = {}
+    for key in ("min_allele_count", "min_population_size"):
+        minimums[key] = table.get(key, int, 0)
+        if minimums[key] < 0:
+            raise table.fail(key, "must not be negative")
+    return DatasetConfig(
+        id=dataset_id,
+        index=_path(table, "index", base),
+        log_queries=table.get("log_queries", bool, False),
+        allow=allow,
+        granularity=granularity,
+        round_counts_to=round_to,
+        query_budget=budget,
+        **minimums,
+    )
+
+
 def load_node_config(path: Path) -> NodeConfig:
     """Read and validate ``node.toml``."""
     root = _Table(str(path), "", read_toml(path))
@@ -238,19 +323,18 @@ def load_node_config(path: Path) -> NodeConfig:
         if dataset_id in seen:
             raise table.fail("id", f"dataset {dataset_id!r} is listed twice")
         seen.add(dataset_id)
-        datasets.append(
-            DatasetConfig(
-                id=dataset_id,
-                index=_path(table, "index", base),
-                log_queries=table.get("log_queries", bool, False),
-            )
-        )
+        datasets.append(_dataset(table, dataset_id, base))
         table.reject_unknown()
     references: dict[Assembly, Path] = {}
     ref_table = root.table("references")
     if ref_table is not None:
         for key in list(ref_table.data):
             references[_assembly(ref_table, key, key)] = _path(ref_table, key, base)
+    audit_path = None
+    audit = root.table("audit")
+    if audit is not None:
+        audit_path = _path(audit, "path", base, must_exist=False)
+        audit.reject_unknown()
     workers = node.get("workers", int, 1)
     if workers < 1:
         raise node.fail("workers", "must be at least 1")
@@ -271,7 +355,40 @@ def load_node_config(path: Path) -> NodeConfig:
         max_batch_variants=node.get("max_batch_variants", int, 10_000),
         log_queries=node.get("log_queries", bool, False),
         log_json=node.get("log_json", bool, True),
+        audit_path=audit_path,
     )
     node.reject_unknown()
+    root.reject_unknown()
+    return config
+
+
+def load_gateway_config(path: Path) -> GatewayConfig:
+    """Read and validate ``gateway.toml``."""
+    root = _Table(str(path), "", read_toml(path))
+    gateway = root.table("gateway")
+    if gateway is None:
+        raise root.fail("gateway", "is required: a [gateway] table with id and listen")
+    http_listen = gateway.get("http_listen", str, "")
+    if http_listen:
+        _address(gateway, "http_listen", http_listen)
+    timeout_ms = gateway.get("timeout_ms", int, 5000)
+    if timeout_ms <= 0:
+        raise gateway.fail("timeout_ms", "must be a positive number of milliseconds")
+    refresh = gateway.get("catalog_refresh_s", float, 30.0)
+    if refresh <= 0:
+        raise gateway.fail("catalog_refresh_s", "must be a positive number of seconds")
+    config = GatewayConfig(
+        id=_identifier(gateway, "id"),
+        listen=_address(gateway, "listen", gateway.get("listen", str, required=True)),
+        peers=parse_peers(root),
+        http_listen=http_listen,
+        timeout_ms=timeout_ms,
+        country=_country(gateway) if "country" in gateway.data else "",
+        tls=parse_tls(root, path.parent),
+        catalog_refresh_s=refresh,
+    )
+    if not config.peers:
+        raise root.fail("peers", "is required: a gateway needs at least one [[peers]] entry")
+    gateway.reject_unknown()
     root.reject_unknown()
     return config

@@ -170,5 +170,5 @@ def print_frequencies(response: Any, console: Console) -> None:
 def _code_name(code: int) -> str:
     for status in grpc.StatusCode:
         if status.value[0] == code:
-            return status.name
+            return str(status.name)
     return str(code)

@@ -279,8 +279,8 @@ class LocalLookup:
         suffix = self._identity_suffix
         parts = []
         found = 0
-        for row, variant in enumerate(keys):
-            inner = [_FIELD1 + _variant_bytes(variant)]
+        for row, key in enumerate(keys):
+            inner = [_FIELD1 + _variant_bytes(key)]
             pool = _Pool()
             for served, fast, column in columns:
                 value = column[row]
@@ -322,7 +322,7 @@ class LocalLookup:
         first, last = region_bounds(key)
         start_key = resume[0] if resume else None
         scans = [(d.index.id, d.index.scan(first, last, start_key)) for d in datasets]
-        parts = []
+        parts: list[bytes] = []
         last_emitted: tuple[bytes, str] | None = None
         more = False
         no_populations: frozenset[str] = frozenset()

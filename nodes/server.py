@@ -27,6 +27,7 @@ from mesh.federation import FederationSettings, LocalSource, MeshBackend
 from mesh.paging import PageTokenCodec
 from mesh.tls import server_credentials
 from nodes.lookup import LocalLookup, NodeIdentity
+from nodes.policy import policy_from_config
 from nodes.reference import FastaReference
 from nodes.servicers import ALLELE_SERVICE, CATALOG_SERVICE, NodeServicers
 from nodes.store import IndexStore
@@ -95,6 +96,7 @@ async def start_node(
         references=references,
         page_tokens=PageTokenCodec(page_token_secret),
         max_batch_variants=config.max_batch_variants,
+        policies={d.id: policy_from_config(d) for d in config.datasets},
     )
     server = grpc.aio.server(options=SERVER_OPTIONS)
     servicers = NodeServicers(lookup, log_queries=config.log_queries)

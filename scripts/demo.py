@@ -13,6 +13,7 @@ Everything runs from this checkout's ``.venv``; state goes to ``demo-run/``. Wit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -37,8 +38,11 @@ from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc  # n
 
 RUN = ROOT / "demo-run"
 CLI = [sys.executable, "-m", "mesh"]
-COUNTRIES = (("NO", "no-oslo-1", "Norway"), ("FI", "fi-helsinki-1", "Finland"),
-             ("LU", "lu-belval-1", "Luxembourg"))
+COUNTRIES = (
+    ("NO", "no-oslo-1", "Norway"),
+    ("FI", "fi-helsinki-1", "Finland"),
+    ("LU", "lu-belval-1", "Luxembourg"),
+)
 console = Console()
 
 
@@ -51,7 +55,7 @@ def free_port() -> int:
 
 def run(args: list[str]) -> None:
     """Run a CLI step, showing the command."""
-    console.print(f"[dim]$ allelemesh {' '.join(args[len(CLI):])}[/dim]")
+    console.print(f"[dim]$ allelemesh {' '.join(args[len(CLI) :])}[/dim]")
     subprocess.run(args, check=True, cwd=ROOT)
 
 
@@ -91,9 +95,22 @@ def build_indexes() -> dict[str, Path]:
     indexes = {}
     for cc, _node, name in COUNTRIES:
         out = RUN / "indexes" / cc.lower()
-        run([*CLI, "index", "build", str(ROOT / "samples" / f"{cc.lower()}.vcf"),
-             "--dataset", f"{cc.lower()}-demo", "--assembly", "GRCh38", "--out", str(out),
-             "--title", f"{name} demo cohort (synthetic)"])
+        run(
+            [
+                *CLI,
+                "index",
+                "build",
+                str(ROOT / "samples" / f"{cc.lower()}.vcf"),
+                "--dataset",
+                f"{cc.lower()}-demo",
+                "--assembly",
+                "GRCh38",
+                "--out",
+                str(out),
+                "--title",
+                f"{name} demo cohort (synthetic)",
+            ]
+        )
         indexes[cc] = out
     return indexes
 
@@ -109,8 +126,13 @@ def write_gateway_config(nodes: dict[str, str], grpc_port: int, http_port: int) 
         "",
     ]
     for cc, node_id, _name in COUNTRIES:
-        lines += ["[[peers]]", f'id = "{node_id}"', f'country = "{cc}"',
-                  f'address = "{nodes[cc]}"', ""]
+        lines += [
+            "[[peers]]",
+            f'id = "{node_id}"',
+            f'country = "{cc}"',
+            f'address = "{nodes[cc]}"',
+            "",
+        ]
     path = RUN / "gateway.toml"
     path.write_text("\n".join(lines))
     return path
@@ -120,12 +142,14 @@ def grpc_lookups(address: str) -> None:
     """Federated lookups through the gateway over gRPC."""
     with grpc.insecure_channel(address) as channel:
         stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
-        variant = allele_pb2.Variant(chromosome="1", position=55051215,
-                                     reference_bases="G", alternate_bases="GA")
+        variant = allele_pb2.Variant(
+            chromosome="1", position=55051215, reference_bases="G", alternate_bases="GA"
+        )
         console.rule("gRPC LookupVariant 1-55051215-G-GA via the gateway")
         response = stub.LookupVariant(
             allele_service_pb2.LookupVariantRequest(
-                assembly=allele_pb2.ASSEMBLY_GRCH38, variant=variant),
+                assembly=allele_pb2.ASSEMBLY_GRCH38, variant=variant
+            ),
             timeout=5.0,
         )
         print_frequencies(response, console)
@@ -147,17 +171,23 @@ def http_lookups(http: str) -> None:
     with urllib.request.urlopen(f"{http}/v1/variants/chr1:55051215:G:GA", timeout=10) as reply:
         body = json.load(reply)
     pooled = body.get("pooled", {})
-    console.print(f"pooled AC={pooled.get('allele_count')} AN={pooled.get('allele_number')} "
-                  f"AF={pooled.get('allele_frequency')}")
-    query = ("assemblyId=GRCh38&referenceName=1&start=55051214&referenceBases=G"
-             "&alternateBases=GA&requestedGranularity=record")
+    console.print(
+        f"pooled AC={pooled.get('allele_count')} AN={pooled.get('allele_number')} "
+        f"AF={pooled.get('allele_frequency')}"
+    )
+    query = (
+        "assemblyId=GRCh38&referenceName=1&start=55051214&referenceBases=G"
+        "&alternateBases=GA&requestedGranularity=record"
+    )
     console.rule("HTTP GET /api/g_variants (Beacon v2, record granularity)")
     with urllib.request.urlopen(f"{http}/api/g_variants?{query}", timeout=10) as reply:
         beacon = json.load(reply)
     summary = beacon.get("responseSummary", {})
-    console.print(f"exists={summary.get('exists')} numTotalResults="
-                  f"{summary.get('numTotalResults')} resultSets="
-                  f"{len(beacon.get('response', {}).get('resultSets', []))}")
+    console.print(
+        f"exists={summary.get('exists')} numTotalResults="
+        f"{summary.get('numTotalResults')} resultSets="
+        f"{len(beacon.get('response', {}).get('resultSets', []))}"
+    )
 
 
 def main() -> int:
@@ -173,9 +203,24 @@ def main() -> int:
         nodes = {}
         for cc, node_id, _name in COUNTRIES:
             address = f"127.0.0.1:{free_port()}"
-            start(stack, node_id, [*CLI, "node", "serve", "--index", str(indexes[cc]),
-                                   "--listen", address, "--node-id", node_id,
-                                   "--country", cc, "--insecure"])
+            start(
+                stack,
+                node_id,
+                [
+                    *CLI,
+                    "node",
+                    "serve",
+                    "--index",
+                    str(indexes[cc]),
+                    "--listen",
+                    address,
+                    "--node-id",
+                    node_id,
+                    "--country",
+                    cc,
+                    "--insecure",
+                ],
+            )
             nodes[cc] = address
         for address in nodes.values():
             wait_healthy(address)
@@ -191,10 +236,8 @@ def main() -> int:
         console.print(f"pages: http://127.0.0.1:{http_port}/   logs: {RUN}")
         if args.serve:
             console.print("serving until Ctrl-C")
-            try:
+            with contextlib.suppress(KeyboardInterrupt):
                 signal.pause()
-            except KeyboardInterrupt:
-                pass
     return 0
 
 

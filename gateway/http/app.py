@@ -1,0 +1,86 @@
+"""The portal's HTTP API: Beacon v2 under ``/api``, a plain JSON API under ``/v1``.
+
+:func:`create_app` builds the FastAPI app over any :class:`MeshBackend`;
+:func:`start_http` serves it inside the gateway's event loop::
+
+    server = await start_http(backend, config)   # config.http_listen = "0.0.0.0:8080"
+    ...
+    await server.stop()
+
+Every error is an RFC 7807 problem (:mod:`gateway.http.problems`); the OpenAPI
+document is at ``/openapi.json`` and browsable at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import replace
+from typing import Protocol
+
+from fastapi import FastAPI
+
+from gateway.http import beacon, json_api
+from gateway.http.backend import MeshBackend
+from gateway.http.problems import PROBLEM_RESPONSES, BodySizeLimit, install_problem_handlers
+from gateway.http.server import HttpServer, serve, server_ssl_context
+from gateway.http.settings import SERVICE_VERSION, HttpSettings
+from mesh.config import TlsConfig
+
+
+class HttpConfig(Protocol):
+    """What :func:`start_http` reads from the gateway's configuration."""
+
+    @property
+    def http_listen(self) -> str:
+        """``HOST:PORT`` to listen on (port 0: any free port)."""
+        ...
+
+    @property
+    def tls(self) -> TlsConfig | None:
+        """When set, HTTPS demanding client certificates from the same trust bundle."""
+        ...
+
+
+def create_app(backend: MeshBackend, settings: HttpSettings | None = None) -> FastAPI:
+    """The HTTP API over ``backend``."""
+    settings = settings or HttpSettings()
+    app = FastAPI(
+        title="allelemesh HTTP API",
+        version=SERVICE_VERSION,
+        description=(
+            "Federated allele frequencies: GA4GH Beacon v2 (`/api`) and a plain JSON API "
+            "(`/v1`). Beacon `start` is 0-based; everything under `/v1` is 1-based."
+        ),
+        responses=PROBLEM_RESPONSES,
+    )
+    app.state.backend = backend
+    app.state.settings = settings
+    app.state.beacon_error_decorator = beacon.beacon_error_decorator
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(beacon.router)
+    app.include_router(json_api.router)
+    return app
+
+
+async def start_http(
+    backend: MeshBackend,
+    config: HttpConfig,
+    *,
+    settings: HttpSettings | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> HttpServer:
+    """Serve the HTTP API on ``config.http_listen`` in the running event loop.
+
+    ``ssl_context`` wins; otherwise ``config.tls`` (if any) makes it HTTPS with client
+    certificates required, like every other listener of the mesh.
+    """
+    if ssl_context is None and config.tls is not None:
+        ssl_context = server_ssl_context(config.tls)
+    if settings is None:
+        settings = HttpSettings()
+        peer_timeout_ms = getattr(config, "timeout_ms", None)
+        if isinstance(peer_timeout_ms, int) and peer_timeout_ms > 0:
+            # The federation answers within the peer deadline; leave it room to do so.
+            settings = replace(settings, timeout_s=peer_timeout_ms / 1000.0 + 1.0)
+    return await serve(create_app(backend, settings), config.http_listen, ssl_context)

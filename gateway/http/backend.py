@@ -1,0 +1,198 @@
+"""What the HTTP API asks: the :class:`MeshBackend` protocol and a gRPC implementation.
+
+The HTTP layer is written against :class:`MeshBackend` only. In the gateway process the
+federation engine implements it in-process; :class:`GrpcBackend` implements it by
+calling a node or a gateway over gRPC, turning every failed call back into the
+:class:`~mesh.errors.MeshError` the server raised (field, reason and details kept), so
+the HTTP answer is the same whichever backend is used.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import grpc
+from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2, status_pb2
+
+from mesh.channels import open_aio_channel
+from mesh.config import TlsConfig
+from mesh.errors import (
+    InvalidArgumentError,
+    MeshError,
+    NotFoundError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+    UnavailableError,
+)
+from mesh.rpc import STATUS_DETAILS_KEY
+from mesh.v1 import (
+    allele_pb2,
+    allele_service_pb2,
+    allele_service_pb2_grpc,
+    catalog_service_pb2,
+    catalog_service_pb2_grpc,
+)
+
+
+class MeshBackend(Protocol):
+    """The five calls the HTTP API needs; each raises :class:`MeshError` subclasses."""
+
+    async def lookup_variant(
+        self, req: allele_service_pb2.LookupVariantRequest, *, timeout: float | None
+    ) -> allele_service_pb2.LookupVariantResponse:
+        """Counts of one variant in every dataset that holds it."""
+        ...
+
+    async def batch_lookup_variants(
+        self, req: allele_service_pb2.BatchLookupVariantsRequest, *, timeout: float | None
+    ) -> allele_service_pb2.BatchLookupVariantsResponse:
+        """Counts of many variants, one result per requested variant."""
+        ...
+
+    async def search_region(
+        self, req: allele_service_pb2.SearchRegionRequest, *, timeout: float | None
+    ) -> allele_service_pb2.SearchRegionResponse:
+        """One page of the alleles in a region."""
+        ...
+
+    async def list_datasets(
+        self, req: catalog_service_pb2.ListDatasetsRequest, *, timeout: float | None
+    ) -> catalog_service_pb2.ListDatasetsResponse:
+        """One page of the dataset catalogue."""
+        ...
+
+    async def get_dataset(
+        self, req: catalog_service_pb2.GetDatasetRequest, *, timeout: float | None
+    ) -> catalog_service_pb2.Dataset:
+        """One dataset's catalogue entry."""
+        ...
+
+
+class RemoteError(MeshError):
+    """A gRPC failure with a status code that has no dedicated :class:`MeshError` subclass."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message, reason=reason or code.name)
+        self.code = code
+
+
+class GrpcBackend:
+    """:class:`MeshBackend` over a grpc.aio channel to a node or a gateway.
+
+    ``scope`` is set on requests that leave it unspecified, so the same app can ask a
+    node for its local answer or a gateway for the mesh's.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        tls: TlsConfig | None = None,
+        *,
+        scope: allele_pb2.Scope = allele_pb2.SCOPE_UNSPECIFIED,
+    ) -> None:
+        self.target = target
+        self.scope = scope
+        self._channel = open_aio_channel(target, tls)
+        self._alleles = allele_service_pb2_grpc.AlleleFrequencyServiceStub(self._channel)
+        self._catalog = catalog_service_pb2_grpc.CatalogServiceStub(self._channel)
+
+    async def close(self) -> None:
+        """Close the channel (in-flight calls are cancelled)."""
+        await self._channel.close()
+
+    async def _call(self, method: Any, req: Any, timeout: float | None) -> Any:
+        if self.scope and not req.scope:
+            req.scope = self.scope
+        try:
+            return await method(req, timeout=timeout)
+        except grpc.aio.AioRpcError as error:
+            raise error_from_rpc(error, self.target) from None
+
+    async def lookup_variant(
+        self, req: allele_service_pb2.LookupVariantRequest, *, timeout: float | None
+    ) -> allele_service_pb2.LookupVariantResponse:
+        """Call ``AlleleFrequencyService/LookupVariant``."""
+        response: allele_service_pb2.LookupVariantResponse = await self._call(
+            self._alleles.LookupVariant, req, timeout
+        )
+        return response
+
+    async def batch_lookup_variants(
+        self, req: allele_service_pb2.BatchLookupVariantsRequest, *, timeout: float | None
+    ) -> allele_service_pb2.BatchLookupVariantsResponse:
+        """Call ``AlleleFrequencyService/BatchLookupVariants``."""
+        response: allele_service_pb2.BatchLookupVariantsResponse = await self._call(
+            self._alleles.BatchLookupVariants, req, timeout
+        )
+        return response
+
+    async def search_region(
+        self, req: allele_service_pb2.SearchRegionRequest, *, timeout: float | None
+    ) -> allele_service_pb2.SearchRegionResponse:
+        """Call ``AlleleFrequencyService/SearchRegion``."""
+        response: allele_service_pb2.SearchRegionResponse = await self._call(
+            self._alleles.SearchRegion, req, timeout
+        )
+        return response
+
+    async def list_datasets(
+        self, req: catalog_service_pb2.ListDatasetsRequest, *, timeout: float | None
+    ) -> catalog_service_pb2.ListDatasetsResponse:
+        """Call ``CatalogService/ListDatasets``."""
+        response: catalog_service_pb2.ListDatasetsResponse = await self._call(
+            self._catalog.ListDatasets, req, timeout
+        )
+        return response
+
+    async def get_dataset(
+        self, req: catalog_service_pb2.GetDatasetRequest, *, timeout: float | None
+    ) -> catalog_service_pb2.Dataset:
+        """Call ``CatalogService/GetDataset``."""
+        response: catalog_service_pb2.Dataset = await self._call(
+            self._catalog.GetDataset, req, timeout
+        )
+        return response
+
+
+def rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
+    """The ``google.rpc.Status`` a server attached to a failed call, if any."""
+    for key, value in error.trailing_metadata() or ():
+        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
+            try:
+                return status_pb2.Status.FromString(value)
+            except DecodeError:
+                return None
+    return None
+
+
+def error_from_rpc(error: grpc.aio.AioRpcError, target: str = "") -> MeshError:
+    """Rebuild the :class:`MeshError` a server raised from its status and details."""
+    code = error.code()
+    status = rich_status(error)
+    message = (status.message if status is not None else "") or error.details() or code.name
+    reason: str | None = None
+    metadata: dict[str, str] = {}
+    field = ""
+    if status is not None:
+        for detail in status.details:
+            info = error_details_pb2.ErrorInfo()
+            bad = error_details_pb2.BadRequest()
+            if detail.Unpack(info):
+                reason, metadata = info.reason, dict(info.metadata)
+            elif detail.Unpack(bad) and bad.field_violations:
+                field = bad.field_violations[0].field
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return InvalidArgumentError(field, message, reason=reason, metadata=metadata)
+    if code == grpc.StatusCode.NOT_FOUND:
+        return NotFoundError(message, reason=reason, metadata=metadata)
+    if code == grpc.StatusCode.PERMISSION_DENIED:
+        return PermissionDeniedError(message, reason=reason, metadata=metadata)
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return ResourceExhaustedError(message, reason=reason, metadata=metadata)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        if status is None and target:
+            message = f"{target} is unavailable: {message}"
+        details = list(status.details) if status is not None else []
+        return UnavailableError(message, reason=reason, metadata=metadata, details=details)
+    return RemoteError(code, message, reason=reason)

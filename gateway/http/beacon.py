@@ -1,0 +1,373 @@
+"""GA4GH Beacon v2 for allele frequencies, under ``/api``.
+
+``/api/g_variants`` (GET and POST) answers sequence queries (one variant) and range
+queries (a region, paged with ``skip``/``limit``) at ``boolean``, ``count`` or
+``record`` granularity, with one result set per (node, dataset). Every response
+says, in ``info``, which nodes were asked and which failed (``outcomes``,
+``failedNodes``), and how exact the counts are. Responses validate against the
+official Beacon v2 schemas (see ``tests/http``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict
+
+from gateway.http import beacon_info
+from gateway.http.backend import MeshBackend
+from gateway.http.beacon_query import VARIANT_TYPES, BeaconQuery, build_query
+from gateway.http.beacon_records import precision_of, record
+from gateway.http.beacon_search import SearchResult, catalog_datasets, run_query
+from gateway.http.convert import JsonObject, assembly_name, outcome_json
+from gateway.http.problems import PROBLEM_RESPONSES, bad_request
+from gateway.http.settings import HttpSettings
+from mesh.paging import MAX_PAGE_SIZE
+from mesh.v1 import catalog_service_pb2
+
+router = APIRouter(prefix="/api", tags=["Beacon v2"], responses=PROBLEM_RESPONSES)
+
+_COUNTS_NOTE = (
+    "Counts are exact unless a frequency says countPrecision 'rounded' (rounded by the "
+    "dataset's privacy policy). Populations whose counts are suppressed are left out of "
+    "frequencies and named in the record's info.suppressedPopulations: they are not zero."
+)
+
+
+def _backend(request: Request) -> MeshBackend:
+    backend: MeshBackend = request.app.state.backend
+    return backend
+
+
+def _settings(request: Request) -> HttpSettings:
+    settings: HttpSettings = request.app.state.settings
+    return settings
+
+
+class BeaconRequestBody(BaseModel):
+    """A Beacon v2 request body (``meta`` and ``query``; extra fields are ignored)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    meta: dict[str, Any] | None = None
+    query: dict[str, Any] | None = None
+
+
+@router.get("", summary="Beacon information (same as /api/info)")
+@router.get("/info", summary="Beacon information")
+async def info(request: Request) -> JsonObject:
+    """The ``beaconInfoResponse`` of this Beacon."""
+    return beacon_info.info_response(_settings(request), str(request.base_url))
+
+
+@router.get("/service-info", summary="GA4GH service-info")
+async def service_info(request: Request) -> JsonObject:
+    """GA4GH service-info 1.0 of this Beacon."""
+    return beacon_info.service_info(_settings(request))
+
+
+@router.get("/map", summary="Beacon map: the endpoint of each entry type")
+async def beacon_map(request: Request) -> JsonObject:
+    """The ``beaconMapResponse``."""
+    return beacon_info.map_response(_settings(request), str(request.base_url))
+
+
+@router.get("/configuration", summary="Beacon configuration")
+async def configuration(request: Request) -> JsonObject:
+    """The ``beaconConfigurationResponse``."""
+    return beacon_info.configuration_response(_settings(request))
+
+
+@router.get("/entry_types", summary="Entry types served")
+async def entry_types(request: Request) -> JsonObject:
+    """The ``beaconEntryTypesResponse``."""
+    return beacon_info.entry_types_response(_settings(request))
+
+
+@router.get("/filtering_terms", summary="Filtering terms (none)")
+async def filtering_terms(request: Request) -> JsonObject:
+    """The ``beaconFilteringTermsResponse``: no filtering terms are supported."""
+    return beacon_info.filtering_terms_response(_settings(request))
+
+
+def _dataset(dataset: catalog_service_pb2.Dataset) -> JsonObject:
+    """A Beacon ``dataset`` collection entry.
+
+    The allelemesh fields sit beside the named ones rather than in ``info``: the
+    default dataset schema refers ``info`` to a file the Beacon v2 release lacks
+    (``models/.../common/info.json``), so no validator could check it.
+    """
+    entry: JsonObject = {
+        "id": dataset.id,
+        "name": dataset.title or dataset.id,
+        "description": dataset.description,
+        "assemblyId": assembly_name(dataset.assembly),
+        "nodeId": dataset.node_id,
+        "country": dataset.country,
+        "sampleCount": int(dataset.sample_count),
+        "variantCount": int(dataset.variant_count),
+        "populations": list(dataset.populations),
+        "sourceSha256": dataset.source_sha256,
+    }
+    if dataset.HasField("created_time"):
+        entry["createDateTime"] = dataset.created_time.ToJsonString()
+    return entry
+
+
+@router.get("/datasets", summary="Datasets of the mesh (Beacon collections)")
+async def datasets(
+    request: Request,
+    skip: Annotated[int, Query(ge=0, description="records to skip")] = 0,
+    limit: Annotated[int, Query(ge=0, le=1000, description="records per page")] = 10,
+) -> JsonObject:
+    """Every dataset of every node that answered, as a ``beaconCollectionsResponse``."""
+    settings = _settings(request)
+    found: list[catalog_service_pb2.Dataset] = []
+    token = ""
+    failed: list[JsonObject] = []
+    while True:
+        req = catalog_service_pb2.ListDatasetsRequest(
+            page_size=MAX_PAGE_SIZE, page_token=token, scope=settings.scope
+        )
+        response = await _backend(request).list_datasets(req, timeout=settings.timeout_s)
+        found.extend(response.datasets)
+        failed.extend(outcome_json(o) for o in response.outcomes if o.status.code != 0)
+        token = response.next_page_token
+        if not token:
+            break
+    limit = limit or settings.default_limit
+    page = found[skip : skip + limit]
+    meta = beacon_info.response_meta(
+        settings,
+        "dataset",
+        granularity="record",
+        requested_granularity="record",
+        skip=skip,
+        limit=limit,
+    )
+    return {
+        "meta": meta,
+        "responseSummary": {"exists": bool(found), "numTotalResults": len(found)},
+        "response": {"collections": [_dataset(d) for d in page]},
+        "info": {"failedNodes": failed},
+    }
+
+
+@router.get("/datasets/{dataset_id}", summary="One dataset (Beacon collections)")
+async def dataset(request: Request, dataset_id: str) -> JsonObject:
+    """One dataset as a ``beaconCollectionsResponse``; 404 problem when unknown."""
+    settings = _settings(request)
+    req = catalog_service_pb2.GetDatasetRequest(dataset_id=dataset_id, scope=settings.scope)
+    found = await _backend(request).get_dataset(req, timeout=settings.timeout_s)
+    meta = beacon_info.response_meta(
+        settings, "dataset", granularity="record", requested_granularity="record"
+    )
+    return {
+        "meta": meta,
+        "responseSummary": {"exists": True, "numTotalResults": 1},
+        "response": {"collections": [_dataset(found)]},
+    }
+
+
+def _query_params(request: Request) -> dict[str, Any]:
+    """GET parameters: one value as a string, repeated values as a list."""
+    raw: dict[str, Any] = {}
+    for key, value in request.query_params.multi_items():
+        if key in raw:
+            previous = raw[key]
+            raw[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            raw[key] = value
+    return raw
+
+
+@router.get("/g_variants", summary="Allele frequencies of a variant or a range (Beacon v2)")
+async def g_variants_get(
+    request: Request,
+    reference_name: Annotated[str | None, Query(alias="referenceName")] = None,
+    start: Annotated[list[str] | None, Query(description="0-based; one value")] = None,
+    end: Annotated[list[str] | None, Query(description="0-based, exclusive")] = None,
+    reference_bases: Annotated[str | None, Query(alias="referenceBases")] = None,
+    alternate_bases: Annotated[str | None, Query(alias="alternateBases")] = None,
+    variant_type: Annotated[str | None, Query(alias="variantType")] = None,
+    assembly_id: Annotated[str | None, Query(alias="assemblyId")] = None,
+    short_form: Annotated[str | None, Query(alias="genomicAlleleShortForm")] = None,
+    dataset_ids: Annotated[str | None, Query(alias="datasetIds")] = None,
+    requested_granularity: Annotated[str | None, Query(alias="requestedGranularity")] = None,
+    include: Annotated[str | None, Query(alias="includeResultsetResponses")] = None,
+    skip: Annotated[str | None, Query()] = None,
+    limit: Annotated[str | None, Query()] = None,
+) -> JsonObject:
+    """Beacon ``g_variants`` by query parameters (``start`` is 0-based)."""
+    raw = _query_params(request)
+    control_keys = ("requestedGranularity", "includeResultsetResponses", "skip", "limit")
+    control = {k: raw.pop(k) for k in control_keys if k in raw}
+    if "filters" in raw:
+        control["filters"] = raw.pop("filters")
+    query = build_query(raw, control, _settings(request))
+    return await _answer(request, query)
+
+
+@router.post("/g_variants", summary="Allele frequencies of a variant or a range (Beacon v2)")
+async def g_variants_post(request: Request, body: BeaconRequestBody) -> JsonObject:
+    """Beacon ``g_variants`` by request body (``query.requestParameters``; start 0-based)."""
+    query_part = body.query or {}
+    params: Any = query_part.get("requestParameters") or {}
+    if isinstance(params, Mapping) and isinstance(params.get("g_variant"), Mapping):
+        params = params["g_variant"]  # the entry-type keyed form
+    if not isinstance(params, Mapping):
+        raise bad_request("query.requestParameters", "requestParameters must be an object")
+    pagination = query_part.get("pagination") or {}
+    datasets_part = query_part.get("datasets") or {}
+    control = {
+        "requestedGranularity": query_part.get("requestedGranularity"),
+        "includeResultsetResponses": query_part.get("includeResultsetResponses"),
+        "skip": pagination.get("skip") if isinstance(pagination, Mapping) else None,
+        "limit": pagination.get("limit") if isinstance(pagination, Mapping) else None,
+        "filters": query_part.get("filters"),
+        "datasetIds": datasets_part.get("datasetIds")
+        if isinstance(datasets_part, Mapping)
+        else None,
+    }
+    query = build_query(
+        params,
+        control,
+        _settings(request),
+        param_prefix="query.requestParameters.",
+        control_prefix="query.",
+    )
+    return await _answer(request, query)
+
+
+async def _answer(request: Request, query: BeaconQuery) -> JsonObject:
+    settings = _settings(request)
+    backend = _backend(request)
+    result = await run_query(backend, query, settings)
+    meta = beacon_info.response_meta(
+        settings,
+        "genomicVariant",
+        granularity=query.granularity,
+        requested_granularity=query.granularity,
+        skip=query.skip,
+        limit=query.limit,
+        parameters=query.parameters,
+        include=query.include,
+        filters=query.filters,
+    )
+    summary: JsonObject = {"exists": result.matched > 0}
+    if query.granularity == "count" or (query.granularity == "record" and result.complete):
+        summary["numTotalResults"] = result.matched
+    response: JsonObject = {"meta": meta, "responseSummary": summary}
+    if query.granularity == "record":
+        misses: list[catalog_service_pb2.Dataset] = []
+        if query.include in ("MISS", "ALL"):
+            misses = await catalog_datasets(backend, query, settings)
+        response["response"] = {"resultSets": _result_sets(request, query, result, misses)}
+    response["info"] = _info(query, result)
+    return response
+
+
+def _result_sets(
+    request: Request,
+    query: BeaconQuery,
+    result: SearchResult,
+    catalog: list[catalog_service_pb2.Dataset],
+) -> list[JsonObject]:
+    """One result set per (node, dataset), as ``includeResultsetResponses`` asks."""
+    if query.include == "NONE":
+        return []
+    settings = _settings(request)
+    base = str(request.base_url)
+    sets: dict[tuple[str, str], JsonObject] = {}
+
+    def result_set(node_id: str, country: str, dataset_id: str) -> JsonObject:
+        key = (node_id, dataset_id)
+        if key not in sets:
+            count = result.per_dataset.get(key, 0)
+            sets[key] = {
+                "id": dataset_id,
+                "setType": "dataset",
+                "exists": count > 0,
+                "resultsCount": count,
+                "results": [],
+                "info": {"nodeId": node_id, "country": country, "datasetId": dataset_id},
+            }
+        return sets[key]
+
+    if query.include in ("HIT", "ALL"):
+        for frequency in result.page:
+            entry = result_set(frequency.node_id, frequency.country, frequency.dataset_id)
+            entry["results"].append(
+                record(
+                    frequency,
+                    query.assembly,
+                    source=f"{settings.source} ({frequency.country}, {frequency.dataset_id})",
+                    source_reference=f"{base}api/datasets/{frequency.dataset_id}",
+                )
+            )
+            if precision_of(frequency.counts) != "exact" or any(
+                precision_of(p.counts) != "exact" for p in frequency.populations
+            ):
+                entry["info"]["countPrecision"] = _COUNTS_NOTE
+    if query.include in ("MISS", "ALL"):
+        for dataset in catalog:
+            if (dataset.node_id, dataset.id) not in result.per_dataset:
+                result_set(dataset.node_id, dataset.country, dataset.id)
+    if query.include == "MISS":
+        return [s for s in sets.values() if not s["exists"]]
+    return list(sets.values())
+
+
+def _info(query: BeaconQuery, result: SearchResult) -> JsonObject:
+    """Top-level ``info``: node outcomes, failures, count exactness, paging, warnings."""
+    outcomes = list(result.outcomes.values())
+    failed = [o for o in outcomes if o.status.code != 0]
+    info: JsonObject = {
+        "outcomes": [outcome_json(o) for o in outcomes],
+        "failedNodes": [outcome_json(o) for o in failed],
+        "countPrecision": _COUNTS_NOTE,
+    }
+    if failed:
+        names = ", ".join(f"{o.node_id} ({o.country})" for o in failed)
+        info["warning"] = f"these nodes did not answer, so their data is missing: {names}"
+    if query.granularity == "record":
+        has_more = result.has_more(query.skip)
+        paging: JsonObject = {
+            "skip": query.skip,
+            "limit": query.limit,
+            "returned": len(result.page),
+            "hasMore": has_more,
+        }
+        if has_more:
+            paging["nextSkip"] = query.skip + len(result.page)
+        info["pagination"] = paging
+    if not result.complete and query.granularity == "count":
+        info["numTotalResultsIsLowerBound"] = True
+    warnings = []
+    if query.filters:
+        warnings.append(f"filters are not supported and were ignored: {query.filters}")
+    if query.variant_type is not None and query.variant_type not in VARIANT_TYPES:
+        warnings.append(
+            f"variantType {query.variant_type!r} never matches: this Beacon holds sequence "
+            f"variants ({', '.join(VARIANT_TYPES)})"
+        )
+    if warnings:
+        info["warnings"] = warnings
+    return info
+
+
+def beacon_error_decorator(request: Request, body: JsonObject) -> JsonObject:
+    """Give a problem document Beacon's ``meta`` and ``error`` (a ``beaconErrorResponse``)."""
+    settings: HttpSettings | None = getattr(request.app.state, "settings", None)
+    if settings is None:
+        return body
+    meta = beacon_info.response_meta(
+        settings, "genomicVariant", granularity="boolean", requested_granularity="boolean"
+    )
+    return {
+        **body,
+        "meta": meta,
+        "error": {"errorCode": body["status"], "errorMessage": body["detail"]},
+    }

@@ -1,0 +1,300 @@
+"""Beacon v2 ``g_variants`` requests (GET parameters or POST body) read into one query.
+
+This is the only place where Beacon's 0-based coordinates meet allelemesh's 1-based
+ones (see ARCHITECTURE.md):
+
+* a sequence query (``referenceBases`` + ``alternateBases`` + one ``start``) is the
+  variant at ``POS = start + 1``;
+* a range query (``start`` + ``end``, no alleles) covers the interbase interval
+  ``[start, end)``, i.e. the 1-based inclusive region ``start + 1 .. end``.
+
+``genomicAlleleShortForm`` (any notation :func:`mesh.notation.parse_variant` reads,
+e.g. HGVS ``NC_000001.11:g.55051215G>A``) is a sequence query too. Errors are 400
+problems naming the parameter as the client sent it (``start`` for GET,
+``query.requestParameters.start`` for POST).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.http.convert import JsonObject
+from gateway.http.problems import ProblemError, bad_request
+from gateway.http.settings import HttpSettings
+from mesh.errors import InvalidArgumentError
+from mesh.genome import Assembly
+from mesh.notation import parse_variant
+from mesh.variants import RegionKey, VariantKey, validate_region, validate_variant
+
+GRANULARITIES = ("boolean", "count", "record")
+INCLUDE_RESULTSETS = ("HIT", "MISS", "ALL", "NONE")
+#: Parameters of the Beacon model that this allele-frequency Beacon cannot answer.
+UNSUPPORTED = ("geneId", "aminoacidChange", "variantMinLength", "variantMaxLength", "mateName")
+#: The ``variantType`` values understood, and the allele classes each one matches.
+VARIANT_TYPES: dict[str, frozenset[str]] = {
+    "SNP": frozenset({"SNP"}),
+    "SNV": frozenset({"SNP"}),
+    "MNP": frozenset({"MNP"}),
+    "MNV": frozenset({"MNP"}),
+    "INS": frozenset({"INS"}),
+    "DEL": frozenset({"DEL"}),
+    "INDEL": frozenset({"INS", "DEL", "INDEL"}),
+}
+
+
+@dataclass
+class BeaconQuery:
+    """A validated ``g_variants`` request."""
+
+    assembly: Assembly
+    granularity: str
+    include: str
+    skip: int
+    limit: int
+    dataset_ids: list[str]
+    variant: VariantKey | None = None
+    region: RegionKey | None = None
+    variant_type: str | None = None
+    alternate_bases: str | None = None
+    filters: list[str] = field(default_factory=list)
+    #: The request as received, for ``meta.receivedRequestSummary``.
+    parameters: JsonObject = field(default_factory=dict)
+
+
+def variant_class(ref: str, alt: str) -> str:
+    """``SNP``, ``MNP``, ``INS``, ``DEL`` or ``INDEL`` (Beacon ``variantType``) of two alleles."""
+    if len(ref) == len(alt):
+        return "SNP" if len(ref) == 1 else "MNP"
+    if ref and alt and (alt.startswith(ref) or alt.endswith(ref)):
+        return "INS"
+    if ref and alt and (ref.startswith(alt) or ref.endswith(alt)):
+        return "DEL"
+    return "INDEL"
+
+
+def matches_type(variant_type: str | None, ref: str, alt: str) -> bool:
+    """Whether alleles are of the requested ``variantType`` (any, when none was asked)."""
+    if variant_type is None:
+        return True
+    return variant_class(ref, alt) in VARIANT_TYPES.get(variant_type, frozenset())
+
+
+class _Reader:
+    """Typed access to raw parameters, naming ``prefix + name`` in every error."""
+
+    def __init__(self, raw: Mapping[str, Any], prefix: str) -> None:
+        self.raw = raw
+        self.prefix = prefix
+
+    def name(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    def text(self, key: str) -> str | None:
+        value = self.raw.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise bad_request(self.name(key), f"{self.name(key)} must be a string")
+        return str(value).strip()
+
+    def integers(self, key: str) -> list[int]:
+        """An integer list: JSON array, repeated GET parameter or ``100,200``."""
+        value = self.raw.get(key)
+        if value is None or value in ("", []):
+            return []
+        items = value if isinstance(value, list) else [value]
+        numbers: list[int] = []
+        for item in items:
+            parts = item.split(",") if isinstance(item, str) else [item]
+            for part in parts:
+                numbers.append(self._integer(key, part))
+        if len(numbers) > 2:
+            raise bad_request(self.name(key), f"{self.name(key)} takes one or two integers")
+        return numbers
+
+    def integer(self, key: str, default: int) -> int:
+        value = self.raw.get(key)
+        if value is None or value == "":
+            return default
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        return self._integer(key, value)
+
+    def _integer(self, key: str, value: object) -> int:
+        if isinstance(value, bool):
+            raise bad_request(self.name(key), f"{self.name(key)} must be an integer")
+        if isinstance(value, int):
+            number = value
+        elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
+            number = int(value.strip())
+        else:
+            raise bad_request(
+                self.name(key), f"{self.name(key)} must be a non-negative integer, got {value!r}"
+            )
+        if number < 0:
+            raise bad_request(self.name(key), f"{self.name(key)} must not be negative")
+        return number
+
+    def strings(self, key: str) -> list[str]:
+        value = self.raw.get(key)
+        if value is None or value == "":
+            return []
+        items = value if isinstance(value, list) else [value]
+        out: list[str] = []
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                out.append(item["id"])  # a Beacon filter object
+            elif isinstance(item, str):
+                out.extend(part.strip() for part in item.split(",") if part.strip())
+            else:
+                raise bad_request(self.name(key), f"{self.name(key)} must be a list of strings")
+        return out
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.text(key)
+        if value is None:
+            return default
+        for choice in choices:
+            if value.lower() == choice.lower():
+                return choice
+        raise bad_request(
+            self.name(key), f"{self.name(key)} must be one of {', '.join(choices)}, got {value!r}"
+        )
+
+
+def parse_assembly(text: str | None, default: Assembly, field: str) -> Assembly:
+    """``GRCh38``/``hg38``/``GRCh37``/``hg19`` (any case) to an :class:`Assembly`."""
+    if text is None:
+        return default
+    aliases = {"grch38": Assembly.GRCH38, "hg38": Assembly.GRCH38}
+    aliases |= {"grch37": Assembly.GRCH37, "hg19": Assembly.GRCH37}
+    assembly = aliases.get(text.strip().lower())
+    if assembly is None:
+        raise bad_request(
+            field,
+            f"unknown assembly {text!r}; expected GRCh38 (hg38) or GRCh37 (hg19)",
+            reason="UNKNOWN_ASSEMBLY",
+        )
+    return assembly
+
+
+def _renamed(error: InvalidArgumentError, names: Mapping[str, str], fallback: str) -> ProblemError:
+    """Re-target a validation error from a model field to the Beacon parameter."""
+    last = error.field.rsplit(".", 1)[-1]
+    return bad_request(names.get(last, fallback), error.message, error.reason)
+
+
+def build_query(
+    params: Mapping[str, Any],
+    control: Mapping[str, Any],
+    settings: HttpSettings,
+    *,
+    param_prefix: str = "",
+    control_prefix: str = "",
+) -> BeaconQuery:
+    """Validate ``g_variants`` request parameters and control fields (granularity, paging)."""
+    p = _Reader(params, param_prefix)
+    c = _Reader(control, control_prefix)
+    for key in UNSUPPORTED:
+        if p.raw.get(key) not in (None, "", []):
+            raise bad_request(
+                p.name(key),
+                f"{key} queries are not supported by this allele-frequency Beacon; "
+                "query by position and alleles, or by range",
+                reason="UNSUPPORTED_PARAMETER",
+            )
+    limit = c.integer("limit", settings.default_limit)
+    if limit == 0 or limit > settings.max_limit:
+        limit = settings.max_limit if limit else settings.default_limit
+    query = BeaconQuery(
+        assembly=parse_assembly(
+            p.text("assemblyId"), settings.default_assembly, p.name("assemblyId")
+        ),
+        granularity=c.choice("requestedGranularity", GRANULARITIES, "boolean"),
+        include=c.choice("includeResultsetResponses", INCLUDE_RESULTSETS, "HIT"),
+        skip=c.integer("skip", 0),
+        limit=limit,
+        dataset_ids=p.strings("datasetIds") or c.strings("datasetIds"),
+        filters=c.strings("filters"),
+    )
+    variant_type = p.text("variantType")
+    if variant_type is not None:
+        query.variant_type = variant_type.upper()
+    _locate(query, p, settings)
+    query.parameters = {k: v for k, v in params.items() if v not in (None, "", [])}
+    return query
+
+
+def _locate(query: BeaconQuery, p: _Reader, settings: HttpSettings) -> None:
+    """Set the query's variant (sequence query) or region (range query)."""
+    short_form = p.text("genomicAlleleShortForm")
+    if short_form is not None:
+        try:
+            query.variant = parse_variant(short_form, query.assembly, field="x")
+        except InvalidArgumentError as error:
+            raise bad_request(
+                p.name("genomicAlleleShortForm"), error.message, error.reason
+            ) from None
+        return
+    chromosome = p.text("referenceName")
+    if chromosome is None:
+        raise bad_request(
+            p.name("referenceName"),
+            "referenceName is required (with start and referenceBases/alternateBases for a "
+            "variant, or start and end for a range), or give genomicAlleleShortForm",
+            reason="MISSING_PARAMETER",
+        )
+    starts, ends = p.integers("start"), p.integers("end")
+    if not starts:
+        raise bad_request(
+            p.name("start"), "start (0-based) is required", reason="MISSING_PARAMETER"
+        )
+    ref, alt = p.text("referenceBases"), p.text("alternateBases")
+    if ref is not None and alt is not None and len(starts) == 1:
+        names = {
+            "chromosome": p.name("referenceName"),
+            "position": p.name("start"),
+            "reference_bases": p.name("referenceBases"),
+            "alternate_bases": p.name("alternateBases"),
+        }
+        try:
+            # Beacon start is 0-based: the VCF POS of the variant is start + 1.
+            query.variant = validate_variant(chromosome, starts[0] + 1, ref, alt, query.assembly)
+        except InvalidArgumentError as error:
+            raise _renamed(error, names, p.name("start")) from None
+        return
+    if len(starts) == 2 or len(ends) == 2:
+        raise bad_request(
+            p.name("start"),
+            "bracket queries (two start or end values) are not supported; give one start and "
+            "one end for a range",
+            reason="UNSUPPORTED_PARAMETER",
+        )
+    if not ends:
+        missing = "alternateBases" if ref is not None else "referenceBases"
+        raise bad_request(
+            p.name(missing if ref is not None or alt is not None else "end"),
+            "a sequence query needs referenceBases and alternateBases; a range query needs end",
+            reason="MISSING_PARAMETER",
+        )
+    if ends[0] <= starts[0]:
+        raise bad_request(
+            p.name("end"),
+            f"end {ends[0]} must be greater than start {starts[0]}: Beacon ranges are 0-based "
+            "and half-open, so the base at 0-based position s is start=s, end=s+1",
+            reason="INVALID_REGION",
+        )
+    names = {"chromosome": p.name("referenceName"), "start": p.name("start"), "end": p.name("end")}
+    try:
+        # Interbase [start, end) is the 1-based inclusive region start+1 .. end.
+        query.region = validate_region(
+            chromosome, starts[0] + 1, ends[0], query.assembly, max_span=settings.max_region_span
+        )
+    except InvalidArgumentError as error:
+        raise _renamed(error, names, p.name("start")) from None
+    if alt is not None:
+        query.alternate_bases = alt.upper()

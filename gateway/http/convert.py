@@ -1,0 +1,122 @@
+"""``mesh.v1`` messages as JSON objects, field for field.
+
+Names are the proto field names and enums their proto names, as
+``MessageToDict(preserving_proto_field_name=True)`` writes them; but every field is
+written (a zero count is a count), and 64-bit integers stay JSON numbers (the proto
+JSON mapping makes them strings, which no portal wants to parse).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import status_pb2
+
+from mesh.genome import Assembly
+from mesh.v1 import allele_pb2, catalog_service_pb2
+
+JsonObject = dict[str, Any]
+
+_GRPC_CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
+
+
+def precision_name(value: int) -> str:
+    """``COUNT_PRECISION_EXACT`` etc. for a ``CountPrecision`` value."""
+    return str(allele_pb2.CountPrecision.Name(value))
+
+
+def assembly_name(value: int) -> str:
+    """``GRCh38`` for ``ASSEMBLY_GRCH38``, ``""`` when unspecified."""
+    if value == allele_pb2.ASSEMBLY_UNSPECIFIED:
+        return ""
+    return Assembly.from_proto(value).value
+
+
+def variant_json(variant: allele_pb2.Variant) -> JsonObject:
+    """A ``mesh.v1.Variant`` (1-based position)."""
+    return {
+        "chromosome": variant.chromosome,
+        "position": int(variant.position),
+        "reference_bases": variant.reference_bases,
+        "alternate_bases": variant.alternate_bases,
+    }
+
+
+def counts_json(counts: allele_pb2.AlleleCounts) -> JsonObject:
+    """A ``mesh.v1.AlleleCounts``."""
+    return {
+        "allele_count": int(counts.allele_count),
+        "allele_number": int(counts.allele_number),
+        "allele_frequency": float(counts.allele_frequency),
+        "homozygous_count": int(counts.homozygous_count),
+        "heterozygous_count": int(counts.heterozygous_count),
+        "hemizygous_count": int(counts.hemizygous_count),
+        "precision": precision_name(counts.precision),
+    }
+
+
+def frequency_json(frequency: allele_pb2.VariantFrequency) -> JsonObject:
+    """A ``mesh.v1.VariantFrequency``."""
+    return {
+        "variant": variant_json(frequency.variant),
+        "dataset_id": frequency.dataset_id,
+        "node_id": frequency.node_id,
+        "country": frequency.country,
+        "counts": counts_json(frequency.counts),
+        "populations": [
+            {"population": p.population, "counts": counts_json(p.counts)}
+            for p in frequency.populations
+        ],
+        "filters": list(frequency.filters),
+    }
+
+
+def status_json(status: status_pb2.Status) -> JsonObject:
+    """A ``google.rpc.Status`` as ``{code, code_name, message}``."""
+    code = int(status.code)
+    return {
+        "code": code,
+        "code_name": _GRPC_CODE_NAMES.get(code, "UNKNOWN"),
+        "message": status.message,
+    }
+
+
+def outcome_json(outcome: allele_pb2.NodeOutcome) -> JsonObject:
+    """A ``mesh.v1.NodeOutcome``."""
+    return {
+        "node_id": outcome.node_id,
+        "country": outcome.country,
+        "status": status_json(outcome.status),
+        "latency_ms": round(float(outcome.latency_ms), 3),
+        "frequency_count": int(outcome.frequency_count),
+    }
+
+
+def outcomes_from_details(details: list[any_pb2.Any]) -> list[allele_pb2.NodeOutcome]:
+    """The ``NodeOutcome`` messages packed in a status's details (an all-nodes-failed error)."""
+    outcomes = []
+    for detail in details:
+        outcome = allele_pb2.NodeOutcome()
+        if detail.Unpack(outcome):
+            outcomes.append(outcome)
+    return outcomes
+
+
+def dataset_json(dataset: catalog_service_pb2.Dataset) -> JsonObject:
+    """A ``mesh.v1.Dataset``; ``created_time`` as RFC 3339 (empty when unset)."""
+    created = dataset.created_time.ToJsonString() if dataset.HasField("created_time") else ""
+    return {
+        "id": dataset.id,
+        "title": dataset.title,
+        "description": dataset.description,
+        "assembly": assembly_name(dataset.assembly),
+        "node_id": dataset.node_id,
+        "country": dataset.country,
+        "sample_count": int(dataset.sample_count),
+        "variant_count": int(dataset.variant_count),
+        "populations": list(dataset.populations),
+        "created_time": created,
+        "source_sha256": dataset.source_sha256,
+    }

@@ -1,0 +1,223 @@
+"""The plain JSON API for the portal backend, under ``/v1``.
+
+Answers carry what the gRPC answers carry (see :mod:`gateway.http.convert`), node
+outcomes included, so the portal can show which countries answered:
+
+* ``GET  /v1/variants/{variant}``  one variant in any notation the parser reads
+* ``POST /v1/variants:batch``      up to 10,000 variants, answers in request order
+* ``GET  /v1/regions/{region}``    ``chrom:start-end`` (1-based, inclusive), paged
+* ``GET  /v1/datasets``            the catalogue, ``?assembly=&country=``
+* ``GET  /v1/datasets/{id}``       one dataset
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from gateway.http.backend import MeshBackend
+from gateway.http.beacon_query import parse_assembly
+from gateway.http.convert import (
+    JsonObject,
+    counts_json,
+    dataset_json,
+    frequency_json,
+    outcome_json,
+    variant_json,
+)
+from gateway.http.problems import PROBLEM_RESPONSES, bad_request
+from gateway.http.settings import HttpSettings
+from mesh.errors import InvalidArgumentError
+from mesh.genome import Assembly
+from mesh.notation import ACCEPTED_REGION_NOTATIONS, parse_region, parse_variant
+from mesh.paging import MAX_PAGE_SIZE
+from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
+from mesh.variants import region_to_proto, variant_to_proto
+
+router = APIRouter(prefix="/v1", tags=["JSON API"], responses=PROBLEM_RESPONSES)
+
+_ASSEMBLY_HELP = "GRCh38 (default) or GRCh37; hg38/hg19 are accepted"
+
+
+def _backend(request: Request) -> MeshBackend:
+    backend: MeshBackend = request.app.state.backend
+    return backend
+
+
+def _settings(request: Request) -> HttpSettings:
+    settings: HttpSettings = request.app.state.settings
+    return settings
+
+
+def _assembly(request: Request, text: str | None) -> Assembly:
+    return parse_assembly(text, _settings(request).default_assembly, "assembly")
+
+
+class BatchRequest(BaseModel):
+    """Body of ``POST /v1/variants:batch``."""
+
+    assembly: str | None = Field(None, description=_ASSEMBLY_HELP)
+    variants: list[str] = Field(description="variants in any accepted notation; at most 10,000")
+    datasets: list[str] = Field(default_factory=list, description="dataset ids; empty: all")
+    populations: list[str] = Field(default_factory=list, description="population labels")
+
+
+@router.get("/variants/{variant}", summary="Allele frequencies of one variant")
+async def get_variant(
+    request: Request,
+    variant: str,
+    assembly: Annotated[str | None, Query(description=_ASSEMBLY_HELP)] = None,
+    dataset: Annotated[list[str] | None, Query(description="dataset id (repeatable)")] = None,
+    population: Annotated[list[str] | None, Query(description="population (repeatable)")] = None,
+) -> JsonObject:
+    """Counts of one variant in every dataset that holds it, with node outcomes.
+
+    Any notation: ``1-55051215-G-GA``, ``chr1:55051215:G:GA``, SPDI, HGVS.
+    """
+    settings = _settings(request)
+    chosen = _assembly(request, assembly)
+    key = parse_variant(variant, chosen, field="variant")
+    req = allele_service_pb2.LookupVariantRequest(
+        assembly=chosen.to_proto(),
+        variant=variant_to_proto(key),
+        dataset_ids=dataset or [],
+        populations=population or [],
+        scope=settings.scope,
+    )
+    response = await _backend(request).lookup_variant(req, timeout=settings.timeout_s)
+    return {
+        "assembly": chosen.value,
+        "variant": variant_json(req.variant),
+        "frequencies": [frequency_json(f) for f in response.frequencies],
+        "pooled": counts_json(response.pooled),
+        "outcomes": [outcome_json(o) for o in response.outcomes],
+    }
+
+
+@router.post("/variants:batch", summary="Allele frequencies of up to 10,000 variants")
+async def batch_variants(request: Request, body: BatchRequest) -> JsonObject:
+    """One result per requested variant, in request order.
+
+    A bad variant fails the batch with a 400 naming it (``variants[3]``).
+    """
+    settings = _settings(request)
+    if len(body.variants) > settings.max_batch_variants:
+        raise bad_request(
+            "variants",
+            f"a batch holds at most {settings.max_batch_variants} variants (got "
+            f"{len(body.variants)}); split it into several calls",
+            reason="BATCH_TOO_LARGE",
+        )
+    if not body.variants:
+        raise bad_request("variants", "variants is empty: give at least one", "MISSING_FIELD")
+    chosen = _assembly(request, body.assembly)
+    keys = [
+        parse_variant(text, chosen, field=f"variants[{i}]") for i, text in enumerate(body.variants)
+    ]
+    req = allele_service_pb2.BatchLookupVariantsRequest(
+        assembly=chosen.to_proto(),
+        variants=[variant_to_proto(k) for k in keys],
+        dataset_ids=body.datasets,
+        populations=body.populations,
+        scope=settings.scope,
+    )
+    response = await _backend(request).batch_lookup_variants(req, timeout=settings.timeout_s)
+    results: list[JsonObject] = []
+    for text, result in zip(body.variants, response.results, strict=False):
+        results.append(
+            {
+                "query": text,
+                "variant": variant_json(result.variant),
+                "frequencies": [frequency_json(f) for f in result.frequencies],
+                "pooled": counts_json(result.pooled),
+            }
+        )
+    return {
+        "assembly": chosen.value,
+        "results": results,
+        "outcomes": [outcome_json(o) for o in response.outcomes],
+    }
+
+
+@router.get("/regions/{region}", summary="Every allele in a region, paged")
+async def search_region(
+    request: Request,
+    region: str,
+    assembly: Annotated[str | None, Query(description=_ASSEMBLY_HELP)] = None,
+    dataset: Annotated[list[str] | None, Query(description="dataset id (repeatable)")] = None,
+    page_size: Annotated[int, Query(ge=0, le=MAX_PAGE_SIZE, description="0: 100")] = 0,
+    page_token: Annotated[str, Query(max_length=16_384)] = "",
+) -> JsonObject:
+    """Alleles whose position lies in a region, in genomic order, paged.
+
+    The region is ``chrom:start-end``, 1-based and inclusive (``1:55051000-55052000``);
+    follow ``next_page_token`` for the next page.
+    """
+    settings = _settings(request)
+    chosen = _assembly(request, assembly)
+    try:
+        key = parse_region(region, chosen, max_span=settings.max_region_span, field="region")
+    except InvalidArgumentError as error:
+        detail = error.message
+        if error.reason == "UNPARSEABLE_REGION":
+            detail = f"{error.message}; accepted: {ACCEPTED_REGION_NOTATIONS}"
+        raise bad_request("region", detail, error.reason) from None
+    req = allele_service_pb2.SearchRegionRequest(
+        assembly=chosen.to_proto(),
+        region=region_to_proto(key),
+        dataset_ids=dataset or [],
+        page_size=page_size,
+        page_token=page_token,
+        scope=settings.scope,
+    )
+    response = await _backend(request).search_region(req, timeout=settings.timeout_s)
+    return {
+        "assembly": chosen.value,
+        "region": {"chromosome": key.chromosome, "start": key.start, "end": key.end},
+        "frequencies": [frequency_json(f) for f in response.frequencies],
+        "next_page_token": response.next_page_token,
+        "outcomes": [outcome_json(o) for o in response.outcomes],
+    }
+
+
+@router.get("/datasets", summary="The dataset catalogue")
+async def list_datasets(
+    request: Request,
+    assembly: Annotated[str | None, Query(description="only this assembly")] = None,
+    country: Annotated[
+        str | None, Query(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
+    ] = None,
+) -> JsonObject:
+    """Every dataset of every node that answered, optionally one assembly or country."""
+    settings = _settings(request)
+    chosen = parse_assembly(assembly, settings.default_assembly, "assembly") if assembly else None
+    datasets: list[Any] = []
+    outcomes: list[JsonObject] = []
+    token = ""
+    while True:
+        req = catalog_service_pb2.ListDatasetsRequest(
+            assembly=chosen.to_proto() if chosen else allele_pb2.ASSEMBLY_UNSPECIFIED,
+            page_size=MAX_PAGE_SIZE,
+            page_token=token,
+            scope=settings.scope,
+        )
+        response = await _backend(request).list_datasets(req, timeout=settings.timeout_s)
+        datasets.extend(response.datasets)
+        outcomes.extend(outcome_json(o) for o in response.outcomes)
+        token = response.next_page_token
+        if not token:
+            break
+    if country:
+        datasets = [d for d in datasets if d.country.upper() == country.upper()]
+    return {"datasets": [dataset_json(d) for d in datasets], "outcomes": outcomes}
+
+
+@router.get("/datasets/{dataset_id}", summary="One dataset")
+async def get_dataset(request: Request, dataset_id: str) -> JsonObject:
+    """One dataset's catalogue entry; 404 problem when no node serves it."""
+    settings = _settings(request)
+    req = catalog_service_pb2.GetDatasetRequest(dataset_id=dataset_id, scope=settings.scope)
+    found = await _backend(request).get_dataset(req, timeout=settings.timeout_s)
+    return dataset_json(found)

@@ -1,0 +1,113 @@
+"""Serving an ASGI app with uvicorn inside the running event loop (the gateway's).
+
+:func:`serve` binds the socket itself, so ``"127.0.0.1:0"`` works and the bound port
+is known before the first request, and it leaves the process's signal handlers alone:
+the gateway owns SIGTERM/SIGINT and stops this server through :meth:`HttpServer.stop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from mesh.config import TlsConfig
+from mesh.errors import ConfigError
+
+STOP_GRACE_S = 5.0
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that does not take over the process's signal handlers."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+@dataclass
+class HttpServer:
+    """A running HTTP server: its bound port, and how to stop it."""
+
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    host: str
+    port: int
+    tls: bool
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:8080``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    async def stop(self, grace: float = STOP_GRACE_S) -> None:
+        """Stop accepting, let in-flight requests finish within ``grace``, then close."""
+        self.server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), grace)
+        except TimeoutError:
+            self.server.force_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """``"127.0.0.1:8080"`` / ``"[::1]:0"`` to (host, port)."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not host or int(port) > 65535:
+        raise ConfigError(f"http_listen: {listen!r} must be HOST:PORT (IPv6 as [::1]:PORT)")
+    return host.strip("[]"), int(port)
+
+
+def server_ssl_context(tls: TlsConfig) -> ssl.SSLContext:
+    """HTTPS that demands a client certificate from the federation's trust bundle."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(tls.cert), str(tls.key))
+    for ca in tls.ca:
+        context.load_verify_locations(cafile=str(ca))
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"http_listen: cannot listen on {host}:{port}: {exc}") from exc
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(app: ASGIApp, listen: str, ssl_context: ssl.SSLContext | None = None) -> HttpServer:
+    """Start serving ``app`` on ``listen`` as a task of the running loop."""
+    host, port = split_listen(listen)
+    sock = _bind(host, port)
+    config = uvicorn.Config(
+        app, lifespan="off", log_config=None, access_log=False, server_header=False
+    )
+    config.load()
+    # uvicorn builds its own context from file names; the caller's context wins here.
+    config.ssl = ssl_context
+    server = _EmbeddedServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name=f"http {listen}")
+    while not server.started:
+        if task.done():
+            sock.close()
+            task.result()  # raises what startup raised
+            raise ConfigError(f"http_listen: the HTTP server on {listen} did not start")
+        await asyncio.sleep(0.01)
+    bound = sock.getsockname()
+    return HttpServer(server, task, host, int(bound[1]), ssl_context is not None)

@@ -1,0 +1,79 @@
+"""gRPC servicers of the gateway: the node's services, answered over the whole mesh.
+
+A gateway has no datasets of its own, so every request is fanned out whatever its
+``scope``; the work is :class:`mesh.federation.MeshBackend`'s. A request that carries
+the hop metadata (another node or gateway forwarding) gets an empty local answer,
+never a second fan-out, so a gateway listed as a peer cannot create a loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+import grpc
+from google.protobuf.message import Message
+
+from mesh.federation import MeshBackend, hop_of
+from mesh.rpc import parse_request, unary_handlers
+from mesh.v1 import allele_service_pb2, catalog_service_pb2
+
+ALLELE_SERVICE = "mesh.v1.AlleleFrequencyService"
+CATALOG_SERVICE = "mesh.v1.CatalogService"
+
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+
+
+def _forwarded(context: Context) -> bool:
+    return hop_of(context.invocation_metadata()) >= 1
+
+
+class GatewayServicers:
+    """Binds a :class:`MeshBackend` to the wire."""
+
+    def __init__(self, backend: MeshBackend) -> None:
+        self.backend = backend
+
+    def handlers(self) -> list[grpc.GenericRpcHandler]:
+        """Generic handlers for both services."""
+        return [
+            unary_handlers(
+                {
+                    "LookupVariant": self.lookup_variant,
+                    "BatchLookupVariants": self.batch_lookup_variants,
+                    "SearchRegion": self.search_region,
+                },
+                ALLELE_SERVICE,
+            ),
+            unary_handlers(
+                {"ListDatasets": self.list_datasets, "GetDataset": self.get_dataset},
+                CATALOG_SERVICE,
+            ),
+        ]
+
+    async def lookup_variant(self, data: bytes, context: Context) -> Message:
+        request = parse_request(allele_service_pb2.LookupVariantRequest, data)
+        if _forwarded(context):
+            return allele_service_pb2.LookupVariantResponse()
+        return await self.backend.lookup_variant(request, timeout=context.time_remaining())
+
+    async def batch_lookup_variants(self, data: bytes, context: Context) -> Message:
+        request = parse_request(allele_service_pb2.BatchLookupVariantsRequest, data)
+        if _forwarded(context):
+            return allele_service_pb2.BatchLookupVariantsResponse()
+        return await self.backend.batch_lookup_variants(request, timeout=context.time_remaining())
+
+    async def search_region(self, data: bytes, context: Context) -> Message:
+        request = parse_request(allele_service_pb2.SearchRegionRequest, data)
+        if _forwarded(context):
+            return allele_service_pb2.SearchRegionResponse()
+        return await self.backend.search_region(request, timeout=context.time_remaining())
+
+    async def list_datasets(self, data: bytes, context: Context) -> Message:
+        request = parse_request(catalog_service_pb2.ListDatasetsRequest, data)
+        if _forwarded(context):
+            return catalog_service_pb2.ListDatasetsResponse()
+        return await self.backend.list_datasets(request, timeout=context.time_remaining())
+
+    async def get_dataset(self, data: bytes, context: Context) -> Message:
+        request = parse_request(catalog_service_pb2.GetDatasetRequest, data)
+        return await self.backend.get_dataset(request, timeout=context.time_remaining())

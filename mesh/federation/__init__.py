@@ -1,0 +1,48 @@
+"""Federation: one request fanned out over a node's peers, answers merged.
+
+The gateway and every node with ``[[peers]]`` use the same engine::
+
+    backend = MeshBackend.open(config.peers, tls=config.tls, local=local_source,
+                               settings=FederationSettings(timeout_s=5.0))
+    await backend.start()          # fetch catalogues, start background refresh
+    response = await backend.lookup_variant(request, timeout=context.time_remaining())
+    await backend.close()
+
+* Every eligible source is asked concurrently over channels opened once per replica
+  address; each within ``min(peer timeout, caller's remaining time - margin)``.
+* ``outcomes`` holds one ``NodeOutcome`` per source asked; only when every one
+  failed is the call ``UNAVAILABLE``, with the outcomes packed in its details.
+* ``pooled`` follows the precision rule of :func:`pool_counts`.
+* Forwarded requests carry ``x-mesh-hop: 1`` (:data:`HOP_METADATA_KEY`); a node that
+  receives a hop >= 1 answers from its own datasets only (:func:`hop_of`).
+* Peers get a circuit breaker (closed again by gRPC health probes) and, with several
+  ``addresses``, hedged calls.
+* Region pages are merged in genomic order behind one signed composite page token.
+"""
+
+from mesh.federation._backend import FederationSettings, MeshBackend
+from mesh.federation._breaker import BreakerSettings
+from mesh.federation._hedging import HedgeSettings
+from mesh.federation._pooling import pool_counts
+from mesh.federation._sources import (
+    HOP_METADATA_KEY,
+    LocalHandler,
+    LocalSource,
+    Source,
+    SourceCallError,
+    hop_of,
+)
+
+__all__ = [
+    "HOP_METADATA_KEY",
+    "BreakerSettings",
+    "FederationSettings",
+    "HedgeSettings",
+    "LocalHandler",
+    "LocalSource",
+    "MeshBackend",
+    "Source",
+    "SourceCallError",
+    "hop_of",
+    "pool_counts",
+]

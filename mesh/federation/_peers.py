@@ -1,0 +1,192 @@
+"""Peers: one reused grpc.aio channel per replica address, a breaker and hedging each.
+
+Channels are opened once when the registry is built and closed with it; calls send
+raw bytes (no decode/re-encode in the client) with the hop metadata, so a peer
+answers from its own datasets only. Errors come back as :class:`SourceCallError`
+with the peer's ``google.rpc.Status`` (details from ``grpc-status-details-bin``
+kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from google.protobuf.message import DecodeError
+from google.rpc import status_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from mesh.channels import CHANNEL_OPTIONS
+from mesh.config import PeerConfig, TlsConfig
+from mesh.federation._breaker import BreakerSettings, CircuitBreaker
+from mesh.federation._hedging import HedgeSettings, LatencyWindow, ReplicaStats, hedged
+from mesh.federation._sources import HOP_METADATA_KEY, METHOD_PATHS, SourceCallError
+from mesh.rpc import STATUS_DETAILS_KEY
+from mesh.tls import channel_credentials
+
+log = logging.getLogger(__name__)
+
+#: Reconnect quickly after a peer restarts: gRPC's default backoff grows to 120 s,
+#: far longer than a country node's restart.
+PEER_CHANNEL_OPTIONS: tuple[tuple[str, int | str], ...] = (
+    *CHANNEL_OPTIONS,
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
+)
+
+
+@dataclass(frozen=True)
+class PeerSettings:
+    """Defaults for every peer of one process."""
+
+    timeout_s: float = 5.0
+    breaker: BreakerSettings = field(default_factory=BreakerSettings)
+    hedge: HedgeSettings = field(default_factory=HedgeSettings)
+
+
+def _open_channel(address: str, tls: TlsConfig | None) -> grpc.aio.Channel:
+    if tls is None:
+        return grpc.aio.insecure_channel(address, options=PEER_CHANNEL_OPTIONS)
+    return grpc.aio.secure_channel(address, channel_credentials(tls), options=PEER_CHANNEL_OPTIONS)
+
+
+def _status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
+    """The peer's rich status if it sent one, else its code and message."""
+    for key, value in error.trailing_metadata() or ():
+        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
+            try:
+                return status_pb2.Status.FromString(value)
+            except DecodeError:
+                break
+    return status_pb2.Status(code=error.code().value[0], message=error.details() or "")
+
+
+class _Replica:
+    def __init__(self, index: int, address: str, tls: TlsConfig | None) -> None:
+        self.index = index
+        self.address = address
+        self.channel = _open_channel(address, tls)
+        self.methods = {name: self.channel.unary_unary(path) for name, path in METHOD_PATHS.items()}
+
+
+class PeerSource:
+    """A peer node (or gateway) reached over its replica channels."""
+
+    def __init__(self, config: PeerConfig, tls: TlsConfig | None, settings: PeerSettings) -> None:
+        self.config = config
+        #: Expected SPIFFE id of the peer; checked once peer authorization lands.
+        self.identity = config.identity
+        self._timeout_s = (
+            config.timeout_ms / 1000.0 if config.timeout_ms is not None else settings.timeout_s
+        )
+        self._replicas = [_Replica(i, a, tls) for i, a in enumerate(config.addresses)]
+        self._stats = ReplicaStats(len(self._replicas))
+        self._latency = LatencyWindow(settings.hedge.window)
+        self._hedge = settings.hedge
+        self.breaker = CircuitBreaker(config.id, settings.breaker, self.check_health)
+        #: Second requests sent (for metrics and tests).
+        self.hedges = 0
+
+    @property
+    def id(self) -> str:
+        """The peer's node id."""
+        return self.config.id
+
+    @property
+    def country(self) -> str:
+        """The peer's country."""
+        return self.config.country
+
+    @property
+    def timeout_s(self) -> float:
+        """The peer's own ``timeout_ms`` (or the process default), in seconds."""
+        return self._timeout_s
+
+    @property
+    def addresses(self) -> Sequence[str]:
+        """Replica addresses in configuration order."""
+        return self.config.addresses
+
+    def hedge_after_s(self) -> float | None:
+        """How long the first replica gets before a second request; None: no hedging."""
+        if len(self._replicas) < 2:
+            return None
+        settings = self._hedge
+        if len(self._latency) < settings.min_samples:
+            return settings.floor_s
+        return max(settings.floor_s, self._latency.p95())
+
+    async def call(self, method: str, request: bytes, *, deadline: float) -> bytes:
+        """Call ``method`` on the fastest replica, hedging to another if it lags."""
+        if not self.breaker.allow():
+            raise SourceCallError.of(grpc.StatusCode.UNAVAILABLE, "circuit open")
+        started = time.perf_counter()
+        order = [self._replicas[i] for i in self._stats.order()]
+
+        async def attempt(replica: _Replica) -> bytes:
+            return await self._attempt(replica, method, request, deadline)
+
+        def count_hedge() -> None:
+            self.hedges += 1
+
+        try:
+            data = await hedged(
+                order, attempt, hedge_after_s=self.hedge_after_s(), on_hedge=count_hedge
+            )
+        except SourceCallError as error:
+            self.breaker.record(error.code)
+            raise
+        self.breaker.record(grpc.StatusCode.OK)
+        self._latency.add(time.perf_counter() - started)
+        return data
+
+    async def _attempt(
+        self, replica: _Replica, method: str, request: bytes, deadline: float
+    ) -> bytes:
+        timeout = deadline - asyncio.get_running_loop().time()
+        if timeout <= 0:
+            raise SourceCallError.of(grpc.StatusCode.DEADLINE_EXCEEDED, "no time left to ask")
+        started = time.perf_counter()
+        try:
+            data: bytes = await replica.methods[method](
+                request, timeout=timeout, metadata=((HOP_METADATA_KEY, "1"),)
+            )
+        except grpc.aio.AioRpcError as error:
+            self._stats.observe(replica.index, max(timeout, time.perf_counter() - started))
+            raise SourceCallError(_status_of(error)) from None
+        except asyncio.CancelledError:
+            # Lost a hedge race: what we know is that it took at least this long.
+            self._stats.observe(replica.index, time.perf_counter() - started)
+            raise
+        self._stats.observe(replica.index, time.perf_counter() - started)
+        return data
+
+    async def check_health(self, timeout: float) -> bool:
+        """True when any replica answers ``grpc.health.v1`` Check with ``SERVING``."""
+        for replica in self._replicas:
+            stub = health_pb2_grpc.HealthStub(replica.channel)
+            try:
+                response = await stub.Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+            except grpc.aio.AioRpcError:
+                continue
+            if response.status == health_pb2.HealthCheckResponse.SERVING:
+                return True
+        return False
+
+    async def close(self) -> None:
+        """Stop probing and close every channel."""
+        await self.breaker.aclose()
+        for replica in self._replicas:
+            await replica.channel.close()
+
+
+def open_peers(
+    peers: Sequence[PeerConfig], tls: TlsConfig | None, settings: PeerSettings
+) -> list[PeerSource]:
+    """One :class:`PeerSource` per ``[[peers]]`` entry, channels opened once."""
+    return [PeerSource(peer, tls, settings) for peer in peers]
