@@ -26,6 +26,7 @@ from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, LocalSource, MeshBackend
 from mesh.paging import PageTokenCodec
 from mesh.tls import server_credentials
+from nodes.audit import AuditLog
 from nodes.lookup import LocalLookup, NodeIdentity
 from nodes.policy import policy_from_config
 from nodes.reference import FastaReference
@@ -60,6 +61,7 @@ class RunningNode:
     _reloader: asyncio.Task[None]
     #: The federation engine when the node has ``[[peers]]`` (answers SCOPE_MESH).
     mesh: MeshBackend | None = None
+    audit: AuditLog | None = None
 
     async def stop(self, grace: float | None = GRACE_S) -> None:
         """Stop serving (finishing in-flight calls within ``grace``) and close indexes."""
@@ -70,6 +72,8 @@ class RunningNode:
         if self.mesh is not None:
             await self.mesh.close()
         self.store.close()
+        if self.audit is not None:
+            self.audit.close()
 
     def reload(self) -> list[str]:
         """Pick up rebuilt indexes now; returns the ids of datasets that changed."""
@@ -87,6 +91,7 @@ async def start_node(
         )
     if config.tls is not None and insecure:
         raise ConfigError("node: --insecure is refused when a [tls] table is configured")
+    audit = AuditLog(config.audit_path) if config.audit_path is not None else None
     store = IndexStore([(d.id, d.index, d.log_queries) for d in config.datasets])
     references = {a: FastaReference(path, a) for a, path in config.references.items()}
     lookup = LocalLookup(
@@ -99,7 +104,7 @@ async def start_node(
         policies={d.id: policy_from_config(d) for d in config.datasets},
     )
     server = grpc.aio.server(options=SERVER_OPTIONS)
-    servicers = NodeServicers(lookup, log_queries=config.log_queries)
+    servicers = NodeServicers(lookup, log_queries=config.log_queries, audit=audit)
     if config.peers:
         # The same engine as the gateway; this node's datasets are one of its sources.
         servicers.mesh = MeshBackend.open(
@@ -137,7 +142,7 @@ async def start_node(
         port,
         extra={"fields": {"node_id": config.id, "port": port, "tls": config.tls is not None}},
     )
-    return RunningNode(server, port, store, lookup, reloader, servicers.mesh)
+    return RunningNode(server, port, store, lookup, reloader, servicers.mesh, audit)
 
 
 async def _watch_indexes(store: IndexStore, interval_s: float) -> None:

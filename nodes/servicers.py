@@ -8,21 +8,29 @@ A node with ``[[peers]]`` answers ``SCOPE_MESH`` requests through
 (hop metadata >= 1): then it answers locally, so a full mesh cannot loop.
 Point lookups run inline on the event loop: an LMDB get costs microseconds, an
 executor hop about 90 µs.
+
+Every request is answered for the caller named by its client certificate
+(:mod:`mesh.callctx`): dataset policies decide what it may see, and one audit record
+per request names it, whatever the outcome.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
 import grpc
 from google.protobuf.message import Message
 
-from mesh import wire
+from mesh import callctx, wire
+from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
+from mesh.identity import SpiffeId
 from mesh.rpc import parse_request, unary_handlers
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
+from nodes.audit import AuditLog, AuditRecord
 from nodes.lookup import LocalLookup, LookupResult, outcome_bytes
 
 log = logging.getLogger("allelemesh.node.requests")
@@ -34,16 +42,25 @@ _OUTCOMES_FIELD_2 = wire.tag(2, wire.WIRE_LEN)
 _OUTCOMES_FIELD_3 = wire.tag(3, wire.WIRE_LEN)
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+#: Answers a parsed request over local datasets: (response bytes, audit result).
+_Local = Callable[[Any, float, SpiffeId | None], tuple[bytes, LookupResult]]
 
 
 class NodeServicers:
     """Binds a :class:`LocalLookup` to the wire."""
 
     def __init__(
-        self, lookup: LocalLookup, *, log_queries: bool = False, mesh: MeshBackend | None = None
+        self,
+        lookup: LocalLookup,
+        *,
+        log_queries: bool = False,
+        mesh: MeshBackend | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.lookup = lookup
         self.log_queries = log_queries
+        self.audit = audit
+        self._local_methods = self._build_local_methods()
         #: Set when the node has peers: answers SCOPE_MESH requests over the mesh.
         self.mesh = mesh
 
@@ -56,41 +73,93 @@ class NodeServicers:
         return self.mesh
 
     async def answer_locally(self, method: str, data: bytes) -> bytes:
-        """Answer ``method`` over this node's own datasets (the mesh's local source)."""
+        """Answer ``method`` over this node's own datasets (the mesh's local source).
+
+        Runs inside the federated request's task, so the original caller's identity
+        (bound by :meth:`_rpc`) decides what its datasets release.
+        """
         started = time.perf_counter()
-        if method == "LookupVariant":
-            request = parse_request(allele_service_pb2.LookupVariantRequest, data)
-            return self._local_lookup(request, started)
-        if method == "BatchLookupVariants":
-            batch = parse_request(allele_service_pb2.BatchLookupVariantsRequest, data)
-            return self._local_batch(batch, started)
-        if method == "SearchRegion":
-            region = parse_request(allele_service_pb2.SearchRegionRequest, data)
-            return self._local_region(region, started)
-        if method == "ListDatasets":
-            listing = parse_request(catalog_service_pb2.ListDatasetsRequest, data)
-            return self._local_list(listing, started)
-        if method == "GetDataset":
-            get = parse_request(catalog_service_pb2.GetDatasetRequest, data)
-            return self.lookup.get_dataset(get).SerializeToString()
-        raise ValueError(f"unknown method {method}")
+        caller = callctx.current().caller
+        request_type, local = self._local_methods[method]
+        return local(parse_request(request_type, data), started, caller)[0]
 
     def handlers(self) -> list[grpc.GenericRpcHandler]:
         """Generic handlers for both services."""
-        return [
-            unary_handlers(
-                {
-                    "LookupVariant": self.lookup_variant,
-                    "BatchLookupVariants": self.batch_lookup_variants,
-                    "SearchRegion": self.search_region,
-                },
-                ALLELE_SERVICE,
+        allele = {
+            "LookupVariant": self._rpc(
+                "LookupVariant", lambda m, r, t: m.lookup_variant(r, timeout=t)
             ),
-            unary_handlers(
-                {"ListDatasets": self.list_datasets, "GetDataset": self.get_dataset},
-                CATALOG_SERVICE,
+            "BatchLookupVariants": self._rpc(
+                "BatchLookupVariants", lambda m, r, t: m.batch_lookup_variants(r, timeout=t)
             ),
-        ]
+            "SearchRegion": self._rpc(
+                "SearchRegion", lambda m, r, t: m.search_region(r, timeout=t)
+            ),
+        }
+        catalog = {
+            "ListDatasets": self._rpc(
+                "ListDatasets", lambda m, r, t: m.list_datasets(r, timeout=t)
+            ),
+            "GetDataset": self._rpc("GetDataset", lambda m, r, t: m.get_dataset(r, timeout=t)),
+        }
+        return [unary_handlers(allele, ALLELE_SERVICE), unary_handlers(catalog, CATALOG_SERVICE)]
+
+    def _build_local_methods(self) -> dict[str, tuple[type[Message], _Local]]:
+        return {
+            "LookupVariant": (allele_service_pb2.LookupVariantRequest, self._local_lookup),
+            "BatchLookupVariants": (
+                allele_service_pb2.BatchLookupVariantsRequest,
+                self._local_batch,
+            ),
+            "SearchRegion": (allele_service_pb2.SearchRegionRequest, self._local_region),
+            "ListDatasets": (catalog_service_pb2.ListDatasetsRequest, self._local_list),
+            "GetDataset": (catalog_service_pb2.GetDatasetRequest, self._local_get),
+        }
+
+    def _rpc(
+        self, method: str, federated: Callable[[MeshBackend, Any, float | None], Awaitable[Message]]
+    ) -> Callable[[bytes, Context], Awaitable[bytes | Message]]:
+        """One RPC: bind the caller, answer locally or over the mesh, audit the outcome."""
+        request_type, local = self._local_methods[method]
+
+        async def handle(data: bytes, context: Context) -> bytes | Message:
+            started = time.perf_counter()
+            call = callctx.from_grpc(context)
+            token = callctx.bind(call)
+            status, results = "OK", 0
+            datasets: tuple[str, ...] = ("*",)
+            try:
+                request = parse_request(request_type, data)
+                mesh = self._federate(getattr(request, "scope", 0), context)
+                if mesh is not None:
+                    response = await federated(mesh, request, context.time_remaining())
+                    results = _result_count(response)
+                    return response
+                payload, result = local(request, started, call.caller)
+                results, datasets = result.frequency_count, tuple(result.dataset_ids)
+                return payload
+            except MeshError as error:
+                status = error.code.name
+                raise
+            except Exception:
+                status = grpc.StatusCode.INTERNAL.name
+                raise
+            finally:
+                callctx.reset(token)
+                if self.audit is not None:
+                    self.audit.write(
+                        AuditRecord(
+                            call.caller_name,
+                            call.origin,
+                            method,
+                            datasets,
+                            results,
+                            status,
+                            call.trace_id,
+                        )
+                    )
+
+        return handle
 
     def _finish(
         self, method: str, started: float, result: LookupResult, field: bytes, query: str
@@ -116,73 +185,65 @@ class NodeServicers:
         store = self.lookup.store
         return bool(dataset_ids) and all(store.logs_queries(i) for i in dataset_ids)
 
-    async def lookup_variant(self, data: bytes, context: Context) -> bytes | Message:
-        started = time.perf_counter()
-        request = parse_request(allele_service_pb2.LookupVariantRequest, data)
-        mesh = self._federate(request.scope, context)
-        if mesh is not None:
-            return await mesh.lookup_variant(request, timeout=context.time_remaining())
-        return self._local_lookup(request, started)
-
     def _local_lookup(
-        self, request: allele_service_pb2.LookupVariantRequest, started: float
-    ) -> bytes:
-        result = self.lookup.lookup_variant(request)
+        self,
+        request: allele_service_pb2.LookupVariantRequest,
+        started: float,
+        caller: SpiffeId | None,
+    ) -> tuple[bytes, LookupResult]:
+        result = self.lookup.lookup_variant(request, caller)
         v = request.variant
         query = f"{v.chromosome}-{v.position}-{v.reference_bases}-{v.alternate_bases}"
-        return self._finish("LookupVariant", started, result, _OUTCOMES_FIELD_2, query)
-
-    async def batch_lookup_variants(self, data: bytes, context: Context) -> bytes | Message:
-        started = time.perf_counter()
-        request = parse_request(allele_service_pb2.BatchLookupVariantsRequest, data)
-        mesh = self._federate(request.scope, context)
-        if mesh is not None:
-            return await mesh.batch_lookup_variants(request, timeout=context.time_remaining())
-        return self._local_batch(request, started)
+        return self._finish("LookupVariant", started, result, _OUTCOMES_FIELD_2, query), result
 
     def _local_batch(
-        self, request: allele_service_pb2.BatchLookupVariantsRequest, started: float
-    ) -> bytes:
-        result = self.lookup.batch_lookup(request)
+        self,
+        request: allele_service_pb2.BatchLookupVariantsRequest,
+        started: float,
+        caller: SpiffeId | None,
+    ) -> tuple[bytes, LookupResult]:
+        result = self.lookup.batch_lookup(request, caller)
         query = f"{len(request.variants)} variants"
-        return self._finish("BatchLookupVariants", started, result, _OUTCOMES_FIELD_2, query)
-
-    async def search_region(self, data: bytes, context: Context) -> bytes | Message:
-        started = time.perf_counter()
-        request = parse_request(allele_service_pb2.SearchRegionRequest, data)
-        mesh = self._federate(request.scope, context)
-        if mesh is not None:
-            return await mesh.search_region(request, timeout=context.time_remaining())
-        return self._local_region(request, started)
+        payload = self._finish("BatchLookupVariants", started, result, _OUTCOMES_FIELD_2, query)
+        return payload, result
 
     def _local_region(
-        self, request: allele_service_pb2.SearchRegionRequest, started: float
-    ) -> bytes:
-        result = self.lookup.search_region(request)
+        self,
+        request: allele_service_pb2.SearchRegionRequest,
+        started: float,
+        caller: SpiffeId | None,
+    ) -> tuple[bytes, LookupResult]:
+        result = self.lookup.search_region(request, caller)
         r = request.region
         query = f"{r.chromosome}:{r.start}-{r.end}"
-        return self._finish("SearchRegion", started, result, _OUTCOMES_FIELD_3, query)
-
-    async def list_datasets(self, data: bytes, context: Context) -> bytes | Message:
-        started = time.perf_counter()
-        request = parse_request(catalog_service_pb2.ListDatasetsRequest, data)
-        mesh = self._federate(request.scope, context)
-        if mesh is not None:
-            return await mesh.list_datasets(request, timeout=context.time_remaining())
-        return self._local_list(request, started)
+        return self._finish("SearchRegion", started, result, _OUTCOMES_FIELD_3, query), result
 
     def _local_list(
-        self, request: catalog_service_pb2.ListDatasetsRequest, started: float
-    ) -> bytes:
+        self,
+        request: catalog_service_pb2.ListDatasetsRequest,
+        started: float,
+        caller: SpiffeId | None,
+    ) -> tuple[bytes, LookupResult]:
         response = self.lookup.list_datasets(request)
-        payload = response.SerializeToString()
-        return payload + outcome_bytes(
-            self.lookup.identity, started, len(response.datasets), _OUTCOMES_FIELD_3
+        count = len(response.datasets)
+        payload = response.SerializeToString() + outcome_bytes(
+            self.lookup.identity, started, count, _OUTCOMES_FIELD_3
         )
+        return payload, LookupResult(b"", count, [d.id for d in response.datasets])
 
-    async def get_dataset(self, data: bytes, context: Context) -> bytes | Message:
-        request = parse_request(catalog_service_pb2.GetDatasetRequest, data)
-        mesh = self._federate(request.scope, context)
-        if mesh is not None:
-            return await mesh.get_dataset(request, timeout=context.time_remaining())
-        return self.lookup.get_dataset(request).SerializeToString()
+    def _local_get(
+        self,
+        request: catalog_service_pb2.GetDatasetRequest,
+        started: float,
+        caller: SpiffeId | None,
+    ) -> tuple[bytes, LookupResult]:
+        dataset = self.lookup.get_dataset(request)
+        return dataset.SerializeToString(), LookupResult(b"", 1, [dataset.id])
+
+
+def _result_count(response: Message) -> int:
+    """How many results a federated answer holds (for the audit record)."""
+    for name in ("frequencies", "results", "datasets"):
+        if hasattr(response, name):
+            return len(getattr(response, name))
+    return 1

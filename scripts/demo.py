@@ -43,7 +43,7 @@ COUNTRIES = (
     ("FI", "fi-helsinki-1", "Finland"),
     ("LU", "lu-belval-1", "Luxembourg"),
 )
-console = Console()
+console = Console(width=150)
 
 
 def free_port() -> int:

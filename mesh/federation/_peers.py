@@ -20,13 +20,16 @@ from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from mesh import callctx
 from mesh.channels import CHANNEL_OPTIONS
 from mesh.config import PeerConfig, TlsConfig
+from mesh.errors import MeshError
 from mesh.federation._breaker import BreakerSettings, CircuitBreaker
 from mesh.federation._hedging import HedgeSettings, LatencyWindow, ReplicaStats, hedged
 from mesh.federation._sources import HOP_METADATA_KEY, METHOD_PATHS, SourceCallError
+from mesh.identity import client_identity_of
 from mesh.rpc import STATUS_DETAILS_KEY
-from mesh.tls import channel_credentials
+from mesh.tls import PeerIdentityVerifier, channel_credentials, expected_peer_identity
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,14 @@ def _status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
     return status_pb2.Status(code=error.code().value[0], message=error.details() or "")
 
 
+def _outgoing_metadata() -> tuple[tuple[str, str], ...]:
+    """Hop count (so the peer never fans out again) and, for its audit log, the origin."""
+    origin = callctx.current().origin
+    if origin:
+        return ((HOP_METADATA_KEY, "1"), (callctx.ORIGIN_METADATA_KEY, origin))
+    return ((HOP_METADATA_KEY, "1"),)
+
+
 class _Replica:
     def __init__(self, index: int, address: str, tls: TlsConfig | None) -> None:
         self.index = index
@@ -75,12 +86,29 @@ class _Replica:
 
 
 class PeerSource:
-    """A peer node (or gateway) reached over its replica channels."""
+    """A peer node (or gateway) reached over its replica channels.
 
-    def __init__(self, config: PeerConfig, tls: TlsConfig | None, settings: PeerSettings) -> None:
+    With mTLS, each replica's certificate must carry the identity the registry names
+    (``identity``, by default any node of the peer's country): a peer presenting
+    another identity is refused before any request reaches it, and reported as its
+    outcome (``PERMISSION_DENIED``). Verification is cached by the verifier, so it
+    costs one extra handshake per replica per cache period, not one per request.
+    """
+
+    def __init__(
+        self,
+        config: PeerConfig,
+        tls: TlsConfig | None,
+        settings: PeerSettings,
+        verifier: PeerIdentityVerifier | None = None,
+        trust_domain: str = "",
+    ) -> None:
         self.config = config
-        #: Expected SPIFFE id of the peer; checked once peer authorization lands.
-        self.identity = config.identity
+        self._verifier = verifier
+        #: The SPIFFE ID (or pattern) the peer's certificate must carry.
+        self.identity = (
+            expected_peer_identity(config, trust_domain) if verifier else config.identity
+        )
         self._timeout_s = (
             config.timeout_ms / 1000.0 if config.timeout_ms is not None else settings.timeout_s
         )
@@ -151,10 +179,17 @@ class PeerSource:
         timeout = deadline - asyncio.get_running_loop().time()
         if timeout <= 0:
             raise SourceCallError.of(grpc.StatusCode.DEADLINE_EXCEEDED, "no time left to ask")
+        if self._verifier is not None:
+            try:
+                await self._verifier.verify(
+                    replica.address, self.identity, timeout=min(timeout, 5.0)
+                )
+            except MeshError as error:
+                raise SourceCallError(error.to_status()) from None
         started = time.perf_counter()
         try:
             data: bytes = await replica.methods[method](
-                request, timeout=timeout, metadata=((HOP_METADATA_KEY, "1"),)
+                request, timeout=timeout, metadata=_outgoing_metadata()
             )
         except grpc.aio.AioRpcError as error:
             self._stats.observe(replica.index, max(timeout, time.perf_counter() - started))
@@ -189,4 +224,8 @@ def open_peers(
     peers: Sequence[PeerConfig], tls: TlsConfig | None, settings: PeerSettings
 ) -> list[PeerSource]:
     """One :class:`PeerSource` per ``[[peers]]`` entry, channels opened once."""
-    return [PeerSource(peer, tls, settings) for peer in peers]
+    if tls is None:
+        return [PeerSource(peer, None, settings) for peer in peers]
+    verifier = PeerIdentityVerifier(tls)
+    trust_domain = client_identity_of(tls).trust_domain
+    return [PeerSource(peer, tls, settings, verifier, trust_domain) for peer in peers]
