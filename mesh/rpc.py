@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import DecodeError, Message
 
+from mesh import callctx
 from mesh.errors import InvalidArgumentError, MeshError
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ def guarded(method: str, handler: Handler) -> Handler:
     """Wrap a servicer method so errors become statuses, never stack traces."""
 
     async def call(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes | Message:
+        # Who is asking, for policies, audit and the peers we forward to (mesh.callctx).
+        token = callctx.bind(callctx.from_grpc(context))
         try:
             return await handler(request, context)
         except MeshError as error:
@@ -74,6 +77,8 @@ def guarded(method: str, handler: Handler) -> Handler:
         except Exception:
             log.exception("%s failed with an unexpected error", method)
             await context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
+        finally:
+            callctx.reset(token)
         raise AssertionError("unreachable: abort raises")  # pragma: no cover
 
     return call

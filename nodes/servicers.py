@@ -124,8 +124,7 @@ class NodeServicers:
 
         async def handle(data: bytes, context: Context) -> bytes | Message:
             started = time.perf_counter()
-            call = callctx.from_grpc(context)
-            token = callctx.bind(call)
+            call = callctx.current()  # bound by mesh.rpc.guarded
             status, results = "OK", 0
             datasets: tuple[str, ...] = ("*",)
             try:
@@ -145,7 +144,6 @@ class NodeServicers:
                 status = grpc.StatusCode.INTERNAL.name
                 raise
             finally:
-                callctx.reset(token)
                 if self.audit is not None:
                     self.audit.write(
                         AuditRecord(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,34 @@ log = logging.getLogger(__name__)
 RETIRE_AFTER_S = 30.0
 
 
+# LMDB allows one environment per file per process; several nodes in one process (tests,
+# a node that is also its own peer) share it, closed when the last handle goes.
+_shared: dict[Path, tuple[lmdb.Environment, int]] = {}
+_shared_lock = threading.Lock()
+
+
+def _open_shared(path: Path) -> lmdb.Environment:
+    with _shared_lock:
+        env, handles = _shared.get(path, (None, 0))
+        if env is None:
+            env = lmdb.open(
+                str(path), readonly=True, lock=False, max_readers=1024, readahead=False, subdir=True
+            )
+        _shared[path] = (env, handles + 1)
+        return env
+
+
+def _release_shared(path: Path) -> None:
+    with _shared_lock:
+        env, handles = _shared.pop(path, (None, 0))
+        if env is None:
+            return
+        if handles > 1:
+            _shared[path] = (env, handles - 1)
+        else:
+            env.close()
+
+
 class DatasetIndex:
     """One opened version of one dataset's index."""
 
@@ -38,22 +67,15 @@ class DatasetIndex:
         self.version_path = Path(os.path.realpath(path))
         try:
             self.metadata: DatasetMetadata = read_metadata(path)
-            self.env = lmdb.open(
-                str(self.version_path),
-                readonly=True,
-                lock=False,
-                max_readers=1024,
-                readahead=False,
-                subdir=True,
-            )
+            self.env = _open_shared(self.version_path)
         except (OSError, lmdb.Error) as exc:
             raise IndexStoreError(f"index {path}: cannot be opened: {exc}") from exc
         self.id = self.metadata.id
         self.assembly: Assembly = self.metadata.assembly
 
     def close(self) -> None:
-        """Release the LMDB environment."""
-        self.env.close()
+        """Release this handle on the LMDB environment."""
+        _release_shared(self.version_path)
 
     def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
         """Return the stored value of each key (``None`` where absent), in one read txn."""
