@@ -1,10 +1,15 @@
 """``make demo``: a real allelemesh mesh on loopback, end to end.
 
-1. Builds one index per country (NO, FI, LU) from the sample VCFs in ``samples/``
+1. Makes a throw-away federation PKI (``allelemesh pki``): a root, a CA per country,
+   a certificate per node, the gateway and the portal.
+2. Builds one index per country (NO, FI, LU) from the sample VCFs in ``samples/``
    with ``allelemesh index build``.
-2. Starts a node process per country and a gateway process in front of them.
-3. Runs federated lookups through the gateway over gRPC and HTTP (Beacon v2 and the
+3. Starts a node process per country and a gateway process in front of them, every
+   connection mutually authenticated (mTLS, SPIFFE identities checked).
+4. Runs federated lookups through the gateway over gRPC and HTTPS (Beacon v2 and the
    JSON API) and prints per-country and pooled counts with every node's outcome.
+   Luxembourg's dataset releases counts rounded to 10 and suppresses AC < 5, so the
+   pooled row says ROUNDED rather than pretending to be exact.
 
 Everything runs from this checkout's ``.venv``; state goes to ``demo-run/``. With
 ``--serve`` the mesh keeps running until Ctrl-C so the pages can be browsed.
@@ -19,6 +24,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -33,16 +39,22 @@ from rich.console import Console
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mesh.channels import open_channel  # noqa: E402
+from mesh.config import TlsConfig  # noqa: E402
 from mesh.query_cli import print_frequencies  # noqa: E402
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc  # noqa: E402
 
 RUN = ROOT / "demo-run"
+PKI = RUN / "pki"
 CLI = [sys.executable, "-m", "mesh"]
+TRUST_DOMAIN = "allelemesh.example"
 COUNTRIES = (
     ("NO", "no-oslo-1", "Norway"),
     ("FI", "fi-helsinki-1", "Finland"),
     ("LU", "lu-belval-1", "Luxembourg"),
 )
+GATEWAY = ("EU", "eu-gateway-1")
+PORTAL = ("EU", "eu-portal-backend")
 console = Console(width=150)
 
 
@@ -56,13 +68,32 @@ def free_port() -> int:
 def run(args: list[str]) -> None:
     """Run a CLI step, showing the command."""
     console.print(f"[dim]$ allelemesh {' '.join(args[len(CLI) :])}[/dim]")
-    subprocess.run(args, check=True, cwd=ROOT)
+    subprocess.run(args, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
-def wait_healthy(address: str, deadline_s: float = 30.0) -> None:
+def tls_of(name: str) -> TlsConfig:
+    """The [tls] of one PKI entity (files named after it)."""
+    return TlsConfig(ca=(PKI / "root-ca.crt",), cert=PKI / f"{name}.crt", key=PKI / f"{name}.key")
+
+
+def make_pki() -> None:
+    """A throw-away federation PKI: root, one CA per country, one certificate per entity."""
+    run([*CLI, "pki", "init", "--out", str(PKI), "--trust-domain", TRUST_DOMAIN])
+    for cc in sorted({c for c, _n, _ in COUNTRIES} | {GATEWAY[0]}):
+        run([*CLI, "pki", "country", "--cc", cc, "--out", str(PKI)])
+    for cc, node_id, _name in COUNTRIES:
+        run([*CLI, "pki", "issue", "--cc", cc, "--role", "node", "--name", node_id,
+             "--out", str(PKI)])  # fmt: skip
+    run([*CLI, "pki", "issue", "--cc", GATEWAY[0], "--role", "gateway", "--name", GATEWAY[1],
+         "--out", str(PKI)])  # fmt: skip
+    run([*CLI, "pki", "issue", "--cc", PORTAL[0], "--role", "operator", "--name", PORTAL[1],
+         "--out", str(PKI)])  # fmt: skip
+
+
+def wait_healthy(address: str, tls: TlsConfig, deadline_s: float = 30.0) -> None:
     """Wait until a server answers gRPC health SERVING (bounded)."""
     end = time.monotonic() + deadline_s
-    with grpc.insecure_channel(address) as channel:
+    with open_channel(address, tls) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < end:
             try:
@@ -95,34 +126,52 @@ def build_indexes() -> dict[str, Path]:
     indexes = {}
     for cc, _node, name in COUNTRIES:
         out = RUN / "indexes" / cc.lower()
-        run(
-            [
-                *CLI,
-                "index",
-                "build",
-                str(ROOT / "samples" / f"{cc.lower()}.vcf"),
-                "--dataset",
-                f"{cc.lower()}-demo",
-                "--assembly",
-                "GRCh38",
-                "--out",
-                str(out),
-                "--title",
-                f"{name} demo cohort (synthetic)",
-            ]
-        )
+        run([*CLI, "index", "build", str(ROOT / "samples" / f"{cc.lower()}.vcf"),
+             "--dataset", f"{cc.lower()}-demo", "--assembly", "GRCh38", "--out", str(out),
+             "--title", f"{name} demo cohort (synthetic)"])  # fmt: skip
         indexes[cc] = out
     return indexes
 
 
+def write_node_config(cc: str, node_id: str, index: Path, address: str) -> Path:
+    """node.toml of one country; Luxembourg's small cohort rounds and suppresses."""
+    privacy = "min_allele_count = 5\nround_counts_to = 10\n" if cc == "LU" else ""
+    text = f"""[node]
+id = "{node_id}"
+country = "{cc}"
+listen = "{address}"
+
+[tls]
+ca = ["{PKI / "root-ca.crt"}"]
+cert = "{PKI / f"{node_id}.crt"}"
+key = "{PKI / f"{node_id}.key"}"
+
+[audit]
+path = "{RUN / f"{node_id}.audit.jsonl"}"
+
+[[datasets]]
+id = "{cc.lower()}-demo"
+index = "{index}"
+allow = ["spiffe://{TRUST_DOMAIN}/country/*/gateway/*", "spiffe://{TRUST_DOMAIN}/country/*/node/*"]
+{privacy}"""
+    path = RUN / f"{node_id}.toml"
+    path.write_text(text)
+    return path
+
+
 def write_gateway_config(nodes: dict[str, str], grpc_port: int, http_port: int) -> Path:
-    """gateway.toml listing every country node."""
+    """gateway.toml listing every country node with the identity it must present."""
     lines = [
         "[gateway]",
-        'id = "eu-gateway-1"',
+        f'id = "{GATEWAY[1]}"',
         f'listen = "127.0.0.1:{grpc_port}"',
         f'http_listen = "127.0.0.1:{http_port}"',
         "timeout_ms = 2000",
+        "",
+        "[tls]",
+        f'ca = ["{PKI / "root-ca.crt"}"]',
+        f'cert = "{PKI / f"{GATEWAY[1]}.crt"}"',
+        f'key = "{PKI / f"{GATEWAY[1]}.key"}"',
         "",
     ]
     for cc, node_id, _name in COUNTRIES:
@@ -131,6 +180,7 @@ def write_gateway_config(nodes: dict[str, str], grpc_port: int, http_port: int) 
             f'id = "{node_id}"',
             f'country = "{cc}"',
             f'address = "{nodes[cc]}"',
+            f'identity = "spiffe://{TRUST_DOMAIN}/country/{cc}/node/{node_id}"',
             "",
         ]
     path = RUN / "gateway.toml"
@@ -138,9 +188,9 @@ def write_gateway_config(nodes: dict[str, str], grpc_port: int, http_port: int) 
     return path
 
 
-def grpc_lookups(address: str) -> None:
-    """Federated lookups through the gateway over gRPC."""
-    with grpc.insecure_channel(address) as channel:
+def grpc_lookups(address: str, tls: TlsConfig) -> None:
+    """Federated lookups through the gateway over gRPC (mTLS, as the portal)."""
+    with open_channel(address, tls) as channel:
         stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
         variant = allele_pb2.Variant(
             chromosome="1", position=55051215, reference_bases="G", alternate_bases="GA"
@@ -165,75 +215,72 @@ def grpc_lookups(address: str) -> None:
         print_frequencies(region, console)
 
 
-def http_lookups(http: str) -> None:
-    """The same question over HTTP: the JSON API and Beacon v2."""
-    console.rule("HTTP GET /v1/variants/chr1:55051215:G:GA")
-    with urllib.request.urlopen(f"{http}/v1/variants/chr1:55051215:G:GA", timeout=10) as reply:
+def https_context(tls: TlsConfig) -> ssl.SSLContext:
+    """Client TLS for the gateway's HTTPS port, presenting the portal's certificate."""
+    context = ssl.create_default_context(cafile=str(tls.ca[0]))
+    context.load_cert_chain(str(tls.cert), str(tls.key))
+    return context
+
+
+def http_lookups(http: str, tls: TlsConfig) -> None:
+    """The same question over HTTPS: the JSON API and Beacon v2."""
+    context = https_context(tls)
+    console.rule("HTTPS GET /v1/variants/chr1:55051215:G:GA")
+    url = f"{http}/v1/variants/chr1:55051215:G:GA"
+    with urllib.request.urlopen(url, timeout=10, context=context) as reply:
         body = json.load(reply)
     pooled = body.get("pooled", {})
     console.print(
         f"pooled AC={pooled.get('allele_count')} AN={pooled.get('allele_number')} "
-        f"AF={pooled.get('allele_frequency')}"
+        f"AF={pooled.get('allele_frequency')} precision={pooled.get('precision')}"
     )
     query = (
         "assemblyId=GRCh38&referenceName=1&start=55051214&referenceBases=G"
         "&alternateBases=GA&requestedGranularity=record"
     )
-    console.rule("HTTP GET /api/g_variants (Beacon v2, record granularity)")
-    with urllib.request.urlopen(f"{http}/api/g_variants?{query}", timeout=10) as reply:
+    console.rule("HTTPS GET /api/g_variants (Beacon v2, record granularity)")
+    with urllib.request.urlopen(f"{http}/api/g_variants?{query}", timeout=10,
+                                context=context) as reply:  # fmt: skip
         beacon = json.load(reply)
     summary = beacon.get("responseSummary", {})
     console.print(
-        f"exists={summary.get('exists')} numTotalResults="
-        f"{summary.get('numTotalResults')} resultSets="
-        f"{len(beacon.get('response', {}).get('resultSets', []))}"
+        f"exists={summary.get('exists')} numTotalResults={summary.get('numTotalResults')} "
+        f"resultSets={len(beacon.get('response', {}).get('resultSets', []))}"
     )
 
 
 def main() -> int:
     """Run the demo."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--serve", action="store_true", help="keep the mesh up until Ctrl-C")
     args = parser.parse_args()
     shutil.rmtree(RUN, ignore_errors=True)
     RUN.mkdir()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    make_pki()
     indexes = build_indexes()
+    portal = tls_of(PORTAL[1])
     with ExitStack() as stack:
         nodes = {}
         for cc, node_id, _name in COUNTRIES:
             address = f"127.0.0.1:{free_port()}"
-            start(
-                stack,
-                node_id,
-                [
-                    *CLI,
-                    "node",
-                    "serve",
-                    "--index",
-                    str(indexes[cc]),
-                    "--listen",
-                    address,
-                    "--node-id",
-                    node_id,
-                    "--country",
-                    cc,
-                    "--insecure",
-                ],
-            )
+            config = write_node_config(cc, node_id, indexes[cc], address)
+            start(stack, node_id, [*CLI, "node", "serve", "--config", str(config)])
             nodes[cc] = address
         for address in nodes.values():
-            wait_healthy(address)
-        console.print(f"nodes up: {nodes}")
+            wait_healthy(address, tls_of(GATEWAY[1]))
+        console.print(f"nodes up (mTLS): {nodes}")
         grpc_port, http_port = free_port(), free_port()
         config = write_gateway_config(nodes, grpc_port, http_port)
-        start(stack, "gateway", [*CLI, "gateway", "serve", "--config", str(config), "--insecure"])
+        start(stack, "gateway", [*CLI, "gateway", "serve", "--config", str(config)])
         gateway = f"127.0.0.1:{grpc_port}"
-        wait_healthy(gateway)
-        grpc_lookups(gateway)
-        http_lookups(f"http://127.0.0.1:{http_port}")
+        wait_healthy(gateway, portal)
+        grpc_lookups(gateway, portal)
+        http_lookups(f"https://127.0.0.1:{http_port}", portal)
         console.rule("done")
-        console.print(f"pages: http://127.0.0.1:{http_port}/   logs: {RUN}")
+        console.print(f"gateway pages: https://127.0.0.1:{http_port}/   "
+                      f"(client certificate: {PKI / (PORTAL[1] + '.crt')})")  # fmt: skip
+        console.print(f"logs and audit records: {RUN}")
         if args.serve:
             console.print("serving until Ctrl-C")
             with contextlib.suppress(KeyboardInterrupt):
