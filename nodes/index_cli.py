@@ -1,0 +1,97 @@
+"""``allelemesh index build`` and ``allelemesh index info``: argparse wiring only.
+
+``add_index_commands(subparsers)`` registers the ``index`` command group; each
+subcommand sets ``handler(args) -> int`` (the exit status) as its default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from mesh.errors import IndexBuildError, IndexStoreError
+from mesh.genome import Assembly
+from nodes.builder import BuildOptions, build_index
+from nodes.index_dir import read_metadata
+
+
+def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``index build`` and ``index info`` under a CLI's subparsers."""
+    index = subparsers.add_parser("index", help="build and inspect dataset indexes")
+    commands = index.add_subparsers(dest="index_command", required=True)
+
+    build = commands.add_parser("build", help="build a dataset index from VCF/BCF files")
+    build.add_argument("vcf", nargs="+", type=Path, help="VCF/BCF files (plain or bgzipped)")
+    build.add_argument("--dataset", required=True, help="dataset id")
+    build.add_argument(
+        "--assembly", default="GRCh38", choices=[a.value for a in Assembly], help="assembly"
+    )
+    build.add_argument("--out", required=True, type=Path, help="index directory (a symlink)")
+    build.add_argument("--title", default="")
+    build.add_argument("--description", default="")
+    build.add_argument("--samples", type=Path, help="TSV: sample, population, sex")
+    build.add_argument("--reference", type=Path, help="FASTA for left-aligning indels")
+    build.add_argument("--jobs", type=int, default=1, help="worker processes")
+    build.add_argument("--info-map", type=Path, help="TOML mapping INFO keys to counts")
+    build.add_argument("--on-error", choices=["fail", "skip"], default="fail")
+    build.set_defaults(handler=_build)
+
+    info = commands.add_parser("info", help="show an index's metadata")
+    info.add_argument("dir", type=Path, help="index directory")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(handler=_info)
+
+
+def _build(args: argparse.Namespace) -> int:
+    options = BuildOptions(
+        inputs=args.vcf,
+        dataset_id=args.dataset,
+        out=args.out,
+        assembly=Assembly(args.assembly),
+        title=args.title,
+        description=args.description,
+        samples=args.samples,
+        reference=args.reference,
+        jobs=args.jobs,
+        info_map=args.info_map,
+        on_error=args.on_error,
+    )
+    try:
+        report = build_index(options)
+    except IndexBuildError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    skipped = ", ".join(f"{n} {what}" for what, n in report.skipped.items() if n) or "none"
+    print(
+        f"built {report.out} ({report.variant_count} variants from {report.records} records "
+        f"in {report.seconds:.1f} s, {report.alleles_per_second:.0f} alleles/s; "
+        f"skipped: {skipped})"
+    )
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    try:
+        metadata = read_metadata(args.dir)
+    except IndexStoreError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    data = metadata.to_json()
+    if args.json:
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"dataset {metadata.id}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in data.items():
+        text = ", ".join(map(str, value)) if isinstance(value, list) else value
+        if isinstance(value, dict):
+            text = ", ".join(f"{k}={v}" for k, v in value.items())
+        table.add_row(key, str(text))
+    Console().print(table)
+    return 0

@@ -1,0 +1,311 @@
+"""The on-disk layout of a dataset index, its metadata and the atomic swap.
+
+``DIR`` (the path operators configure) is a symlink to a version directory::
+
+    <parent>/DIR -> .DIR.versions/<build-id>/
+    <parent>/.DIR.versions/<build-id>/data.mdb       LMDB environment (no lock file)
+    <parent>/.DIR.versions/<build-id>/dataset.json   metadata (DatasetMetadata)
+    <parent>/.DIR.versions/tmp-<pid>-<random>/       a build in progress
+
+A build writes into ``tmp-<pid>-<random>``, fsyncs it, renames it to its build id and
+swaps the symlink with ``os.replace`` (atomic), so readers see the old or the new
+index, never a partial one. The current and the previous version are kept (a
+reader may still hold the previous one open); older versions are deleted, and so are
+``tmp-<pid>-*`` directories of builders that died (SIGKILL leaves no other trace).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lmdb
+
+from mesh.errors import IndexBuildError, IndexStoreError
+from mesh.genome import Assembly
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+METADATA_FILE = "dataset.json"
+DATA_FILE = "data.mdb"
+_TMP_PREFIX = "tmp-"
+
+
+@dataclass
+class DatasetMetadata:
+    """What ``dataset.json`` says about one built index."""
+
+    id: str
+    assembly: Assembly
+    title: str = ""
+    description: str = ""
+    sample_count: int = 0
+    populations: list[str] = field(default_factory=list)
+    variant_count: int = 0
+    source_files: list[str] = field(default_factory=list)
+    source_sha256: str = ""
+    created_time: str = ""
+    info_convention: str = ""
+    skipped: dict[str, int] = field(default_factory=dict)
+    build_seconds: float = 0.0
+    schema_version: int = SCHEMA_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON object written to ``dataset.json``."""
+        data = asdict(self)
+        data["assembly"] = str(self.assembly)
+        return data
+
+
+def read_metadata(path: Path | str) -> DatasetMetadata:
+    """Read ``dataset.json`` of an index directory (or of the version it links to)."""
+    file = Path(path) / METADATA_FILE
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexStoreError(f"index {path}: cannot read {METADATA_FILE}: {exc}") from exc
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise IndexStoreError(
+            f"index {path}: {METADATA_FILE} has schema_version "
+            f"{data.get('schema_version') if isinstance(data, dict) else None!r}, "
+            f"expected {SCHEMA_VERSION}"
+        )
+    try:
+        known = {k: v for k, v in data.items() if k in DatasetMetadata.__dataclass_fields__}
+        known["assembly"] = Assembly(data["assembly"])
+        return DatasetMetadata(**known)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IndexStoreError(f"index {path}: {METADATA_FILE} is invalid: {exc}") from exc
+
+
+def write_metadata(directory: Path, metadata: DatasetMetadata) -> None:
+    """Write and fsync ``dataset.json``."""
+    text = json.dumps(metadata.to_json(), indent=2, sort_keys=True) + "\n"
+    file = directory / METADATA_FILE
+    with file.open("w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def utc_now() -> str:
+    """The current time, ISO-8601 UTC with a ``Z``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def versions_dir(out: Path) -> Path:
+    """The hidden sibling directory holding every version of ``out``."""
+    return out.parent / f".{out.name}.versions"
+
+
+def check_target(out: Path) -> Path | None:
+    """Return the version ``out`` currently links to, or raise if ``out`` is not ours."""
+    if not out.is_symlink():
+        if out.exists():
+            raise IndexBuildError(
+                f"{out} exists and is not an index made by 'allelemesh index build' "
+                "(expected a symlink into its .versions directory); refusing to replace it"
+            )
+        return None
+    target = Path(os.readlink(out))
+    resolved = (out.parent / target).resolve()
+    if resolved.parent != versions_dir(out).resolve():
+        raise IndexBuildError(
+            f"{out} is a symlink to {target}, not into {versions_dir(out).name}; "
+            "refusing to replace it"
+        )
+    return resolved
+
+
+def start_build(out: Path) -> Path:
+    """Clean up after dead builders and return a fresh temporary build directory."""
+    versions = versions_dir(out)
+    versions.mkdir(parents=True, exist_ok=True)
+    remove_stale_tmp(versions)
+    tmp = versions / f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    return tmp
+
+
+def remove_stale_tmp(versions: Path) -> list[Path]:
+    """Delete ``tmp-<pid>-*`` directories whose builder process is gone."""
+    removed = []
+    for entry in versions.iterdir():
+        if not entry.name.startswith(_TMP_PREFIX):
+            continue
+        try:
+            pid = int(entry.name[len(_TMP_PREFIX) :].split("-", 1)[0])
+        except ValueError:
+            continue
+        if pid != os.getpid() and _alive(pid):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    if removed:
+        log.info("removed %d stale temporary build directories", len(removed))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def new_build_id() -> str:
+    """A sortable, unique version directory name."""
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a directory's entries (renames, new files) durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(tmp: Path, out: Path, previous: Path | None) -> Path:
+    """Turn a finished build directory into the current version of ``out``; return it."""
+    versions = versions_dir(out)
+    for entry in tmp.iterdir():
+        if entry.is_file():
+            with entry.open("rb") as handle:
+                os.fsync(handle.fileno())
+    fsync_dir(tmp)
+    final = versions / new_build_id()
+    tmp.rename(final)
+    fsync_dir(versions)
+    link = out.parent / f".{out.name}.link-{os.getpid()}-{secrets.token_hex(3)}"
+    os.symlink(os.path.join(versions.name, final.name), link)
+    try:
+        os.replace(link, out)
+    except OSError:
+        link.unlink(missing_ok=True)
+        raise
+    fsync_dir(out.parent)
+    prune(versions, keep={final.name, previous.name if previous else ""})
+    return final
+
+
+def prune(versions: Path, keep: set[str]) -> None:
+    """Delete every finished version except those in ``keep``."""
+    for entry in versions.iterdir():
+        if entry.name in keep or entry.name.startswith(_TMP_PREFIX) or not entry.is_dir():
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        log.info("removed old index version %s", entry.name)
+
+
+class SortedWriter:
+    """Writes key/value pairs into the LMDB environment of a build directory.
+
+    Items arrive almost sorted (VCFs are position-sorted, but alleles at one
+    position, left-aligned indels and several files are not). They wait in a dict
+    (which also catches duplicates with both origins) until the input has moved
+    past them (``floor``: the lowest key later input can still produce), then go to
+    LMDB as a sorted batch with ``append=True``: pages are filled completely and
+    nothing is searched. Keys below the last written one (unsorted input) fall back
+    to ordinary puts, and the environment is compacted at the end.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        batch_size: int,
+        on_duplicate: Callable[[bytes, bytes, str, str | None], None],
+    ) -> None:
+        self.directory = directory
+        self._batch = batch_size
+        self._on_duplicate = on_duplicate
+        self._env = lmdb.open(
+            str(directory), map_size=1 << 30, subdir=True, sync=False, readahead=False
+        )
+        self._buffer: dict[bytes, tuple[bytes, str]] = {}
+        self._floor = b""
+        self._last: bytes | None = None
+        self._unsorted = False
+
+    def add(self, key: bytes, value: bytes, origin: str, floor: bytes) -> None:
+        """Queue one item; ``floor`` is the lowest key later items can have."""
+        buffer = self._buffer
+        earlier = buffer.get(key)
+        if earlier is not None:
+            self._on_duplicate(key, value, origin, earlier[1])
+            return
+        buffer[key] = (value, origin)
+        self._floor = floor
+        if len(buffer) >= self._batch:
+            self._flush()
+
+    def _flush(self, force: bool = False) -> None:
+        keys = sorted(self._buffer)
+        cut = len(keys) if force else bisect.bisect_left(keys, self._floor)
+        if len(keys) - cut > self._batch // 2:
+            cut = len(keys)  # input went backwards (next file, unsorted): write it all
+        if cut == 0:
+            return
+        batch = keys[:cut]
+        self._write(batch)
+        for key in batch:
+            del self._buffer[key]
+
+    def _write(self, batch: list[bytes]) -> None:
+        buffer = self._buffer
+        while True:
+            try:
+                with self._env.begin(write=True) as txn:
+                    late = 0 if self._last is None else bisect.bisect_right(batch, self._last)
+                    for key in batch[:late]:
+                        value, origin = buffer[key]
+                        if not txn.put(key, value, overwrite=False):
+                            self._on_duplicate(key, value, origin, None)
+                    rest = [(key, buffer[key][0]) for key in batch[late:]]
+                    if rest:
+                        _, added = txn.cursor().putmulti(rest, append=True)
+                        if added != len(rest):
+                            raise IndexBuildError("internal: LMDB append out of order")
+                break
+            except lmdb.MapFullError:
+                self._env.set_mapsize(self._env.info()["map_size"] * 2)
+        if late:
+            self._unsorted = True
+        if rest:
+            self._last = rest[-1][0]
+
+    def finish(self) -> int:
+        """Write what is left, compact if needed, close; return the number of keys."""
+        self._flush(force=True)
+        count: int = self._env.stat()["entries"]
+        self._env.sync(True)
+        if self._unsorted:
+            compact = self.directory / "compact"
+            compact.mkdir()
+            self._env.copy(str(compact), compact=True)
+            self._env.close()
+            os.replace(compact / DATA_FILE, self.directory / DATA_FILE)
+            shutil.rmtree(compact)
+        else:
+            self._env.close()
+        (self.directory / "lock.mdb").unlink(missing_ok=True)
+        return count
+
+    def abort(self) -> None:
+        """Close without finishing (the directory is about to be deleted)."""
+        self._env.close()
