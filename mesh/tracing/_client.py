@@ -1,0 +1,109 @@
+"""CLIENT spans for the fan-out: one per peer asked, whatever the replicas and hedges.
+
+The span is made current for the ``with`` block, so :func:`outgoing_metadata` called
+anywhere inside it (including hedge tasks started there, which copy the context)
+injects a ``traceparent`` naming this span as the peer's parent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import grpc
+from google.protobuf.message import Message
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from mesh.tracing._context import RESULT_COUNT
+from mesh.tracing._setup import Telemetry
+
+PEER_ID = "mesh.peer.id"
+PEER_COUNTRY = "mesh.peer.country"
+GRPC_STATUS_CODE = "rpc.grpc.status_code"
+_CODE_NAMES: dict[int, str] = {code.value[0]: code.name for code in grpc.StatusCode}
+
+
+def result_count(response: Message) -> int:
+    """How many results a mesh response carries (frequencies, or datasets)."""
+    fields = response.DESCRIPTOR.fields_by_name
+    if "frequencies" in fields:
+        return len(response.frequencies)  # type: ignore[attr-defined]
+    if "results" in fields:
+        return sum(len(r.frequencies) for r in response.results)  # type: ignore[attr-defined,misc]
+    if "datasets" in fields:
+        return len(response.datasets)  # type: ignore[attr-defined]
+    return 1
+
+
+class PeerCall:
+    """The handle :func:`peer_span` yields: report the peer's answer on it."""
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+        self.code = grpc.StatusCode.UNKNOWN.value[0]
+        self._message = ""
+
+    def set_response(self, response: Message) -> None:
+        """The peer answered: status OK and ``mesh.result.count`` from the response."""
+        self.code = 0
+        self.span.set_attribute(RESULT_COUNT, result_count(response))
+
+    def set_status(self, code: int | grpc.StatusCode, message: str = "") -> None:
+        """The peer's (or the fan-out's) status for this call, e.g. an outcome's ``status.code``."""
+        self.code = code.value[0] if isinstance(code, grpc.StatusCode) else int(code)
+        self._message = message
+
+    def set_result_count(self, count: int) -> None:
+        """Override ``mesh.result.count``."""
+        self.span.set_attribute(RESULT_COUNT, count)
+
+    def _finish(self) -> str:
+        name = _CODE_NAMES.get(self.code, "UNKNOWN")
+        self.span.set_attribute(GRPC_STATUS_CODE, self.code)
+        if self.code != 0:
+            self.span.set_status(Status(StatusCode.ERROR, f"{name}: {self._message}"[:200]))
+        return name
+
+
+@contextmanager
+def peer_span(
+    telemetry: Telemetry, *, peer_id: str, country: str, method: str
+) -> Iterator[PeerCall]:
+    """A CLIENT span for one call to one peer (``method``: full gRPC path or its name).
+
+    Never put request content in it: the peer's id, country, status and result count
+    are all it records. Peer metrics (outcome, latency) are recorded on exit.
+    """
+    name = method.lstrip("/")
+    span = telemetry.tracer.start_span(
+        name,
+        kind=SpanKind.CLIENT,
+        attributes={
+            PEER_ID: peer_id,
+            PEER_COUNTRY: country,
+            "rpc.system": "grpc",
+            "rpc.method": name.rpartition("/")[2],
+        },
+    )
+    call = PeerCall(span)
+    token = otel_context.attach(trace.set_span_in_context(span))
+    started = time.perf_counter()
+    try:
+        yield call
+    except asyncio.CancelledError:
+        call.set_status(grpc.StatusCode.CANCELLED, "cancelled")
+        raise
+    except BaseException as error:
+        call.set_status(grpc.StatusCode.UNKNOWN, type(error).__name__)
+        raise
+    finally:
+        outcome = call._finish()
+        span.end()
+        otel_context.detach(token)
+        telemetry.metrics.record_peer(
+            peer_id, country, name, outcome, time.perf_counter() - started
+        )

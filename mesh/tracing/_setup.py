@@ -1,0 +1,137 @@
+"""One process's telemetry: tracer provider, exporters, span buffer and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from dataclasses import dataclass
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+)
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Tracer
+from prometheus_client import CollectorRegistry
+
+from mesh.tracing._config import TracingConfig
+from mesh.tracing._metrics import MeshMetrics, new_registry, render, serve_metrics_http
+from mesh.tracing._spans import (
+    COUNTRY_KEY,
+    NODE_ID_KEY,
+    SERVICE_NAME_KEY,
+    JsonlSpanExporter,
+    SpanBuffer,
+)
+
+log = logging.getLogger(__name__)
+
+INSTRUMENTATION_NAME = "allelemesh"
+
+
+@dataclass
+class Telemetry:
+    """Everything the interceptors, middleware and ``TraceService`` of one process share."""
+
+    config: TracingConfig
+    service_name: str
+    node_id: str
+    country: str
+    tracer_provider: TracerProvider
+    tracer: Tracer
+    buffer: SpanBuffer | None
+    meter_provider: MeterProvider
+    metrics: MeshMetrics
+    registry: CollectorRegistry
+
+    def force_flush(self) -> None:
+        """Push buffered spans to the exporters now (tests, and before a trace lookup)."""
+        self.tracer_provider.force_flush()
+
+    def shutdown(self) -> None:
+        """Flush and stop exporters; call once when the server stops."""
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+
+
+def _exporter(config: TracingConfig) -> SpanExporter | None:
+    if config.exporter == "otlp":
+        # Imported only when used: it pulls in the OTLP protobufs.
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(
+            endpoint=config.endpoint, insecure=config.endpoint.startswith("http://")
+        )
+    if config.exporter == "jsonl":
+        assert config.jsonl_path is not None  # parse_tracing requires it
+        return JsonlSpanExporter(config.jsonl_path)
+    if config.exporter == "console":
+        return ConsoleSpanExporter(out=sys.stderr)
+    return None
+
+
+def setup_tracing(
+    config: TracingConfig, service_name: str, node_id: str, country: str = ""
+) -> Telemetry:
+    """Build this process's telemetry (no global OpenTelemetry state is touched)."""
+    resource = Resource.create(
+        {
+            SERVICE_NAME_KEY: service_name,
+            "service.instance.id": node_id,
+            NODE_ID_KEY: node_id,
+            COUNTRY_KEY: country,
+        }
+    )
+    # ParentBased: a sampled portal traceparent is always continued, an unsampled one never.
+    sampler = ParentBased(TraceIdRatioBased(config.sample_ratio)) if config.records else ALWAYS_OFF
+    provider = TracerProvider(sampler=sampler, resource=resource, shutdown_on_exit=False)
+    buffer = None
+    if config.buffer_spans > 0:
+        buffer = SpanBuffer(config.buffer_spans)
+        provider.add_span_processor(buffer)
+    exporter = _exporter(config)
+    if exporter is not None:
+        # Batching keeps export I/O off the RPC path (a worker thread does it).
+        processor: SpanProcessor = BatchSpanProcessor(exporter, schedule_delay_millis=1000)
+        provider.add_span_processor(processor)
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(
+        metric_readers=[reader], resource=resource, shutdown_on_exit=False
+    )
+    log.info(
+        "tracing: exporter %s, sample ratio %s, buffer %d spans",
+        config.exporter,
+        config.sample_ratio,
+        config.buffer_spans,
+    )
+    return Telemetry(
+        config=config,
+        service_name=service_name,
+        node_id=node_id,
+        country=country,
+        tracer_provider=provider,
+        tracer=provider.get_tracer(INSTRUMENTATION_NAME),
+        buffer=buffer,
+        meter_provider=meter_provider,
+        metrics=MeshMetrics(meter_provider.get_meter(INSTRUMENTATION_NAME)),
+        registry=new_registry(reader),
+    )
+
+
+def metrics_text(telemetry: Telemetry) -> bytes:
+    """The Prometheus text exposition for ``GET /metrics``."""
+    return render(telemetry.registry)
+
+
+async def start_metrics_server(telemetry: Telemetry, listen: str) -> asyncio.Server:
+    """Serve ``GET /metrics`` on ``listen`` (HOST:PORT, port 0 picks one); close() to stop."""
+    host, _, port = listen.rpartition(":")
+    return await serve_metrics_http(
+        lambda: metrics_text(telemetry), host.strip("[]") or "127.0.0.1", int(port)
+    )
