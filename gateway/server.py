@@ -12,22 +12,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import inspect
 import logging
 import signal
 from dataclasses import dataclass
-from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from gateway.http.app import start_http
+from gateway.http.server import HttpServer
 from gateway.servicers import ALLELE_SERVICE, CATALOG_SERVICE, GatewayServicers
 from mesh.config import GatewayConfig
 from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, MeshBackend
 from mesh.tls import server_credentials
+from mesh.tracing import (
+    TRACE_SERVICE,
+    Telemetry,
+    server_interceptor,
+    setup_tracing,
+    trace_service_handler,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +55,18 @@ class RunningGateway:
     port: int
     backend: MeshBackend
     config: GatewayConfig
-    #: Whatever ``gateway.http.app.start_http`` returned (None without an HTTP API).
-    http: Any = None
+    #: The HTTP API server (None without ``http_listen``).
+    http: HttpServer | None = None
+    telemetry: Telemetry | None = None
 
     async def stop(self, grace: float | None = GRACE_S) -> None:
         """Stop the HTTP API and gRPC server, then close every peer channel."""
-        if self.http is not None and hasattr(self.http, "stop"):
-            result = self.http.stop()
-            if inspect.isawaitable(result):
-                await result
+        if self.http is not None:
+            await self.http.stop()
         await self.server.stop(grace)
         await self.backend.close()
+        if self.telemetry is not None:
+            self.telemetry.shutdown()
 
 
 def federation_settings(config: GatewayConfig) -> FederationSettings:
@@ -83,14 +90,29 @@ async def start_gateway(
         )
     if config.tls is not None and insecure:
         raise ConfigError("gateway: --insecure is refused when a [tls] table is configured")
+    telemetry = setup_tracing(config.tracing, "allelemesh-gateway", config.id, config.country)
     backend = MeshBackend.open(
-        config.peers, tls=config.tls, settings=settings or federation_settings(config)
+        config.peers,
+        tls=config.tls,
+        settings=settings or federation_settings(config),
+        telemetry=telemetry,
     )
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    server = grpc.aio.server(
+        options=SERVER_OPTIONS,
+        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+        interceptors=[server_interceptor(telemetry)],
+    )
     server.add_generic_rpc_handlers(tuple(GatewayServicers(backend).handlers()))
+    server.add_generic_rpc_handlers((trace_service_handler(telemetry),))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    services = (ALLELE_SERVICE, CATALOG_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME)
+    services = (
+        ALLELE_SERVICE,
+        CATALOG_SERVICE,
+        TRACE_SERVICE,
+        health.SERVICE_NAME,
+        reflection.SERVICE_NAME,
+    )
     reflection.enable_server_reflection(services, server)
     if config.tls is not None:
         port = server.add_secure_port(config.listen, server_credentials(config.tls))
@@ -103,11 +125,10 @@ async def start_gateway(
     await server.start()
     for name in ("", ALLELE_SERVICE, CATALOG_SERVICE):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    running = RunningGateway(server, port, backend, config)
-    # --- HTTP API hook (gateway/http is the HTTP engineer's) ---------------------------
-    # ``gateway.http.app.start_http(backend, config)`` may return an object with
-    # ``stop()`` (sync or async), or an awaitable resolving to one.
-    running.http = await _start_http(backend, config)
+    running = RunningGateway(server, port, backend, config, telemetry=telemetry)
+    if config.http_listen:
+        # The portal's HTTP API, in this event loop, over the same backend.
+        running.http = await start_http(backend, config, telemetry=telemetry)
     log.info(
         "gateway %s serving %d peers on port %d",
         config.id,
@@ -116,24 +137,6 @@ async def start_gateway(
         extra={"fields": {"gateway_id": config.id, "port": port, "tls": config.tls is not None}},
     )
     return running
-
-
-async def _start_http(backend: MeshBackend, config: GatewayConfig) -> Any:
-    if not config.http_listen:
-        return None
-    try:
-        module = importlib.import_module("gateway.http.app")
-    except ModuleNotFoundError as exc:
-        if exc.name != "gateway.http.app":
-            raise
-        log.warning("http_listen is set but the HTTP API (gateway.http.app) is not installed")
-        return None
-    start_http = getattr(module, "start_http", None)
-    if start_http is None:
-        log.warning("gateway.http.app has no start_http(backend, config); HTTP API not started")
-        return None
-    result = start_http(backend, config)
-    return await result if inspect.isawaitable(result) else result
 
 
 async def _serve(config: GatewayConfig, insecure: bool) -> None:

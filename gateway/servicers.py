@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 
 from mesh.federation import MeshBackend, hop_of
 from mesh.rpc import parse_request, unary_handlers
+from mesh.tracing import result_count, set_result_count
 from mesh.v1 import allele_service_pb2, catalog_service_pb2
 
 ALLELE_SERVICE = "mesh.v1.AlleleFrequencyService"
@@ -54,26 +55,36 @@ class GatewayServicers:
         request = parse_request(allele_service_pb2.LookupVariantRequest, data)
         if _forwarded(context):
             return allele_service_pb2.LookupVariantResponse()
-        return await self.backend.lookup_variant(request, timeout=context.time_remaining())
+        return _counted(
+            await self.backend.lookup_variant(request, timeout=context.time_remaining())
+        )
 
     async def batch_lookup_variants(self, data: bytes, context: Context) -> Message:
         request = parse_request(allele_service_pb2.BatchLookupVariantsRequest, data)
         if _forwarded(context):
             return allele_service_pb2.BatchLookupVariantsResponse()
-        return await self.backend.batch_lookup_variants(request, timeout=context.time_remaining())
+        return _counted(
+            await self.backend.batch_lookup_variants(request, timeout=context.time_remaining())
+        )
 
     async def search_region(self, data: bytes, context: Context) -> Message:
         request = parse_request(allele_service_pb2.SearchRegionRequest, data)
         if _forwarded(context):
             return allele_service_pb2.SearchRegionResponse()
-        return await self.backend.search_region(request, timeout=context.time_remaining())
+        return _counted(await self.backend.search_region(request, timeout=context.time_remaining()))
 
     async def list_datasets(self, data: bytes, context: Context) -> Message:
         request = parse_request(catalog_service_pb2.ListDatasetsRequest, data)
         if _forwarded(context):
             return catalog_service_pb2.ListDatasetsResponse()
-        return await self.backend.list_datasets(request, timeout=context.time_remaining())
+        return _counted(await self.backend.list_datasets(request, timeout=context.time_remaining()))
 
     async def get_dataset(self, data: bytes, context: Context) -> Message:
         request = parse_request(catalog_service_pb2.GetDatasetRequest, data)
-        return await self.backend.get_dataset(request, timeout=context.time_remaining())
+        return _counted(await self.backend.get_dataset(request, timeout=context.time_remaining()))
+
+
+def _counted(response: Message) -> Message:
+    """Record the answer's size on this RPC's server span (once per RPC)."""
+    set_result_count(result_count(response))
+    return response

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from mesh.errors import ConfigError
 from mesh.genome import Assembly
+from mesh.tracing import MetricsConfig, TracingConfig, parse_metrics, parse_tracing
 
 T = TypeVar("T")
 
@@ -82,6 +83,10 @@ class NodeConfig:
     log_json: bool = True
     #: Append-only JSON-lines audit file (one line per request); ``None``: no audit log.
     audit_path: Path | None = None
+    #: RPCs in flight beyond this are refused at once with ``RESOURCE_EXHAUSTED``.
+    max_concurrent_rpcs: int = 1000
+    tracing: TracingConfig = field(default_factory=TracingConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,9 @@ class GatewayConfig:
     tls: TlsConfig | None = None
     #: Seconds between background refreshes of every peer's dataset catalogue.
     catalog_refresh_s: float = 30.0
+    #: RPCs in flight beyond this are refused at once with ``RESOURCE_EXHAUSTED``.
+    max_concurrent_rpcs: int = 1000
+    tracing: TracingConfig = field(default_factory=TracingConfig)
 
 
 class _Table:
@@ -155,6 +163,13 @@ class _Table:
         unknown = sorted(set(self.data) - self._used)
         if unknown:
             raise self.fail(unknown[0], "is not a known key (check its spelling)")
+
+
+def _max_concurrent_rpcs(table: _Table) -> int:
+    value = table.get("max_concurrent_rpcs", int, 1000)
+    if value < 1:
+        raise table.fail("max_concurrent_rpcs", "must be at least 1")
+    return value
 
 
 def _identifier(table: _Table, key: str) -> str:
@@ -356,6 +371,9 @@ def load_node_config(path: Path) -> NodeConfig:
         log_queries=node.get("log_queries", bool, False),
         log_json=node.get("log_json", bool, True),
         audit_path=audit_path,
+        max_concurrent_rpcs=_max_concurrent_rpcs(node),
+        tracing=parse_tracing(root, base),
+        metrics=parse_metrics(root),
     )
     node.reject_unknown()
     root.reject_unknown()
@@ -386,6 +404,8 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         country=_country(gateway) if "country" in gateway.data else "",
         tls=parse_tls(root, path.parent),
         catalog_refresh_s=refresh,
+        max_concurrent_rpcs=_max_concurrent_rpcs(gateway),
+        tracing=parse_tracing(root, path.parent),
     )
     if not config.peers:
         raise root.fail("peers", "is required: a gateway needs at least one [[peers]] entry")

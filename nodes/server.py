@@ -26,6 +26,14 @@ from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, LocalSource, MeshBackend
 from mesh.paging import PageTokenCodec
 from mesh.tls import server_credentials
+from mesh.tracing import (
+    TRACE_SERVICE,
+    Telemetry,
+    server_interceptor,
+    setup_tracing,
+    start_metrics_server,
+    trace_service_handler,
+)
 from nodes.audit import AuditLog
 from nodes.lookup import LocalLookup, NodeIdentity
 from nodes.policy import policy_from_config
@@ -62,6 +70,8 @@ class RunningNode:
     #: The federation engine when the node has ``[[peers]]`` (answers SCOPE_MESH).
     mesh: MeshBackend | None = None
     audit: AuditLog | None = None
+    telemetry: Telemetry | None = None
+    metrics_server: asyncio.Server | None = None
 
     async def stop(self, grace: float | None = GRACE_S) -> None:
         """Stop serving (finishing in-flight calls within ``grace``) and close indexes."""
@@ -74,6 +84,10 @@ class RunningNode:
         self.store.close()
         if self.audit is not None:
             self.audit.close()
+        if self.metrics_server is not None:
+            self.metrics_server.close()
+        if self.telemetry is not None:
+            self.telemetry.shutdown()
 
     def reload(self) -> list[str]:
         """Pick up rebuilt indexes now; returns the ids of datasets that changed."""
@@ -103,7 +117,12 @@ async def start_node(
         max_batch_variants=config.max_batch_variants,
         policies={d.id: policy_from_config(d) for d in config.datasets},
     )
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    telemetry = setup_tracing(config.tracing, "allelemesh-node", config.id, config.country)
+    server = grpc.aio.server(
+        options=SERVER_OPTIONS,
+        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+        interceptors=[server_interceptor(telemetry)],
+    )
     servicers = NodeServicers(lookup, log_queries=config.log_queries, audit=audit)
     if config.peers:
         # The same engine as the gateway; this node's datasets are one of its sources.
@@ -114,11 +133,19 @@ async def start_node(
             settings=FederationSettings(
                 timeout_s=config.timeout_ms / 1000.0, default_assembly=config.default_assembly
             ),
+            telemetry=telemetry,
         )
     server.add_generic_rpc_handlers(tuple(servicers.handlers()))
+    server.add_generic_rpc_handlers((trace_service_handler(telemetry),))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    services = (ALLELE_SERVICE, CATALOG_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME)
+    services = (
+        ALLELE_SERVICE,
+        CATALOG_SERVICE,
+        TRACE_SERVICE,
+        health.SERVICE_NAME,
+        reflection.SERVICE_NAME,
+    )
     reflection.enable_server_reflection(services, server)
     if config.tls is not None:
         port = server.add_secure_port(config.listen, server_credentials(config.tls))
@@ -134,6 +161,9 @@ async def start_node(
     if servicers.mesh is not None:
         # Peers may start after us: fetch their catalogues in the background.
         await servicers.mesh.start(wait=False)
+    metrics_server = None
+    if config.metrics.listen:
+        metrics_server = await start_metrics_server(telemetry, config.metrics.listen)
     log.info(
         "node %s (%s) serving %d datasets on port %d",
         config.id,
@@ -142,7 +172,9 @@ async def start_node(
         port,
         extra={"fields": {"node_id": config.id, "port": port, "tls": config.tls is not None}},
     )
-    return RunningNode(server, port, store, lookup, reloader, servicers.mesh, audit)
+    return RunningNode(
+        server, port, store, lookup, reloader, servicers.mesh, audit, telemetry, metrics_server
+    )
 
 
 async def _watch_indexes(store: IndexStore, interval_s: float) -> None:

@@ -29,6 +29,7 @@ from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
 from mesh.identity import SpiffeId
 from mesh.rpc import parse_request, unary_handlers
+from mesh.tracing import current_trace_id, set_dataset_ids, set_query, set_result_count
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
 from nodes.audit import AuditLog, AuditRecord
 from nodes.lookup import LocalLookup, LookupResult, outcome_bytes
@@ -144,6 +145,9 @@ class NodeServicers:
                 status = grpc.StatusCode.INTERNAL.name
                 raise
             finally:
+                # Once per RPC, never per variant: what the node's server span records.
+                set_result_count(results)
+                set_dataset_ids(datasets)
                 if self.audit is not None:
                     self.audit.write(
                         AuditRecord(
@@ -153,7 +157,7 @@ class NodeServicers:
                             datasets,
                             results,
                             status,
-                            call.trace_id,
+                            current_trace_id() or call.trace_id,
                         )
                     )
 
@@ -164,6 +168,8 @@ class NodeServicers:
     ) -> bytes:
         identity = self.lookup.identity
         payload = result.payload + outcome_bytes(identity, started, result.frequency_count, field)
+        may_log = bool(query) and self._may_log_query(result.dataset_ids)
+        set_query(query, log_queries=may_log)
         if log.isEnabledFor(logging.INFO):
             extra = {
                 "method": method,
@@ -172,7 +178,7 @@ class NodeServicers:
                 "latency_ms": round((time.perf_counter() - started) * 1000.0, 3),
             }
             # Coordinates only where every dataset asked opted in (privacy default: off).
-            if query and self._may_log_query(result.dataset_ids):
+            if query and may_log:
                 extra["query"] = query
             log.info("%s answered", method, extra={"fields": extra})
         return payload

@@ -24,7 +24,9 @@ from gateway.http.backend import MeshBackend
 from gateway.http.problems import PROBLEM_RESPONSES, BodySizeLimit, install_problem_handlers
 from gateway.http.server import HttpServer, serve, server_ssl_context
 from gateway.http.settings import SERVICE_VERSION, HttpSettings
+from gateway.pages import mount_pages
 from mesh.config import TlsConfig
+from mesh.tracing import Telemetry, TracingMiddleware
 
 
 class HttpConfig(Protocol):
@@ -41,8 +43,12 @@ class HttpConfig(Protocol):
         ...
 
 
-def create_app(backend: MeshBackend, settings: HttpSettings | None = None) -> FastAPI:
-    """The HTTP API over ``backend``."""
+def create_app(
+    backend: MeshBackend,
+    settings: HttpSettings | None = None,
+    telemetry: Telemetry | None = None,
+) -> FastAPI:
+    """The HTTP API over ``backend``; with ``telemetry``, traced and serving ``/metrics``."""
     settings = settings or HttpSettings()
     app = FastAPI(
         title="allelemesh HTTP API",
@@ -60,6 +66,11 @@ def create_app(backend: MeshBackend, settings: HttpSettings | None = None) -> Fa
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(beacon.router)
     app.include_router(json_api.router)
+    mount_pages(app)  # last: the browser page at / and its assets under /static
+    if telemetry is not None:
+        # Outermost: continues a portal's traceparent, answers with traceresponse and
+        # X-Trace-Id, and serves /metrics.
+        app.add_middleware(TracingMiddleware, telemetry=telemetry)
     return app
 
 
@@ -69,6 +80,7 @@ async def start_http(
     *,
     settings: HttpSettings | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    telemetry: Telemetry | None = None,
 ) -> HttpServer:
     """Serve the HTTP API on ``config.http_listen`` in the running event loop.
 
@@ -83,4 +95,4 @@ async def start_http(
         if isinstance(peer_timeout_ms, int) and peer_timeout_ms > 0:
             # The federation answers within the peer deadline; leave it room to do so.
             settings = replace(settings, timeout_s=peer_timeout_ms / 1000.0 + 1.0)
-    return await serve(create_app(backend, settings), config.http_listen, ssl_context)
+    return await serve(create_app(backend, settings, telemetry), config.http_listen, ssl_context)

@@ -36,6 +36,7 @@ from mesh.federation._region_merge import (
 from mesh.federation._sources import LocalSource, Source
 from mesh.genome import Assembly
 from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
+from mesh.tracing import Telemetry
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
 from mesh.variants import region_from_proto, variant_from_proto, variant_to_proto
 
@@ -65,10 +66,15 @@ class FederationSettings:
 class MeshBackend:
     """Mesh-wide lookups over a node's own datasets (optional) and its peers."""
 
-    def __init__(self, sources: Sequence[Source], settings: FederationSettings) -> None:
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        settings: FederationSettings,
+        telemetry: Telemetry | None = None,
+    ) -> None:
         self.sources = list(sources)
         self.settings = settings
-        self.fanout = FanOut()
+        self.fanout = FanOut(telemetry)
         self.catalog = MeshCatalog(
             self.sources,
             self.fanout,
@@ -85,13 +91,14 @@ class MeshBackend:
         tls: TlsConfig | None,
         local: LocalSource | None = None,
         settings: FederationSettings | None = None,
+        telemetry: Telemetry | None = None,
     ) -> MeshBackend:
         """A backend over ``local`` (a node's own datasets) and one channel set per peer."""
         settings = settings or FederationSettings()
         peer_settings = PeerSettings(settings.timeout_s, settings.breaker, settings.hedge)
         sources: list[Source] = [local] if local is not None else []
         sources.extend(open_peers(peers, tls, peer_settings))
-        return cls(sources, settings)
+        return cls(sources, settings, telemetry)
 
     @property
     def peers(self) -> list[PeerSource]:

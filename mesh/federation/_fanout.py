@@ -22,7 +22,8 @@ from google.protobuf.message import DecodeError, Message
 from google.rpc import status_pb2
 
 from mesh.errors import UnavailableError, ok_status, status_from_code
-from mesh.federation._sources import Source, SourceCallError
+from mesh.federation._sources import METHOD_PATHS, LocalSource, Source, SourceCallError
+from mesh.tracing import Telemetry, peer_span
 from mesh.v1 import allele_pb2
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,14 @@ class Call:
 
 
 class FanOut:
-    """Runs calls concurrently and turns every failure into an outcome status."""
+    """Runs calls concurrently and turns every failure into an outcome status.
+
+    With telemetry, each call to a peer is one CLIENT span (never one per variant, nor
+    per hedged attempt) carrying the peer's id, country, status and result count.
+    """
+
+    def __init__(self, telemetry: Telemetry | None = None) -> None:
+        self.telemetry = telemetry
 
     async def ask(
         self, calls: Sequence[Call], response_type: type[M], *, timeout: float | None
@@ -82,6 +90,21 @@ class FanOut:
         return list(await asyncio.gather(*tasks))
 
     async def _one(self, call: Call, response_type: type[M], deadline: float) -> Answer[M]:
+        if self.telemetry is None or isinstance(call.source, LocalSource):
+            return await self._answer(call, response_type, deadline)
+        source = call.source
+        with peer_span(
+            self.telemetry, peer_id=source.id, country=source.country,
+            method=METHOD_PATHS[call.method],
+        ) as traced:  # fmt: skip
+            result = await self._answer(call, response_type, deadline)
+            if result.ok and result.response is not None:
+                traced.set_response(result.response)
+            else:
+                traced.set_status(result.status.code, result.status.message)
+            return result
+
+    async def _answer(self, call: Call, response_type: type[M], deadline: float) -> Answer[M]:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         source = call.source

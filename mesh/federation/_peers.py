@@ -30,6 +30,7 @@ from mesh.federation._sources import HOP_METADATA_KEY, METHOD_PATHS, SourceCallE
 from mesh.identity import client_identity_of
 from mesh.rpc import STATUS_DETAILS_KEY
 from mesh.tls import PeerIdentityVerifier, channel_credentials, expected_peer_identity
+from mesh.tracing import outgoing_metadata
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +70,14 @@ def _status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
     return status_pb2.Status(code=error.code().value[0], message=error.details() or "")
 
 
-def _outgoing_metadata() -> tuple[tuple[str, str], ...]:
-    """Hop count (so the peer never fans out again) and, for its audit log, the origin."""
+def _outgoing_metadata() -> tuple[tuple[str, str | bytes], ...]:
+    """Hop count (the peer never fans out again), origin (its audit log), trace context."""
     origin = callctx.current().origin
+    base: tuple[tuple[str, str], ...] = ((HOP_METADATA_KEY, "1"),)
     if origin:
-        return ((HOP_METADATA_KEY, "1"), (callctx.ORIGIN_METADATA_KEY, origin))
-    return ((HOP_METADATA_KEY, "1"),)
+        base += ((callctx.ORIGIN_METADATA_KEY, origin),)
+    # W3C traceparent of the current (peer) span, so the node continues this trace.
+    return outgoing_metadata(base)
 
 
 class _Replica:
