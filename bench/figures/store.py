@@ -1,0 +1,139 @@
+"""Figure 1: the LMDB index's point lookup against a tabix fetch of the same variants.
+
+Both sides look up the same sampled alleles of the same bgzipped VCF, after one
+warm-up pass each (so both read from the page cache). The index side is what a node
+does per lookup: normalize-free key encoding (:func:`nodes.keys.encode_key`) and
+:meth:`nodes.store.DatasetIndex.get` (one read transaction per get). The tabix side
+is the cheapest honest alternative: ``pysam.TabixFile.fetch`` of the record's position
+and a match on POS, REF and ALT in the returned lines.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import pysam
+
+from bench.report import Figure, Row, percentile
+from bench.workspace import Workspace
+from mesh.genome import Assembly, canonical_chromosome
+from mesh.normalize import normalize
+from mesh.variants import VariantKey, validate_variant
+from nodes.keys import encode_key
+from nodes.store import DatasetIndex
+
+TITLE = "Store lookup: LMDB index vs tabix"
+TARGET_SPEEDUP = 100.0
+
+
+def _timed(items: Sequence[object], one: Callable[[object], bool]) -> tuple[list[float], int]:
+    latencies = []
+    found = 0
+    clock = time.perf_counter
+    for item in items:
+        t0 = clock()
+        found += one(item)
+        latencies.append(clock() - t0)
+    return latencies, found
+
+
+def run(ws: Workspace, done: dict[str, Figure]) -> Figure:
+    """Measure both lookups over the same sample."""
+    data = ws.dataset()
+    sample = data.sample[: ws.settings.store_lookups]
+    index = DatasetIndex(ws.index())
+    tabix = pysam.TabixFile(str(data.vcf))
+    try:
+        keys: list[VariantKey] = []
+        for a in sample:
+            chrom = canonical_chromosome(a.chrom, Assembly.GRCH38)
+            keys.append(normalize(validate_variant(chrom, a.pos, a.ref, a.alt, Assembly.GRCH38)))
+        queries = [(a.chrom, a.pos, str(a.pos), a.ref, a.alt) for a in sample]
+
+        def lmdb_one(key: object) -> bool:
+            return index.get(encode_key(key)) is not None  # type: ignore[arg-type]
+
+        def tabix_one(query: object) -> bool:
+            chrom, pos, pos_text, ref, alt = query  # type: ignore[misc]
+            for line in tabix.fetch(chrom, pos - 1, pos):
+                fields = line.split("\t", 5)
+                if fields[1] == pos_text and fields[3] == ref and alt in fields[4].split(","):
+                    return True
+            return False
+
+        _timed(keys, lmdb_one)  # warm-up: page cache and code paths
+        _timed(queries, tabix_one)
+        lmdb_lat, lmdb_found = _timed(keys, lmdb_one)
+        tabix_lat, tabix_found = _timed(queries, tabix_one)
+        encoded = [encode_key(k) for k in keys]
+        t0 = time.perf_counter()
+        for start in range(0, len(encoded), 1000):
+            index.get_many(encoded[start : start + 1000])
+        many_wall = time.perf_counter() - t0
+    finally:
+        tabix.close()
+        index.close()
+
+    n = len(sample)
+    lmdb_rate = n / sum(lmdb_lat)
+    tabix_rate = n / sum(tabix_lat)
+    speedup = lmdb_rate / tabix_rate
+    figure = Figure(
+        "store",
+        TITLE,
+        setup=(
+            f"{n:,} sampled alleles of the generated file ({data.alleles:,} alleles, "
+            f"{data.bytes / 1e6:.0f} MB bgzipped), looked up one at a time in this process "
+            "after one warm-up pass per side. Index side: `encode_key` + "
+            "`DatasetIndex.get` (a read txn per get). Baseline: `pysam.TabixFile.fetch` "
+            "of the position + POS/REF/ALT match."
+        ),
+    )
+    figure.rows = [
+        Row(
+            "lookups per second",
+            lmdb_rate,
+            "/s",
+            baseline=tabix_rate,
+            baseline_label="tabix",
+            ratio=speedup,
+            ratio_label="faster",
+            target=f"≥ {TARGET_SPEEDUP:.0f}x faster than tabix",
+            met=speedup >= TARGET_SPEEDUP,
+            target_is_ratio=True,
+        ),
+        Row(
+            "p50 latency",
+            percentile(lmdb_lat, 50) * 1e6,
+            "µs",
+            baseline=percentile(tabix_lat, 50) * 1e6,
+            baseline_label="tabix",
+            ratio=percentile(tabix_lat, 50) / percentile(lmdb_lat, 50),
+            ratio_label="faster",
+        ),
+        Row(
+            "p99 latency",
+            percentile(lmdb_lat, 99) * 1e6,
+            "µs",
+            baseline=percentile(tabix_lat, 99) * 1e6,
+            baseline_label="tabix",
+            ratio=percentile(tabix_lat, 99) / percentile(lmdb_lat, 99),
+            ratio_label="faster",
+        ),
+        Row(
+            "get_many, 1,000 keys per txn",
+            n / many_wall,
+            "/s",
+            note="one read transaction per 1,000 keys (what BatchLookupVariants does)",
+        ),
+        Row(
+            "variants found",
+            float(lmdb_found),
+            "",
+            baseline=float(tabix_found),
+            baseline_label="tabix",
+            note=f"of {n:,} asked (both must find every one)",
+        ),
+    ]
+    return figure
