@@ -10,7 +10,7 @@ BUF    := $(TOOLS)/node_modules/.bin/buf
 PROTO_SRC := $(wildcard protos/mesh/v1/*.proto)
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint typecheck proto proto-check buf-lint buf-breaking bench bench-quick clean
+.PHONY: venv demo test browser-deps lint typecheck proto proto-check buf-lint buf-breaking bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,16 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
-test: $(STAMP) lint typecheck proto-check
+test: $(STAMP) browser-deps lint typecheck proto-check
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Debian's Chromium for the browser tests (tests/pages); Playwright drives it, no download.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update && apt-get install -y chromium; \
+	elif [ ! -x /usr/bin/chromium ]; then \
+	    echo "browser-deps: no /usr/bin/chromium (as root: apt-get install -y chromium); browser tests will skip, or fail under CI=true"; \
+	fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

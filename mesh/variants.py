@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mesh.errors import InvalidArgumentError
-from mesh.genome import CONTIG_CODES, Assembly, canonical_chromosome, contig_length
+from mesh.genome import CHROMOSOMES, CONTIG_CODES, Assembly, canonical_chromosome, contig_length
 from mesh.v1 import allele_pb2
 
 
@@ -143,6 +143,38 @@ def validate_variant(
     field = _field(field_prefix, "position")
     _check_position(position, last, chromosome=name, assembly=assembly, field=field)
     return VariantKey(name, position, ref_bases, alt_bases)
+
+
+_CANONICAL_LENGTHS: dict[Assembly, dict[str, int]] = {}
+
+
+def canonical_variant(
+    chromosome: str, position: int, ref: str, alt: str, assembly: Assembly
+) -> VariantKey | None:
+    """The key of a variant that is already canonical and valid, else ``None``.
+
+    The hot path of batch lookups: most requests name canonical chromosomes and
+    upper-case bases, so this answers with a few dict and string operations and leaves
+    aliases, lower case and every error (with its message) to :func:`validate_variant`.
+    """
+    lengths = _CANONICAL_LENGTHS.get(assembly)
+    if lengths is None:
+        lengths = {name: contig_length(name, assembly) for name in CHROMOSOMES}
+        _CANONICAL_LENGTHS[assembly] = lengths
+    length = lengths.get(chromosome)
+    if (
+        length is None
+        or not ref
+        or not alt
+        or ref == alt
+        or position < 1
+        or position + len(ref) - 1 > length
+        # strip() leaves "" only when every character is a base letter
+        or ref.strip("ACGTN")
+        or alt.strip("ACGTN")
+    ):
+        return None
+    return VariantKey(chromosome, position, ref, alt)
 
 
 def validate_region(

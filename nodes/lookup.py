@@ -24,7 +24,7 @@ from mesh.identity import SpiffeId
 from mesh.normalize import ReferenceSequence, normalize
 from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
-from mesh.variants import VariantKey, validate_region, validate_variant
+from mesh.variants import VariantKey, canonical_variant, validate_region, validate_variant
 from nodes.keys import encode_key, region_bounds
 from nodes.policy import (
     OPEN_POLICY,
@@ -192,13 +192,13 @@ class LocalLookup:
 
     def variant_key(self, variant: allele_pb2.Variant, assembly: Assembly) -> VariantKey:
         """Validate and normalize a requested variant exactly as the builder did."""
-        key = validate_variant(
-            variant.chromosome,
-            variant.position,
-            variant.reference_bases,
-            variant.alternate_bases,
-            assembly,
-        )
+        chromosome, position = variant.chromosome, variant.position
+        ref, alt = variant.reference_bases, variant.alternate_bases
+        key = canonical_variant(chromosome, position, ref, alt, assembly)
+        if key is None:  # aliases, lower case, or an error to explain: the full path
+            key = validate_variant(chromosome, position, ref, alt, assembly)
+        if len(key.ref) == 1 and len(key.alt) == 1:
+            return key  # a single-base substitution is already normalized
         return normalize(key, self.references.get(assembly))
 
     def _release(
@@ -279,8 +279,19 @@ class LocalLookup:
         suffix = self._identity_suffix
         parts = []
         found = 0
+        requested = request.variants
         for row, key in enumerate(keys):
-            inner = [_FIELD1 + _variant_bytes(key)]
+            asked = requested[row]
+            if (
+                key.position == asked.position
+                and key.chromosome == asked.chromosome
+                and key.ref == asked.reference_bases
+                and key.alt == asked.alternate_bases
+            ):
+                encoded = asked.SerializeToString()  # already canonical: echo it back
+                inner = [_FIELD1 + _varint(len(encoded)) + encoded]
+            else:
+                inner = [_FIELD1 + _variant_bytes(key)]
             pool = _Pool()
             for served, fast, column in columns:
                 value = column[row]
@@ -428,16 +439,25 @@ def _decode_region_state(state: bytes) -> tuple[bytes, str]:
     return key, state[_STATE.size + key_len :].decode("utf-8")
 
 
+_OUTCOME_STATUS_OK = wire.tag(3, wire.WIRE_LEN) + b"\x00"  # google.rpc.Status{} (OK)
+_OUTCOME_LATENCY = wire.tag(4, wire.WIRE_FIXED64)
+_OUTCOME_COUNT = wire.tag(5, wire.WIRE_VARINT)
+_pack_double = struct.Struct("<d").pack
+
+
 def outcome_bytes(
     identity: NodeIdentity, started: float, frequency_count: int, field: bytes
 ) -> bytes:
-    """Encode this node's own ``NodeOutcome`` (status OK) as response field ``field``."""
-    outcome = allele_pb2.NodeOutcome(
-        node_id=identity.node_id,
-        country=identity.country,
-        latency_ms=(time.perf_counter() - started) * 1000.0,
-        frequency_count=frequency_count,
-    )
-    outcome.status.SetInParent()
-    encoded = outcome.SerializeToString()
+    """Encode this node's own ``NodeOutcome`` (status OK) as response field ``field``.
+
+    Hand-encoded (see :mod:`mesh.wire`): it is built once per request on the hot path.
+    """
+    latency_ms = (time.perf_counter() - started) * 1000.0
+    encoded = b"".join((
+        wire.string_field(1, identity.node_id),
+        wire.string_field(2, identity.country),
+        _OUTCOME_STATUS_OK,
+        _OUTCOME_LATENCY + _pack_double(latency_ms),
+        _OUTCOME_COUNT + _varint(frequency_count) if frequency_count else b"",
+    ))  # fmt: skip
     return field + _varint(len(encoded)) + encoded

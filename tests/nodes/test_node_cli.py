@@ -58,7 +58,7 @@ def wait_healthy(address: str, deadline_s: float = 30.0) -> None:
 @contextmanager
 def node_process(*args: str) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
-        [*CLI, "node", "serve", *args],
+        [*CLI, "--log-level", "DEBUG", "node", "serve", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -1,0 +1,50 @@
+// Calls to the gateway's JSON API (/v1) on the same origin.
+// Every answer is { ok, status, body, traceId }; errors carry the RFC 7807 problem as body.
+
+export class ApiError extends Error {
+  constructor(status, problem, traceId) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem ?? {};
+    this.traceId = traceId;
+  }
+}
+
+async function getJson(path, params = {}) {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") query.set(name, value);
+  }
+  const url = `v1/${path}${query.size ? `?${query}` : ""}`;
+  let response;
+  try {
+    response = await fetch(url, { headers: { Accept: "application/json" } });
+  } catch (error) {
+    throw new ApiError(0, { detail: `The gateway could not be reached (${error.message}).` }, "");
+  }
+  const traceId = response.headers.get("X-Trace-Id") ?? "";
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = { detail: `The gateway answered HTTP ${response.status} without a JSON body.` };
+  }
+  if (!response.ok) throw new ApiError(response.status, body, traceId);
+  return { body, traceId };
+}
+
+export function lookupVariant(variant, assembly) {
+  return getJson(`variants/${encodeURIComponent(variant)}`, { assembly });
+}
+
+export function searchRegion(region, assembly, pageToken, pageSize) {
+  return getJson(`regions/${encodeURIComponent(region)}`, {
+    assembly,
+    page_token: pageToken,
+    page_size: pageSize,
+  });
+}
+
+export function listDatasets(filters = {}) {
+  return getJson("datasets", filters);
+}

@@ -1,0 +1,85 @@
+// The dataset catalogue of the whole mesh, filtered by country and assembly.
+
+import { listDatasets } from "./api.js";
+import { h, scrollable } from "./dom.js";
+import { countryCode, formatInteger } from "./format.js";
+import { outcomeKind, traceLine } from "./outcomes.js";
+
+const ASSEMBLIES = ["GRCh38", "GRCh37"];
+let allCountries = null; // the country choices, from one unfiltered call
+
+export async function loadCatalog({ country, assembly }) {
+  const [filtered, everything] = await Promise.all([
+    listDatasets({ country, assembly }),
+    allCountries ? null : listDatasets(),
+  ]);
+  if (everything) allCountries = [...new Set(everything.body.datasets.map((d) => d.country))].sort();
+  return { ...filtered, countries: allCountries };
+}
+
+export function renderCatalog(result, filters, onFilter) {
+  const { body, traceId, countries } = result;
+  const datasets = [...body.datasets].sort((a, b) =>
+    a.country.localeCompare(b.country) || a.id.localeCompare(b.id));
+  const failed = body.outcomes.filter((o) => o.status.code_name !== "OK");
+  return [
+    h("div", { class: "view-head" },
+      h("h1", {}, "Dataset catalogue"),
+      h("span", { class: "sub" }, "every dataset the mesh serves")),
+    filterForm(countries, filters, onFilter),
+    h("p", { class: "note", "aria-live": "polite", "data-count": datasets.length },
+      `${datasets.length} dataset${datasets.length === 1 ? "" : "s"}`,
+      filters.country ? ` in ${filters.country}` : "",
+      filters.assembly ? ` on ${filters.assembly}` : ""),
+    datasets.length ? datasetTable(datasets)
+      : h("p", { class: "card empty" }, "No dataset matches these filters."),
+    failed.length ? h("p", { class: "note", "data-failed-nodes": "" },
+      "Not in the catalogue because the node did not answer: ",
+      failed.map((o, i) => [i ? ", " : "", h("code", {}, o.node_id), ` (${outcomeKind(o).words})`]))
+      : null,
+    traceLine(traceId),
+  ];
+}
+
+function filterForm(countries, filters, onFilter) {
+  const select = (id, label, choices, value) => h("div", { class: "field" },
+    h("label", { for: id }, label),
+    h("select", { id, name: id },
+      h("option", { value: "" }, "All"),
+      choices.map((c) => h("option", { value: c, selected: c === value }, c))));
+  const form = h("form", { class: "filter-form", "aria-label": "Filter datasets" },
+    select("filter-country", "Country", countries ?? [], filters.country),
+    select("filter-assembly", "Assembly", ASSEMBLIES, filters.assembly));
+  form.addEventListener("change", () => onFilter({
+    country: form.elements["filter-country"].value,
+    assembly: form.elements["filter-assembly"].value,
+  }));
+  form.addEventListener("submit", (event) => event.preventDefault());
+  return form;
+}
+
+function datasetTable(datasets) {
+  const rows = datasets.map((d) => h("tr", { "data-dataset": d.id },
+    h("td", {}, countryCode(d.country)),
+    h("th", { scope: "row" }, h("code", {}, d.id), d.title ? h("div", { class: "muted" }, d.title) : null),
+    h("td", {}, d.assembly),
+    h("td", { class: "num", "data-col": "samples" }, formatInteger(d.sample_count)),
+    h("td", { class: "num" }, formatInteger(d.variant_count)),
+    h("td", { class: "pops" }, d.populations.length ? d.populations.map((p) => h("code", {}, p))
+      : h("span", { class: "muted" }, "—")),
+    h("td", { class: "wrap-text" }, d.description || h("span", { class: "muted" }, "—")),
+    h("td", {}, h("code", {}, d.node_id))));
+  const table = h("table", { class: "catalog" },
+    h("caption", {}, "Datasets"),
+    h("thead", {}, h("tr", {},
+      h("th", { scope: "col" }, "Country"),
+      h("th", { scope: "col" }, "Dataset"),
+      h("th", { scope: "col" }, "Assembly"),
+      h("th", { scope: "col", class: "num" }, "Samples"),
+      h("th", { scope: "col", class: "num" }, "Variants"),
+      h("th", { scope: "col" }, "Populations"),
+      h("th", { scope: "col" }, "Description"),
+      h("th", { scope: "col" }, "Node"))),
+    h("tbody", {}, rows));
+  return scrollable(table, "Datasets");
+}

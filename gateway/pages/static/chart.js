@@ -1,0 +1,48 @@
+// A small horizontal bar chart of allele frequency per country, as inline SVG.
+// The SVG has a <title> and <desc>; the same numbers are in the table beside it.
+
+import { svg } from "./dom.js";
+import { formatFrequency, isExact, SUPPRESSED } from "./format.js";
+
+const BAR_HEIGHT = 16;
+const GAP = 7;
+const LABEL_WIDTH = 34;
+const VALUE_WIDTH = 84;
+const WIDTH = 400;
+
+/** `bars`: [{ country, counts }] where counts are pooled per country. */
+export function frequencyChart(bars, titleId) {
+  const plotWidth = WIDTH - LABEL_WIDTH - VALUE_WIDTH;
+  const shown = bars.filter((b) => b.counts.precision !== SUPPRESSED);
+  const max = Math.max(...shown.map((b) => b.counts.allele_frequency), 0) || 1;
+  const height = bars.length * (BAR_HEIGHT + GAP) + GAP;
+  const described = bars.map((b) => `${b.country}: ${valueText(b.counts)}`).join("; ");
+  const children = [
+    svg("title", { id: titleId }, "Allele frequency per country"),
+    svg("desc", { id: `${titleId}-desc` }, described || "No country holds this variant."),
+    svg("line", { class: "axis", x1: LABEL_WIDTH, x2: LABEL_WIDTH, y1: 0, y2: height }),
+  ];
+  bars.forEach((bar, i) => {
+    const y = GAP + i * (BAR_HEIGHT + GAP);
+    const af = bar.counts.precision === SUPPRESSED ? 0 : bar.counts.allele_frequency;
+    const width = Math.max(af > 0 ? 2 : 0, (af / max) * plotWidth);
+    children.push(
+      svg("text", { class: "label", x: 0, y: y + BAR_HEIGHT * 0.72 }, bar.country),
+      svg("rect", {
+        class: `bar${isExact(bar.counts) ? "" : " inexact"}`,
+        x: LABEL_WIDTH, y, width: width.toFixed(1), height: BAR_HEIGHT, rx: 2,
+      }),
+      svg("text", { x: LABEL_WIDTH + width + 6, y: y + BAR_HEIGHT * 0.72 }, valueText(bar.counts)),
+    );
+  });
+  return svg("svg", {
+    viewBox: `0 0 ${WIDTH} ${height}`, role: "img",
+    "aria-labelledby": `${titleId} ${titleId}-desc`,
+  }, children);
+}
+
+function valueText(counts) {
+  if (counts.precision === SUPPRESSED) return "suppressed";
+  const text = formatFrequency(counts.allele_frequency);
+  return isExact(counts) ? text : `≈${text}`;
+}

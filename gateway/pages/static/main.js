@@ -1,0 +1,182 @@
+// The page's router: the query string says which view to show, so every view is linkable.
+//   /?q=1-55051215-G-GA&assembly=GRCh38      variant view
+//   /?q=1:55051000-55052000&page_size=25      region view (page_token, skip, page: where)
+//   /?view=catalog&country=NO&assembly=GRCh38 dataset catalogue
+
+import { ApiError, lookupVariant } from "./api.js";
+import { loadCatalog, renderCatalog } from "./catalog-view.js";
+import { h, replace } from "./dom.js";
+import { outcomesTable, traceLine } from "./outcomes.js";
+import { DEFAULT_PAGE_SIZE, loadRegionPage, renderRegion } from "./region-view.js";
+import { renderVariant } from "./variant-view.js";
+
+const ASSEMBLIES = ["GRCh38", "GRCh37"];
+const REGION = /^[^\s:]+:[\d,]+-[\d,]+$/;
+const EXAMPLES = ["1-55051215-G-GA", "NC_000001.11:g.55051215G>A", "1:55051000-55052000"];
+
+const main = document.getElementById("main");
+const form = document.getElementById("search");
+const input = document.getElementById("q");
+const errorBox = document.getElementById("q-error");
+let renderCount = 0;
+
+function params() {
+  return new URLSearchParams(window.location.search);
+}
+
+function assemblyOf(p) {
+  const asked = p.get("assembly") ?? "";
+  return ASSEMBLIES.find((a) => a.toLowerCase() === asked.toLowerCase()) ?? "GRCh38";
+}
+
+function navigate(query, state = {}) {
+  const search = new URLSearchParams(query).toString();
+  window.history.pushState(state, "", search ? `?${search}` : "./");
+  render({ focus: true });
+}
+
+function showError(message) {
+  errorBox.textContent = message;
+  input.setAttribute("aria-invalid", message ? "true" : "false");
+}
+
+function markNav(view) {
+  for (const link of document.querySelectorAll("nav a[data-nav]")) {
+    if (link.dataset.nav === view) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+function syncForm(p) {
+  input.value = p.get("view") ? "" : (p.get("q") ?? "");
+  const assembly = assemblyOf(p);
+  for (const radio of form.elements.assembly) radio.checked = radio.value === assembly;
+}
+
+async function render({ focus = false } = {}) {
+  const ticket = ++renderCount; // a newer navigation wins over a slower answer
+  const p = params();
+  syncForm(p);
+  showError("");
+  const view = p.get("view") === "catalog" ? "catalog" : "search";
+  markNav(view);
+  const q = (p.get("q") ?? "").trim();
+  if (view === "search" && !q) {
+    document.title = "allelemesh — allele frequencies across the mesh";
+    replace(main, home());
+    return;
+  }
+  main.setAttribute("aria-busy", "true");
+  replace(main, h("p", { class: "muted" }, "Asking every node…"));
+  let content;
+  try {
+    if (view === "catalog") content = await catalogView(p);
+    else if (REGION.test(q)) content = await regionView(p, q);
+    else content = await variantView(p, q);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    content = failure(error);
+  }
+  if (ticket !== renderCount) return;
+  main.removeAttribute("aria-busy");
+  replace(main, content);
+  const heading = main.querySelector("h1");
+  if (focus && heading) {
+    heading.tabIndex = -1; // focus the new view's heading, for keyboard and screen readers
+    heading.focus();
+  }
+}
+
+async function variantView(p, q) {
+  const { body, traceId } = await lookupVariant(q, assemblyOf(p));
+  document.title = `${q} — allelemesh`;
+  return renderVariant(body, traceId);
+}
+
+async function regionView(p, q) {
+  const assembly = assemblyOf(p);
+  const pageSize = Number(p.get("page_size")) || DEFAULT_PAGE_SIZE;
+  const pageNumber = Number(p.get("page")) || 1;
+  const here = { token: p.get("page_token") ?? "", skip: Number(p.get("skip")) || 0 };
+  const page = await loadRegionPage(q, assembly, { ...here, pageSize });
+  document.title = `${q} — allelemesh`;
+  const previous = window.history.state?.previous ?? [];
+  const pageQuery = (at, n) => ({
+    q,
+    assembly,
+    ...(p.get("page_size") ? { page_size: pageSize } : {}),
+    ...(at.token ? { page_token: at.token } : {}),
+    ...(at.skip ? { skip: at.skip } : {}),
+    ...(n > 1 ? { page: n } : {}),
+  });
+  return renderRegion(page, {
+    pageNumber,
+    pageSize,
+    hasPrevious: pageNumber > 1,
+    onNext: () => navigate(pageQuery(page.next, pageNumber + 1), { previous: [...previous, here] }),
+    onPrevious: () => {
+      // Came here by "Next": step back along the chain; from a shared link: page 1.
+      const back = previous.at(-1) ?? { token: "", skip: 0 };
+      const n = previous.length ? pageNumber - 1 : 1;
+      navigate(pageQuery(back, n), { previous: previous.slice(0, -1) });
+    },
+  });
+}
+
+async function catalogView(p) {
+  const filters = { country: p.get("country") ?? "", assembly: p.get("assembly") ?? "" };
+  const result = await loadCatalog(filters);
+  document.title = "Dataset catalogue — allelemesh";
+  return renderCatalog(result, filters, (chosen) => {
+    const query = { view: "catalog" };
+    if (chosen.country) query.country = chosen.country;
+    if (chosen.assembly) query.assembly = chosen.assembly;
+    window.history.replaceState({}, "", `?${new URLSearchParams(query)}`);
+    render();
+  });
+}
+
+function failure(error) {
+  showError(error.message);
+  const outcomes = error.problem.outcomes ?? [];
+  return [
+    h("div", { class: "problem", "data-problem": error.status },
+      h("strong", {}, error.problem.title || "The query failed"), ` (HTTP ${error.status}). `,
+      error.problem.field ? ["The problem is with ", h("code", {}, error.problem.field), "."] : null),
+    outcomes.length ? [h("h2", {}, "Nodes"), outcomesTable(outcomes)] : null,
+    traceLine(error.traceId),
+  ];
+}
+
+function home() {
+  const link = (q) => h("li", {}, h("a", { href: `?${new URLSearchParams({ q, assembly: "GRCh38" })}`, "data-link": "" }, q));
+  return h("div", { class: "intro" },
+    h("h1", { tabindex: "-1" }, "How common is a variant, country by country?"),
+    h("p", {}, "Search a variant or a region: every national node of the mesh answers with its own ",
+      "aggregated counts, and the gateway pools them. Each node's outcome is shown, so a country ",
+      "that did not answer is never mistaken for a country without the variant."),
+    h("h2", {}, "Try"),
+    h("ul", { class: "examples" }, EXAMPLES.map(link)),
+    h("p", {}, "Or browse the ", h("a", { href: "?view=catalog", "data-link": "" }, "dataset catalogue"), "."));
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const q = input.value.trim();
+  if (!q) {
+    showError("Enter a variant (e.g. 1-55051215-G-GA) or a region (e.g. 1:55051000-55052000).");
+    input.focus();
+    return;
+  }
+  navigate({ q, assembly: form.elements.assembly.value });
+});
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-link], nav a[data-nav]");
+  if (!link || event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+  event.preventDefault();
+  navigate(Object.fromEntries(new URL(link.href).searchParams));
+});
+
+window.addEventListener("popstate", () => render({ focus: true }));
+render();

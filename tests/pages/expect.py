@@ -1,0 +1,70 @@
+"""What a page should show, computed from the records (not from the API), and page readers."""
+
+from __future__ import annotations
+
+from tests.pages.mesh_data import DatasetSpec, VariantTuple
+from tests.vcf_factory import Counts
+
+#: Columns of a count row, in page order after the label cells.
+COUNT_COLUMNS = ("AC", "AN", "AF", "Hom", "Het", "Hemi")
+
+
+def label(variant: VariantTuple) -> str:
+    """gnomAD notation, as the page writes a variant."""
+    return "-".join(str(part) for part in variant)
+
+
+def count_texts(counts: Counts, precision: str) -> list[str]:
+    """The six cells of a row (AF as the exact fraction; compared numerically)."""
+    if precision == "suppressed":
+        return ["suppressed"] * 6
+    ac, an, hom, het, hemi = counts
+    mark = "≈" if precision == "rounded" else ""
+    af = ac / an if an else 0.0
+    return [
+        f"{mark}{ac:,}",
+        f"{mark}{an:,}",
+        f"{mark}{af!r}",
+        f"{mark}{hom:,}",
+        f"{mark}{het:,}",
+        f"{mark}{hemi:,}",
+    ]
+
+
+def rows_for(
+    specs: list[DatasetSpec], variant: VariantTuple, group: str = ""
+) -> dict[str, tuple[Counts, str]]:
+    """dataset id -> (released counts, precision) of ``variant`` in ``group`` (``""``: total)."""
+    rows = {}
+    for spec in specs:
+        if spec.assembly != "GRCh38":
+            continue
+        released, raw = spec.expected(), spec.raw()
+        if variant in released and group in released[variant]:
+            rows[spec.id] = (released[variant][group], spec.precision(raw[variant][group]))
+    return rows
+
+
+def pooled(rows: list[tuple[Counts, str]]) -> tuple[Counts, str]:
+    """Sum of the released rows; ``rounded`` when any part is inexact."""
+    total = [0, 0, 0, 0, 0]
+    for counts, _ in rows:
+        total = [a + b for a, b in zip(total, counts, strict=True)]
+    exact = all(p == "exact" for _, p in rows)
+    return (total[0], total[1], total[2], total[3], total[4]), "exact" if exact else "rounded"
+
+
+def assert_cells(texts: list[str], expected: list[str]) -> None:
+    """Cells equal, AF compared as a number to 3 significant digits."""
+    assert len(texts) == len(expected), (texts, expected)
+    for column, got, want in zip(COUNT_COLUMNS, texts, expected, strict=True):
+        if column == "AF" and want != "suppressed":
+            assert got.startswith("≈") == want.startswith("≈"), (column, got, want)
+            value, exact = float(got.lstrip("≈")), float(want.lstrip("≈"))
+            assert value == _three_digits(exact), (column, got, want)
+        else:
+            assert got == want, (column, got, want)
+
+
+def _three_digits(value: float) -> float:
+    return float(f"{value:.2e}") if 0 < value < 1e-4 else float(f"{value:.3g}")
