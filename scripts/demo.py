@@ -164,6 +164,7 @@ def write_gateway_config(nodes: dict[str, str], grpc_port: int, http_port: int) 
     lines = [
         "[gateway]",
         f'id = "{GATEWAY[1]}"',
+        f'country = "{GATEWAY[0]}"',
         f'listen = "127.0.0.1:{grpc_port}"',
         f'http_listen = "127.0.0.1:{http_port}"',
         "timeout_ms = 2000",
@@ -188,21 +189,23 @@ def write_gateway_config(nodes: dict[str, str], grpc_port: int, http_port: int) 
     return path
 
 
-def grpc_lookups(address: str, tls: TlsConfig) -> None:
-    """Federated lookups through the gateway over gRPC (mTLS, as the portal)."""
+def grpc_lookups(address: str, tls: TlsConfig) -> str:
+    """Federated lookups through the gateway over gRPC (mTLS, as the portal); the trace id."""
     with open_channel(address, tls) as channel:
         stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
         variant = allele_pb2.Variant(
             chromosome="1", position=55051215, reference_bases="G", alternate_bases="GA"
         )
         console.rule("gRPC LookupVariant 1-55051215-G-GA via the gateway")
-        response = stub.LookupVariant(
+        response, call = stub.LookupVariant.with_call(
             allele_service_pb2.LookupVariantRequest(
                 assembly=allele_pb2.ASSEMBLY_GRCH38, variant=variant
             ),
             timeout=5.0,
         )
         print_frequencies(response, console)
+        trace_id = str(dict(call.trailing_metadata() or ()).get("x-trace-id", ""))
+        console.print(f"trace id: {trace_id}")
         console.rule("gRPC SearchRegion 1:1-20,000,000 (first page of 5)")
         region = stub.SearchRegion(
             allele_service_pb2.SearchRegionRequest(
@@ -213,6 +216,19 @@ def grpc_lookups(address: str, tls: TlsConfig) -> None:
             timeout=5.0,
         )
         print_frequencies(region, console)
+    return trace_id
+
+
+def show_trace(trace_id: str, gateway_config: Path) -> None:
+    """The operator's view of the lookup: one trace across every country."""
+    console.rule(f"allelemesh trace show {trace_id} (as an operator)")
+    operator = tls_of(PORTAL[1])
+    result = subprocess.run(
+        [*CLI, "trace", "show", trace_id, "--config", str(gateway_config),
+         "--cert", str(operator.cert), "--key", str(operator.key)],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    console.print(result.stdout.rstrip(), markup=False, highlight=False)
 
 
 def https_context(tls: TlsConfig) -> ssl.SSLContext:
@@ -275,8 +291,9 @@ def main() -> int:
         start(stack, "gateway", [*CLI, "gateway", "serve", "--config", str(config)])
         gateway = f"127.0.0.1:{grpc_port}"
         wait_healthy(gateway, portal)
-        grpc_lookups(gateway, portal)
+        trace_id = grpc_lookups(gateway, portal)
         http_lookups(f"https://127.0.0.1:{http_port}", portal)
+        show_trace(trace_id, config)
         console.rule("done")
         console.print(f"gateway pages: https://127.0.0.1:{http_port}/   "
                       f"(client certificate: {PKI / (PORTAL[1] + '.crt')})")  # fmt: skip

@@ -110,7 +110,8 @@ def render_tree(roots: list[SpanNode], trace_id: str) -> str:
     ]
 
     def draw(node: SpanNode, prefix: str, tail: str) -> None:
-        orphan = "  (parent not collected)" if node.span.parent_span_id and not prefix else ""
+        is_root = not prefix and not tail
+        orphan = "  (parent not collected)" if is_root and node.span.parent_span_id else ""
         lines.append(f"{prefix}{tail}{_label(node)}{orphan}")
         child_prefix = prefix + {"": "", "└─ ": "   "}.get(tail, "│  ")
         for i, child in enumerate(node.children):

@@ -172,6 +172,8 @@ def test_one_trace_across_every_country(mesh):
     ).stdout  # fmt: skip
     for name in ("eu-gw-1", "no-oslo-1", "fi-helsinki-1", "se-umea-1"):
         assert name in table
+    # Only the gateway's span has a parent outside the mesh (the portal's).
+    assert table.count("(parent not collected)") == 1
 
 
 def test_only_operators_may_read_traces(mesh):
