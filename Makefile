@@ -10,7 +10,7 @@ BUF    := $(TOOLS)/node_modules/.bin/buf
 PROTO_SRC := $(wildcard protos/mesh/v1/*.proto)
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test browser-deps lint typecheck proto proto-check buf-lint buf-breaking bench bench-quick clean
+.PHONY: venv demo test browser-deps lint typecheck proto proto-check buf-lint buf-breaking bench bench-quick soak fuzz reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,21 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) -m bench --quick
+
+# Faults, load and fuzzing with long bounds (ALLELEMESH_SOAK=1), then RELIABILITY.md.
+soak: $(STAMP)
+	rm -f test-artifacts/reliability.json
+	ALLELEMESH_SOAK=1 $(PY) -m pytest tests/faults tests/fuzz tests/load \
+	    -o timeout=3600 $(PYTEST_ARGS)
+	$(PY) -m tests.faults.report --check
+
+# Only the fuzzers (hypothesis, atheris, schemathesis) with CI bounds.
+fuzz: $(STAMP)
+	$(PY) -m pytest tests/fuzz $(PYTEST_ARGS)
+
+# RELIABILITY.md from the figures of the last run of tests/faults, tests/fuzz, tests/load.
+reliability: $(STAMP)
+	$(PY) -m tests.faults.report --check
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache demo-run
