@@ -145,36 +145,53 @@ def validate_variant(
     return VariantKey(name, position, ref_bases, alt_bases)
 
 
-_CANONICAL_LENGTHS: dict[Assembly, dict[str, int]] = {}
+_CHROMOSOME_TABLES: dict[Assembly, dict[str, tuple[str, int]]] = {}
+
+
+def chromosome_table(assembly: Assembly) -> dict[str, tuple[str, int]]:
+    """Common chromosome spellings -> ``(canonical name, length)`` in ``assembly``.
+
+    A hot-path table: the canonical names and their ``chr``-prefixed forms (``chr1``,
+    ``chrX``, ``chrM``, ``chrMT``), each resolving as :func:`canonical_chromosome` would.
+    Any other alias is left to :func:`validate_variant`.
+    """
+    table = _CHROMOSOME_TABLES.get(assembly)
+    if table is None:
+        table = {}
+        for name in CHROMOSOMES:
+            entry = (name, contig_length(name, assembly))
+            for prefix in ("", "chr", "Chr", "CHR"):
+                table[prefix + name] = entry
+                if name == "MT":
+                    table[prefix + "M"] = entry
+        _CHROMOSOME_TABLES[assembly] = table
+    return table
 
 
 def canonical_variant(
     chromosome: str, position: int, ref: str, alt: str, assembly: Assembly
 ) -> VariantKey | None:
-    """The key of a variant that is already canonical and valid, else ``None``.
+    """The key of a variant that is already valid with upper-case bases, else ``None``.
 
-    The hot path of batch lookups: most requests name canonical chromosomes and
-    upper-case bases, so this answers with a few dict and string operations and leaves
-    aliases, lower case and every error (with its message) to :func:`validate_variant`.
+    The hot path of lookups: most requests name canonical chromosomes (or ``chr1``
+    style ones) and upper-case bases, so this answers with a few dict and string
+    operations and leaves other aliases, lower case and every error (with its message)
+    to :func:`validate_variant`.
     """
-    lengths = _CANONICAL_LENGTHS.get(assembly)
-    if lengths is None:
-        lengths = {name: contig_length(name, assembly) for name in CHROMOSOMES}
-        _CANONICAL_LENGTHS[assembly] = lengths
-    length = lengths.get(chromosome)
+    entry = chromosome_table(assembly).get(chromosome)
     if (
-        length is None
+        entry is None
         or not ref
         or not alt
         or ref == alt
         or position < 1
-        or position + len(ref) - 1 > length
+        or position + len(ref) - 1 > entry[1]
         # strip() leaves "" only when every character is a base letter
         or ref.strip("ACGTN")
         or alt.strip("ACGTN")
     ):
         return None
-    return VariantKey(chromosome, position, ref, alt)
+    return VariantKey(entry[0], position, ref, alt)
 
 
 def validate_region(

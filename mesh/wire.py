@@ -18,7 +18,14 @@ import struct
 from mesh.v1 import allele_pb2
 
 _DOUBLE = struct.Struct("<d")
-_VARINT_CACHE = [bytes([i]) for i in range(128)]
+#: Every varint below this is pre-encoded (two bytes or fewer): lengths of response
+#: parts and most counts hit the table, which costs one list index.
+SMALL_VARINT_LIMIT = 1 << 14
+#: ``SMALL_VARINTS[n]`` is ``varint(n)`` for ``0 <= n < SMALL_VARINT_LIMIT``.
+SMALL_VARINTS: list[bytes] = [bytes([i]) for i in range(128)] + [
+    bytes(((i & 0x7F) | 0x80, i >> 7)) for i in range(128, SMALL_VARINT_LIMIT)
+]
+_VARINT_CACHE = SMALL_VARINTS
 
 WIRE_VARINT = 0
 WIRE_FIXED64 = 1
@@ -32,8 +39,10 @@ def tag(field_number: int, wire_type: int) -> bytes:
 
 def varint(value: int) -> bytes:
     """Return the base-128 varint encoding of a non-negative int (two's complement if < 0)."""
-    if 0 <= value < 128:
+    if 0 <= value < SMALL_VARINT_LIMIT:
         return _VARINT_CACHE[value]
+    if SMALL_VARINT_LIMIT <= value < 1 << 21:
+        return bytes(((value & 0x7F) | 0x80, ((value >> 7) & 0x7F) | 0x80, value >> 14))
     if value < 0:
         value += 1 << 64
     out = bytearray()

@@ -20,6 +20,8 @@ from mesh.variants import RegionKey, VariantKey
 
 _PREFIX = struct.Struct(">BI")
 PREFIX_LEN = _PREFIX.size
+#: ``pack_prefix(contig code, position)``: the first 5 bytes of a key (hot paths).
+pack_prefix = _PREFIX.pack
 #: Longest ``REF>ALT`` kept verbatim in a key; longer allele pairs are hashed.
 MAX_INLINE_ALLELES = 400
 _HASH_MARK = b"#"
@@ -27,15 +29,22 @@ _HASH_MARK = b"#"
 
 def encode_key(variant: VariantKey) -> bytes:
     """Return the index key of a canonical, normalized variant."""
-    alleles = f"{variant.ref}>{variant.alt}".encode("ascii")
-    if len(alleles) > MAX_INLINE_ALLELES:
-        alleles = _HASH_MARK + hashlib.blake2b(alleles, digest_size=20).digest()
-    return _PREFIX.pack(CONTIG_CODES[variant.chromosome], variant.position) + alleles
+    return encode_key_code(
+        CONTIG_CODES[variant.chromosome], variant.position, variant.ref, variant.alt
+    )
 
 
 def encode_key_parts(chromosome: str, position: int, ref: str, alt: str) -> bytes:
     """Like :func:`encode_key` for callers that hold the fields, not a ``VariantKey``."""
-    return encode_key(VariantKey(chromosome, position, ref, alt))
+    return encode_key_code(CONTIG_CODES[chromosome], position, ref, alt)
+
+
+def encode_key_code(code: int, position: int, ref: str, alt: str) -> bytes:
+    """Like :func:`encode_key` from the contig's sort code and the (canonical) fields."""
+    alleles = f"{ref}>{alt}".encode("ascii")
+    if len(alleles) > MAX_INLINE_ALLELES:
+        alleles = _HASH_MARK + hashlib.blake2b(alleles, digest_size=20).digest()
+    return _PREFIX.pack(code, position) + alleles
 
 
 def decode_prefix(key: bytes) -> tuple[str, int]:

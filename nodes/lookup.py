@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,13 +20,19 @@ from google.protobuf import timestamp_pb2
 
 from mesh import wire
 from mesh.errors import InvalidArgumentError, NotFoundError
-from mesh.genome import Assembly
+from mesh.genome import CONTIG_CODES, Assembly
 from mesh.identity import SpiffeId
 from mesh.normalize import ReferenceSequence, normalize
 from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
-from mesh.variants import VariantKey, canonical_variant, validate_region, validate_variant
-from nodes.keys import encode_key, region_bounds
+from mesh.variants import (
+    VariantKey,
+    canonical_variant,
+    chromosome_table,
+    validate_region,
+    validate_variant,
+)
+from nodes.keys import MAX_INLINE_ALLELES, encode_key, pack_prefix, region_bounds
 from nodes.policy import (
     OPEN_POLICY,
     BudgetLedger,
@@ -253,10 +260,18 @@ class LocalLookup:
         self,
         request: allele_service_pb2.BatchLookupVariantsRequest,
         caller: SpiffeId | None = None,
+        *,
+        trailer: Callable[[int], bytes] | None = None,
     ) -> LookupResult:
-        """Encode a ``BatchLookupVariantsResponse`` (without outcomes), request order kept."""
+        """Encode a ``BatchLookupVariantsResponse`` (without outcomes), request order kept.
+
+        ``trailer(frequency count)`` gives bytes to end the payload with (the servicer's
+        outcome field), joined with the rest: a batch answer is ~1 MB, so appending it
+        afterwards would copy all of it once more.
+        """
         assembly = self.assembly_of(request.assembly)
-        count = len(request.variants)
+        requested = request.variants
+        count = len(requested)
         if count > self.max_batch_variants:
             raise InvalidArgumentError(
                 "variants",
@@ -264,34 +279,156 @@ class LocalLookup:
                 "split it into several calls",
                 reason="BATCH_TOO_LARGE",
             )
-        keys: list[VariantKey] = []
-        for i, variant in enumerate(request.variants):
-            try:
-                keys.append(self.variant_key(variant, assembly))
-            except InvalidArgumentError as error:
-                raise error.with_field_prefix(f"variants[{i}]") from None
-        encoded_keys = [encode_key(k) for k in keys]
+        keys, echoes = self._batch_keys(requested, assembly)
         datasets = self.select(assembly, request.dataset_ids, caller, lookups=max(count, 1))
         populations = frozenset(request.populations)
-        columns = [(d, d.fast and not populations, d.index.get_many(encoded_keys))
-                   for d in datasets]  # fmt: skip
+        if not populations and all(d.fast for d in datasets):
+            payload, found = self._batch_stored(keys, echoes, datasets, trailer)
+        else:
+            payload, found = self._batch_released(keys, echoes, datasets, populations, trailer)
+        return LookupResult(payload, found, [d.index.id for d in datasets])
+
+    def _batch_keys(
+        self, requested: Sequence[allele_pb2.Variant], assembly: Assembly
+    ) -> tuple[list[bytes], list[bytes]]:
+        """The index key and the encoded result ``Variant`` of every requested variant.
+
+        Variants whose normalized form is themselves (valid bases, a chromosome of
+        :func:`~mesh.variants.chromosome_table`, nothing to trim, and for indels no
+        reference to left-align against) are keyed here with a few string operations,
+        and echoed as their own serialization (the chromosome made canonical). Every
+        other variant goes through :meth:`variant_key` (errors, normalization).
+        """
+        table = _fast_chromosomes(assembly)
+        snvs_only = assembly in self.references  # indels may need left-alignment
+        keys: list[bytes] = []
+        echoes: list[bytes] = []
+        add_key, add_echo = keys.append, echoes.append
+        bases = _BASES
+        for row, variant in enumerate(requested):
+            chromosome, position = variant.chromosome, variant.position
+            ref, alt = variant.reference_bases, variant.alternate_bases
+            entry = table.get(chromosome)
+            if entry is not None and position > 0:
+                ref_len, alt_len = len(ref), len(alt)
+                if ref_len == 1 and alt_len == 1:
+                    simple = ref != alt and ref in bases and alt in bases
+                else:
+                    simple = (
+                        ref_len > 0
+                        and alt_len > 0
+                        and not snvs_only
+                        and ref_len + alt_len < MAX_INLINE_ALLELES
+                        and ref != alt
+                        and not ref.strip("ACGTN")
+                        and not alt.strip("ACGTN")
+                        # trimming would change it: a common first or last base
+                        and (
+                            ref_len == 1
+                            or alt_len == 1
+                            or (ref[0] != alt[0] and ref[-1] != alt[-1])
+                        )
+                    )
+                if simple and position + ref_len - 1 <= entry.length:
+                    add_key(pack_prefix(entry.code, position) + f"{ref}>{alt}".encode("ascii"))
+                    encoded = variant.SerializeToString()
+                    if entry.renamed:
+                        encoded = entry.rename(encoded, variant)
+                    add_echo(encoded)
+                    continue
+            try:
+                key = self.variant_key(variant, assembly)
+            except InvalidArgumentError as error:
+                raise error.with_field_prefix(f"variants[{row}]") from None
+            add_key(encode_key(key))
+            if (
+                key.position == position
+                and key.chromosome == chromosome
+                and key.ref == ref
+                and key.alt == alt
+            ):
+                add_echo(variant.SerializeToString())  # already canonical: echo it back
+            else:
+                add_echo(_variant_message(key))
+        return keys, echoes
+
+    def _batch_stored(
+        self,
+        keys: list[bytes],
+        echoes: list[bytes],
+        datasets: list[ServedDataset],
+        trailer: Callable[[int], bytes] | None,
+    ) -> tuple[bytes, int]:
+        """The encoded results when every dataset serves its stored bytes as they are.
+
+        One flat list of byte parts (zero-copy views of the stored values, read inside
+        their transactions) and one join; pooled counts come from the 20-byte headers.
+        """
+        suffix = self._identity_suffix
+        suffix_len = len(suffix) - HEADER_LEN  # stored frequency = value[HEADER_LEN:]
+        small, limit, varint = wire.SMALL_VARINTS, wire.SMALL_VARINT_LIMIT, _varint
+        parts: list[bytes | memoryview] = []
+        add = parts.extend
+        found = 0
+        with ExitStack() as stack:
+            getters = [stack.enter_context(d.index.reader()) for d in datasets]
+            if len(getters) == 1:
+                get = getters[0]
+                pooled_of = _POOLED_ONE.get
+                for key, echo in zip(keys, echoes, strict=True):
+                    size = len(echo)
+                    echo_len = small[size] if size < limit else varint(size)
+                    value = get(key)
+                    if value is None:
+                        size += 1 + len(echo_len) + _NOTHING_POOLED_LEN
+                        row_len = small[size] if size < limit else varint(size)
+                        add((_FIELD1, row_len, _FIELD1, echo_len, echo, _NOTHING_POOLED))
+                        continue
+                    pooled = pooled_of(value[:HEADER_LEN]) or _pool_one(value)
+                    frequency = len(value) + suffix_len
+                    frequency_len = small[frequency] if frequency < limit else varint(frequency)
+                    size += 2 + len(echo_len) + len(frequency_len) + frequency + len(pooled)
+                    row_len = small[size] if size < limit else varint(size)
+                    add((_FIELD1, row_len, _FIELD1, echo_len, echo, _FIELD2, frequency_len,
+                         value[HEADER_LEN:], suffix, pooled))  # fmt: skip
+                    found += 1
+            else:
+                for key, echo in zip(keys, echoes, strict=True):
+                    inner: list[bytes | memoryview] = [_FIELD1, _varint(len(echo)), echo]
+                    pool = _Pool()
+                    for get in getters:
+                        value = get(key)
+                        if value is None:
+                            continue
+                        pool.add(_unpack_header(value), _EXACT)
+                        frequency = len(value) + suffix_len
+                        inner += (_FIELD2, _varint(frequency), value[HEADER_LEN:], suffix)
+                        found += 1
+                    pooled = pool.encode()
+                    inner += (_FIELD3, _varint(len(pooled)), pooled)
+                    size = sum(len(part) for part in inner)
+                    parts += (_FIELD1, _varint(size))
+                    parts += inner
+            if trailer is not None:
+                parts.append(trailer(found))
+            return b"".join(parts), found
+
+    def _batch_released(
+        self,
+        keys: list[bytes],
+        echoes: list[bytes],
+        datasets: list[ServedDataset],
+        populations: frozenset[str],
+        trailer: Callable[[int], bytes] | None,
+    ) -> tuple[bytes, int]:
+        """The encoded results when some dataset releases less than its stored record."""
+        columns = [(d, d.fast and not populations, d.index.get_many(keys)) for d in datasets]
         release_one = self._release
         suffix = self._identity_suffix
         parts = []
         found = 0
-        requested = request.variants
-        for row, key in enumerate(keys):
-            asked = requested[row]
-            if (
-                key.position == asked.position
-                and key.chromosome == asked.chromosome
-                and key.ref == asked.reference_bases
-                and key.alt == asked.alternate_bases
-            ):
-                encoded = asked.SerializeToString()  # already canonical: echo it back
-                inner = [_FIELD1 + _varint(len(encoded)) + encoded]
-            else:
-                inner = [_FIELD1 + _variant_bytes(key)]
+        for row, echo in enumerate(echoes):
+            inner = [_FIELD1 + _varint(len(echo)) + echo]
             pool = _Pool()
             for served, fast, column in columns:
                 value = column[row]
@@ -309,7 +446,9 @@ class LocalLookup:
             inner.append(_FIELD3 + _varint(len(pooled)) + pooled)
             result = b"".join(inner)
             parts.append(_FIELD1 + _varint(len(result)) + result)
-        return LookupResult(b"".join(parts), found, [d.index.id for d in datasets])
+        if trailer is not None:
+            parts.append(trailer(found))
+        return b"".join(parts), found
 
     def search_region(
         self, request: allele_service_pb2.SearchRegionRequest, caller: SpiffeId | None = None
@@ -416,14 +555,83 @@ class LocalLookup:
         )
 
 
-def _variant_bytes(variant: VariantKey) -> bytes:
-    encoded = allele_pb2.Variant(
+def _variant_message(variant: VariantKey) -> bytes:
+    """The serialized ``mesh.v1.Variant`` of a key."""
+    return allele_pb2.Variant(
         chromosome=variant.chromosome,
         position=variant.position,
         reference_bases=variant.ref,
         alternate_bases=variant.alt,
     ).SerializeToString()
-    return _varint(len(encoded)) + encoded
+
+
+def _chromosome_field(name: str) -> bytes:
+    """``Variant.chromosome`` (field 1) as encoded for a short ASCII name."""
+    return wire.string_field(1, name)
+
+
+class _FastChromosome:
+    """One spelling of a chromosome as the batch fast path needs it."""
+
+    __slots__ = ("alias_field", "canonical", "canonical_field", "code", "length", "renamed")
+
+    def __init__(self, spelling: str, canonical: str, length: int) -> None:
+        self.canonical = canonical
+        self.code = CONTIG_CODES[canonical]
+        self.length = length
+        #: The request spells it differently: the echoed variant names the canonical one.
+        self.renamed = spelling != canonical
+        self.alias_field = _chromosome_field(spelling)
+        self.canonical_field = _chromosome_field(canonical)
+
+    def rename(self, encoded: bytes, variant: allele_pb2.Variant) -> bytes:
+        """``encoded`` (a serialized ``Variant`` of this spelling) naming the canonical one."""
+        alias = self.alias_field
+        if encoded.startswith(alias):  # field 1 comes first: swap it
+            return self.canonical_field + encoded[len(alias) :]
+        return _variant_message(
+            VariantKey(self.canonical, variant.position, variant.reference_bases,
+                       variant.alternate_bases)
+        )  # fmt: skip
+
+
+_FAST_CHROMOSOMES: dict[Assembly, dict[str, _FastChromosome]] = {}
+
+
+def _fast_chromosomes(assembly: Assembly) -> dict[str, _FastChromosome]:
+    table = _FAST_CHROMOSOMES.get(assembly)
+    if table is None:
+        table = {
+            spelling: _FastChromosome(spelling, canonical, length)
+            for spelling, (canonical, length) in chromosome_table(assembly).items()
+        }
+        _FAST_CHROMOSOMES[assembly] = table
+    return table
+
+
+#: Single-base alleles the fast path accepts as they are.
+_BASES = frozenset("ACGTN")
+
+#: ``pooled`` of a variant no dataset holds: exact zeros.
+_NOTHING_POOLED = wire.len_field(_FIELD3, wire.allele_counts(0, 0, 0, 0, 0, _EXACT))
+_NOTHING_POOLED_LEN = len(_NOTHING_POOLED)
+
+#: Stored count header -> encoded ``pooled`` field (tag, length, ``AlleleCounts``) of a
+#: variant found in one exact dataset. Count profiles repeat a lot (singletons, common
+#: sample sizes); bounded by clearing.
+_POOLED_ONE: dict[bytes | memoryview, bytes] = {}
+_POOLED_ONE_MAX = 1 << 16
+
+
+def _pool_one(value: bytes | memoryview) -> bytes:
+    """The ``pooled`` field of one exact dataset's stored value (and cache it)."""
+    header = bytes(value[:HEADER_LEN])
+    ac, an, hom, het, hemi = _unpack_header(header)
+    pooled = wire.len_field(_FIELD3, wire.allele_counts(ac, an, hom, het, hemi, _EXACT))
+    if len(_POOLED_ONE) >= _POOLED_ONE_MAX:
+        _POOLED_ONE.clear()
+    _POOLED_ONE[header] = pooled
+    return pooled
 
 
 _STATE = struct.Struct(">H")

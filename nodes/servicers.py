@@ -61,6 +61,8 @@ class NodeServicers:
         self.lookup = lookup
         self.log_queries = log_queries
         self.audit = audit
+        #: Dataset ids of an answer -> whether all of them opted in to query logging.
+        self._query_logging: dict[tuple[str, ...], bool] = {}
         self._local_methods = self._build_local_methods()
         #: Set when the node has peers: answers SCOPE_MESH requests over the mesh.
         self.mesh = mesh
@@ -164,12 +166,25 @@ class NodeServicers:
         return handle
 
     def _finish(
-        self, method: str, started: float, result: LookupResult, field: bytes, query: str
+        self,
+        method: str,
+        started: float,
+        result: LookupResult,
+        field: bytes | None,
+        describe: Callable[[], str],
     ) -> bytes:
-        identity = self.lookup.identity
-        payload = result.payload + outcome_bytes(identity, started, result.frequency_count, field)
-        may_log = bool(query) and self._may_log_query(result.dataset_ids)
-        set_query(query, log_queries=may_log)
+        """The payload with the node's outcome as ``field`` (None: it already ends with it).
+
+        ``describe`` gives the query's coordinates, asked for only where they may be
+        recorded.
+        """
+        payload = result.payload
+        if field is not None:
+            identity = self.lookup.identity
+            payload += outcome_bytes(identity, started, result.frequency_count, field)
+        may_log = self._may_log_query(result.dataset_ids)
+        query = describe() if may_log else ""
+        set_query(query, log_queries=may_log and bool(query))
         # Per-request lines are DEBUG: at thousands of lookups/s a log line each costs more
         # than the lookup. Operators get per-request records from the audit log and
         # traces, and rates from /metrics.
@@ -189,8 +204,17 @@ class NodeServicers:
     def _may_log_query(self, dataset_ids: list[str]) -> bool:
         if self.log_queries:
             return True
-        store = self.lookup.store
-        return bool(dataset_ids) and all(store.logs_queries(i) for i in dataset_ids)
+        if not dataset_ids:
+            return False
+        key = tuple(dataset_ids)
+        allowed = self._query_logging.get(key)
+        if allowed is None:  # opt-ins are fixed at start: remember each combination
+            store = self.lookup.store
+            allowed = all(store.logs_queries(i) for i in dataset_ids)
+            if len(self._query_logging) >= 1024:
+                self._query_logging.clear()
+            self._query_logging[key] = allowed
+        return allowed
 
     def _local_lookup(
         self,
@@ -199,9 +223,12 @@ class NodeServicers:
         caller: SpiffeId | None,
     ) -> tuple[bytes, LookupResult]:
         result = self.lookup.lookup_variant(request, caller)
-        v = request.variant
-        query = f"{v.chromosome}-{v.position}-{v.reference_bases}-{v.alternate_bases}"
-        return self._finish("LookupVariant", started, result, _OUTCOMES_FIELD_2, query), result
+
+        def describe() -> str:
+            v = request.variant
+            return f"{v.chromosome}-{v.position}-{v.reference_bases}-{v.alternate_bases}"
+
+        return self._finish("LookupVariant", started, result, _OUTCOMES_FIELD_2, describe), result
 
     def _local_batch(
         self,
@@ -209,9 +236,16 @@ class NodeServicers:
         started: float,
         caller: SpiffeId | None,
     ) -> tuple[bytes, LookupResult]:
-        result = self.lookup.batch_lookup(request, caller)
-        query = f"{len(request.variants)} variants"
-        payload = self._finish("BatchLookupVariants", started, result, _OUTCOMES_FIELD_2, query)
+        identity = self.lookup.identity
+
+        def outcome(found: int) -> bytes:
+            return outcome_bytes(identity, started, found, _OUTCOMES_FIELD_2)
+
+        result = self.lookup.batch_lookup(request, caller, trailer=outcome)
+        count = len(request.variants)
+        payload = self._finish(
+            "BatchLookupVariants", started, result, None, lambda: f"{count} variants"
+        )
         return payload, result
 
     def _local_region(
@@ -222,8 +256,11 @@ class NodeServicers:
     ) -> tuple[bytes, LookupResult]:
         result = self.lookup.search_region(request, caller)
         r = request.region
-        query = f"{r.chromosome}:{r.start}-{r.end}"
-        return self._finish("SearchRegion", started, result, _OUTCOMES_FIELD_3, query), result
+
+        def describe() -> str:
+            return f"{r.chromosome}:{r.start}-{r.end}"
+
+        return self._finish("SearchRegion", started, result, _OUTCOMES_FIELD_3, describe), result
 
     def _local_list(
         self,

@@ -14,7 +14,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +83,16 @@ class DatasetIndex:
         with self.env.begin(buffers=False) as txn:
             get = txn.get
             return [get(key) for key in keys]
+
+    @contextmanager
+    def reader(self) -> Iterator[Callable[[bytes], memoryview | None]]:
+        """A read transaction's ``get``, answering zero-copy views of the stored values.
+
+        The views point into the memory map: use them (e.g. ``b"".join`` them into a
+        response) inside the ``with`` block only.
+        """
+        with self.env.begin(buffers=True) as txn:
+            yield txn.get
 
     def get(self, key: bytes) -> bytes | None:
         """Return the stored value of one key."""

@@ -129,12 +129,16 @@ class MeshBackend:
             raise InvalidArgumentError("variant", "variant is required", reason="MISSING_FIELD")
         variant_from_proto(req.variant, assembly)
         calls = []
+        encoded: dict[tuple[str, ...], bytes] = {}  # one encoding per distinct dataset list
         for source, dataset_ids in await self.catalog.route(req.dataset_ids, assembly):
-            forwarded = allele_service_pb2.LookupVariantRequest()
-            forwarded.CopyFrom(req)
-            forwarded.assembly, forwarded.scope = assembly.to_proto(), LOCAL
-            forwarded.dataset_ids[:] = dataset_ids
-            calls.append(Call(source, "LookupVariant", forwarded))
+            data = encoded.get(tuple(dataset_ids))
+            if data is None:
+                forwarded = allele_service_pb2.LookupVariantRequest()
+                forwarded.CopyFrom(req)
+                forwarded.assembly, forwarded.scope = assembly.to_proto(), LOCAL
+                forwarded.dataset_ids[:] = dataset_ids
+                data = encoded[tuple(dataset_ids)] = forwarded.SerializeToString()
+            calls.append(Call(source, "LookupVariant", data))
         answers = await self.fanout.ask(
             calls, allele_service_pb2.LookupVariantResponse, timeout=timeout
         )

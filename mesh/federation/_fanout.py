@@ -62,11 +62,15 @@ class Answer(Generic[M]):
 
 @dataclass(frozen=True)
 class Call:
-    """One request to one source."""
+    """One request to one source.
+
+    ``request`` may be given already serialized: a request sent to many sources is
+    then encoded once, not once per source.
+    """
 
     source: Source
     method: str
-    request: Message
+    request: Message | bytes
 
 
 class FanOut:
@@ -116,11 +120,11 @@ class FanOut:
             status = status_from_code(grpc.StatusCode.DEADLINE_EXCEEDED, "no time left to ask")
             return answer(None, status)
         guard = None if math.isinf(deadline) else deadline + _GUARD_S
+        request = call.request
+        payload = request if isinstance(request, bytes) else request.SerializeToString()
         try:
             async with asyncio.timeout_at(guard):
-                data = await source.call(
-                    call.method, call.request.SerializeToString(), deadline=deadline
-                )
+                data = await source.call(call.method, payload, deadline=deadline)
         except SourceCallError as error:
             return answer(None, error.status)
         except TimeoutError:

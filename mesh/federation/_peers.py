@@ -157,6 +157,19 @@ class PeerSource:
         if not self.breaker.allow():
             raise SourceCallError.of(grpc.StatusCode.UNAVAILABLE, "circuit open")
         started = time.perf_counter()
+        try:
+            if len(self._replicas) == 1:  # nothing to hedge or fail over to
+                data = await self._attempt(self._replicas[0], method, request, deadline)
+            else:
+                data = await self._hedged(method, request, deadline)
+        except SourceCallError as error:
+            self.breaker.record(error.code)
+            raise
+        self.breaker.record(grpc.StatusCode.OK)
+        self._latency.add(time.perf_counter() - started)
+        return data
+
+    async def _hedged(self, method: str, request: bytes, deadline: float) -> bytes:
         order = [self._replicas[i] for i in self._stats.order()]
 
         async def attempt(replica: _Replica) -> bytes:
@@ -165,16 +178,9 @@ class PeerSource:
         def count_hedge() -> None:
             self.hedges += 1
 
-        try:
-            data = await hedged(
-                order, attempt, hedge_after_s=self.hedge_after_s(), on_hedge=count_hedge
-            )
-        except SourceCallError as error:
-            self.breaker.record(error.code)
-            raise
-        self.breaker.record(grpc.StatusCode.OK)
-        self._latency.add(time.perf_counter() - started)
-        return data
+        return await hedged(
+            order, attempt, hedge_after_s=self.hedge_after_s(), on_hedge=count_hedge
+        )
 
     async def _attempt(
         self, replica: _Replica, method: str, request: bytes, deadline: float

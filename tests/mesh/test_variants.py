@@ -209,3 +209,33 @@ def test_anything_but_acgtn_is_refused(text: str) -> None:
     error = error_of(validate_variant, "1", 100, text, "A" if text.upper() != "A" else "C", GRCH38)
     assert (error.field, error.reason) == ("reference_bases", "INVALID_BASES")
     assert repr(bad[0]) in error.message
+
+
+# -- fast paths ---------------------------------------------------------------------
+
+
+def test_chromosome_table_resolves_like_canonical_chromosome():
+    from mesh.genome import canonical_chromosome, contig_length
+    from mesh.variants import chromosome_table
+
+    for assembly in Assembly:
+        table = chromosome_table(assembly)
+        assert {"1", "chr1", "chrX", "chrM", "chrMT", "MT", "CHR22"} <= set(table)
+        for spelling, (canonical, length) in table.items():
+            assert canonical_chromosome(spelling, assembly) == canonical
+            assert contig_length(spelling, assembly) == length
+
+
+@given(
+    chrom=st.sampled_from(["1", "chr1", "Chr7", "chrM", "MT", "x", "chrY", "23", "NC_000001.11"]),
+    pos=st.integers(min_value=-1, max_value=260_000_000),
+    ref=st.text(alphabet="ACGTNa*", max_size=4),
+    alt=st.text(alphabet="ACGTNa*", max_size=4),
+)
+def test_canonical_variant_is_none_or_the_validated_key(chrom, pos, ref, alt):
+    from mesh.variants import canonical_variant
+
+    fast = canonical_variant(chrom, pos, ref, alt, Assembly.GRCH38)
+    if fast is None:
+        return
+    assert fast == validate_variant(chrom, pos, ref, alt, Assembly.GRCH38)
