@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
 from typing import Any
 
 from mesh.identity import SpiffeId, peer_identity
@@ -23,13 +22,46 @@ ORIGIN_METADATA_KEY = "x-mesh-origin"
 _MAX_ORIGIN = 512
 
 
-@dataclass(frozen=True, slots=True)
 class CallContext:
-    """The identities behind one request."""
+    """The identities behind one request.
 
-    caller: SpiffeId | None
-    origin: str
-    trace_id: str = ""
+    The caller is read from the TLS auth context only when something asks (a dataset
+    policy, the audit log, a forwarded origin): most requests on an open dataset never
+    pay for it.
+    """
+
+    __slots__ = ("_caller", "_grpc", "_origin", "_resolved", "trace_id")
+
+    def __init__(
+        self,
+        caller: SpiffeId | None,
+        origin: str,
+        trace_id: str = "",
+        *,
+        grpc_context: Any = None,
+    ) -> None:
+        self._caller = caller
+        self._origin = origin
+        self.trace_id = trace_id
+        self._grpc = grpc_context
+        self._resolved = grpc_context is None
+
+    @property
+    def caller(self) -> SpiffeId | None:
+        """The immediate peer's verified identity (``None``: plaintext or no SPIFFE ID)."""
+        if not self._resolved:
+            self._caller = peer_identity(self._grpc)
+            self._resolved = True
+            self._grpc = None
+        return self._caller
+
+    @property
+    def origin(self) -> str:
+        """Who the request started with: forwarded in metadata, else the caller."""
+        if self._origin:
+            return self._origin
+        caller = self.caller
+        return str(caller) if caller is not None else ""
 
     @property
     def caller_name(self) -> str:
@@ -77,8 +109,6 @@ def trace_id_from(metadata: Sequence[tuple[str, Any]] | None) -> str:
 
 
 def from_grpc(context: Any) -> CallContext:
-    """The call context of an incoming gRPC request."""
-    caller = peer_identity(context)
+    """The call context of an incoming gRPC request (the caller is resolved lazily)."""
     metadata = context.invocation_metadata()
-    origin = origin_from(metadata) or (str(caller) if caller else "")
-    return CallContext(caller, origin, trace_id_from(metadata))
+    return CallContext(None, origin_from(metadata), trace_id_from(metadata), grpc_context=context)
