@@ -29,7 +29,12 @@ from mesh.federation._hedging import HedgeSettings, LatencyWindow, ReplicaStats,
 from mesh.federation._sources import HOP_METADATA_KEY, METHOD_PATHS, SourceCallError
 from mesh.identity import client_identity_of
 from mesh.rpc import STATUS_DETAILS_KEY
-from mesh.tls import PeerIdentityVerifier, channel_credentials, expected_peer_identity
+from mesh.tls import (
+    CredentialWatcher,
+    PeerIdentityVerifier,
+    channel_credentials,
+    expected_peer_identity,
+)
 from mesh.tracing import outgoing_metadata
 
 log = logging.getLogger(__name__)
@@ -80,12 +85,53 @@ def _outgoing_metadata() -> tuple[tuple[str, str | bytes], ...]:
     return outgoing_metadata(base)
 
 
+class ClientCredentials:
+    """Our own ``[tls]`` files, watched: a change bumps the generation (client rotation).
+
+    Channels remember the generation they were opened with; a replica whose channel is
+    older opens a new one before its next call, so a rotated client certificate is used
+    for new connections without a restart.
+    """
+
+    def __init__(self, tls: TlsConfig | None, *, min_interval_s: float = 1.0) -> None:
+        self.tls = tls
+        self._watcher = CredentialWatcher(tls, min_interval_s=min_interval_s) if tls else None
+        self.generation = 0
+
+    def current(self) -> int:
+        """The generation now (checks the files at most once per interval)."""
+        if self._watcher is not None and self._watcher.changed():
+            self.generation += 1
+            log.info("client certificate files changed: reopening peer channels")
+        return self.generation
+
+
+#: How long a replaced channel may finish in-flight calls before it is closed.
+_OLD_CHANNEL_GRACE_S = 10.0
+
+
 class _Replica:
-    def __init__(self, index: int, address: str, tls: TlsConfig | None) -> None:
+    def __init__(self, index: int, address: str, credentials: ClientCredentials) -> None:
         self.index = index
         self.address = address
-        self.channel = _open_channel(address, tls)
+        self._credentials = credentials
+        self._closing: set[asyncio.Task[None]] = set()
+        self._open()
+
+    def _open(self) -> None:
+        self.generation = self._credentials.generation
+        self.channel = _open_channel(self.address, self._credentials.tls)
         self.methods = {name: self.channel.unary_unary(path) for name, path in METHOD_PATHS.items()}
+
+    def refresh(self) -> None:
+        """Reopen the channel if our certificate rotated since it was opened."""
+        if self._credentials.current() == self.generation:
+            return
+        old = self.channel
+        self._open()
+        task = asyncio.get_running_loop().create_task(old.close(_OLD_CHANNEL_GRACE_S))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
 
 class PeerSource:
@@ -105,6 +151,7 @@ class PeerSource:
         settings: PeerSettings,
         verifier: PeerIdentityVerifier | None = None,
         trust_domain: str = "",
+        credentials: ClientCredentials | None = None,
     ) -> None:
         self.config = config
         self._verifier = verifier
@@ -115,7 +162,8 @@ class PeerSource:
         self._timeout_s = (
             config.timeout_ms / 1000.0 if config.timeout_ms is not None else settings.timeout_s
         )
-        self._replicas = [_Replica(i, a, tls) for i, a in enumerate(config.addresses)]
+        credentials = credentials or ClientCredentials(tls)
+        self._replicas = [_Replica(i, a, credentials) for i, a in enumerate(config.addresses)]
         self._stats = ReplicaStats(len(self._replicas))
         self._latency = LatencyWindow(settings.hedge.window)
         self._hedge = settings.hedge
@@ -188,6 +236,7 @@ class PeerSource:
         timeout = deadline - asyncio.get_running_loop().time()
         if timeout <= 0:
             raise SourceCallError.of(grpc.StatusCode.DEADLINE_EXCEEDED, "no time left to ask")
+        replica.refresh()
         if self._verifier is not None:
             try:
                 await self._verifier.verify(
@@ -237,4 +286,5 @@ def open_peers(
         return [PeerSource(peer, None, settings) for peer in peers]
     verifier = PeerIdentityVerifier(tls)
     trust_domain = client_identity_of(tls).trust_domain
-    return [PeerSource(peer, tls, settings, verifier, trust_domain) for peer in peers]
+    credentials = ClientCredentials(tls)  # one watcher for every peer's channels
+    return [PeerSource(peer, tls, settings, verifier, trust_domain, credentials) for peer in peers]

@@ -7,6 +7,7 @@ from the records below.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -279,3 +280,39 @@ async def test_unwritable_audit_file_stops_the_node_at_start(indexes, pki, tmp_p
     config = replace(node_config(indexes, tls, directory), audit_path=directory)
     with pytest.raises(ConfigError, match=r"\[audit\]\.path"):
         await start_node(config)
+
+
+async def test_rotated_client_certificate_is_used_without_a_restart(node, pki, tmp_path):
+    """The gateway's own certificate files are replaced: its next calls present the new one."""
+    import shutil
+
+    from gateway.server import start_gateway
+
+    first = pki.leaf("DE", "gateway", "eu-gw-1")
+    live = tmp_path / "live"
+    live.mkdir()
+    cert, key = live / "gateway.crt", live / "gateway.key"
+    shutil.copy(first.cert, cert)
+    shutil.copy(first.key, key)
+    tls = TlsConfig(ca=(pki.root_cert,), cert=cert, key=key)
+    peer = PeerConfig(id="no-oslo-1", country="NO", addresses=(f"127.0.0.1:{node.port}",))
+    config = GatewayConfig(id="eu-gw-1", listen="127.0.0.1:0", peers=(peer,), tls=tls)
+    gateway = await start_gateway(config, insecure=False, settings=fast_settings())
+    try:
+        channel, stub = stub_as(pki, gateway.port, "DE", "operator", "portal-backend")
+        async with channel:
+            request = allele_service_pb2.LookupVariantRequest(
+                variant=variant(2000, "C", "T"), dataset_ids=["open"]
+            )
+            assert (await stub.LookupVariant(request, timeout=5)).frequencies
+            second = pki.leaf("DE", "gateway", "eu-gw-2")
+            shutil.copy(second.key, key)
+            shutil.copy(second.cert, cert)
+            await asyncio.sleep(1.2)  # the watcher looks at the files at most once a second
+            assert (await stub.LookupVariant(request, timeout=5)).frequencies
+    finally:
+        await gateway.stop(0)
+    peers = [json.loads(line)["peer"] for line in
+             (tmp_path / "audit" / "no.jsonl").read_text().splitlines()]  # fmt: skip
+    assert peers[0].endswith("/gateway/eu-gw-1")
+    assert peers[-1].endswith("/gateway/eu-gw-2")
