@@ -229,7 +229,7 @@ class SortedWriter:
         directory: Path,
         *,
         batch_size: int,
-        on_duplicate: Callable[[bytes, bytes, str, str | None], None],
+        on_duplicate: Callable[[bytes, bytes, Any, Any | None], None],
     ) -> None:
         self.directory = directory
         self._batch = batch_size
@@ -237,13 +237,16 @@ class SortedWriter:
         self._env = lmdb.open(
             str(directory), map_size=1 << 30, subdir=True, sync=False, readahead=False
         )
-        self._buffer: dict[bytes, tuple[bytes, str]] = {}
+        self._buffer: dict[bytes, tuple[bytes, Any]] = {}
         self._floor = b""
         self._last: bytes | None = None
         self._unsorted = False
 
-    def add(self, key: bytes, value: bytes, origin: str, floor: bytes) -> None:
-        """Queue one item; ``floor`` is the lowest key later items can have."""
+    def add(self, key: bytes, value: bytes, origin: Any, floor: bytes) -> None:
+        """Queue one item; ``floor`` is the lowest key later items can have.
+
+        ``origin`` (where the item came from) is only handed to ``on_duplicate``.
+        """
         buffer = self._buffer
         earlier = buffer.get(key)
         if earlier is not None:

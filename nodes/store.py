@@ -71,18 +71,35 @@ class DatasetIndex:
             self.env = _open_shared(self.version_path)
         except (OSError, lmdb.Error) as exc:
             raise IndexStoreError(f"index {path}: cannot be opened: {exc}") from exc
+        self._local = threading.local()
+        self._txns: list[lmdb.Transaction] = []
         self.id = self.metadata.id
         self.assembly: Assembly = self.metadata.assembly
 
     def close(self) -> None:
-        """Release this handle on the LMDB environment."""
+        """Release this handle on the LMDB environment (and its read transactions)."""
+        with _shared_lock:
+            txns, self._txns = self._txns, []
+        for txn in txns:
+            txn.abort()
         _release_shared(self.version_path)
 
+    def _txn(self) -> lmdb.Transaction:
+        # One long-lived read transaction per thread: a built index is never written
+        # again, so its snapshot never goes stale and pins nothing a writer needs, and a
+        # point lookup saves the ~1 µs of beginning and ending a transaction.
+        txn = getattr(self._local, "txn", None)
+        if txn is None:
+            txn = self.env.begin(buffers=False)
+            self._local.txn = txn
+            with _shared_lock:
+                self._txns.append(txn)
+        return txn
+
     def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
-        """Return the stored value of each key (``None`` where absent), in one read txn."""
-        with self.env.begin(buffers=False) as txn:
-            get = txn.get
-            return [get(key) for key in keys]
+        """Return the stored value of each key (``None`` where absent)."""
+        get = self._txn().get
+        return [get(key) for key in keys]  # type: ignore[misc]  # buffers=False: bytes
 
     @contextmanager
     def reader(self) -> Iterator[Callable[[bytes], memoryview | None]]:
@@ -96,9 +113,8 @@ class DatasetIndex:
 
     def get(self, key: bytes) -> bytes | None:
         """Return the stored value of one key."""
-        with self.env.begin(buffers=False) as txn:
-            value: bytes | None = txn.get(key)
-            return value
+        value: bytes | None = self._txn().get(key)  # type: ignore[assignment]  # bytes
+        return value
 
     def scan(
         self, first_prefix: bytes, last_prefix: bytes, start_key: bytes | None = None

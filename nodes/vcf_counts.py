@@ -241,6 +241,10 @@ class InfoCounter:
         #: ``info.items()`` costs ~0.1 µs a field, one ``info.get`` ~0.35 µs.
         self.bulk = len(needed) * 2 >= len(set(header_keys)) if header_keys else False
 
+    def needed_keys(self) -> tuple[str, ...]:
+        """Every INFO key :meth:`count` reads, each once, in group order."""
+        return tuple(dict.fromkeys(k for keys in self._keys for k in keys if k))
+
     def count(self, info: Any, n_alt: int, haploid_males: bool) -> list[list[Counts | None]]:
         """Return ``counts[allele][group]`` (``None``: population absent in this record)."""
         if self.bulk:
@@ -253,7 +257,8 @@ class InfoCounter:
             hom = get(k_hom) if k_hom else None
             if type(ac) is tuple and len(ac) == n_alt and type(an) is int and None not in ac:
                 # Fast path: the shapes are right (checked in full only when they are not).
-                if hom is not None and (type(hom) is not tuple or len(hom) != n_alt):
+                # (``nhomalt=.`` used to crash here: a missing value is a record error.)
+                if hom is not None and (type(hom) is not tuple or len(hom) != n_alt or None in hom):
                     hom = _per_allele(k_hom, hom, n_alt)  # type: ignore[arg-type]
             elif ac is None or an is None:
                 if i == 0:

@@ -1,0 +1,284 @@
+"""Reading one input file into index items: the shared record logic and the pysam reader.
+
+:class:`PysamReader` decodes every record with pysam (BCF, genotype files, headers
+the text reader does not take, and the reference the text reader is tested
+against). :mod:`nodes._text_reader` reads sites VCF text itself, faster, with the
+same items and the same errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pysam
+
+from mesh.errors import IndexBuildError, InvalidArgumentError
+from mesh.genome import Assembly, canonical_chromosome, contig_length
+from mesh.normalize import normalize
+from mesh.variants import validate_variant
+from nodes._encode import ValueEncoder, encode_filters
+from nodes.genotype_counts import GenotypeCounter, Sample, is_haploid_for_males
+from nodes.keys import encode_key, position_prefix
+from nodes.vcf_counts import (
+    InfoConvention,
+    InfoCounter,
+    RecordError,
+    check_header,
+    detect_convention,
+)
+
+log = logging.getLogger(__name__)
+
+#: Where an item came from, formatted only for a duplicate's error message.
+Origin = tuple[str, str, int]
+#: An encoded allele on its way to the writer: key, value, origin, floor key.
+Item = tuple[bytes, bytes, Origin, bytes]
+Emit = Callable[[bytes, bytes, Origin, bytes], None]
+#: ``variant``'s position may move this far left of its record when left-aligned
+#: and still reach LMDB by the append-only fast path.
+HOLDBACK_BP = 1000
+WINDOW_BP = 250_000  # per parallel pysam task; bounds the results held in memory
+TICK = 8192
+
+
+def origin_text(origin: Origin) -> str:
+    """``path chrom:pos`` of an item's record."""
+    return f"{origin[0]} {origin[1]}:{origin[2]}"
+
+
+@dataclass(frozen=True)
+class Config:
+    """What a reader needs, picklable for worker processes."""
+
+    inputs: tuple[str, ...]
+    dataset_id: str
+    assembly: Assembly
+    samples: tuple[Sample, ...] | None
+    reference: str | None
+    info_map: InfoConvention | None
+    skip: bool
+    #: Read sites VCF text without pysam records (off: the pysam reference path).
+    fast_text: bool = True
+
+
+@dataclass
+class Stats:
+    """What reading counted."""
+
+    records: int = 0
+    alleles: int = 0
+    invalid: int = 0
+    symbolic: int = 0
+    max_an: int = 0
+
+    def merge(self, other: Stats) -> None:
+        """Add another task's counts."""
+        self.records += other.records
+        self.alleles += other.alleles
+        self.invalid += other.invalid
+        self.symbolic += other.symbolic
+        self.max_an = max(self.max_an, other.max_an)
+
+
+@dataclass(frozen=True)
+class Task:
+    """Part of one input: the whole file, a window of a contig, or a byte range.
+
+    ``contig`` set: the records starting in ``[start, end)`` of it (pysam, indexed).
+    ``byte_end`` set: the lines starting in the BGZF blocks from ``start`` (a
+    compressed offset) up to ``byte_end`` (text reader).
+    """
+
+    file_index: int
+    contig: str | None = None
+    start: int = 0
+    end: int | None = None
+    byte_end: int | None = None
+
+
+def open_vcf(path: str) -> Any:
+    """Open a VCF/BCF with pysam, or raise naming the file."""
+    try:
+        return pysam.VariantFile(path)
+    except (OSError, ValueError) as exc:
+        raise IndexBuildError(f"{path}: cannot be read as VCF/BCF: {exc}") from exc
+
+
+class PysamReader:
+    """Turns the records of one input file, decoded by pysam, into index items."""
+
+    def __init__(self, config: Config, file_index: int, reference: Any = None) -> None:
+        self.config = config
+        self.path = config.inputs[file_index]
+        self.vcf = open_vcf(self.path)
+        header = self.vcf.header
+        self.info: InfoCounter | None = None
+        self.genotypes: GenotypeCounter | None = None
+        convention = config.info_map or (
+            None if config.samples is not None else detect_convention(header.info.keys())
+        )
+        if convention is not None:
+            try:
+                check_header(convention, header.info.keys())
+            except IndexBuildError as exc:
+                raise IndexBuildError(f"{self.path}: {exc.message}") from None
+            self.info = InfoCounter(convention, header.info.keys())
+            self.convention = convention.name
+            self.labels = self.info.labels
+            self.sample_count = 0
+        elif len(header.samples) and "GT" in header.formats:
+            self.genotypes = GenotypeCounter(list(header.samples), config.samples)
+            self.convention = "genotypes"
+            self.labels = self.genotypes.labels
+            self.sample_count = self.genotypes.sample_count
+        else:
+            raise IndexBuildError(
+                f"{self.path}: no allele counts: INFO has no AC/AN of a known convention "
+                "(give --info-map) and there are no genotypes"
+            )
+        self.encoder = ValueEncoder(config.dataset_id, self.labels)
+        self.reference = reference
+        self._contigs: dict[str, str] = {}
+        self._filters: dict[tuple[str, ...], bytes] = {}
+
+    def splittable(self) -> bool:
+        """Whether :meth:`tasks` can cut the file for parallel workers (needs an index)."""
+        return self.vcf.index is not None
+
+    def tasks(self, file_index: int) -> list[Task]:
+        """Windows over every contig in the index, in file order."""
+        tasks = []
+        for contig in self.vcf.index:
+            length = None
+            if contig in self.vcf.header.contigs:
+                length = self.vcf.header.contigs[contig].length
+            if length is None:
+                try:
+                    length = contig_length(contig, self.config.assembly)
+                except InvalidArgumentError:
+                    tasks.append(Task(file_index, contig))
+                    continue
+            for start in range(0, length, WINDOW_BP):
+                tasks.append(Task(file_index, contig, start, start + WINDOW_BP))
+        return tasks
+
+    def contig(self, name: str) -> str:
+        """The canonical chromosome of a contig name, or a :class:`RecordError`."""
+        canonical = self._contigs.get(name)
+        if canonical is None:
+            try:
+                canonical = canonical_chromosome(name, self.config.assembly)
+            except InvalidArgumentError:
+                raise RecordError(
+                    f"contig {name!r} is not a chromosome of {self.config.assembly}"
+                ) from None
+            self._contigs[name] = canonical
+        return canonical
+
+    def record_error(self, exc: RecordError | InvalidArgumentError, last: str) -> IndexBuildError:
+        """The build error of a bad record (``on_error="fail"``)."""
+        message = exc.message if isinstance(exc, InvalidArgumentError) else exc
+        return IndexBuildError(
+            f"{self.path}: record {last}: {message}",
+            metadata={"file": self.path, "record": last},
+        )
+
+    def read_error(self, exc: Exception, last: str) -> IndexBuildError:
+        """The build error of a file that stops being readable after record ``last``."""
+        return IndexBuildError(
+            f"{self.path}: cannot read the records after {last} (truncated or corrupt file?): {exc}"
+        )
+
+    def run(self, task: Task, emit: Emit, stats: Stats, tick: Callable[[int], None]) -> None:
+        """Read the task's records, calling ``emit`` for every allele kept."""
+        if task.contig is None:
+            records = self.vcf
+            window_start = -1
+        else:
+            records = self.vcf.fetch(task.contig, task.start, task.end)
+            window_start = task.start
+        last = "the first record"
+        seen = 0
+        try:
+            for rec in records:
+                if rec.start < window_start:
+                    continue  # starts in the previous window, which read it
+                seen += 1
+                if seen % TICK == 0:
+                    tick(TICK)
+                last = f"{rec.chrom}:{rec.pos}"
+                self.record(rec, emit, stats, last)
+        except (OSError, ValueError) as exc:
+            raise self.read_error(exc, last) from exc
+        stats.records += seen
+        tick(seen % TICK)
+
+    def record(self, rec: Any, emit: Emit, stats: Stats, last: str) -> None:
+        """Emit one pysam record's items, or count or raise its error."""
+        try:
+            items = self._items(rec, stats)
+        except (RecordError, InvalidArgumentError) as exc:
+            if not self.config.skip:
+                raise self.record_error(exc, last) from None
+            stats.invalid += 1
+            return
+        for item in items:
+            emit(*item)
+
+    def _items(self, rec: Any, stats: Stats) -> list[Item]:
+        chrom = self.contig(rec.chrom)
+        pos: int = rec.pos
+        alts = rec.alts
+        if not alts:
+            stats.symbolic += 1
+            return []
+        n_alt = len(alts)
+        haploid = chrom in ("X", "Y") and is_haploid_for_males(chrom, pos, self.config.assembly)
+        if self.info is not None:
+            counts = self.info.count(rec.info, n_alt, haploid)
+        else:
+            assert self.genotypes is not None
+            counts = self.genotypes.count(_gt_strings(rec), n_alt, haploid, chrom == "Y")
+        total_an = counts[0][0][1] if counts[0][0] is not None else 0
+        stats.max_an = max(stats.max_an, total_an)
+        filter_names = tuple(rec.filter.keys())
+        filters = self._filters.get(filter_names)
+        if filters is None:
+            filters = self._filters[filter_names] = encode_filters(filter_names)
+        origin = (self.path, rec.chrom, pos)
+        floor = position_prefix(chrom, max(0, pos - HOLDBACK_BP))
+        ref: str = rec.ref
+        items: list[Item] = []
+        for a, alt in enumerate(alts):
+            if alt[0] in "<*." or "[" in alt or "]" in alt:
+                stats.symbolic += 1
+                continue
+            variant = normalize(
+                validate_variant(chrom, pos, ref, alt, self.config.assembly), self.reference
+            )
+            key = encode_key(variant)
+            items.append((key, self.encoder.encode(variant, counts[a], filters), origin, floor))
+        stats.alleles += len(items)
+        return items
+
+    def close(self) -> None:
+        """Release the file (a read error was already reported; closing cannot add to it)."""
+        try:
+            self.vcf.close()
+        except OSError:
+            log.debug("closing an input after a read error failed", exc_info=True)
+
+
+def _gt_strings(rec: Any) -> list[str]:
+    """The GT text of every sample column: formatting in htslib beats per-sample pysam."""
+    columns = str(rec).rstrip("\n").split("\t")
+    keys = columns[8].split(":")
+    if "GT" not in keys:
+        raise RecordError("FORMAT has no GT")
+    gt = keys.index("GT")
+    if gt == 0:
+        return [c.partition(":")[0] for c in columns[9:]]
+    return [(c.split(":") + ["."] * gt)[gt] for c in columns[9:]]

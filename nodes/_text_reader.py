@@ -1,0 +1,367 @@
+"""Sites VCF text read without pysam records: the builder's fast path.
+
+Per record, pysam decodes every INFO field into Python objects; with gnomAD-style
+files (80+ count fields) that, not the counting, is most of the time. This reader
+splits the line itself and takes only the fields the INFO convention needs:
+
+* :mod:`nodes._info_text` finds the needed values by the INFO *layout* and
+  counts them as :class:`~nodes.vcf_counts.InfoCounter` does;
+* the encoded count part of a value depends on the INFO text alone, so it is
+  cached by that text (while the cache keeps paying for itself);
+* single-base substitutions need no trimming and only a range check, so they skip
+  :func:`~mesh.variants.validate_variant` and :func:`~mesh.normalize.normalize`;
+  every other allele goes through them.
+
+Anything outside the plain grammar (a value pysam would read differently, a
+repeated key, a malformed line) is handed to pysam one record at a time, so the
+items and the errors are the pysam path's (tested byte for byte).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import tempfile
+from collections.abc import Callable, Iterator
+from itertools import islice
+from typing import Any
+
+from mesh.errors import InvalidArgumentError
+from mesh.genome import CONTIG_CODES, contig_length
+from mesh.normalize import normalize, trim
+from mesh.variants import validate_variant
+from nodes import _vcf_text
+from nodes._encode import encode_filters, variant_field, varint
+from nodes._info_text import FallbackError, InfoText
+from nodes._reader import HOLDBACK_BP, TICK, Config, Emit, PysamReader, Stats, Task, open_vcf
+from nodes.genotype_counts import is_haploid_for_males
+from nodes.keys import MAX_INLINE_ALLELES, encode_key
+from nodes.vcf_counts import RecordError
+
+_PREFIX = struct.Struct(">BI").pack
+_RANGE_BYTES = 2 << 20  # compressed bytes per parallel task
+_ACGT = re.compile(rb"[ACGT]+")
+_SNV = {(r, a): r + b">" + a for r in (b"A", b"C", b"G", b"T") for a in (b"A", b"C", b"G", b"T")}
+_SNV_PARTS = {
+    pair: b"\x1a\x01" + pair[0] + b"\x22\x01" + pair[1] for pair in _SNV if pair[0] != pair[1]
+}
+_CACHE_BYTES = 32 << 20
+_CACHE_TRIAL = 50_000  # lookups before deciding whether the INFO cache pays
+
+
+class _Contig:
+    """What the fast path needs about one contig name of the file."""
+
+    __slots__ = ("canonical", "code", "field", "length", "name", "sex")
+
+    def __init__(self, name: str, canonical: str, field: bytes, length: int) -> None:
+        self.name = name
+        self.canonical = canonical
+        self.code = CONTIG_CODES[canonical]
+        self.field = field
+        self.length = length
+        self.sex = canonical in ("X", "Y")
+
+
+class _Counted:
+    """The cached outcome of one INFO text: per allele ``(header, tail)`` or an error."""
+
+    __slots__ = ("n_alt", "parts", "size", "total_an")
+
+    def __init__(
+        self, n_alt: int, total_an: int, parts: list[tuple[bytes, bytes] | str], size: int
+    ) -> None:
+        self.n_alt = n_alt
+        self.total_an = total_an
+        self.parts = parts
+        self.size = size
+
+
+def text_readable(reader: PysamReader) -> bool:
+    """Whether the fast path reads this file: VCF text, INFO counts of Integer A/1 keys."""
+    if not reader.config.fast_text or reader.info is None:
+        return False
+    vcf = reader.vcf
+    if vcf.format != "VCF" or vcf.compression not in ("NONE", "GZIP", "BGZF"):
+        return False
+    for key in reader.info.needed_keys():
+        meta = vcf.header.info[key]
+        if meta.type != "Integer" or meta.number not in ("A", 1):
+            return False
+    return True
+
+
+class TextReader(PysamReader):
+    """A :class:`PysamReader` that reads sites VCF text itself when it can."""
+
+    def __init__(self, config: Config, file_index: int, reference: Any = None) -> None:
+        super().__init__(config, file_index, reference)
+        self.text = text_readable(self)
+        if not self.text:
+            return
+        assert self.info is not None
+        scalar = {k for k in self.info.needed_keys() if self.vcf.header.info[k].number == 1}
+        self._info_text = InfoText(self.info, scalar)
+        self._counted: dict[tuple[bytes, bool], _Counted] = {}
+        self._cache_bytes = 0
+        self._lookups = self._hits = 0
+        self._use_cache = True
+        self._contig_info: dict[bytes, _Contig | str] = {}
+        self._filter_bytes: dict[bytes, bytes] = {}
+        self._header_text = str(self.vcf.header).encode()
+        self._compression: str = self.vcf.compression
+
+    # ------------------------------------------------------------------ tasks
+
+    def splittable(self) -> bool:
+        """BGZF text splits by byte ranges (no index needed); else as pysam."""
+        return (self.text and self._compression == "BGZF") or super().splittable()
+
+    def tasks(self, file_index: int) -> list[Task]:
+        """Byte ranges of BGZF text; contig windows otherwise."""
+        if not (self.text and self._compression == "BGZF"):
+            return super().tasks(file_index)
+        size = os.path.getsize(self.path)
+        return [
+            Task(file_index, start=start, byte_end=min(size, start + _RANGE_BYTES))
+            for start in range(0, size, _RANGE_BYTES)
+        ]
+
+    # ------------------------------------------------------------------ reading
+
+    def run(self, task: Task, emit: Emit, stats: Stats, tick: Callable[[int], None]) -> None:
+        """Read the task's records, calling ``emit`` for every allele kept."""
+        if not self.text or task.contig is not None:
+            super().run(task, emit, stats, tick)
+            return
+        if task.byte_end is not None:
+            with open(self.path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                start = _vcf_text.block_start(handle, task.start, size)
+                end = _vcf_text.block_start(handle, task.byte_end, size)
+            batches = _vcf_text.range_lines(self.path, start, end) if start < end else iter(())
+        else:
+            batches = _vcf_text.line_batches(self.path, self._compression)
+        last = b""
+        seen = 0
+        data = _data_lines(batches)
+        while True:
+            try:
+                lines = next(data, None)
+            except (OSError, ValueError) as exc:
+                raise self.read_error(exc, _where(last)) from exc
+            if lines is None:
+                break
+            for line in lines:
+                seen += 1
+                if seen % TICK == 0:
+                    tick(TICK)
+                if not self._line(line, emit, stats):
+                    seen -= 1 - self._fallback(line, emit, stats, last)
+                last = line
+        stats.records += seen
+        tick(seen % TICK)
+
+    def _line(self, line: bytes, emit: Emit, stats: Stats) -> bool:
+        """Emit one line's items; ``False``: the line needs :meth:`_fallback`."""
+        cols = line.split(b"\t", 8)
+        if len(cols) < 8:
+            return False
+        chrom_b, pos_b, _, ref_b, alt_b, _, filt_b, info_b = cols[:8]
+        if not pos_b.isdigit() or not alt_b or not ref_b:
+            return False
+        contig = self._contig_info.get(chrom_b)
+        if contig is None:
+            contig = self._contig_of(chrom_b)
+        pos = int(pos_b)
+        try:
+            if type(contig) is str:
+                raise RecordError(contig)
+            assert isinstance(contig, _Contig)
+            if alt_b == b".":
+                stats.symbolic += 1
+                return True
+            n_alt = alt_b.count(b",") + 1
+            haploid = contig.sex and is_haploid_for_males(
+                contig.canonical, pos, self.config.assembly
+            )
+            if info_b[-1:] == b"\r":
+                info_b = info_b[:-1]
+            counted = self._counted.get((info_b, haploid)) if self._use_cache else None
+            if counted is None or counted.n_alt != n_alt:
+                counted = self._count(info_b, n_alt, haploid)
+            else:
+                self._hits += 1
+            stats.max_an = max(stats.max_an, counted.total_an)
+            filters = self._filter_bytes.get(filt_b)
+            if filters is None:
+                filters = self._filters_of(filt_b)
+            origin = (self.path, contig.name, pos)
+            floor = _PREFIX(contig.code, max(0, pos - HOLDBACK_BP))
+            parts = counted.parts
+            if n_alt == 1:
+                snv = _SNV_PARTS.get((ref_b, alt_b))
+                if snv is not None and 0 < pos <= contig.length:
+                    part = parts[0]
+                    if isinstance(part, str):
+                        raise RecordError(part)
+                    header, tail = part
+                    body = b"".join((contig.field, b"\x10", varint(pos), snv))
+                    value = b"".join((header, b"\x0a", bytes((len(body),)), body, tail, filters))
+                    stats.alleles += 1
+                    emit(_PREFIX(contig.code, pos) + _SNV[ref_b, alt_b], value, origin, floor)
+                    return True
+            alts = alt_b.split(b",")
+            if not (ref_b.isascii() and alt_b.isascii()) or b"" in alts:
+                return False
+            items = []
+            for a, alt in enumerate(alts):
+                if alt[:1] in (b"<", b"*", b".") or b"[" in alt or b"]" in alt:
+                    stats.symbolic += 1
+                    continue
+                item = self._plain_allele(contig, pos, ref_b, alt)
+                if item is None:
+                    valid = validate_variant(
+                        contig.canonical, pos, ref_b.decode(), alt.decode(), self.config.assembly
+                    )
+                    variant = normalize(valid, self.reference)
+                    key = encode_key(variant)
+                    field = variant_field(
+                        self.encoder.chromosome(variant.chromosome),
+                        variant.position,
+                        variant.ref.encode(),
+                        variant.alt.encode(),
+                    )
+                else:
+                    key, field = item
+                part = parts[a]
+                if isinstance(part, str):
+                    raise RecordError(part)
+                items.append((key, b"".join((part[0], field, part[1], filters))))
+        except (RecordError, InvalidArgumentError) as exc:
+            if not self.config.skip:
+                raise self.record_error(exc, _where(line)) from None
+            stats.invalid += 1
+            return True
+        except FallbackError:
+            return False
+        stats.alleles += len(items)
+        for key, value in items:
+            emit(key, value, origin, floor)
+        return True
+
+    def _plain_allele(
+        self, contig: _Contig, pos: int, ref: bytes, alt: bytes
+    ) -> tuple[bytes, bytes] | None:
+        """Key and variant field of an upper-case ACGT allele ``validate_variant`` accepts.
+
+        ``None``: anything else (other bases, out of range, left-alignment, long
+        alleles), for the full :func:`validate_variant` and :func:`normalize`.
+        """
+        if (
+            self.reference is not None
+            or ref == alt
+            or _ACGT.fullmatch(ref) is None
+            or _ACGT.fullmatch(alt) is None
+            or pos < 1
+            or pos + len(ref) - 1 > contig.length
+            or len(ref) + len(alt) >= MAX_INLINE_ALLELES
+        ):
+            return None
+        pos, ref, alt = trim(pos, ref, alt)  # type: ignore[arg-type,assignment]
+        key = _PREFIX(contig.code, pos) + ref + b">" + alt
+        return key, variant_field(contig.field, pos, ref, alt)
+
+    def _fallback(self, line: bytes, emit: Emit, stats: Stats, last: bytes) -> int:
+        """Read one line with pysam (whatever it makes of it); return the records read."""
+        with tempfile.TemporaryDirectory(prefix="allelemesh-record-") as tmp:
+            path = os.path.join(tmp, "record.vcf")
+            with open(path, "wb") as out:
+                out.write(self._header_text + line + b"\n")
+            vcf = open_vcf(path)
+            try:
+                records = list(vcf)
+            except (OSError, ValueError) as exc:
+                raise self.read_error(exc, _where(last)) from exc
+            finally:
+                vcf.close()
+        for rec in records:
+            self.record(rec, emit, stats, f"{rec.chrom}:{rec.pos}")
+        return len(records)
+
+    # ------------------------------------------------------------------ pieces
+
+    def _contig_of(self, chrom_b: bytes) -> _Contig | str:
+        name = chrom_b.decode(errors="surrogateescape")
+        try:
+            canonical = self.contig(name)
+        except RecordError as exc:
+            info: _Contig | str = str(exc)
+        else:
+            field = self.encoder.chromosome(canonical)
+            info = _Contig(name, canonical, field, contig_length(canonical, self.config.assembly))
+        if len(self._contig_info) < 10_000:
+            self._contig_info[chrom_b] = info
+        return info
+
+    def _filters_of(self, filt_b: bytes) -> bytes:
+        names = () if filt_b == b"." else tuple(filt_b.decode().split(";"))
+        filters = self._filter_bytes[filt_b] = encode_filters(names)
+        return filters
+
+    def _count(self, info_b: bytes, n_alt: int, haploid: bool) -> _Counted:
+        """Count one record's INFO text (RecordError, FallbackError propagate; uncached)."""
+        rows = self._info_text.rows(info_b, n_alt, haploid)
+        total = rows[0][0]
+        parts: list[tuple[bytes, bytes] | str] = []
+        size = len(info_b)
+        for row in rows:
+            try:
+                header, tail = self.encoder.counts_part(row)
+            except RecordError as exc:
+                parts.append(str(exc))
+            else:
+                parts.append((header, tail))
+                size += len(tail) + 20
+        counted = _Counted(n_alt, total[1] if total is not None else 0, parts, size)
+        if self._use_cache:
+            self._lookups += 1
+            if self._lookups == _CACHE_TRIAL and self._hits < _CACHE_TRIAL // 10:
+                self._use_cache = False  # INFO texts do not repeat here: stop paying
+                self._counted.clear()
+                self._cache_bytes = 0
+            else:
+                if self._cache_bytes + size > _CACHE_BYTES:
+                    self._evict()
+                self._counted[info_b, haploid] = counted
+                self._cache_bytes += size
+        return counted
+
+    def _evict(self) -> None:
+        """Forget the oldest quarter of the INFO cache (dicts keep insertion order)."""
+        cache = self._counted
+        for key in list(islice(cache, len(cache) // 4 + 1)):
+            self._cache_bytes -= cache.pop(key).size
+
+
+def _data_lines(batches: Iterator[list[bytes]]) -> Iterator[list[bytes]]:
+    """Batches without the header lines that open the file."""
+    for lines in batches:
+        start = 0
+        while start < len(lines) and lines[start][:1] == b"#":
+            start += 1
+        if start < len(lines):
+            yield lines[start:] if start else lines
+            break
+    yield from batches
+
+
+def _where(line: bytes) -> str:
+    """``chrom:pos`` of a line, as the messages name records."""
+    if not line:
+        return "the first record"
+    cols = [c.decode(errors="replace") for c in line.split(b"\t", 2)[:2]]
+    if len(cols) == 2 and cols[1].isdigit():
+        cols[1] = str(int(cols[1]))
+    return ":".join(cols)
