@@ -107,6 +107,32 @@ def open_vcf(path: str) -> Any:
         raise IndexBuildError(f"{path}: cannot be read as VCF/BCF: {exc}") from exc
 
 
+def check_assembly(path: str, header: Any, assembly: Assembly) -> None:
+    """Refuse a file whose ``##contig`` lengths say it is of another assembly.
+
+    Coordinates of GRCh37 and GRCh38 differ almost everywhere: a file indexed under the
+    wrong assembly would answer every query with someone else's variant. Contigs the
+    assembly does not know (decoys, alts) are left to the per-record check.
+    """
+    for name in header.contigs:
+        length = header.contigs[name].length
+        if not length:
+            continue
+        try:
+            canonical = canonical_chromosome(name, assembly)
+            expected = contig_length(canonical, assembly)
+        except InvalidArgumentError:
+            continue
+        if length != expected:
+            raise IndexBuildError(
+                f"{path}: ##contig {name} has length {length:,}, but chromosome {canonical} "
+                f"of {assembly} has {expected:,}: is this file of another assembly? "
+                "(check --assembly)",
+                reason="ASSEMBLY_MISMATCH",
+                metadata={"file": path, "contig": name},
+            )
+
+
 class PysamReader:
     """Turns the records of one input file, decoded by pysam, into index items."""
 
@@ -115,6 +141,7 @@ class PysamReader:
         self.path = config.inputs[file_index]
         self.vcf = open_vcf(self.path)
         header = self.vcf.header
+        check_assembly(self.path, header, config.assembly)
         self.info: InfoCounter | None = None
         self.genotypes: GenotypeCounter | None = None
         convention = config.info_map or (

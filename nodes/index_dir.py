@@ -269,7 +269,20 @@ class SortedWriter:
         for key in batch:
             del self._buffer[key]
 
+    def _disk_error(self, exc: Exception) -> IndexBuildError:
+        return IndexBuildError(
+            f"cannot write the index under {self.directory}: {exc} (is the disk full?)",
+            reason="INDEX_WRITE_FAILED",
+            metadata={"directory": str(self.directory)},
+        )
+
     def _write(self, batch: list[bytes]) -> None:
+        try:
+            self._write_batch(batch)
+        except (lmdb.Error, OSError) as exc:
+            raise self._disk_error(exc) from exc
+
+    def _write_batch(self, batch: list[bytes]) -> None:
         buffer = self._buffer
         while True:
             try:
@@ -294,6 +307,12 @@ class SortedWriter:
 
     def finish(self) -> int:
         """Write what is left, compact if needed, close; return the number of keys."""
+        try:
+            return self._finish()
+        except (lmdb.Error, OSError) as exc:
+            raise self._disk_error(exc) from exc
+
+    def _finish(self) -> int:
         self._flush(force=True)
         count: int = self._env.stat()["entries"]
         self._env.sync(True)
