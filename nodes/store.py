@@ -113,7 +113,10 @@ class DatasetIndex:
 
     def get(self, key: bytes) -> bytes | None:
         """Return the stored value of one key."""
-        value: bytes | None = self._txn().get(key)  # type: ignore[assignment]  # bytes
+        try:
+            value: bytes | None = self._local.txn.get(key)
+        except AttributeError:  # this thread's first lookup
+            value = self._txn().get(key)  # type: ignore[assignment]  # buffers=False: bytes
         return value
 
     def scan(
