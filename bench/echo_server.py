@@ -20,7 +20,7 @@ async def _echo(data: bytes, context: Any) -> bytes:
 
 async def serve(address: str, tls: tuple[Path, Path, Path] | None) -> None:
     """Serve until killed."""
-    from nodes.server import SERVER_OPTIONS
+    from mesh.serving import SERVER_OPTIONS
 
     server = grpc.aio.server(options=SERVER_OPTIONS)
     methods = ("LookupVariant", "BatchLookupVariants")

@@ -17,34 +17,17 @@ import signal
 from dataclasses import dataclass
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from gateway.http.app import start_http
 from gateway.http.server import HttpServer
-from gateway.servicers import ALLELE_SERVICE, CATALOG_SERVICE, GatewayServicers
+from gateway.servicers import GatewayServicers
 from mesh.config import GatewayConfig
 from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, MeshBackend
-from mesh.tls import server_credentials
-from mesh.tracing import (
-    TRACE_SERVICE,
-    Telemetry,
-    server_interceptor,
-    setup_tracing,
-    trace_service_handler,
-)
+from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_server
+from mesh.tracing import Telemetry, setup_tracing
 
 log = logging.getLogger(__name__)
-
-GRACE_S = 5.0
-SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
-    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
-    ("grpc.max_send_message_length", 64 * 1024 * 1024),
-    # Let clients keep idle connections alive with pings every 10 s or more.
-    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
-    ("grpc.keepalive_permit_without_calls", 1),
-)
 
 
 @dataclass
@@ -83,13 +66,7 @@ async def start_gateway(
     settings: FederationSettings | None = None,
 ) -> RunningGateway:
     """Open peer channels, fetch catalogues, bind the port and start serving."""
-    if config.tls is None and not insecure:
-        raise ConfigError(
-            "gateway: no [tls] table: configure TLS, or pass --insecure for plaintext "
-            "on a trusted network"
-        )
-    if config.tls is not None and insecure:
-        raise ConfigError("gateway: --insecure is refused when a [tls] table is configured")
+    check_transport(config.tls, insecure, "gateway")
     telemetry = setup_tracing(config.tracing, "allelemesh-gateway", config.id, config.country)
     backend = MeshBackend.open(
         config.peers,
@@ -97,34 +74,19 @@ async def start_gateway(
         settings=settings or federation_settings(config),
         telemetry=telemetry,
     )
-    server = grpc.aio.server(
-        options=SERVER_OPTIONS,
-        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
-        interceptors=[server_interceptor(telemetry)],
+    server, health_servicer = new_server(
+        GatewayServicers(backend).handlers(),
+        telemetry,
+        max_concurrent_rpcs=config.max_concurrent_rpcs,
     )
-    server.add_generic_rpc_handlers(tuple(GatewayServicers(backend).handlers()))
-    server.add_generic_rpc_handlers((trace_service_handler(telemetry),))
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    services = (
-        ALLELE_SERVICE,
-        CATALOG_SERVICE,
-        TRACE_SERVICE,
-        health.SERVICE_NAME,
-        reflection.SERVICE_NAME,
-    )
-    reflection.enable_server_reflection(services, server)
-    if config.tls is not None:
-        port = server.add_secure_port(config.listen, server_credentials(config.tls))
-    else:
-        port = server.add_insecure_port(config.listen)
-    if port == 0:
+    try:
+        port = bind(server, config.listen, config.tls, "gateway")
+    except ConfigError:
         await backend.close()
-        raise ConfigError(f"gateway: cannot listen on {config.listen} (address in use?)")
+        raise
     await backend.start()
     await server.start()
-    for name in ("", ALLELE_SERVICE, CATALOG_SERVICE):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    await mark_serving(health_servicer)
     running = RunningGateway(server, port, backend, config, telemetry=telemetry)
     if config.http_listen:
         # The portal's HTTP API, in this event loop, over the same backend.

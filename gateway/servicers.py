@@ -15,11 +15,9 @@ from google.protobuf.message import Message
 
 from mesh.federation import MeshBackend, hop_of
 from mesh.rpc import parse_request, unary_handlers
+from mesh.serving import ALLELE_SERVICE, CATALOG_SERVICE
 from mesh.tracing import result_count, set_result_count
 from mesh.v1 import allele_service_pb2, catalog_service_pb2
-
-ALLELE_SERVICE = "mesh.v1.AlleleFrequencyService"
-CATALOG_SERVICE = "mesh.v1.CatalogService"
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 

@@ -18,44 +18,21 @@ import signal
 from dataclasses import dataclass, replace
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from mesh.config import NodeConfig
 from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, LocalSource, MeshBackend
 from mesh.paging import PageTokenCodec
-from mesh.tls import server_credentials
-from mesh.tracing import (
-    TRACE_SERVICE,
-    Telemetry,
-    server_interceptor,
-    setup_tracing,
-    start_metrics_server,
-    trace_service_handler,
-)
+from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_server
+from mesh.tracing import Telemetry, setup_tracing, start_metrics_server
 from nodes.audit import AuditLog
 from nodes.lookup import LocalLookup, NodeIdentity
 from nodes.policy import policy_from_config
 from nodes.reference import FastaReference
-from nodes.servicers import ALLELE_SERVICE, CATALOG_SERVICE, NodeServicers
+from nodes.servicers import NodeServicers
 from nodes.store import IndexStore
 
 log = logging.getLogger(__name__)
-
-#: Largest request accepted: a full batch of 10,000 long-allele variants fits easily.
-MAX_RECEIVE_BYTES = 16 * 1024 * 1024
-MAX_SEND_BYTES = 64 * 1024 * 1024
-GRACE_S = 5.0
-
-SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
-    ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
-    ("grpc.max_send_message_length", MAX_SEND_BYTES),
-    ("grpc.so_reuseport", 1),
-    # Let clients keep idle connections alive with pings every 10 s or more.
-    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
-    ("grpc.keepalive_permit_without_calls", 1),
-)
 
 
 @dataclass
@@ -98,13 +75,7 @@ async def start_node(
     config: NodeConfig, *, insecure: bool = False, page_token_secret: bytes | None = None
 ) -> RunningNode:
     """Open the indexes, bind the port and start serving."""
-    if config.tls is None and not insecure:
-        raise ConfigError(
-            "node: no [tls] table: configure TLS, or pass --insecure for plaintext "
-            "on a trusted network"
-        )
-    if config.tls is not None and insecure:
-        raise ConfigError("node: --insecure is refused when a [tls] table is configured")
+    check_transport(config.tls, insecure, "node")
     audit = AuditLog(config.audit_path) if config.audit_path is not None else None
     store = IndexStore([(d.id, d.index, d.log_queries) for d in config.datasets])
     references = {a: FastaReference(path, a) for a, path in config.references.items()}
@@ -118,11 +89,6 @@ async def start_node(
         policies={d.id: policy_from_config(d) for d in config.datasets},
     )
     telemetry = setup_tracing(config.tracing, "allelemesh-node", config.id, config.country)
-    server = grpc.aio.server(
-        options=SERVER_OPTIONS,
-        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
-        interceptors=[server_interceptor(telemetry)],
-    )
     servicers = NodeServicers(lookup, log_queries=config.log_queries, audit=audit)
     if config.peers:
         # The same engine as the gateway; this node's datasets are one of its sources.
@@ -135,28 +101,16 @@ async def start_node(
             ),
             telemetry=telemetry,
         )
-    server.add_generic_rpc_handlers(tuple(servicers.handlers()))
-    server.add_generic_rpc_handlers((trace_service_handler(telemetry),))
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    services = (
-        ALLELE_SERVICE,
-        CATALOG_SERVICE,
-        TRACE_SERVICE,
-        health.SERVICE_NAME,
-        reflection.SERVICE_NAME,
+    server, health_servicer = new_server(
+        servicers.handlers(), telemetry, max_concurrent_rpcs=config.max_concurrent_rpcs
     )
-    reflection.enable_server_reflection(services, server)
-    if config.tls is not None:
-        port = server.add_secure_port(config.listen, server_credentials(config.tls))
-    else:
-        port = server.add_insecure_port(config.listen)
-    if port == 0:
+    try:
+        port = bind(server, config.listen, config.tls, "node")
+    except ConfigError:
         store.close()
-        raise ConfigError(f"node: cannot listen on {config.listen} (address in use?)")
+        raise
     await server.start()
-    for name in ("", ALLELE_SERVICE, CATALOG_SERVICE):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    await mark_serving(health_servicer)
     reloader = asyncio.create_task(_watch_indexes(store, config.reload_interval_s))
     if servicers.mesh is not None:
         # Peers may start after us: fetch their catalogues in the background.

@@ -29,6 +29,7 @@ from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
 from mesh.identity import SpiffeId
 from mesh.rpc import parse_request, unary_handlers
+from mesh.serving import ALLELE_SERVICE, CATALOG_SERVICE
 from mesh.tracing import current_trace_id, set_dataset_ids, set_query, set_result_count
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
 from nodes.audit import AuditLog, AuditRecord
@@ -36,8 +37,6 @@ from nodes.lookup import LocalLookup, LookupResult, outcome_bytes
 
 log = logging.getLogger("allelemesh.node.requests")
 
-ALLELE_SERVICE = "mesh.v1.AlleleFrequencyService"
-CATALOG_SERVICE = "mesh.v1.CatalogService"
 
 _OUTCOMES_FIELD_2 = wire.tag(2, wire.WIRE_LEN)
 _OUTCOMES_FIELD_3 = wire.tag(3, wire.WIRE_LEN)
