@@ -55,7 +55,9 @@ class RunningGateway:
 def federation_settings(config: GatewayConfig) -> FederationSettings:
     """Federation tunables from ``gateway.toml``."""
     return FederationSettings(
-        timeout_s=config.timeout_ms / 1000.0, catalog_refresh_s=config.catalog_refresh_s
+        timeout_s=config.timeout_ms / 1000.0,
+        catalog_refresh_s=config.catalog_refresh_s,
+        page_token_secret=config.page_token_secret,
     )
 
 

@@ -104,6 +104,9 @@ class GatewayConfig:
     tls: TlsConfig | None = None
     #: Seconds between background refreshes of every peer's dataset catalogue.
     catalog_refresh_s: float = 30.0
+    #: Key that signs page tokens; gateway replicas behind one address share it so each
+    #: accepts the others' tokens. ``None``: a random key per process.
+    page_token_secret: bytes | None = None
     #: RPCs in flight beyond this are refused at once with ``RESOURCE_EXHAUSTED``.
     max_concurrent_rpcs: int = 1000
     tracing: TracingConfig = field(default_factory=TracingConfig)
@@ -384,6 +387,26 @@ def load_node_config(path: Path) -> NodeConfig:
     return config
 
 
+#: Shortest page-token key accepted from a file (HMAC-SHA256 wants 32 bytes or more).
+MIN_SECRET_BYTES = 32
+
+
+def _secret_file(table: _Table, base: Path) -> bytes | None:
+    """``page_token_secret_file``: the bytes of a file shared by the replicas."""
+    if "page_token_secret_file" not in table.data:
+        table.optional("page_token_secret_file", str)
+        return None
+    path = _path(table, "page_token_secret_file", base)
+    secret = path.read_bytes().strip()
+    if len(secret) < MIN_SECRET_BYTES:
+        raise table.fail(
+            "page_token_secret_file",
+            f"{path} holds {len(secret)} bytes; use at least {MIN_SECRET_BYTES} random bytes "
+            "(e.g. `openssl rand -hex 32`)",
+        )
+    return secret
+
+
 def load_gateway_config(path: Path) -> GatewayConfig:
     """Read and validate ``gateway.toml``."""
     root = _Table(str(path), "", read_toml(path))
@@ -408,6 +431,7 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         country=_country(gateway) if "country" in gateway.data else "",
         tls=parse_tls(root, path.parent),
         catalog_refresh_s=refresh,
+        page_token_secret=_secret_file(gateway, path.parent),
         max_concurrent_rpcs=_max_concurrent_rpcs(gateway),
         tracing=parse_tracing(root, path.parent),
     )
