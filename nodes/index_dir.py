@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import lmdb
+from google.protobuf import timestamp_pb2
 
 from mesh.errors import IndexBuildError, IndexStoreError
 from mesh.genome import Assembly
+from mesh.v1 import catalog_service_pb2
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,25 @@ class DatasetMetadata:
     skipped: dict[str, int] = field(default_factory=dict)
     build_seconds: float = 0.0
     schema_version: int = SCHEMA_VERSION
+
+    def to_proto(self, node_id: str, country: str) -> catalog_service_pb2.Dataset:
+        """The catalogue entry (``mesh.v1.Dataset``) of this dataset, served by a node."""
+        created = timestamp_pb2.Timestamp()
+        if self.created_time:
+            created.FromDatetime(datetime.fromisoformat(self.created_time))
+        return catalog_service_pb2.Dataset(
+            id=self.id,
+            title=self.title,
+            description=self.description,
+            assembly=self.assembly.to_proto(),
+            node_id=node_id,
+            country=country,
+            sample_count=self.sample_count,
+            variant_count=self.variant_count,
+            populations=list(self.populations),
+            created_time=created,
+            source_sha256=self.source_sha256,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON object written to ``dataset.json``."""

@@ -9,18 +9,13 @@ built only where a request asks for work on the contents (population filtering).
 
 from __future__ import annotations
 
-import struct
-import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime
-
-from google.protobuf import timestamp_pb2
 
 from mesh import wire
 from mesh.errors import InvalidArgumentError, NotFoundError
-from mesh.genome import CONTIG_CODES, Assembly
+from mesh.genome import Assembly
 from mesh.identity import SpiffeId
 from mesh.normalize import ReferenceSequence, normalize
 from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
@@ -28,9 +23,28 @@ from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
 from mesh.variants import (
     VariantKey,
     canonical_variant,
-    chromosome_table,
     validate_region,
     validate_variant,
+)
+from nodes._response import (
+    EXACT,
+    FIELD1,
+    FIELD2,
+    FIELD3,
+    NOTHING_POOLED,
+    NOTHING_POOLED_LEN,
+    POOLED_ONE,
+    SINGLE_BASES,
+    LookupResult,
+    NodeIdentity,
+    PooledCounts,
+    decode_region_state,
+    encode_region_state,
+    fast_chromosomes,
+    outcome_bytes,
+    pool_one,
+    unpack_header,
+    variant_message,
 )
 from nodes.keys import MAX_INLINE_ALLELES, encode_key, pack_prefix, region_bounds
 from nodes.policy import (
@@ -41,37 +55,11 @@ from nodes.policy import (
     access_denied,
     release,
 )
-from nodes.records import HEADER, HEADER_LEN, decode_frequency
+from nodes.records import HEADER_LEN, decode_frequency
 from nodes.store import DatasetIndex, IndexStore, merge_scans
 
-# Field keys of the response messages (see protos/mesh/v1/allele_service.proto).
-_FIELD1 = wire.tag(1, wire.WIRE_LEN)
-_FIELD2 = wire.tag(2, wire.WIRE_LEN)
-_FIELD3 = wire.tag(3, wire.WIRE_LEN)
-_unpack_header = HEADER.unpack_from
+__all__ = ["LocalLookup", "LookupResult", "NodeIdentity", "ServedDataset", "outcome_bytes"]
 _varint = wire.varint
-_EXACT = allele_pb2.COUNT_PRECISION_EXACT
-_ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
-_SUPPRESSED = allele_pb2.COUNT_PRECISION_SUPPRESSED
-
-MAX_DATASETS_PER_PAGE_TOKEN = 1024
-
-
-@dataclass(frozen=True)
-class NodeIdentity:
-    """Who answers: stamped on every frequency and outcome this node returns."""
-
-    node_id: str
-    country: str
-
-
-@dataclass
-class LookupResult:
-    """An encoded response and what the caller may want to log about it."""
-
-    payload: bytes
-    frequency_count: int
-    dataset_ids: list[str]
 
 
 @dataclass(frozen=True)
@@ -86,38 +74,6 @@ class ServedDataset:
     def fast(self) -> bool:
         """Stored bytes may be served as they are (full record, exact counts)."""
         return self.granularity is Granularity.RECORD and self.policy.privacy.exact
-
-
-class _Pool:
-    """Pooled counts over the datasets of one variant (rule: mesh.federation pooling)."""
-
-    __slots__ = ("ac", "an", "contributed", "hemi", "het", "hom", "inexact", "suppressed")
-
-    def __init__(self) -> None:
-        self.ac = self.an = self.hom = self.het = self.hemi = 0
-        self.contributed = self.inexact = self.suppressed = False
-
-    def add(self, counts: tuple[int, int, int, int, int], precision: int) -> None:
-        if precision == _SUPPRESSED:
-            self.suppressed = True
-            return
-        self.contributed = True
-        if precision == _ROUNDED:
-            self.inexact = True
-        self.ac += counts[0]
-        self.an += counts[1]
-        self.hom += counts[2]
-        self.het += counts[3]
-        self.hemi += counts[4]
-
-    def encode(self) -> bytes:
-        if self.suppressed and not self.contributed:
-            precision = _SUPPRESSED
-        elif self.inexact or self.suppressed:
-            precision = _ROUNDED
-        else:
-            precision = _EXACT
-        return wire.allele_counts(self.ac, self.an, self.hom, self.het, self.hemi, precision)
 
 
 class LocalLookup:
@@ -239,21 +195,21 @@ class LocalLookup:
         datasets = self.select(assembly, request.dataset_ids, caller)
         populations = frozenset(request.populations)
         parts = []
-        pool = _Pool()
+        pool = PooledCounts()
         for served in datasets:
             value = served.index.get(key)
             if value is None:
                 continue
             if served.fast and not populations:
-                pool.add(_unpack_header(value), _EXACT)
+                pool.add(unpack_header(value), EXACT)
                 frequency = value[HEADER_LEN:] + self._identity_suffix
             else:
                 frequency, counts, precision = self._release(value, served, populations)
                 pool.add(counts, precision)
-            parts.append(_FIELD1 + _varint(len(frequency)) + frequency)
+            parts.append(FIELD1 + _varint(len(frequency)) + frequency)
         found = len(parts)
         pooled = pool.encode()
-        parts.append(_FIELD3 + _varint(len(pooled)) + pooled)
+        parts.append(FIELD3 + _varint(len(pooled)) + pooled)
         return LookupResult(b"".join(parts), found, [d.index.id for d in datasets])
 
     def batch_lookup(
@@ -299,12 +255,12 @@ class LocalLookup:
         and echoed as their own serialization (the chromosome made canonical). Every
         other variant goes through :meth:`variant_key` (errors, normalization).
         """
-        table = _fast_chromosomes(assembly)
+        table = fast_chromosomes(assembly)
         snvs_only = assembly in self.references  # indels may need left-alignment
         keys: list[bytes] = []
         echoes: list[bytes] = []
         add_key, add_echo = keys.append, echoes.append
-        bases = _BASES
+        bases = SINGLE_BASES
         for row, variant in enumerate(requested):
             chromosome, position = variant.chromosome, variant.position
             ref, alt = variant.reference_bases, variant.alternate_bases
@@ -349,7 +305,7 @@ class LocalLookup:
             ):
                 add_echo(variant.SerializeToString())  # already canonical: echo it back
             else:
-                add_echo(_variant_message(key))
+                add_echo(variant_message(key))
         return keys, echoes
 
     def _batch_stored(
@@ -374,40 +330,40 @@ class LocalLookup:
             getters = [stack.enter_context(d.index.reader()) for d in datasets]
             if len(getters) == 1:
                 get = getters[0]
-                pooled_of = _POOLED_ONE.get
+                pooled_of = POOLED_ONE.get
                 for key, echo in zip(keys, echoes, strict=True):
                     size = len(echo)
                     echo_len = small[size] if size < limit else varint(size)
                     value = get(key)
                     if value is None:
-                        size += 1 + len(echo_len) + _NOTHING_POOLED_LEN
+                        size += 1 + len(echo_len) + NOTHING_POOLED_LEN
                         row_len = small[size] if size < limit else varint(size)
-                        add((_FIELD1, row_len, _FIELD1, echo_len, echo, _NOTHING_POOLED))
+                        add((FIELD1, row_len, FIELD1, echo_len, echo, NOTHING_POOLED))
                         continue
-                    pooled = pooled_of(value[:HEADER_LEN]) or _pool_one(value)
+                    pooled = pooled_of(value[:HEADER_LEN]) or pool_one(value)
                     frequency = len(value) + suffix_len
                     frequency_len = small[frequency] if frequency < limit else varint(frequency)
                     size += 2 + len(echo_len) + len(frequency_len) + frequency + len(pooled)
                     row_len = small[size] if size < limit else varint(size)
-                    add((_FIELD1, row_len, _FIELD1, echo_len, echo, _FIELD2, frequency_len,
+                    add((FIELD1, row_len, FIELD1, echo_len, echo, FIELD2, frequency_len,
                          value[HEADER_LEN:], suffix, pooled))  # fmt: skip
                     found += 1
             else:
                 for key, echo in zip(keys, echoes, strict=True):
-                    inner: list[bytes | memoryview] = [_FIELD1, _varint(len(echo)), echo]
-                    pool = _Pool()
+                    inner: list[bytes | memoryview] = [FIELD1, _varint(len(echo)), echo]
+                    pool = PooledCounts()
                     for get in getters:
                         value = get(key)
                         if value is None:
                             continue
-                        pool.add(_unpack_header(value), _EXACT)
+                        pool.add(unpack_header(value), EXACT)
                         frequency = len(value) + suffix_len
-                        inner += (_FIELD2, _varint(frequency), value[HEADER_LEN:], suffix)
+                        inner += (FIELD2, _varint(frequency), value[HEADER_LEN:], suffix)
                         found += 1
                     pooled = pool.encode()
-                    inner += (_FIELD3, _varint(len(pooled)), pooled)
+                    inner += (FIELD3, _varint(len(pooled)), pooled)
                     size = sum(len(part) for part in inner)
-                    parts += (_FIELD1, _varint(size))
+                    parts += (FIELD1, _varint(size))
                     parts += inner
             if trailer is not None:
                 parts.append(trailer(found))
@@ -428,24 +384,24 @@ class LocalLookup:
         parts = []
         found = 0
         for row, echo in enumerate(echoes):
-            inner = [_FIELD1 + _varint(len(echo)) + echo]
-            pool = _Pool()
+            inner = [FIELD1 + _varint(len(echo)) + echo]
+            pool = PooledCounts()
             for served, fast, column in columns:
                 value = column[row]
                 if value is None:
                     continue
                 if fast:
-                    pool.add(_unpack_header(value), _EXACT)
+                    pool.add(unpack_header(value), EXACT)
                     frequency = value[HEADER_LEN:] + suffix
                 else:
                     frequency, counts, precision = release_one(value, served, populations)
                     pool.add(counts, precision)
-                inner.append(_FIELD2 + _varint(len(frequency)) + frequency)
+                inner.append(FIELD2 + _varint(len(frequency)) + frequency)
             found += len(inner) - 1
             pooled = pool.encode()
-            inner.append(_FIELD3 + _varint(len(pooled)) + pooled)
+            inner.append(FIELD3 + _varint(len(pooled)) + pooled)
             result = b"".join(inner)
-            parts.append(_FIELD1 + _varint(len(result)) + result)
+            parts.append(FIELD1 + _varint(len(result)) + result)
         if trailer is not None:
             parts.append(trailer(found))
         return b"".join(parts), found
@@ -468,7 +424,7 @@ class LocalLookup:
         fingerprint = query_fingerprint("SearchRegion", assembly.value, str(key), sorted(by_id))
         resume: tuple[bytes, str] | None = None
         if request.page_token:
-            resume = _decode_region_state(self.page_tokens.decode(request.page_token, fingerprint))
+            resume = decode_region_state(self.page_tokens.decode(request.page_token, fingerprint))
         first, last = region_bounds(key)
         start_key = resume[0] if resume else None
         scans = [(d.index.id, d.index.scan(first, last, start_key)) for d in datasets]
@@ -487,11 +443,11 @@ class LocalLookup:
                 frequency = value[HEADER_LEN:] + self._identity_suffix
             else:
                 frequency = self._release(value, served, no_populations)[0]
-            parts.append(_FIELD1 + _varint(len(frequency)) + frequency)
+            parts.append(FIELD1 + _varint(len(frequency)) + frequency)
             last_emitted = (stored_key, dataset_id)
         count = len(parts)
         if more and last_emitted is not None:
-            token = self.page_tokens.encode(fingerprint, _encode_region_state(*last_emitted))
+            token = self.page_tokens.encode(fingerprint, encode_region_state(*last_emitted))
             parts.append(wire.string_field(2, token))
         return LookupResult(b"".join(parts), count, list(by_id))
 
@@ -510,7 +466,9 @@ class LocalLookup:
             offset = int.from_bytes(self.page_tokens.decode(request.page_token, fingerprint), "big")
         page = datasets[offset : offset + page_size]
         response = catalog_service_pb2.ListDatasetsResponse(
-            datasets=[self.dataset_message(d) for d in page]
+            datasets=[
+                d.metadata.to_proto(self.identity.node_id, self.identity.country) for d in page
+            ]
         )
         if offset + page_size < len(datasets):
             state = (offset + page_size).to_bytes(4, "big")
@@ -532,140 +490,4 @@ class LocalLookup:
                 reason="DATASET_NOT_FOUND",
                 metadata={"dataset_id": request.dataset_id},
             )
-        return self.dataset_message(dataset)
-
-    def dataset_message(self, dataset: DatasetIndex) -> catalog_service_pb2.Dataset:
-        """The ``mesh.v1.Dataset`` of an opened index."""
-        meta = dataset.metadata
-        created = timestamp_pb2.Timestamp()
-        if meta.created_time:
-            created.FromDatetime(datetime.fromisoformat(meta.created_time))
-        return catalog_service_pb2.Dataset(
-            id=meta.id,
-            title=meta.title,
-            description=meta.description,
-            assembly=meta.assembly.to_proto(),
-            node_id=self.identity.node_id,
-            country=self.identity.country,
-            sample_count=meta.sample_count,
-            variant_count=meta.variant_count,
-            populations=list(meta.populations),
-            created_time=created,
-            source_sha256=meta.source_sha256,
-        )
-
-
-def _variant_message(variant: VariantKey) -> bytes:
-    """The serialized ``mesh.v1.Variant`` of a key."""
-    return allele_pb2.Variant(
-        chromosome=variant.chromosome,
-        position=variant.position,
-        reference_bases=variant.ref,
-        alternate_bases=variant.alt,
-    ).SerializeToString()
-
-
-def _chromosome_field(name: str) -> bytes:
-    """``Variant.chromosome`` (field 1) as encoded for a short ASCII name."""
-    return wire.string_field(1, name)
-
-
-class _FastChromosome:
-    """One spelling of a chromosome as the batch fast path needs it."""
-
-    __slots__ = ("alias_field", "canonical", "canonical_field", "code", "length", "renamed")
-
-    def __init__(self, spelling: str, canonical: str, length: int) -> None:
-        self.canonical = canonical
-        self.code = CONTIG_CODES[canonical]
-        self.length = length
-        #: The request spells it differently: the echoed variant names the canonical one.
-        self.renamed = spelling != canonical
-        self.alias_field = _chromosome_field(spelling)
-        self.canonical_field = _chromosome_field(canonical)
-
-    def rename(self, encoded: bytes, variant: allele_pb2.Variant) -> bytes:
-        """``encoded`` (a serialized ``Variant`` of this spelling) naming the canonical one."""
-        alias = self.alias_field
-        if encoded.startswith(alias):  # field 1 comes first: swap it
-            return self.canonical_field + encoded[len(alias) :]
-        return _variant_message(
-            VariantKey(self.canonical, variant.position, variant.reference_bases,
-                       variant.alternate_bases)
-        )  # fmt: skip
-
-
-_FAST_CHROMOSOMES: dict[Assembly, dict[str, _FastChromosome]] = {}
-
-
-def _fast_chromosomes(assembly: Assembly) -> dict[str, _FastChromosome]:
-    table = _FAST_CHROMOSOMES.get(assembly)
-    if table is None:
-        table = {
-            spelling: _FastChromosome(spelling, canonical, length)
-            for spelling, (canonical, length) in chromosome_table(assembly).items()
-        }
-        _FAST_CHROMOSOMES[assembly] = table
-    return table
-
-
-#: Single-base alleles the fast path accepts as they are.
-_BASES = frozenset("ACGTN")
-
-#: ``pooled`` of a variant no dataset holds: exact zeros.
-_NOTHING_POOLED = wire.len_field(_FIELD3, wire.allele_counts(0, 0, 0, 0, 0, _EXACT))
-_NOTHING_POOLED_LEN = len(_NOTHING_POOLED)
-
-#: Stored count header -> encoded ``pooled`` field (tag, length, ``AlleleCounts``) of a
-#: variant found in one exact dataset. Count profiles repeat a lot (singletons, common
-#: sample sizes); bounded by clearing.
-_POOLED_ONE: dict[bytes | memoryview, bytes] = {}
-_POOLED_ONE_MAX = 1 << 16
-
-
-def _pool_one(value: bytes | memoryview) -> bytes:
-    """The ``pooled`` field of one exact dataset's stored value (and cache it)."""
-    header = bytes(value[:HEADER_LEN])
-    ac, an, hom, het, hemi = _unpack_header(header)
-    pooled = wire.len_field(_FIELD3, wire.allele_counts(ac, an, hom, het, hemi, _EXACT))
-    if len(_POOLED_ONE) >= _POOLED_ONE_MAX:
-        _POOLED_ONE.clear()
-    _POOLED_ONE[header] = pooled
-    return pooled
-
-
-_STATE = struct.Struct(">H")
-
-
-def _encode_region_state(key: bytes, dataset_id: str) -> bytes:
-    return _STATE.pack(len(key)) + key + dataset_id.encode("utf-8")
-
-
-def _decode_region_state(state: bytes) -> tuple[bytes, str]:
-    (key_len,) = _STATE.unpack_from(state)
-    key = state[_STATE.size : _STATE.size + key_len]
-    return key, state[_STATE.size + key_len :].decode("utf-8")
-
-
-_OUTCOME_STATUS_OK = wire.tag(3, wire.WIRE_LEN) + b"\x00"  # google.rpc.Status{} (OK)
-_OUTCOME_LATENCY = wire.tag(4, wire.WIRE_FIXED64)
-_OUTCOME_COUNT = wire.tag(5, wire.WIRE_VARINT)
-_pack_double = struct.Struct("<d").pack
-
-
-def outcome_bytes(
-    identity: NodeIdentity, started: float, frequency_count: int, field: bytes
-) -> bytes:
-    """Encode this node's own ``NodeOutcome`` (status OK) as response field ``field``.
-
-    Hand-encoded (see :mod:`mesh.wire`): it is built once per request on the hot path.
-    """
-    latency_ms = (time.perf_counter() - started) * 1000.0
-    encoded = b"".join((
-        wire.string_field(1, identity.node_id),
-        wire.string_field(2, identity.country),
-        _OUTCOME_STATUS_OK,
-        _OUTCOME_LATENCY + _pack_double(latency_ms),
-        _OUTCOME_COUNT + _varint(frequency_count) if frequency_count else b"",
-    ))  # fmt: skip
-    return field + _varint(len(encoded)) + encoded
+        return dataset.metadata.to_proto(self.identity.node_id, self.identity.country)

@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -272,25 +272,21 @@ class CallCounter:
 _RESPONSE_FRAMES = frozenset({0x0, 0x1, 0x9})
 
 
-class DelayProxy:
-    """A loopback TCP proxy to a gRPC server that holds its responses back ``delay_s``.
+class LoopbackProxy:
+    """A loopback TCP proxy: the accept loop, connection tracking and ``close()``.
 
-    Requests pass at once. From the server, HTTP/2 frames that carry responses
-    (HEADERS, DATA) reach the client ``delay_s`` late while connection frames
-    (SETTINGS, PING, WINDOW_UPDATE) pass at once: the node is slow, its connection
-    is healthy. When the server side closes (node killed), the client connection is
-    dropped at once with any held-back bytes, as a dead node's would be.
+    Subclasses say what happens to one connection in :meth:`handle`;
+    :meth:`forward` pumps bytes one way. ``connections`` counts what was accepted.
     """
 
-    def __init__(self, upstream_port: int, delay_s: float) -> None:
-        self.upstream_port = upstream_port
-        self.delay_s = delay_s
+    def __init__(self) -> None:
         self.port = 0
+        self.connections = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
 
-    async def __aenter__(self) -> DelayProxy:
+    async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self
@@ -315,34 +311,67 @@ class DelayProxy:
         assert task is not None
         self._tasks.add(task)
         self._writers.add(writer)
+        self.connections += 1
         try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
-        except OSError:
-            writer.transport.abort()
-            self._tasks.discard(task)
-            return
-        self._writers.add(up_writer)
-        pumps = [
-            asyncio.create_task(self._forward(reader, up_writer)),
-            asyncio.create_task(self._delay_responses(up_reader, writer)),
-        ]
-        try:
-            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            pass
+            await self.handle(reader, writer)
+        except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # closed by either side or by close(): nothing to report
         finally:
-            for pump in pumps:
-                pump.cancel()
             writer.transport.abort()
-            up_writer.transport.abort()
+            self._writers.discard(writer)
             self._tasks.discard(task)
 
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one accepted connection (the client side is aborted afterwards)."""
+        raise NotImplementedError
+
+    async def open_upstream(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Connect to the proxied server; the writer is dropped by ``close()`` too."""
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
+        self._writers.add(up_writer)
+        return up_reader, up_writer
+
+    def drop_upstream(self, up_writer: asyncio.StreamWriter) -> None:
+        """Abort the proxied side of a connection."""
+        up_writer.transport.abort()
+        self._writers.discard(up_writer)
+
     @staticmethod
-    async def _forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Copy ``reader`` to ``writer`` until either side closes."""
         with contextlib.suppress(OSError):
             while chunk := await reader.read(65536):
                 writer.write(chunk)
                 await writer.drain()
+
+
+class DelayProxy(LoopbackProxy):
+    """A loopback TCP proxy to a gRPC server that holds its responses back ``delay_s``.
+
+    Requests pass at once. From the server, HTTP/2 frames that carry responses
+    (HEADERS, DATA) reach the client ``delay_s`` late while connection frames
+    (SETTINGS, PING, WINDOW_UPDATE) pass at once: the node is slow, its connection
+    is healthy. When the server side closes (node killed), the client connection is
+    dropped at once with any held-back bytes, as a dead node's would be.
+    """
+
+    def __init__(self, upstream_port: int, delay_s: float) -> None:
+        super().__init__()
+        self.upstream_port = upstream_port
+        self.delay_s = delay_s
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await self.open_upstream(self.upstream_port)
+        pumps = [
+            asyncio.create_task(self.forward(reader, up_writer)),
+            asyncio.create_task(self._delay_responses(up_reader, writer)),
+        ]
+        try:
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            self.drop_upstream(up_writer)
 
     async def _delay_responses(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -1,0 +1,197 @@
+"""The encoded pieces of a node's responses: identity, outcome, pooled counts, tokens.
+
+:mod:`nodes.lookup` assembles responses from byte slices; the helpers here encode the
+small parts computed per request (see :mod:`mesh.wire`), each once where it can be.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass
+from functools import cached_property
+
+from mesh import wire
+from mesh.genome import CONTIG_CODES, Assembly
+from mesh.v1 import allele_pb2
+from mesh.variants import VariantKey, chromosome_table
+from nodes.records import HEADER, HEADER_LEN
+
+# Field keys of the response messages (see protos/mesh/v1/allele_service.proto).
+FIELD1 = wire.tag(1, wire.WIRE_LEN)
+FIELD2 = wire.tag(2, wire.WIRE_LEN)
+FIELD3 = wire.tag(3, wire.WIRE_LEN)
+unpack_header = HEADER.unpack_from
+_varint = wire.varint
+EXACT = allele_pb2.COUNT_PRECISION_EXACT
+ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
+SUPPRESSED = allele_pb2.COUNT_PRECISION_SUPPRESSED
+
+
+@dataclass(frozen=True)
+class NodeIdentity:
+    """Who answers: stamped on every frequency and outcome this node returns."""
+
+    node_id: str
+    country: str
+
+    @cached_property
+    def outcome_prefix(self) -> bytes:
+        """``NodeOutcome.node_id`` and ``country``, encoded once for every outcome."""
+        return wire.string_field(1, self.node_id) + wire.string_field(2, self.country)
+
+
+@dataclass
+class LookupResult:
+    """An encoded response and what the caller may want to log about it."""
+
+    payload: bytes
+    frequency_count: int
+    dataset_ids: list[str]
+
+
+class PooledCounts:
+    """Pooled counts over the datasets of one variant (rule: mesh.federation pooling)."""
+
+    __slots__ = ("ac", "an", "contributed", "hemi", "het", "hom", "inexact", "suppressed")
+
+    def __init__(self) -> None:
+        self.ac = self.an = self.hom = self.het = self.hemi = 0
+        self.contributed = self.inexact = self.suppressed = False
+
+    def add(self, counts: tuple[int, int, int, int, int], precision: int) -> None:
+        if precision == SUPPRESSED:
+            self.suppressed = True
+            return
+        self.contributed = True
+        if precision == ROUNDED:
+            self.inexact = True
+        self.ac += counts[0]
+        self.an += counts[1]
+        self.hom += counts[2]
+        self.het += counts[3]
+        self.hemi += counts[4]
+
+    def encode(self) -> bytes:
+        if self.suppressed and not self.contributed:
+            precision = SUPPRESSED
+        elif self.inexact or self.suppressed:
+            precision = ROUNDED
+        else:
+            precision = EXACT
+        return wire.allele_counts(self.ac, self.an, self.hom, self.het, self.hemi, precision)
+
+
+def variant_message(variant: VariantKey) -> bytes:
+    """The serialized ``mesh.v1.Variant`` of a key."""
+    return allele_pb2.Variant(
+        chromosome=variant.chromosome,
+        position=variant.position,
+        reference_bases=variant.ref,
+        alternate_bases=variant.alt,
+    ).SerializeToString()
+
+
+def _chromosome_field(name: str) -> bytes:
+    """``Variant.chromosome`` (field 1) as encoded for a short ASCII name."""
+    return wire.string_field(1, name)
+
+
+class FastChromosome:
+    """One spelling of a chromosome as the batch fast path needs it."""
+
+    __slots__ = ("alias_field", "canonical", "canonical_field", "code", "length", "renamed")
+
+    def __init__(self, spelling: str, canonical: str, length: int) -> None:
+        self.canonical = canonical
+        self.code = CONTIG_CODES[canonical]
+        self.length = length
+        #: The request spells it differently: the echoed variant names the canonical one.
+        self.renamed = spelling != canonical
+        self.alias_field = _chromosome_field(spelling)
+        self.canonical_field = _chromosome_field(canonical)
+
+    def rename(self, encoded: bytes, variant: allele_pb2.Variant) -> bytes:
+        """``encoded`` (a serialized ``Variant`` of this spelling) naming the canonical one."""
+        alias = self.alias_field
+        if encoded.startswith(alias):  # field 1 comes first: swap it
+            return self.canonical_field + encoded[len(alias) :]
+        return variant_message(
+            VariantKey(self.canonical, variant.position, variant.reference_bases,
+                       variant.alternate_bases)
+        )  # fmt: skip
+
+
+_FAST_CHROMOSOMES: dict[Assembly, dict[str, FastChromosome]] = {}
+
+
+def fast_chromosomes(assembly: Assembly) -> dict[str, FastChromosome]:
+    table = _FAST_CHROMOSOMES.get(assembly)
+    if table is None:
+        table = {
+            spelling: FastChromosome(spelling, canonical, length)
+            for spelling, (canonical, length) in chromosome_table(assembly).items()
+        }
+        _FAST_CHROMOSOMES[assembly] = table
+    return table
+
+
+#: Single-base alleles the fast path accepts as they are.
+SINGLE_BASES = frozenset("ACGTN")
+
+#: ``pooled`` of a variant no dataset holds: exact zeros.
+NOTHING_POOLED = wire.len_field(FIELD3, wire.allele_counts(0, 0, 0, 0, 0, EXACT))
+NOTHING_POOLED_LEN = len(NOTHING_POOLED)
+
+#: Stored count header -> encoded ``pooled`` field (tag, length, ``AlleleCounts``) of a
+#: variant found in one exact dataset. Count profiles repeat a lot (singletons, common
+#: sample sizes); bounded by clearing.
+POOLED_ONE: dict[bytes | memoryview, bytes] = {}
+POOLED_ONE_MAX = 1 << 16
+
+
+def pool_one(value: bytes | memoryview) -> bytes:
+    """The ``pooled`` field of one exact dataset's stored value (and cache it)."""
+    header = bytes(value[:HEADER_LEN])
+    ac, an, hom, het, hemi = unpack_header(header)
+    pooled = wire.len_field(FIELD3, wire.allele_counts(ac, an, hom, het, hemi, EXACT))
+    if len(POOLED_ONE) >= POOLED_ONE_MAX:
+        POOLED_ONE.clear()
+    POOLED_ONE[header] = pooled
+    return pooled
+
+
+_STATE = struct.Struct(">H")
+
+
+def encode_region_state(key: bytes, dataset_id: str) -> bytes:
+    return _STATE.pack(len(key)) + key + dataset_id.encode("utf-8")
+
+
+def decode_region_state(state: bytes) -> tuple[bytes, str]:
+    (key_len,) = _STATE.unpack_from(state)
+    key = state[_STATE.size : _STATE.size + key_len]
+    return key, state[_STATE.size + key_len :].decode("utf-8")
+
+
+_OUTCOME_STATUS_OK = wire.tag(3, wire.WIRE_LEN) + b"\x00"  # google.rpc.Status{} (OK)
+_OUTCOME_LATENCY = wire.tag(4, wire.WIRE_FIXED64)
+_OUTCOME_COUNT = wire.tag(5, wire.WIRE_VARINT)
+_pack_double = struct.Struct("<d").pack
+
+
+def outcome_bytes(
+    identity: NodeIdentity, started: float, frequency_count: int, field: bytes
+) -> bytes:
+    """Encode this node's own ``NodeOutcome`` (status OK) as response field ``field``.
+
+    Hand-encoded (see :mod:`mesh.wire`): it is built once per request on the hot path.
+    """
+    latency_ms = (time.perf_counter() - started) * 1000.0
+    encoded = b"".join((
+        identity.outcome_prefix,
+        _OUTCOME_STATUS_OK,
+        _OUTCOME_LATENCY + _pack_double(latency_ms),
+        _OUTCOME_COUNT + _varint(frequency_count) if frequency_count else b"",
+    ))  # fmt: skip
+    return field + _varint(len(encoded)) + encoded
