@@ -41,7 +41,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from gateway.server import RunningGateway, start_gateway
-from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig
+from mesh.channels import open_channel
+from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig, TlsConfig
 from mesh.federation import FederationSettings
 from mesh.genome import Assembly
 from mesh.v1 import allele_service_pb2_grpc, catalog_service_pb2_grpc
@@ -433,10 +434,10 @@ async def failing_server(
 # ----------------------------------------------------------------------------- processes
 
 
-def wait_for_health(address: str, timeout_s: float = 20.0) -> None:
+def wait_for_health(address: str, timeout_s: float = 20.0, *, tls: TlsConfig | None = None) -> None:
     """Block until ``address`` answers gRPC health ``SERVING`` (bounded by ``timeout_s``)."""
     deadline = time.monotonic() + timeout_s
-    with grpc.insecure_channel(address) as channel:
+    with open_channel(address, tls) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             try:

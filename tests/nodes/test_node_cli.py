@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,21 +14,15 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
+from tests.mesh_harness import free_port, wait_for_health
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf
 
 pytestmark = pytest.mark.slow
 
 CLI = [sys.executable, "-m", "mesh"]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -39,20 +32,6 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     if check and result.returncode != 0:
         raise AssertionError(f"allelemesh {' '.join(args)} failed:\n{result.stderr}")
     return result
-
-
-def wait_healthy(address: str, deadline_s: float = 30.0) -> None:
-    end = time.monotonic() + deadline_s
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < end:
-            try:
-                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                time.sleep(0.1)
-    raise AssertionError(f"{address} never became healthy")
 
 
 @contextmanager
@@ -112,7 +91,7 @@ def test_serve_query_reload_and_stop(built_index: Path, tmp_path: Path):
         "--index", str(built_index), "--listen", address, "--node-id", "no-oslo-1",
         "--country", "NO", "--insecure",
     ) as process:  # fmt: skip
-        wait_healthy(address)
+        wait_for_health(address, 30.0)
         table = cli("query", "1-55051215-G-GA", "--target", address, "--insecure")
         assert "no-demo" in table.stdout
         assert "no-oslo-1" in table.stdout
@@ -153,7 +132,7 @@ def test_workers_share_one_port(built_index: Path):
         "--index", str(built_index), "--listen", address, "--node-id", "no-oslo-1",
         "--country", "NO", "--insecure", "--workers", "2",
     ) as process:  # fmt: skip
-        wait_healthy(address)
+        wait_for_health(address, 30.0)
         for _ in range(20):
             assert lookup(address).frequencies[0].counts.allele_count == 12
         children = subprocess.run(

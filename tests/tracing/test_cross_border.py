@@ -13,14 +13,12 @@ import signal
 import ssl
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from mesh.channels import open_channel
@@ -32,7 +30,7 @@ from mesh.v1 import (
     trace_service_pb2,
     trace_service_pb2_grpc,
 )
-from tests.mesh_harness import free_port
+from tests.mesh_harness import free_port, wait_for_health
 from tests.pki_factory import TestPki
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf
 
@@ -43,19 +41,6 @@ CLI = [sys.executable, "-m", "mesh"]
 COUNTRIES = (("NO", "no-oslo-1", 12), ("FI", "fi-helsinki-1", 7), ("SE", "se-umea-1", 3))
 PORTAL_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PORTAL_PARENT = "00f067aa0ba902b7"
-
-
-def wait_healthy(address: str, tls: TlsConfig, deadline_s: float = 30.0) -> None:
-    end = time.monotonic() + deadline_s
-    with open_channel(address, tls) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < end:
-            try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
-                    return
-            except grpc.RpcError:
-                time.sleep(0.1)
-    raise AssertionError(f"{address} never became healthy")
 
 
 def tls_toml(tls: TlsConfig) -> str:
@@ -99,10 +84,10 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         )
         operator = pki.tls(pki.leaf("EU", "operator", "ops-1"))
         for _node_id, address, _ac in nodes.values():
-            wait_healthy(address, operator)
+            wait_for_health(address, 30.0, tls=operator)
         processes.append(subprocess.Popen([*CLI, "gateway", "serve", "--config", str(gateway_toml)],
                                           cwd=ROOT, stderr=subprocess.DEVNULL))  # fmt: skip
-        wait_healthy(grpc_address, operator)
+        wait_for_health(grpc_address, 30.0, tls=operator)
         yield {
             "pki": pki, "nodes": nodes, "gateway": grpc_address, "http_port": http_port,
             "gateway_toml": gateway_toml, "operator": operator,
