@@ -25,19 +25,19 @@ _sym_db = _symbol_database.Default()
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14mesh/v1/allele.proto\x12\x07mesh.v1\x1a\x17google/rpc/status.proto\"a\n\x07Variant\x12\x12\n\nchromosome\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x17\n\x0freference_bases\x18\x03 \x01(\t\x12\x17\n\x0f\x61lternate_bases\x18\x04 \x01(\t\"8\n\x06Region\x12\x12\n\nchromosome\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x03\"\xe8\x02\n\x0c\x41lleleCounts\x12\x19\n\x0c\x61llele_count\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x1a\n\rallele_number\x18\x02 \x01(\x03H\x01\x88\x01\x01\x12\x1d\n\x10\x61llele_frequency\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x1d\n\x10homozygous_count\x18\x04 \x01(\x03H\x03\x88\x01\x01\x12\x1f\n\x12heterozygous_count\x18\x05 \x01(\x03H\x04\x88\x01\x01\x12\x1d\n\x10hemizygous_count\x18\x06 \x01(\x03H\x05\x88\x01\x01\x12*\n\tprecision\x18\x07 \x01(\x0e\x32\x17.mesh.v1.CountPrecisionB\x0f\n\r_allele_countB\x10\n\x0e_allele_numberB\x13\n\x11_allele_frequencyB\x13\n\x11_homozygous_countB\x15\n\x13_heterozygous_countB\x13\n\x11_hemizygous_count\"P\n\x13PopulationFrequency\x12\x12\n\npopulation\x18\x01 \x01(\t\x12%\n\x06\x63ounts\x18\x02 \x01(\x0b\x32\x15.mesh.v1.AlleleCounts\"\xd6\x01\n\x10VariantFrequency\x12!\n\x07variant\x18\x01 \x01(\x0b\x32\x10.mesh.v1.Variant\x12\x12\n\ndataset_id\x18\x02 \x01(\t\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12%\n\x06\x63ounts\x18\x05 \x01(\x0b\x32\x15.mesh.v1.AlleleCounts\x12\x31\n\x0bpopulations\x18\x06 \x03(\x0b\x32\x1c.mesh.v1.PopulationFrequency\x12\x0f\n\x07\x66ilters\x18\x07 \x03(\t\"\x80\x01\n\x0bNodeOutcome\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\"\n\x06status\x18\x03 \x01(\x0b\x32\x12.google.rpc.Status\x12\x12\n\nlatency_ms\x18\x04 \x01(\x01\x12\x17\n\x0f\x66requency_count\x18\x05 \x01(\x05*N\n\x08\x41ssembly\x12\x18\n\x14\x41SSEMBLY_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x41SSEMBLY_GRCH37\x10\x01\x12\x13\n\x0f\x41SSEMBLY_GRCH38\x10\x02*?\n\x05Scope\x12\x15\n\x11SCOPE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSCOPE_LOCAL\x10\x01\x12\x0e\n\nSCOPE_MESH\x10\x02*\x89\x01\n\x0e\x43ountPrecision\x12\x1f\n\x1b\x43OUNT_PRECISION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43OUNT_PRECISION_EXACT\x10\x01\x12\x1b\n\x17\x43OUNT_PRECISION_ROUNDED\x10\x02\x12\x1e\n\x1a\x43OUNT_PRECISION_SUPPRESSED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14mesh/v1/allele.proto\x12\x07mesh.v1\x1a\x17google/rpc/status.proto\"a\n\x07Variant\x12\x12\n\nchromosome\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x17\n\x0freference_bases\x18\x03 \x01(\t\x12\x17\n\x0f\x61lternate_bases\x18\x04 \x01(\t\"8\n\x06Region\x12\x12\n\nchromosome\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x03\"\xe8\x02\n\x0c\x41lleleCounts\x12\x19\n\x0c\x61llele_count\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x1a\n\rallele_number\x18\x02 \x01(\x03H\x01\x88\x01\x01\x12\x1d\n\x10\x61llele_frequency\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x1d\n\x10homozygous_count\x18\x04 \x01(\x03H\x03\x88\x01\x01\x12\x1f\n\x12heterozygous_count\x18\x05 \x01(\x03H\x04\x88\x01\x01\x12\x1d\n\x10hemizygous_count\x18\x06 \x01(\x03H\x05\x88\x01\x01\x12*\n\tprecision\x18\x07 \x01(\x0e\x32\x17.mesh.v1.CountPrecisionB\x0f\n\r_allele_countB\x10\n\x0e_allele_numberB\x13\n\x11_allele_frequencyB\x13\n\x11_homozygous_countB\x15\n\x13_heterozygous_countB\x13\n\x11_hemizygous_count\"P\n\x13PopulationFrequency\x12\x12\n\npopulation\x18\x01 \x01(\t\x12%\n\x06\x63ounts\x18\x02 \x01(\x0b\x32\x15.mesh.v1.AlleleCounts\"\xd6\x01\n\x10VariantFrequency\x12!\n\x07variant\x18\x01 \x01(\x0b\x32\x10.mesh.v1.Variant\x12\x12\n\ndataset_id\x18\x02 \x01(\t\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12%\n\x06\x63ounts\x18\x05 \x01(\x0b\x32\x15.mesh.v1.AlleleCounts\x12\x31\n\x0bpopulations\x18\x06 \x03(\x0b\x32\x1c.mesh.v1.PopulationFrequency\x12\x0f\n\x07\x66ilters\x18\x07 \x03(\t\"\xab\x01\n\x0bNodeOutcome\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\"\n\x06status\x18\x03 \x01(\x0b\x32\x12.google.rpc.Status\x12\x12\n\nlatency_ms\x18\x04 \x01(\x01\x12\x17\n\x0f\x66requency_count\x18\x05 \x01(\x05\x12)\n\x08\x64\x61tasets\x18\x06 \x03(\x0b\x32\x17.mesh.v1.DatasetOutcome\"H\n\x0e\x44\x61tasetOutcome\x12\x12\n\ndataset_id\x18\x01 \x01(\t\x12\"\n\x06status\x18\x02 \x01(\x0b\x32\x12.google.rpc.Status*N\n\x08\x41ssembly\x12\x18\n\x14\x41SSEMBLY_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x41SSEMBLY_GRCH37\x10\x01\x12\x13\n\x0f\x41SSEMBLY_GRCH38\x10\x02*?\n\x05Scope\x12\x15\n\x11SCOPE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSCOPE_LOCAL\x10\x01\x12\x0e\n\nSCOPE_MESH\x10\x02*\x89\x01\n\x0e\x43ountPrecision\x12\x1f\n\x1b\x43OUNT_PRECISION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43OUNT_PRECISION_EXACT\x10\x01\x12\x1b\n\x17\x43OUNT_PRECISION_ROUNDED\x10\x02\x12\x1e\n\x1a\x43OUNT_PRECISION_SUPPRESSED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mesh.v1.allele_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ASSEMBLY']._serialized_start=1008
-  _globals['_ASSEMBLY']._serialized_end=1086
-  _globals['_SCOPE']._serialized_start=1088
-  _globals['_SCOPE']._serialized_end=1151
-  _globals['_COUNTPRECISION']._serialized_start=1154
-  _globals['_COUNTPRECISION']._serialized_end=1291
+  _globals['_ASSEMBLY']._serialized_start=1125
+  _globals['_ASSEMBLY']._serialized_end=1203
+  _globals['_SCOPE']._serialized_start=1205
+  _globals['_SCOPE']._serialized_end=1268
+  _globals['_COUNTPRECISION']._serialized_start=1271
+  _globals['_COUNTPRECISION']._serialized_end=1408
   _globals['_VARIANT']._serialized_start=58
   _globals['_VARIANT']._serialized_end=155
   _globals['_REGION']._serialized_start=157
@@ -49,5 +49,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VARIANTFREQUENCY']._serialized_start=661
   _globals['_VARIANTFREQUENCY']._serialized_end=875
   _globals['_NODEOUTCOME']._serialized_start=878
-  _globals['_NODEOUTCOME']._serialized_end=1006
+  _globals['_NODEOUTCOME']._serialized_end=1049
+  _globals['_DATASETOUTCOME']._serialized_start=1051
+  _globals['_DATASETOUTCOME']._serialized_end=1123
 # @@protoc_insertion_point(module_scope)

@@ -104,15 +104,25 @@ class VariantFrequency(_message.Message):
     def __init__(self, variant: _Optional[_Union[Variant, _Mapping]] = ..., dataset_id: _Optional[str] = ..., node_id: _Optional[str] = ..., country: _Optional[str] = ..., counts: _Optional[_Union[AlleleCounts, _Mapping]] = ..., populations: _Optional[_Iterable[_Union[PopulationFrequency, _Mapping]]] = ..., filters: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class NodeOutcome(_message.Message):
-    __slots__ = ("node_id", "country", "status", "latency_ms", "frequency_count")
+    __slots__ = ("node_id", "country", "status", "latency_ms", "frequency_count", "datasets")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     FREQUENCY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     country: str
     status: _status_pb2.Status
     latency_ms: float
     frequency_count: int
-    def __init__(self, node_id: _Optional[str] = ..., country: _Optional[str] = ..., status: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., latency_ms: _Optional[float] = ..., frequency_count: _Optional[int] = ...) -> None: ...
+    datasets: _containers.RepeatedCompositeFieldContainer[DatasetOutcome]
+    def __init__(self, node_id: _Optional[str] = ..., country: _Optional[str] = ..., status: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., latency_ms: _Optional[float] = ..., frequency_count: _Optional[int] = ..., datasets: _Optional[_Iterable[_Union[DatasetOutcome, _Mapping]]] = ...) -> None: ...
+
+class DatasetOutcome(_message.Message):
+    __slots__ = ("dataset_id", "status")
+    DATASET_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    dataset_id: str
+    status: _status_pb2.Status
+    def __init__(self, dataset_id: _Optional[str] = ..., status: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
