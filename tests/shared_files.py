@@ -14,6 +14,7 @@ skips at the end of the run, so ``make test`` says how many tests did not run an
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -35,12 +36,31 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
+def _main_checkout(repo: Path) -> Path | None:
+    """The main checkout when ``repo`` is a git worktree (its ``.git`` is a file)."""
+    dotgit = repo / ".git"
+    if not dotgit.is_file():
+        return None
+    gitdir = Path(dotgit.read_text(encoding="utf-8").partition("gitdir:")[2].strip())
+    common = gitdir / "commondir"
+    if not common.is_file():
+        return None
+    return (gitdir / common.read_text(encoding="utf-8").strip()).resolve().parent
+
+
+@functools.cache
 def shared_root() -> Path:
-    """``$ALLELEMESH_SHARED``, or ``../shared`` beside the checkout."""
+    """``$ALLELEMESH_SHARED``, or ``../shared`` beside the checkout (or beside the main
+    checkout, for a git worktree)."""
     override = os.environ.get("ALLELEMESH_SHARED")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[1].parent / "shared"
+    repo = Path(__file__).resolve().parents[1]
+    beside = repo.parent / "shared"
+    main = _main_checkout(repo)
+    if not beside.is_dir() and main is not None and (main.parent / "shared").is_dir():
+        return main.parent / "shared"
+    return beside
 
 
 def missing(what: str, where: Path, source: str, into: Path) -> None:
