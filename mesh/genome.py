@@ -65,13 +65,15 @@ class Contig:
     refseq: str
 
 
-# ``chr`` is stripped before the lookup, so ``chr23``/``chrM``/``chrMT`` resolve too.
+#: The alias table (README "Chromosome names"). ``chr`` is stripped before this lookup,
+#: so ``chr1``/``chrX``/``chrM``/``chrMT`` resolve too.
 _ALIASES: dict[str, str] = {
     **{name: name for name in CHROMOSOMES},
-    "23": "X",
-    "24": "Y",
     "M": "MT",
 }
+#: PLINK's numeric codes, accepted bare only: ``chr23`` is no spelling any reference
+#: uses, so it is more likely a mistake than chrX and is refused.
+_NUMERIC_ALIASES: dict[str, str] = {"23": "X", "24": "Y"}
 _ACCESSION = re.compile(r"NC_(\d{6})(?:\.(\d+))?")
 _ACCEPTED = "1..22, X, Y, MT (or chr1, chrX, chrM, 23, 24, or a RefSeq NC_ accession)"
 
@@ -114,8 +116,16 @@ def canonical_chromosome(name: str, assembly: Assembly | None = None) -> str:
     one of the other assembly would silently shift every coordinate, so it is an error.
     """
     text = name.strip().upper()
+    if (canonical := _NUMERIC_ALIASES.get(text)) is not None:
+        return canonical
     if text.startswith("CHR"):
         text = text[3:]
+        if text in _NUMERIC_ALIASES:
+            raise _unknown(
+                name,
+                f" ({text} is PLINK's code for chromosome "
+                f"{_NUMERIC_ALIASES[text]}, accepted bare, never chr-prefixed)",
+            )
     if (canonical := _ALIASES.get(text)) is not None:
         return canonical
     if _ACCESSION.fullmatch(text) is None:
