@@ -24,6 +24,7 @@ from gateway.servicers import GatewayServicers
 from mesh.config import GatewayConfig
 from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, MeshBackend
+from mesh.ports import PortLock, check_port_free, lock_port
 from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_server
 from mesh.tracing import Telemetry, setup_tracing
 
@@ -84,7 +85,9 @@ async def start_gateway(
     try:
         port = bind(server, config.listen, config.tls, "gateway")
     except ConfigError:
+        await server.stop(None)
         await backend.close()
+        telemetry.shutdown()
         raise
     await backend.start()
     await server.start()
@@ -92,7 +95,11 @@ async def start_gateway(
     running = RunningGateway(server, port, backend, config, telemetry=telemetry)
     if config.http_listen:
         # The portal's HTTP API, in this event loop, over the same backend.
-        running.http = await start_http(backend, config, telemetry=telemetry)
+        try:
+            running.http = await start_http(backend, config, telemetry=telemetry)
+        except ConfigError:
+            await running.stop(None)  # stop cleanly: no "Event loop is closed" at exit
+            raise
     log.info(
         "gateway %s serving %d peers on port %d",
         config.id,
@@ -115,6 +122,25 @@ async def _serve(config: GatewayConfig, insecure: bool) -> None:
     await gateway.stop()
 
 
+def claim_ports(config: GatewayConfig) -> PortLock | None:
+    """Lock the gRPC port for this gateway and check its HTTP port is free (or refuse)."""
+    lock = lock_port("[gateway].listen", config.listen, f"gateway {config.id}")
+    try:
+        check_port_free("[gateway].listen", config.listen)
+        if config.http_listen:
+            check_port_free("[gateway].http_listen", config.http_listen)
+    except ConfigError:
+        if lock is not None:
+            lock.release()
+        raise
+    return lock
+
+
 def serve_forever(config: GatewayConfig, *, insecure: bool = False) -> None:
     """Run the gateway (gRPC, and HTTP if configured) until SIGTERM/SIGINT."""
-    asyncio.run(_serve(config, insecure))
+    lock = claim_ports(config)
+    try:
+        asyncio.run(_serve(config, insecure))
+    finally:
+        if lock is not None:
+            lock.release()

@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError
+from mesh.ports import port_in_use
 from mesh.tls import server_credentials
 from mesh.tracing import TRACE_SERVICE, Telemetry, server_interceptor, trace_service_handler
 
@@ -30,7 +31,6 @@ GRACE_S = 5.0
 SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
     ("grpc.max_send_message_length", MAX_SEND_BYTES),
-    ("grpc.so_reuseport", 1),
     # Let clients keep idle connections alive with pings every 10 s or more.
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
@@ -42,14 +42,17 @@ def new_server(
     telemetry: Telemetry,
     *,
     max_concurrent_rpcs: int,
+    reuse_port: bool = False,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     """A server with the mesh's services, TraceService, health and reflection (not bound).
 
     Calls beyond ``max_concurrent_rpcs`` are refused at once with ``RESOURCE_EXHAUSTED``
-    rather than queued without bound.
+    rather than queued without bound. ``reuse_port`` only for a node's own ``--workers``
+    (which hold its port lock, see :mod:`mesh.ports`): gRPC's default is on, which would
+    let any other process on this machine share the port unnoticed.
     """
     server = grpc.aio.server(
-        options=SERVER_OPTIONS,
+        options=(*SERVER_OPTIONS, ("grpc.so_reuseport", int(reuse_port))),
         maximum_concurrent_rpcs=max_concurrent_rpcs,
         interceptors=[server_interceptor(telemetry)],
     )
@@ -70,12 +73,16 @@ def new_server(
 
 def bind(server: grpc.aio.Server, listen: str, tls: TlsConfig | None, who: str) -> int:
     """Bind ``listen`` (mTLS when ``tls`` is set) and return the port, or refuse clearly."""
-    if tls is not None:
-        port = int(server.add_secure_port(listen, server_credentials(tls)))
-    else:
-        port = int(server.add_insecure_port(listen))
+    credentials = server_credentials(tls) if tls is not None else None
+    try:
+        if credentials is not None:
+            port = int(server.add_secure_port(listen, credentials))
+        else:
+            port = int(server.add_insecure_port(listen))
+    except RuntimeError:  # grpcio: "Failed to bind to address ..."
+        port = 0
     if port == 0:
-        raise ConfigError(f"{who}: cannot listen on {listen} (address in use?)")
+        raise port_in_use(f"[{who}].listen", listen)
     return port
 
 

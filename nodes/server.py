@@ -4,7 +4,8 @@
 :class:`RunningNode` (tests use it with ``listen = "127.0.0.1:0"``);
 :func:`serve_forever` is what ``allelemesh node serve`` runs, with signal handling
 (SIGTERM/SIGINT stop gracefully, SIGHUP reloads rebuilt indexes) and ``--workers N``
-processes sharing one port through SO_REUSEPORT.
+processes sharing one port through SO_REUSEPORT. The parent holds the port's lock
+(:mod:`mesh.ports`), so no other process can join them on that port.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mesh.config import NodeConfig
 from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, LocalSource, MeshBackend
 from mesh.paging import PageTokenCodec
+from mesh.ports import PortLock, check_port_free, lock_port
 from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_server
 from mesh.tracing import Telemetry, setup_tracing, start_metrics_server
 from nodes.audit import AuditLog
@@ -72,9 +74,16 @@ class RunningNode:
 
 
 async def start_node(
-    config: NodeConfig, *, insecure: bool = False, page_token_secret: bytes | None = None
+    config: NodeConfig,
+    *,
+    insecure: bool = False,
+    page_token_secret: bytes | None = None,
+    shared_port: bool = False,
 ) -> RunningNode:
-    """Open the indexes, bind the port and start serving."""
+    """Open the indexes, bind the port and start serving.
+
+    ``shared_port``: this is one of ``--workers`` whose parent holds the port lock.
+    """
     check_transport(config.tls, insecure, "node")
     audit = AuditLog(config.audit_path) if config.audit_path is not None else None
     store = IndexStore([(d.id, d.index, d.log_queries) for d in config.datasets])
@@ -102,12 +111,25 @@ async def start_node(
             telemetry=telemetry,
         )
     server, health_servicer = new_server(
-        servicers.handlers(), telemetry, max_concurrent_rpcs=config.max_concurrent_rpcs
+        servicers.handlers(),
+        telemetry,
+        max_concurrent_rpcs=config.max_concurrent_rpcs,
+        reuse_port=shared_port,
     )
     try:
         port = bind(server, config.listen, config.tls, "node")
+        metrics_server = None
+        if config.metrics.listen:
+            metrics_server = await start_metrics_server(
+                telemetry, config.metrics.listen, reuse_port=shared_port
+            )
     except ConfigError:
+        # Nothing started yet: release what was opened so the process exits cleanly.
+        await server.stop(None)
+        if servicers.mesh is not None:
+            await servicers.mesh.close()
         store.close()
+        telemetry.shutdown()
         raise
     await server.start()
     await mark_serving(health_servicer)
@@ -115,9 +137,6 @@ async def start_node(
     if servicers.mesh is not None:
         # Peers may start after us: fetch their catalogues in the background.
         await servicers.mesh.start(wait=False)
-    metrics_server = None
-    if config.metrics.listen:
-        metrics_server = await start_metrics_server(telemetry, config.metrics.listen)
     log.info(
         "node %s (%s) serving %d datasets on port %d",
         config.id,
@@ -143,8 +162,8 @@ async def _watch_indexes(store: IndexStore, interval_s: float) -> None:
             log.exception("index reload failed")
 
 
-async def _serve(config: NodeConfig, insecure: bool, secret: bytes) -> None:
-    node = await start_node(config, insecure=insecure, page_token_secret=secret)
+async def _serve(config: NodeConfig, insecure: bool, secret: bytes, shared: bool = False) -> None:
+    node = await start_node(config, insecure=insecure, page_token_secret=secret, shared_port=shared)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -159,18 +178,33 @@ def _worker_main(config: NodeConfig, insecure: bool, secret: bytes, log_level: s
     from mesh.logs import configure_logging
 
     configure_logging(log_level, json_lines=config.log_json)
-    asyncio.run(_serve(config, insecure, secret))
+    asyncio.run(_serve(config, insecure, secret, shared=True))
+
+
+def claim_ports(config: NodeConfig) -> PortLock | None:
+    """Lock the gRPC port for this node and check its metrics port is free (or refuse)."""
+    lock = lock_port("[node].listen", config.listen, f"node {config.id}")
+    try:
+        check_port_free("[node].listen", config.listen)
+        if config.metrics.listen:
+            check_port_free("[metrics].listen", config.metrics.listen)
+    except ConfigError:
+        if lock is not None:
+            lock.release()
+        raise
+    return lock
 
 
 def serve_forever(config: NodeConfig, *, insecure: bool = False, log_level: str = "INFO") -> None:
     """Run the node until SIGTERM/SIGINT, in ``config.workers`` processes."""
     # One signing secret for every worker, so a page token from one is valid at another.
     secret = PageTokenCodec().secret
+    if config.workers > 1 and config.listen.endswith(":0"):
+        raise ConfigError("node: --workers needs a fixed port in listen, not port 0")
+    lock = claim_ports(config)  # held until this process exits
     if config.workers == 1:
         asyncio.run(_serve(config, insecure, secret))
         return
-    if config.listen.endswith(":0"):
-        raise ConfigError("node: --workers needs a fixed port in listen, not port 0")
     context = multiprocessing.get_context("spawn")
     workers = [
         context.Process(
@@ -192,3 +226,5 @@ def serve_forever(config: NodeConfig, *, insecure: bool = False, log_level: str 
         signal.signal(signum, forward)
     for worker in workers:
         worker.join()
+    if lock is not None:
+        lock.release()

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError
+from mesh.ports import port_in_use
 
 STOP_GRACE_S = 5.0
 
@@ -86,7 +87,8 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.listen(1024)
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"http_listen: cannot listen on {host}:{port}: {exc}") from exc
+        listen = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise port_in_use("[gateway].http_listen", listen, str(exc.strerror or exc)) from None
     sock.setblocking(False)
     return sock
 

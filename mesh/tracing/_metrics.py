@@ -217,7 +217,7 @@ _MAX_HEADER_LINES = 100
 
 
 async def serve_metrics_http(
-    render_text: Callable[[], bytes], host: str, port: int
+    render_text: Callable[[], bytes], host: str, port: int, *, reuse_port: bool = False
 ) -> asyncio.Server:
     """A minimal HTTP/1.1 server answering ``GET /metrics`` (for nodes' metrics port)."""
 
@@ -245,4 +245,4 @@ async def serve_metrics_http(
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    return await asyncio.start_server(handle, host, port)
+    return await asyncio.start_server(handle, host, port, reuse_port=reuse_port or None)

@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRat
 from opentelemetry.trace import Tracer
 from prometheus_client import CollectorRegistry
 
+from mesh.ports import port_in_use
 from mesh.tracing._config import TracingConfig
 from mesh.tracing._metrics import MeshMetrics, new_registry, render, serve_metrics_http
 from mesh.tracing._spans import (
@@ -129,9 +130,21 @@ def metrics_text(telemetry: Telemetry) -> bytes:
     return render(telemetry.registry)
 
 
-async def start_metrics_server(telemetry: Telemetry, listen: str) -> asyncio.Server:
-    """Serve ``GET /metrics`` on ``listen`` (HOST:PORT, port 0 picks one); close() to stop."""
+async def start_metrics_server(
+    telemetry: Telemetry, listen: str, *, reuse_port: bool = False
+) -> asyncio.Server:
+    """Serve ``GET /metrics`` on ``listen`` (HOST:PORT, port 0 picks one); close() to stop.
+
+    ``reuse_port`` for a node's own workers; a busy port is a ``ConfigError`` naming
+    ``[metrics].listen`` and the owner.
+    """
     host, _, port = listen.rpartition(":")
-    return await serve_metrics_http(
-        lambda: metrics_text(telemetry), host.strip("[]") or "127.0.0.1", int(port)
-    )
+    try:
+        return await serve_metrics_http(
+            lambda: metrics_text(telemetry),
+            host.strip("[]") or "127.0.0.1",
+            int(port),
+            reuse_port=reuse_port,
+        )
+    except OSError as exc:
+        raise port_in_use("[metrics].listen", listen, str(exc.strerror or exc)) from None
