@@ -143,7 +143,21 @@ def test_aliases(alias: str, expected: str, assembly: Assembly | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["", "0", "chr0", "25", "26", "chr23", "chr24", "CHR23", "chrUn", "chr1_KI270706v1_random", "NC_000025.1", "2L"]
+    "name",
+    [
+        "",
+        "0",
+        "chr0",
+        "25",
+        "26",
+        "chr23",
+        "chr24",
+        "CHR23",
+        "chrUn",
+        "chr1_KI270706v1_random",
+        "NC_000025.1",
+        "2L",
+    ],
 )
 def test_unknown_chromosome(name: str) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
