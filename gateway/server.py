@@ -21,6 +21,7 @@ import grpc
 from gateway.http.app import start_http
 from gateway.http.server import HttpServer
 from gateway.servicers import GatewayServicers
+from mesh.certificates import check_tls_files
 from mesh.config import GatewayConfig
 from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, MeshBackend
@@ -122,8 +123,13 @@ async def _serve(config: GatewayConfig, insecure: bool) -> None:
     await gateway.stop()
 
 
-def claim_ports(config: GatewayConfig) -> PortLock | None:
-    """Lock the gRPC port for this gateway and check its HTTP port is free (or refuse)."""
+def preflight(config: GatewayConfig) -> PortLock | None:
+    """What ``gateway serve`` refuses to start without: live certificates and free ports.
+
+    Returns the lock of the gRPC port, held for the process's life.
+    """
+    if config.tls is not None:
+        check_tls_files(config.tls.cert, config.tls.ca)
     lock = lock_port("[gateway].listen", config.listen, f"gateway {config.id}")
     try:
         check_port_free("[gateway].listen", config.listen)
@@ -138,7 +144,7 @@ def claim_ports(config: GatewayConfig) -> PortLock | None:
 
 def serve_forever(config: GatewayConfig, *, insecure: bool = False) -> None:
     """Run the gateway (gRPC, and HTTP if configured) until SIGTERM/SIGINT."""
-    lock = claim_ports(config)
+    lock = preflight(config)
     try:
         asyncio.run(_serve(config, insecure))
     finally:

@@ -57,6 +57,7 @@ import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from mesh.certificates import EXPIRY
 from mesh.config import PeerConfig, TlsConfig
 from mesh.errors import ConfigError, PermissionDeniedError, UnavailableError
 from mesh.identity import (
@@ -101,8 +102,7 @@ def load_material(tls: TlsConfig) -> TlsMaterial:
         raise ConfigError(f"[tls]: cannot parse {tls.cert} or {tls.key}: {exc}") from None
     if key.public_key() != leaf.public_key():
         raise ConfigError(f"[tls].key: {tls.key} is not the key of certificate {tls.cert}")
-    if leaf.not_valid_after_utc.timestamp() < time.time():
-        log.warning("certificate %s expired at %s", tls.cert, leaf.not_valid_after_utc)
+    EXPIRY.observe("own", str(tls.cert), leaf)  # warns from 30 days before the end
     return TlsMaterial(key_pem, chain, roots, leaf)
 
 
@@ -252,7 +252,9 @@ async def fetch_peer_certificate(
         # Abort rather than close: a gRPC server waits for HTTP/2 and never answers a TLS
         # close_notify, so a graceful close would hang for asyncio's 30 s shutdown timeout.
         writer.transport.abort()
-    return x509.load_der_x509_certificate(der)
+    cert = x509.load_der_x509_certificate(der)
+    EXPIRY.observe("peer", address, cert)
+    return cert
 
 
 def check_identity(address: str, cert: x509.Certificate, expected: str) -> SpiffeId:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import grpc
 
+from mesh.certificates import check_tls_files
 from mesh.config import NodeConfig
 from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, LocalSource, MeshBackend
@@ -181,8 +182,13 @@ def _worker_main(config: NodeConfig, insecure: bool, secret: bytes, log_level: s
     asyncio.run(_serve(config, insecure, secret, shared=True))
 
 
-def claim_ports(config: NodeConfig) -> PortLock | None:
-    """Lock the gRPC port for this node and check its metrics port is free (or refuse)."""
+def preflight(config: NodeConfig) -> PortLock | None:
+    """What ``node serve`` refuses to start without: live certificates and free ports.
+
+    Returns the lock of the gRPC port, held for the process's life.
+    """
+    if config.tls is not None:
+        check_tls_files(config.tls.cert, config.tls.ca)
     lock = lock_port("[node].listen", config.listen, f"node {config.id}")
     try:
         check_port_free("[node].listen", config.listen)
@@ -201,7 +207,7 @@ def serve_forever(config: NodeConfig, *, insecure: bool = False, log_level: str 
     secret = PageTokenCodec().secret
     if config.workers > 1 and config.listen.endswith(":0"):
         raise ConfigError("node: --workers needs a fixed port in listen, not port 0")
-    lock = claim_ports(config)  # held until this process exits
+    lock = preflight(config)  # the port lock is held until this process exits
     if config.workers == 1:
         asyncio.run(_serve(config, insecure, secret))
         return

@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRat
 from opentelemetry.trace import Tracer
 from prometheus_client import CollectorRegistry
 
+from mesh.certificates import EXPIRY
 from mesh.ports import port_in_use
 from mesh.tracing._config import TracingConfig
 from mesh.tracing._metrics import MeshMetrics, new_registry, render, serve_metrics_http
@@ -111,6 +112,8 @@ def setup_tracing(
         config.sample_ratio,
         config.buffer_spans,
     )
+    registry = new_registry(reader)
+    registry.register(EXPIRY)  # certificate expiry gauges on every /metrics
     return Telemetry(
         config=config,
         service_name=service_name,
@@ -121,7 +124,7 @@ def setup_tracing(
         buffer=buffer,
         meter_provider=meter_provider,
         metrics=MeshMetrics(meter_provider.get_meter(INSTRUMENTATION_NAME)),
-        registry=new_registry(reader),
+        registry=registry,
     )
 
 
