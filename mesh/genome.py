@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 
-from mesh.errors import InvalidArgumentError
+from mesh.errors import InvalidArgumentError, NotFoundError
 from mesh.v1 import allele_pb2
 
 
@@ -142,6 +143,22 @@ def canonical_chromosome(name: str, assembly: Assembly | None = None) -> str:
         f"{text} is chromosome {chromosome} of {other}, but the request is in {assembly} "
         f"(whose chromosome {chromosome} is {ours})",
         reason="ASSEMBLY_MISMATCH",
+    )
+
+
+def assembly_not_held(
+    assembly: Assembly, held: Iterable[int | str], where: str = "in this mesh"
+) -> NotFoundError:
+    """``no dataset in this mesh holds GRCh37 (assemblies here: GRCh38)``: never an empty answer.
+
+    ``held`` are the assemblies there are (names or ``mesh.v1.Assembly`` values).
+    """
+    names = {str(_FROM_PROTO.get(h, h)) if isinstance(h, int) else h for h in held if h}
+    here = ", ".join(sorted(names)) or "none"
+    return NotFoundError(
+        f"no dataset {where} holds {assembly} (assemblies here: {here})",
+        reason="ASSEMBLY_NOT_HELD",
+        metadata={"assembly": assembly.value, "assemblies": here},
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from mesh import wire
 from mesh.errors import InvalidArgumentError, NotFoundError
-from mesh.genome import Assembly
+from mesh.genome import Assembly, assembly_not_held
 from mesh.identity import SpiffeId
 from mesh.normalize import ReferenceSequence, normalize
 from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
@@ -148,6 +148,9 @@ class LocalLookup:
             served.append(ServedDataset(dataset, granularity, policy))
         if not served and denied is not None:
             raise denied
+        if chosen and all(d.assembly != assembly for d in chosen):
+            where = f"on node {self.identity.node_id}" if not explicit else "named here"
+            raise assembly_not_held(assembly, (d.assembly.value for d in chosen), where)
         for item in served:
             if item.policy.budget is not None:
                 self.budgets.charge(item.index.id, item.policy.budget, caller, lookups)

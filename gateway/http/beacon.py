@@ -345,7 +345,7 @@ def _info(query: BeaconQuery, result: SearchResult) -> JsonObject:
         info["pagination"] = paging
     if not result.complete and query.granularity == "count":
         info["numTotalResultsIsLowerBound"] = True
-    warnings = []
+    warnings = list(result.warnings)
     if query.filters:
         warnings.append(f"filters are not supported and were ignored: {query.filters}")
     if query.variant_type is not None and query.variant_type not in VARIANT_TYPES:

@@ -18,6 +18,7 @@ from gateway.http.backend import MeshBackend
 from gateway.http.beacon_query import BeaconQuery, matches_type
 from gateway.http.problems import bad_request
 from gateway.http.settings import HttpSettings
+from mesh.errors import NotFoundError
 from mesh.paging import MAX_PAGE_SIZE
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
 from mesh.variants import region_to_proto, variant_to_proto
@@ -44,6 +45,8 @@ class SearchResult:
     per_dataset: dict[DatasetKey, int] = field(default_factory=dict)
     #: One outcome per node, merged over every backend call.
     outcomes: dict[str, allele_pb2.NodeOutcome] = field(default_factory=dict)
+    #: Why nothing could be found at all (e.g. no dataset of the assembly), for ``info``.
+    warnings: list[str] = field(default_factory=list)
 
     def has_more(self, skip: int) -> bool:
         """Whether matching records exist after the page that starts at ``skip``."""
@@ -98,7 +101,21 @@ def _take(query: BeaconQuery, result: SearchResult, frequency: allele_pb2.Varian
 async def run_query(
     backend: MeshBackend, query: BeaconQuery, settings: HttpSettings
 ) -> SearchResult:
-    """Answer a sequence query with one lookup, a range query with as many pages as needed."""
+    """Answer a sequence query with one lookup, a range query with as many pages as needed.
+
+    An assembly no dataset holds is ``exists: false`` with the reason in ``info.warnings``.
+    """
+    try:
+        return await _run_query(backend, query, settings)
+    except NotFoundError as error:
+        if error.reason != "ASSEMBLY_NOT_HELD":
+            raise
+        return SearchResult(warnings=[error.message])
+
+
+async def _run_query(
+    backend: MeshBackend, query: BeaconQuery, settings: HttpSettings
+) -> SearchResult:
     if query.skip + query.limit > SCAN_CAP:
         raise bad_request(
             "skip",

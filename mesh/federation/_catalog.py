@@ -22,7 +22,7 @@ from google.rpc import status_pb2
 from mesh.errors import NotFoundError, ok_status
 from mesh.federation._fanout import Call, FanOut
 from mesh.federation._sources import Source
-from mesh.genome import Assembly
+from mesh.genome import Assembly, assembly_not_held
 from mesh.v1 import allele_pb2, catalog_service_pb2
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,14 @@ class MeshCatalog:
     ) -> list[tuple[Source, list[str]]]:
         """The sources to ask and the dataset ids to name to each, in source order."""
         if not dataset_ids:
-            return [(s, []) for s in self._sources if self._may_hold(s, assembly)]
+            routes: list[tuple[Source, list[str]]] = [
+                (s, []) for s in self._sources if self._may_hold(s, assembly)
+            ]
+            if not routes and self._sources:
+                # Every catalogue is known and none has this assembly: say so, rather
+                # than answer "no such variant" (and pooled zeros) for the whole mesh.
+                raise assembly_not_held(assembly, (d.assembly for d in self.datasets()))
+            return routes
         wanted = list(dict.fromkeys(dataset_ids))
         if any(not self.owners(i) for i in wanted):
             await self._refresh_after_miss()
@@ -189,6 +196,11 @@ class MeshCatalog:
             named = [i for i in wanted if i in held]
             if named:
                 routes.append((source, named))
+        if not routes:
+            named_datasets = [d for d in self.datasets() if d.id in wanted]
+            raise assembly_not_held(
+                assembly, (d.assembly for d in named_datasets), f"named ({', '.join(wanted)})"
+            )
         return routes
 
     def _may_hold(self, source: Source, assembly: Assembly) -> bool:
