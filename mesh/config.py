@@ -59,7 +59,7 @@ class DatasetConfig:
     min_allele_count: int = 0
     round_counts_to: int = 0
     min_population_size: int = 0
-    #: ``(lookups, per_seconds)`` per caller identity.
+    #: ``(lookups, per_seconds)``: rows per origin per sliding window (nodes.budgets).
     query_budget: tuple[int, float] | None = None
 
 
@@ -83,6 +83,8 @@ class NodeConfig:
     log_json: bool = True
     #: Append-only JSON-lines audit file (one line per request); ``None``: no audit log.
     audit_path: Path | None = None
+    #: The node's own state (the query budget ledger); required with any query_budget.
+    state_dir: Path | None = None
     #: RPCs in flight beyond this are refused at once with ``RESOURCE_EXHAUSTED``.
     max_concurrent_rpcs: int = 1000
     tracing: TracingConfig = field(default_factory=TracingConfig)
@@ -360,6 +362,16 @@ def load_node_config(path: Path) -> NodeConfig:
     workers = node.get("workers", int, 1)
     if workers < 1:
         raise node.fail("workers", "must be at least 1")
+    state_dir = None
+    if node.optional("state_dir", str) is not None:
+        state_dir = _path(node, "state_dir", base, must_exist=False)
+    budgeted = [d.id for d in datasets if d.query_budget is not None]
+    if budgeted and state_dir is None:
+        raise node.fail(
+            "state_dir",
+            f"is required when a dataset has a query_budget ({', '.join(budgeted)}): "
+            "the budget ledger lives there, shared by every worker and kept across restarts",
+        )
     config = NodeConfig(
         id=_identifier(node, "id"),
         country=_country(node),
@@ -378,6 +390,7 @@ def load_node_config(path: Path) -> NodeConfig:
         log_queries=node.get("log_queries", bool, False),
         log_json=node.get("log_json", bool, True),
         audit_path=audit_path,
+        state_dir=state_dir,
         max_concurrent_rpcs=_max_concurrent_rpcs(node),
         tracing=parse_tracing(root, base),
         metrics=parse_metrics(root),

@@ -164,6 +164,10 @@ def print_frequencies(response: Any, console: Console) -> None:
         outcomes.add_row(
             o.node_id, o.country, status + detail, f"{o.latency_ms:.2f}", str(o.frequency_count)
         )
+        # Datasets of that node that gave no rows (withheld from us, budget spent).
+        for d in o.datasets:
+            reason = f"{_code_name(d.status.code)} ({d.status.message})"
+            outcomes.add_row(f"  dataset {d.dataset_id}", "", reason, "", "")
     console.print(outcomes)
 
 

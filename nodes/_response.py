@@ -48,6 +48,8 @@ class LookupResult:
     payload: bytes
     frequency_count: int
     dataset_ids: list[str]
+    #: Encoded ``NodeOutcome.datasets`` entries (datasets that gave no rows, and why).
+    dataset_outcomes: bytes = b""
 
 
 class PooledCounts:
@@ -181,11 +183,16 @@ _pack_double = struct.Struct("<d").pack
 
 
 def outcome_bytes(
-    identity: NodeIdentity, started: float, frequency_count: int, field: bytes
+    identity: NodeIdentity,
+    started: float,
+    frequency_count: int,
+    field: bytes,
+    dataset_outcomes: bytes = b"",
 ) -> bytes:
     """Encode this node's own ``NodeOutcome`` (status OK) as response field ``field``.
 
     Hand-encoded (see :mod:`mesh.wire`): it is built once per request on the hot path.
+    ``dataset_outcomes`` are encoded ``datasets`` entries (usually none).
     """
     latency_ms = (time.perf_counter() - started) * 1000.0
     encoded = b"".join((
@@ -193,5 +200,6 @@ def outcome_bytes(
         _OUTCOME_STATUS_OK,
         _OUTCOME_LATENCY + _pack_double(latency_ms),
         _OUTCOME_COUNT + _varint(frequency_count) if frequency_count else b"",
+        dataset_outcomes,
     ))  # fmt: skip
     return field + _varint(len(encoded)) + encoded

@@ -10,11 +10,9 @@ built only where a request asks for work on the contents (population filtering).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
-from dataclasses import dataclass
 
 from mesh import wire
-from mesh.errors import InvalidArgumentError, NotFoundError
+from mesh.errors import ConfigError, InvalidArgumentError, NotFoundError
 from mesh.genome import Assembly, assembly_not_held
 from mesh.identity import SpiffeId
 from mesh.normalize import ReferenceSequence, normalize
@@ -26,14 +24,12 @@ from mesh.variants import (
     validate_region,
     validate_variant,
 )
+from nodes._batch import encode_stored_batch
 from nodes._response import (
     EXACT,
     FIELD1,
     FIELD2,
     FIELD3,
-    NOTHING_POOLED,
-    NOTHING_POOLED_LEN,
-    POOLED_ONE,
     SINGLE_BASES,
     LookupResult,
     NodeIdentity,
@@ -42,38 +38,18 @@ from nodes._response import (
     encode_region_state,
     fast_chromosomes,
     outcome_bytes,
-    pool_one,
     unpack_header,
     variant_message,
 )
+from nodes._selection import ScanStop, Selection, ServedDataset, dataset_outcome
+from nodes.budgets import BudgetLedger
 from nodes.keys import MAX_INLINE_ALLELES, encode_key, pack_prefix, region_bounds
-from nodes.policy import (
-    OPEN_POLICY,
-    BudgetLedger,
-    DatasetPolicy,
-    Granularity,
-    access_denied,
-    release,
-)
+from nodes.policy import OPEN_POLICY, DatasetPolicy, access_denied, release
 from nodes.records import HEADER_LEN, decode_frequency
-from nodes.store import DatasetIndex, IndexStore, merge_scans
+from nodes.store import IndexStore, merge_scans
 
 __all__ = ["LocalLookup", "LookupResult", "NodeIdentity", "ServedDataset", "outcome_bytes"]
 _varint = wire.varint
-
-
-@dataclass(frozen=True)
-class ServedDataset:
-    """A dataset as one request may see it."""
-
-    index: DatasetIndex
-    granularity: Granularity
-    policy: DatasetPolicy
-
-    @property
-    def fast(self) -> bool:
-        """Stored bytes may be served as they are (full record, exact counts)."""
-        return self.granularity is Granularity.RECORD and self.policy.privacy.exact
 
 
 class LocalLookup:
@@ -89,10 +65,20 @@ class LocalLookup:
         page_tokens: PageTokenCodec | None = None,
         max_batch_variants: int = 10_000,
         policies: Mapping[str, DatasetPolicy] | None = None,
+        budgets: BudgetLedger | None = None,
     ) -> None:
         self.store = store
         self.policies = dict(policies or {})
-        self.budgets = BudgetLedger()
+        budgeted = sorted(i for i, p in self.policies.items() if p.budget is not None)
+        if budgeted and budgets is None:
+            raise ConfigError(
+                f"node.state_dir: is required when a dataset has a query_budget "
+                f"({', '.join(budgeted)}): budgets are counted in <state_dir>/budgets.sqlite3",
+                metadata={"key": "node.state_dir"},
+            )
+        self.budgets = budgets
+        #: (dataset id, caller) -> encoded "withheld" dataset outcome (callers repeat).
+        self._withheld: dict[tuple[str, str], bytes] = {}
         self.identity = identity
         self.default_assembly = default_assembly
         self.references = dict(references or {})
@@ -111,12 +97,12 @@ class LocalLookup:
         assembly: Assembly,
         dataset_ids: Sequence[str],
         caller: SpiffeId | None = None,
-        lookups: int = 1,
-    ) -> list[ServedDataset]:
-        """The datasets a request covers, as the caller may see them, budgets charged.
+    ) -> Selection:
+        """The datasets a request covers, as the caller may see them.
 
         Named datasets the caller may not see are refused; when none are named, those
-        are left out, and a caller who may see none is refused.
+        are left out (and reported as dataset outcomes), and a caller who may see none
+        is refused. Budgets are charged later, for the rows each dataset gives.
         """
         if dataset_ids:
             chosen = []
@@ -133,7 +119,7 @@ class LocalLookup:
         else:
             chosen = self.store.datasets()
             explicit = False
-        served = []
+        selection = Selection([], explicit)
         denied = None
         for dataset in sorted(chosen, key=lambda d: d.id):
             if dataset.assembly != assembly:
@@ -144,17 +130,30 @@ class LocalLookup:
                 denied = denied or access_denied(dataset.id, caller)
                 if explicit:
                     raise denied
+                selection.notes.append(self._withheld_note(dataset.id, caller))
                 continue
-            served.append(ServedDataset(dataset, granularity, policy))
-        if not served and denied is not None:
+            selection.datasets.append(ServedDataset(dataset, granularity, policy))
+        if not selection.datasets and denied is not None:
             raise denied
         if chosen and all(d.assembly != assembly for d in chosen):
             where = f"on node {self.identity.node_id}" if not explicit else "named here"
             raise assembly_not_held(assembly, (d.assembly.value for d in chosen), where)
-        for item in served:
-            if item.policy.budget is not None:
-                self.budgets.charge(item.index.id, item.policy.budget, caller, lookups)
-        return served
+        return selection
+
+    def _withheld_note(self, dataset_id: str, caller: SpiffeId | None) -> bytes:
+        """The dataset outcome of a dataset withheld from ``caller`` (encoded once each)."""
+        key = (dataset_id, str(caller) if caller is not None else "")
+        note = self._withheld.get(key)
+        if note is None:
+            note = dataset_outcome(dataset_id, access_denied(dataset_id, caller).to_status())
+            if len(self._withheld) >= 4096:
+                self._withheld.clear()
+            self._withheld[key] = note
+        return note
+
+    def _ledger(self) -> BudgetLedger:
+        assert self.budgets is not None  # checked at construction for budgeted datasets
+        return self.budgets
 
     def variant_key(self, variant: allele_pb2.Variant, assembly: Assembly) -> VariantKey:
         """Validate and normalize a requested variant exactly as the builder did."""
@@ -195,12 +194,15 @@ class LocalLookup:
             key = encode_key(self.variant_key(request.variant, assembly))
         except InvalidArgumentError as error:
             raise error.with_field_prefix("variant") from None
-        datasets = self.select(assembly, request.dataset_ids, caller)
+        selection = self.select(assembly, request.dataset_ids, caller)
+        datasets = selection.datasets
+        values: Sequence[list[bytes | None]] = [[d.index.get(key)] for d in datasets]
+        if selection.budgeted:
+            values = selection.limit(self._ledger(), values)
         populations = frozenset(request.populations)
         parts = []
         pool = PooledCounts()
-        for served in datasets:
-            value = served.index.get(key)
+        for served, (value,) in zip(datasets, values, strict=True):
             if value is None:
                 continue
             if served.fast and not populations:
@@ -213,20 +215,21 @@ class LocalLookup:
         found = len(parts)
         pooled = pool.encode()
         parts.append(FIELD3 + _varint(len(pooled)) + pooled)
-        return LookupResult(b"".join(parts), found, [d.index.id for d in datasets])
+        notes = selection.finish(found)
+        return LookupResult(b"".join(parts), found, [d.index.id for d in datasets], notes)
 
     def batch_lookup(
         self,
         request: allele_service_pb2.BatchLookupVariantsRequest,
         caller: SpiffeId | None = None,
         *,
-        trailer: Callable[[int], bytes] | None = None,
+        trailer: Callable[[int, bytes], bytes] | None = None,
     ) -> LookupResult:
         """Encode a ``BatchLookupVariantsResponse`` (without outcomes), request order kept.
 
-        ``trailer(frequency count)`` gives bytes to end the payload with (the servicer's
-        outcome field), joined with the rest: a batch answer is ~1 MB, so appending it
-        afterwards would copy all of it once more.
+        ``trailer(frequency count, dataset outcomes)`` gives bytes to end the payload with
+        (the servicer's outcome field), joined with the rest: a batch answer is ~1 MB, so
+        appending it afterwards would copy all of it once more.
         """
         assembly = self.assembly_of(request.assembly)
         requested = request.variants
@@ -239,13 +242,20 @@ class LocalLookup:
                 reason="BATCH_TOO_LARGE",
             )
         keys, echoes = self._batch_keys(requested, assembly)
-        datasets = self.select(assembly, request.dataset_ids, caller, lookups=max(count, 1))
+        selection = self.select(assembly, request.dataset_ids, caller)
+        datasets = selection.datasets
+        tail = None if trailer is None else lambda found: trailer(found, b"".join(selection.notes))
         populations = frozenset(request.populations)
-        if not populations and all(d.fast for d in datasets):
-            payload, found = self._batch_stored(keys, echoes, datasets, trailer)
+        if not populations and not selection.budgeted and all(d.fast for d in datasets):
+            suffix = self._identity_suffix
+            payload, found = encode_stored_batch(keys, echoes, datasets, suffix, tail)
         else:
-            payload, found = self._batch_released(keys, echoes, datasets, populations, trailer)
-        return LookupResult(payload, found, [d.index.id for d in datasets])
+            columns: Sequence[list[bytes | None]] = [d.index.get_many(keys) for d in datasets]
+            if selection.budgeted:
+                columns = selection.limit(self._ledger(), columns)
+            payload, found = self._batch_released(echoes, datasets, columns, populations, tail)
+        notes = selection.finish(found)
+        return LookupResult(payload, found, [d.index.id for d in datasets], notes)
 
     def _batch_keys(
         self, requested: Sequence[allele_pb2.Variant], assembly: Assembly
@@ -311,77 +321,22 @@ class LocalLookup:
                 add_echo(variant_message(key))
         return keys, echoes
 
-    def _batch_stored(
-        self,
-        keys: list[bytes],
-        echoes: list[bytes],
-        datasets: list[ServedDataset],
-        trailer: Callable[[int], bytes] | None,
-    ) -> tuple[bytes, int]:
-        """The encoded results when every dataset serves its stored bytes as they are.
-
-        One flat list of byte parts (zero-copy views of the stored values, read inside
-        their transactions) and one join; pooled counts come from the 20-byte headers.
-        """
-        suffix = self._identity_suffix
-        suffix_len = len(suffix) - HEADER_LEN  # stored frequency = value[HEADER_LEN:]
-        small, limit, varint = wire.SMALL_VARINTS, wire.SMALL_VARINT_LIMIT, _varint
-        parts: list[bytes | memoryview] = []
-        add = parts.extend
-        found = 0
-        with ExitStack() as stack:
-            getters = [stack.enter_context(d.index.reader()) for d in datasets]
-            if len(getters) == 1:
-                get = getters[0]
-                pooled_of = POOLED_ONE.get
-                for key, echo in zip(keys, echoes, strict=True):
-                    size = len(echo)
-                    echo_len = small[size] if size < limit else varint(size)
-                    value = get(key)
-                    if value is None:
-                        size += 1 + len(echo_len) + NOTHING_POOLED_LEN
-                        row_len = small[size] if size < limit else varint(size)
-                        add((FIELD1, row_len, FIELD1, echo_len, echo, NOTHING_POOLED))
-                        continue
-                    pooled = pooled_of(value[:HEADER_LEN]) or pool_one(value)
-                    frequency = len(value) + suffix_len
-                    frequency_len = small[frequency] if frequency < limit else varint(frequency)
-                    size += 2 + len(echo_len) + len(frequency_len) + frequency + len(pooled)
-                    row_len = small[size] if size < limit else varint(size)
-                    add((FIELD1, row_len, FIELD1, echo_len, echo, FIELD2, frequency_len,
-                         value[HEADER_LEN:], suffix, pooled))  # fmt: skip
-                    found += 1
-            else:
-                for key, echo in zip(keys, echoes, strict=True):
-                    inner: list[bytes | memoryview] = [FIELD1, _varint(len(echo)), echo]
-                    pool = PooledCounts()
-                    for get in getters:
-                        value = get(key)
-                        if value is None:
-                            continue
-                        pool.add(unpack_header(value), EXACT)
-                        frequency = len(value) + suffix_len
-                        inner += (FIELD2, _varint(frequency), value[HEADER_LEN:], suffix)
-                        found += 1
-                    pooled = pool.encode()
-                    inner += (FIELD3, _varint(len(pooled)), pooled)
-                    size = sum(len(part) for part in inner)
-                    parts += (FIELD1, _varint(size))
-                    parts += inner
-            if trailer is not None:
-                parts.append(trailer(found))
-            return b"".join(parts), found
-
     def _batch_released(
         self,
-        keys: list[bytes],
         echoes: list[bytes],
         datasets: list[ServedDataset],
+        values: Sequence[list[bytes | None]],
         populations: frozenset[str],
         trailer: Callable[[int], bytes] | None,
     ) -> tuple[bytes, int]:
-        """The encoded results when some dataset releases less than its stored record."""
-        columns = [(d, d.fast and not populations, d.index.get_many(keys)) for d in datasets]
+        """The encoded results when some dataset releases less than its stored record.
+
+        ``values[i]`` holds dataset i's stored value of each requested variant.
+        """
+        columns = [
+            (d, d.fast and not populations, column)
+            for d, column in zip(datasets, values, strict=True)
+        ]
         release_one = self._release
         suffix = self._identity_suffix
         parts = []
@@ -422,15 +377,25 @@ class LocalLookup:
         except InvalidArgumentError as error:
             raise error.with_field_prefix("region") from None
         page_size = page_size_or_default(request.page_size)
-        datasets = self.select(assembly, request.dataset_ids, caller, lookups=page_size)
-        by_id = {d.index.id: d for d in datasets}
+        selection = self.select(assembly, request.dataset_ids, caller)
+        by_id = {d.index.id: d for d in selection.datasets}
         fingerprint = query_fingerprint("SearchRegion", assembly.value, str(key), sorted(by_id))
         resume: tuple[bytes, str] | None = None
         if request.page_token:
             resume = decode_region_state(self.page_tokens.decode(request.page_token, fingerprint))
+        # Budgeted datasets: hold up to a page of rows now, refund what the page did not use.
+        held = selection.reserve(self._ledger(), page_size) if selection.budgeted else {}
+        stops = {i: ScanStop() for i in held}
         first, last = region_bounds(key)
         start_key = resume[0] if resume else None
-        scans = [(d.index.id, d.index.scan(first, last, start_key)) for d in datasets]
+        scans = []
+        for d in selection.datasets:
+            if d.policy.budget is None or d.index.id in held:  # a spent budget: not scanned
+                scan = d.index.scan(first, last, start_key)
+                stop = stops.get(d.index.id)
+                scans.append((d.index.id, stop.wrap(scan) if stop is not None else scan))
+        caps = {i: g.granted for i, g in held.items()}
+        used = dict.fromkeys(held, 0)
         parts: list[bytes] = []
         last_emitted: tuple[bytes, str] | None = None
         more = False
@@ -441,6 +406,11 @@ class LocalLookup:
             if len(parts) == page_size:
                 more = True
                 break
+            if dataset_id in caps:
+                if used[dataset_id] == caps[dataset_id]:
+                    stops.pop(dataset_id).set()  # budget reached: this dataset stops here
+                    continue
+                used[dataset_id] += 1
             served = by_id[dataset_id]
             if served.fast:
                 frequency = value[HEADER_LEN:] + self._identity_suffix
@@ -452,7 +422,11 @@ class LocalLookup:
         if more and last_emitted is not None:
             token = self.page_tokens.encode(fingerprint, encode_region_state(*last_emitted))
             parts.append(wire.string_field(2, token))
-        return LookupResult(b"".join(parts), count, list(by_id))
+        if held:
+            cut = {i for i in held if i not in stops}
+            selection.settle(self._ledger(), held, used, cut)
+        notes = selection.finish(count)
+        return LookupResult(b"".join(parts), count, list(by_id), notes)
 
     def list_datasets(
         self, request: catalog_service_pb2.ListDatasetsRequest

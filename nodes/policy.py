@@ -20,22 +20,20 @@ Privacy (applied after granularity, to the dataset row and to each population ro
 * ``min_population_size = n``: a population row whose allele number says fewer than
   ``n`` samples (AN / 2, diploid) is left out of the per-population rows (its samples
   stay in the dataset row);
-* ``query_budget = { lookups = N, per_seconds = S }``: each caller may look up at most N
-  variants (a batch counts each variant, a region page its page size) per sliding
-  window of S seconds; past it, ``RESOURCE_EXHAUSTED`` with a ``RetryInfo``.
+* ``query_budget = { lookups = N, per_seconds = S }``: rows per origin per sliding
+  window, counted in a ledger shared by the node's workers (see :mod:`nodes.budgets`).
 """
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 
 from mesh.config import DatasetConfig
-from mesh.errors import PermissionDeniedError, ResourceExhaustedError
+from mesh.errors import PermissionDeniedError
 from mesh.identity import SpiffeId, identity_pattern_matches
 from mesh.v1 import allele_pb2
+from nodes.budgets import QueryBudget
 
 EXACT = allele_pb2.COUNT_PRECISION_EXACT
 ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
@@ -79,14 +77,6 @@ class PrivacyPolicy:
 
 
 @dataclass(frozen=True)
-class QueryBudget:
-    """At most ``lookups`` per ``per_seconds`` per caller identity."""
-
-    lookups: int
-    per_seconds: float
-
-
-@dataclass(frozen=True)
 class DatasetPolicy:
     """Everything that governs how one dataset's counts are released."""
 
@@ -118,35 +108,6 @@ def access_denied(dataset_id: str, caller: SpiffeId | None) -> PermissionDeniedE
         reason="DATASET_ACCESS_DENIED",
         metadata={"dataset_id": dataset_id, "caller": who},
     )
-
-
-@dataclass
-class BudgetLedger:
-    """Sliding-window lookup counts per (dataset, caller)."""
-
-    clock: object = field(default=time.monotonic)
-    _spent: dict[tuple[str, str], deque[tuple[float, int]]] = field(default_factory=dict)
-
-    def charge(
-        self, dataset_id: str, budget: QueryBudget, caller: SpiffeId | None, lookups: int
-    ) -> None:
-        """Record ``lookups`` for the caller, or refuse if that would exceed the budget."""
-        now: float = self.clock()  # type: ignore[operator]
-        key = (dataset_id, str(caller) if caller else "")
-        window = self._spent.setdefault(key, deque())
-        while window and window[0][0] <= now - budget.per_seconds:
-            window.popleft()
-        used = sum(n for _, n in window)
-        if used + lookups > budget.lookups:
-            retry = budget.per_seconds - (now - window[0][0]) if window else budget.per_seconds
-            raise ResourceExhaustedError(
-                f"query budget of dataset {dataset_id!r} is spent: {budget.lookups} lookups "
-                f"per {budget.per_seconds:g} s (used {used}, asked {lookups})",
-                reason="QUERY_BUDGET_EXHAUSTED",
-                metadata={"dataset_id": dataset_id},
-                retry_after_s=max(retry, 0.001),
-            )
-        window.append((now, lookups))
 
 
 def _round(value: int, step: int) -> int:

@@ -29,6 +29,7 @@ from mesh.ports import PortLock, check_port_free, lock_port
 from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_server
 from mesh.tracing import Telemetry, setup_tracing, start_metrics_server
 from nodes.audit import AuditLog
+from nodes.budgets import BudgetLedger
 from nodes.lookup import LocalLookup, NodeIdentity
 from nodes.policy import policy_from_config
 from nodes.reference import FastaReference
@@ -62,6 +63,8 @@ class RunningNode:
         if self.mesh is not None:
             await self.mesh.close()
         self.store.close()
+        if self.lookup.budgets is not None:
+            self.lookup.budgets.close()
         if self.audit is not None:
             self.audit.close()
         if self.metrics_server is not None:
@@ -87,6 +90,9 @@ async def start_node(
     """
     check_transport(config.tls, insecure, "node")
     audit = AuditLog(config.audit_path) if config.audit_path is not None else None
+    budgets = None
+    if config.state_dir is not None and any(d.query_budget for d in config.datasets):
+        budgets = BudgetLedger.in_state_dir(config.state_dir)
     store = IndexStore([(d.id, d.index, d.log_queries) for d in config.datasets])
     references = {a: FastaReference(path, a) for a, path in config.references.items()}
     lookup = LocalLookup(
@@ -97,6 +103,7 @@ async def start_node(
         page_tokens=PageTokenCodec(page_token_secret),
         max_batch_variants=config.max_batch_variants,
         policies={d.id: policy_from_config(d) for d in config.datasets},
+        budgets=budgets,
     )
     telemetry = setup_tracing(config.tracing, "allelemesh-node", config.id, config.country)
     servicers = NodeServicers(lookup, log_queries=config.log_queries, audit=audit)

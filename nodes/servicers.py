@@ -180,7 +180,9 @@ class NodeServicers:
         payload = result.payload
         if field is not None:
             identity = self.lookup.identity
-            payload += outcome_bytes(identity, started, result.frequency_count, field)
+            payload += outcome_bytes(
+                identity, started, result.frequency_count, field, result.dataset_outcomes
+            )
         may_log = self._may_log_query(result.dataset_ids)
         query = describe() if may_log else ""
         set_query(query, log_queries=may_log and bool(query))
@@ -237,8 +239,8 @@ class NodeServicers:
     ) -> tuple[bytes, LookupResult]:
         identity = self.lookup.identity
 
-        def outcome(found: int) -> bytes:
-            return outcome_bytes(identity, started, found, _OUTCOMES_FIELD_2)
+        def outcome(found: int, dataset_outcomes: bytes) -> bytes:
+            return outcome_bytes(identity, started, found, _OUTCOMES_FIELD_2, dataset_outcomes)
 
         result = self.lookup.batch_lookup(request, caller, trailer=outcome)
         count = len(request.variants)

@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
-from google.rpc import status_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 from mesh.genome import Assembly
 from mesh.v1 import allele_pb2, catalog_service_pb2
@@ -84,14 +84,25 @@ def status_json(status: status_pb2.Status) -> JsonObject:
 
 
 def outcome_json(outcome: allele_pb2.NodeOutcome) -> JsonObject:
-    """A ``mesh.v1.NodeOutcome``."""
+    """A ``mesh.v1.NodeOutcome``; ``datasets``: that node's datasets that gave no rows, why."""
     return {
         "node_id": outcome.node_id,
         "country": outcome.country,
         "status": status_json(outcome.status),
         "latency_ms": round(float(outcome.latency_ms), 3),
         "frequency_count": int(outcome.frequency_count),
+        "datasets": [dataset_outcome_json(d) for d in outcome.datasets],
     }
+
+
+def dataset_outcome_json(outcome: allele_pb2.DatasetOutcome) -> JsonObject:
+    """A ``mesh.v1.DatasetOutcome``, with ``retry_after_s`` when the status says when."""
+    entry: JsonObject = {"dataset_id": outcome.dataset_id, "status": status_json(outcome.status)}
+    for detail in outcome.status.details:
+        retry = error_details_pb2.RetryInfo()
+        if detail.Unpack(retry):
+            entry["retry_after_s"] = round(retry.retry_delay.ToNanoseconds() / 1e9, 3)
+    return entry
 
 
 def outcomes_from_details(details: list[any_pb2.Any]) -> list[allele_pb2.NodeOutcome]:

@@ -4,8 +4,11 @@ After ``failure_threshold`` consecutive failures the breaker opens: the peer is 
 called (its outcome is ``UNAVAILABLE "circuit open"``, answered at once) so a dead
 country costs nothing per request. After ``cooldown_s`` a background task sends
 ``grpc.health.v1.Health/Check`` every ``probe_interval_s``; the first ``SERVING``
-answer closes the breaker. Only failures that say something about the peer count
-(unavailable, deadline, internal errors), never the caller's bad input.
+answer closes the breaker. Only failures that say the peer cannot be reached count
+(``UNAVAILABLE``, which is also what a broken connection gives, and
+``DEADLINE_EXCEEDED``): never an answer the peer gave on purpose, such as a spent
+query budget (``RESOURCE_EXHAUSTED``), a refusal (``PERMISSION_DENIED``) or the
+caller's bad input, or one caller could lock every other out of a country.
 """
 
 from __future__ import annotations
@@ -20,18 +23,8 @@ import grpc
 
 log = logging.getLogger(__name__)
 
-#: Codes that mean "the peer is in trouble" rather than "the request was wrong".
-PEER_FAILURE_CODES = frozenset(
-    {
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.INTERNAL,
-        grpc.StatusCode.UNKNOWN,
-        grpc.StatusCode.UNIMPLEMENTED,
-        grpc.StatusCode.DATA_LOSS,
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-    }
-)
+#: Codes that mean "the peer cannot be reached" rather than "the peer said no".
+PEER_FAILURE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
 
 @dataclass(frozen=True)

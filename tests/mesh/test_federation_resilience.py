@@ -86,7 +86,7 @@ async def test_breaker_opens_after_k_failures_and_a_healthy_probe_closes_it():
         breaker.record(grpc.StatusCode.UNAVAILABLE)
         breaker.record(grpc.StatusCode.DEADLINE_EXCEEDED)
         assert breaker.allow()
-        breaker.record(grpc.StatusCode.INTERNAL)
+        breaker.record(grpc.StatusCode.UNAVAILABLE)
         assert not breaker.allow()
         assert breaker.times_opened == 1
         await asyncio.sleep(0.15)
@@ -100,6 +100,28 @@ async def test_breaker_opens_after_k_failures_and_a_healthy_probe_closes_it():
         assert breaker.allow()
     finally:
         await breaker.aclose()
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INTERNAL,
+    ],
+)
+async def test_answers_the_peer_gave_on_purpose_never_open_the_breaker(code):
+    async def probe(timeout: float) -> bool:
+        return True
+
+    breaker = CircuitBreaker("peer", BreakerSettings(failure_threshold=2), probe)
+    for _ in range(50):
+        breaker.record(code)
+    assert breaker.allow()
+    assert breaker.times_opened == 0
+    await breaker.aclose()
 
 
 @pytest.mark.parametrize(

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mesh.errors import ResourceExhaustedError
 from mesh.identity import SpiffeId
 from mesh.v1 import allele_pb2
-from nodes.policy import (
-    AccessRule,
-    BudgetLedger,
-    DatasetPolicy,
-    Granularity,
-    PrivacyPolicy,
-    QueryBudget,
-    release,
-)
+from nodes.policy import AccessRule, DatasetPolicy, Granularity, PrivacyPolicy, release
 
 GATEWAY = SpiffeId.parse("spiffe://allelemesh.example/country/DE/gateway/eu-gw-1")
 NODE_FI = SpiffeId.parse("spiffe://allelemesh.example/country/FI/node/fi-helsinki-1")
@@ -129,24 +120,3 @@ def test_granularity_for_patterns():
     assert policy.granularity_for(None) is None
     assert DatasetPolicy().granularity_for(None) is Granularity.RECORD
     assert DatasetPolicy(rules=(AccessRule("*"),)).granularity_for(None) is Granularity.RECORD
-
-
-def test_budget_sliding_window():
-    now = [1000.0]
-    ledger = BudgetLedger(clock=lambda: now[0])
-    budget = QueryBudget(lookups=10, per_seconds=60)
-    ledger.charge("ds", budget, GATEWAY, 6)
-    ledger.charge("ds", budget, GATEWAY, 4)
-    with pytest.raises(ResourceExhaustedError) as caught:
-        ledger.charge("ds", budget, GATEWAY, 1)
-    assert caught.value.reason == "QUERY_BUDGET_EXHAUSTED"
-    assert caught.value.retry_after_s == pytest.approx(60)
-    ledger.charge("ds", budget, NODE_FI, 10)  # budgets are per caller
-    now[0] += 30
-    with pytest.raises(ResourceExhaustedError) as later:
-        ledger.charge("ds", budget, GATEWAY, 1)
-    assert later.value.retry_after_s == pytest.approx(30)
-    now[0] += 30.001
-    ledger.charge("ds", budget, GATEWAY, 10)
-    status = later.value.to_status()
-    assert any(d.type_url.endswith("google.rpc.RetryInfo") for d in status.details)

@@ -74,6 +74,7 @@ def node_config(indexes: dict[str, Path], tls: TlsConfig, audit: Path) -> NodeCo
         tls=tls,
         reload_interval_s=0,
         audit_path=audit,
+        state_dir=audit.parent / "state",
         datasets=(
             DatasetConfig("open", indexes["open"]),
             DatasetConfig("gateways-only", indexes["gateways-only"], allow=(GATEWAYS,)),

@@ -1,0 +1,91 @@
+"""The batch fast path: a batch answered from stored bytes, one join, no protobuf objects.
+
+Used when every dataset of the request serves its stored record as it is (full
+record, exact counts, no population filter, no budget): see
+:meth:`nodes.lookup.LocalLookup.batch_lookup`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+
+from mesh import wire
+from nodes._response import (
+    EXACT,
+    FIELD1,
+    FIELD2,
+    FIELD3,
+    NOTHING_POOLED,
+    NOTHING_POOLED_LEN,
+    POOLED_ONE,
+    PooledCounts,
+    pool_one,
+    unpack_header,
+)
+from nodes._selection import ServedDataset
+from nodes.records import HEADER_LEN
+
+_varint = wire.varint
+
+
+def encode_stored_batch(
+    keys: list[bytes],
+    echoes: list[bytes],
+    datasets: list[ServedDataset],
+    suffix: bytes,
+    trailer: Callable[[int], bytes] | None,
+) -> tuple[bytes, int]:
+    """The encoded results when every dataset serves its stored bytes as they are.
+
+    One flat list of byte parts (zero-copy views of the stored values, read inside
+    their transactions) and one join; pooled counts come from the 20-byte headers.
+    ``suffix`` is the node's encoded identity fields, ended onto every frequency.
+    """
+    suffix_len = len(suffix) - HEADER_LEN  # stored frequency = value[HEADER_LEN:]
+    small, limit, varint = wire.SMALL_VARINTS, wire.SMALL_VARINT_LIMIT, _varint
+    parts: list[bytes | memoryview] = []
+    add = parts.extend
+    found = 0
+    with ExitStack() as stack:
+        getters = [stack.enter_context(d.index.reader()) for d in datasets]
+        if len(getters) == 1:
+            get = getters[0]
+            pooled_of = POOLED_ONE.get
+            for key, echo in zip(keys, echoes, strict=True):
+                size = len(echo)
+                echo_len = small[size] if size < limit else varint(size)
+                value = get(key)
+                if value is None:
+                    size += 1 + len(echo_len) + NOTHING_POOLED_LEN
+                    row_len = small[size] if size < limit else varint(size)
+                    add((FIELD1, row_len, FIELD1, echo_len, echo, NOTHING_POOLED))
+                    continue
+                pooled = pooled_of(value[:HEADER_LEN]) or pool_one(value)
+                frequency = len(value) + suffix_len
+                frequency_len = small[frequency] if frequency < limit else varint(frequency)
+                size += 2 + len(echo_len) + len(frequency_len) + frequency + len(pooled)
+                row_len = small[size] if size < limit else varint(size)
+                add((FIELD1, row_len, FIELD1, echo_len, echo, FIELD2, frequency_len,
+                     value[HEADER_LEN:], suffix, pooled))  # fmt: skip
+                found += 1
+        else:
+            for key, echo in zip(keys, echoes, strict=True):
+                inner: list[bytes | memoryview] = [FIELD1, _varint(len(echo)), echo]
+                pool = PooledCounts()
+                for get in getters:
+                    value = get(key)
+                    if value is None:
+                        continue
+                    pool.add(unpack_header(value), EXACT)
+                    frequency = len(value) + suffix_len
+                    inner += (FIELD2, _varint(frequency), value[HEADER_LEN:], suffix)
+                    found += 1
+                pooled = pool.encode()
+                inner += (FIELD3, _varint(len(pooled)), pooled)
+                size = sum(len(part) for part in inner)
+                parts += (FIELD1, _varint(size))
+                parts += inner
+        if trailer is not None:
+            parts.append(trailer(found))
+        return b"".join(parts), found
