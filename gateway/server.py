@@ -82,6 +82,7 @@ async def start_gateway(
         GatewayServicers(backend).handlers(),
         telemetry,
         max_concurrent_rpcs=config.max_concurrent_rpcs,
+        tls=config.tls,
     )
     try:
         port = bind(server, config.listen, config.tls, "gateway")

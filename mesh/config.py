@@ -32,6 +32,8 @@ class TlsConfig:
     ca: tuple[Path, ...]
     cert: Path
     key: Path
+    #: Revoked serials and SPIFFE IDs (format: :mod:`mesh.trust`), re-read when it changes.
+    deny_list: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,10 @@ def parse_tls(root: _Table, base: Path) -> TlsConfig | None:
     else:
         items = tls.get("ca", list, required=True)
         ca = tuple(_path(_Table(tls.source, tls.path, {"ca": v}), "ca", base) for v in items)
-    config = TlsConfig(ca=ca, cert=_path(tls, "cert", base), key=_path(tls, "key", base))
+    deny_list = _path(tls, "deny_list", base) if "deny_list" in tls.data else None
+    config = TlsConfig(
+        ca=ca, cert=_path(tls, "cert", base), key=_path(tls, "key", base), deny_list=deny_list
+    )
     tls.reject_unknown()
     return config
 

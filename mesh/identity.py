@@ -19,8 +19,9 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cryptography import x509
 
@@ -139,18 +140,42 @@ def spiffe_id_of_pem(pem: bytes) -> SpiffeId | None:
     return _spiffe_id_of_pem(pem)
 
 
-def peer_identity(context: grpc.aio.ServicerContext | grpc.ServicerContext) -> SpiffeId | None:
-    """The verified SPIFFE ID of the calling peer, or None (plaintext, or no SPIFFE SAN).
+class LeafVerifier(Protocol):
+    """Decides who a TLS-verified leaf is (:class:`mesh.trust.TrustStore`)."""
 
-    gRPC puts the verified client leaf in the auth context as ``x509_pem_cert`` (and, when
-    the leaf has exactly one URI SAN that is a SPIFFE ID, also as ``peer_spiffe_id``). We
-    parse the PEM ourselves so the rules here (one SPIFFE SAN, our path shape) decide.
+    def identity_of(self, leaf_pem: bytes, chain_pem: bytes) -> SpiffeId | None:
+        """The leaf's identity, or None when it may not be anyone."""
+
+
+#: The verifier of the server answering the current call (set by ``mesh.serving``'s guard).
+active_verifier: ContextVar[LeafVerifier | None] = ContextVar(
+    "allelemesh_leaf_verifier", default=None
+)
+_default_verifier: list[LeafVerifier] = []
+
+
+def set_default_verifier(verifier: LeafVerifier) -> None:
+    """The verifier used outside a guarded call: the last server credentials made."""
+    _default_verifier[:] = [verifier]
+
+
+def peer_identity(context: grpc.aio.ServicerContext | grpc.ServicerContext) -> SpiffeId | None:
+    """The verified SPIFFE ID of the calling peer, or None (plaintext, or no usable identity).
+
+    gRPC puts the verified client leaf in the auth context as ``x509_pem_cert`` and the
+    chain the peer sent as ``x509_pem_cert_chain``. The server's trust store then decides
+    (exactly one SPIFFE SAN, not revoked, issued by a CA of the identity's own country);
+    without a trust store nobody vouches for the leaf, so it has no identity.
     """
     auth = context.auth_context()
     pems = auth.get("x509_pem_cert") or []
     if len(pems) != 1:
         return None
-    return spiffe_id_of_pem(bytes(pems[0]))
+    verifier = active_verifier.get() or next(iter(_default_verifier), None)
+    if verifier is None:
+        return None
+    chain = b"".join(bytes(p) for p in auth.get("x509_pem_cert_chain") or [])
+    return verifier.identity_of(bytes(pems[0]), chain)
 
 
 def client_identity_of(tls: TlsConfig) -> SpiffeId:

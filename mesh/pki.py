@@ -13,6 +13,20 @@ names clients dial. Nodes and gateways get server and client EKUs (they serve an
 federate); operators get client only. Keys are created with mode 0600 from the first
 byte (``O_CREAT|O_EXCL``) and swapped in with ``os.replace`` so a process watching the
 files for rotation never reads a half-written key.
+
+Constrained country CAs
+    A country CA may vouch only for its own country. RFC 5280 name constraints cannot
+    say "URIs under ``spiffe://<td>/country/NO/``": a URI constraint matches the *host*
+    only (OpenSSL's and BoringSSL's ``nc_uri``; SPIFFE X509-SVID section 4.2 uses it for
+    the trust domain), and a path in it would make every leaf fail. So each country CA
+    carries a critical ``NameConstraints`` with two permitted subtrees the TLS stack does
+    enforce: URI ``<td>`` (only identities of our trust domain) and directoryName
+    ``C=<CC>, O=<td>`` (leaf subjects start with the same ``C``/``O``). The directoryName
+    subtree's ``C`` is also where :mod:`mesh.trust` reads the CA's country to check,
+    independently of any constraint enforcement, that a leaf's SPIFFE country equals it.
+
+A CA is never overwritten, not even with ``--force`` (that would orphan every
+certificate it issued, or turn a CA into a leaf); ``--force`` replaces leaves only.
 """
 
 from __future__ import annotations
@@ -106,8 +120,27 @@ def _write_atomic(path: Path, data: bytes, mode: int, *, force: bool) -> None:
         raise
 
 
-def _check_free(issued: Issued, *, force: bool) -> None:
-    """Refuse to overwrite an entity's files unless ``force`` (checked before any key is made)."""
+def _is_ca(path: Path) -> bool:
+    try:
+        cert = x509.load_pem_x509_certificates(path.read_bytes())[0]
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except (OSError, ValueError, IndexError, x509.ExtensionNotFound):
+        return False
+
+
+def _check_free(issued: Issued, *, force: bool, ca: bool = False) -> None:
+    """Refuse to overwrite an entity's files unless ``force`` (checked before any key is made).
+
+    A CA is refused even with ``force``: replacing it orphans everything it issued, and a
+    leaf written over it would turn the CA's name into a leaf.
+    """
+    if issued.cert.exists() and (ca or _is_ca(issued.cert)):
+        raise ConfigError(
+            f"pki: {issued.cert} is a CA certificate; allelemesh pki never overwrites a CA"
+            + (" (--force replaces leaves only)" if force else "")
+            + ". Choose another name, or move the CA's files away first if you really mean"
+            " to replace it (every certificate it issued then stops verifying)"
+        )
     for path in (issued.cert, issued.key):
         if path.exists() and not force:
             raise ConfigError(f"pki: {path} already exists (pass --force to replace it)")
@@ -192,12 +225,31 @@ def _ca_extensions(builder: x509.CertificateBuilder, path_length: int) -> x509.C
     )
 
 
-def _name(common_name: str, trust_domain: str) -> x509.Name:
+def _name(common_name: str, trust_domain: str, country: str | None = None) -> x509.Name:
+    prefix = [x509.NameAttribute(NameOID.COUNTRY_NAME, country)] if country else []
     return x509.Name(
         [
+            *prefix,
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, trust_domain),
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
+    )
+
+
+def country_name_constraints(cc: str, trust_domain: str) -> x509.NameConstraints:
+    """What a country CA may issue: our trust domain's URIs, subjects ``C=<CC>, O=<td>``."""
+    subtree = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, cc),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, trust_domain),
+        ]
+    )
+    return x509.NameConstraints(
+        permitted_subtrees=[
+            x509.UniformResourceIdentifier(trust_domain),
+            x509.DirectoryName(subtree),
+        ],
+        excluded_subtrees=None,
     )
 
 
@@ -213,7 +265,7 @@ def init_root(
     validate_trust_domain(trust_domain)
     out.mkdir(parents=True, exist_ok=True)
     issued = Issued(out / f"{ROOT_NAME}.crt", out / f"{ROOT_NAME}.key")
-    _check_free(issued, force=force)
+    _check_free(issued, force=force, ca=True)
     key = _new_key()
     name = _name(f"allelemesh federation root CA ({trust_domain})", trust_domain)
     start = (not_before or _now()) - CLOCK_SKEW
@@ -239,18 +291,23 @@ def issue_country_ca(
     trust_domain = read_trust_domain(out)
     root_cert, root_key = _load_ca(out / f"{ROOT_NAME}.crt", out / f"{ROOT_NAME}.key")
     issued = Issued(out / f"{code.lower()}-ca.crt", out / f"{code.lower()}-ca.key")
-    _check_free(issued, force=force)
+    _check_free(issued, force=force, ca=True)
     key = _new_key()
     start = (not_before or _now()) - CLOCK_SKEW
     builder = _builder(
-        _name(f"allelemesh {code} CA", trust_domain),
+        _name(f"allelemesh {code} CA", trust_domain, code),
         root_cert.subject,
         key.public_key(),
         start,
         days,
     )
-    builder = _ca_extensions(builder, path_length=0).add_extension(
-        x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False
+    builder = (
+        _ca_extensions(builder, path_length=0)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+            critical=False,
+        )
+        .add_extension(country_name_constraints(code, trust_domain), critical=True)
     )
     cert = builder.sign(root_key, hashes.SHA256())
     _write_atomic(issued.key, _key_pem(key), 0o600, force=force)
@@ -270,38 +327,23 @@ def _san_entries(spiffe_id: SpiffeId, sans: tuple[str, ...]) -> list[x509.Genera
     return entries
 
 
-def issue_leaf(
-    out: Path,
-    cc: str,
-    role: str,
-    name: str,
+def sign_leaf(
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    public_key: ec.EllipticCurvePublicKey,
+    subject: x509.Name,
+    san_entries: list[x509.GeneralName],
     *,
-    sans: tuple[str, ...] = DEFAULT_SANS,
-    days: int = LEAF_DAYS,
-    force: bool = False,
-    not_before: dt.datetime | None = None,
-) -> Issued:
-    """Issue a leaf key and certificate (chain: leaf + country CA) for one process."""
-    code = country_code(cc)
-    spiffe_id = SpiffeId(read_trust_domain(out), code, role, name)
-    spiffe_id.validate()
-    ca_path = out / f"{code.lower()}-ca.crt"
-    if not ca_path.exists():
-        raise ConfigError(
-            f"pki: no {code} CA in {out}: run `allelemesh pki country --cc {code} --out {out}`"
-        )
-    ca_cert, ca_key = _load_ca(ca_path, out / f"{code.lower()}-ca.key")
-    issued = Issued(out / f"{name}.crt", out / f"{name}.key")
-    _check_free(issued, force=force)
-    key = _new_key()
-    start = (not_before or _now()) - CLOCK_SKEW
+    server: bool,
+    not_before: dt.datetime,
+    days: int,
+) -> x509.Certificate:
+    """An end-entity certificate for ``public_key``, signed by ``ca_key`` (no checks)."""
     usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
-    if role != "operator":  # nodes and gateways also serve
+    if server:  # nodes and gateways also serve
         usages.insert(0, ExtendedKeyUsageOID.SERVER_AUTH)
     builder = (
-        _builder(
-            _name(name, spiffe_id.trust_domain), ca_cert.subject, key.public_key(), start, days
-        )
+        _builder(subject, ca_cert.subject, public_key, not_before, days)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -319,12 +361,58 @@ def issue_leaf(
         )
         .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         # SPIFFE X509-SVID: the SAN carries the identity, so it is the extension that matters.
-        .add_extension(x509.SubjectAlternativeName(_san_entries(spiffe_id, sans)), critical=False)
+        .add_extension(x509.SubjectAlternativeName(san_entries), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
         )
     )
-    cert = builder.sign(ca_key, hashes.SHA256())
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def _reserved(name: str) -> bool:
+    """CA file names: a leaf must never be written where a CA lives or will live."""
+    return name == ROOT_NAME or bool(re.fullmatch(r"[A-Za-z]{2}-ca", name))
+
+
+def issue_leaf(
+    out: Path,
+    cc: str,
+    role: str,
+    name: str,
+    *,
+    sans: tuple[str, ...] = DEFAULT_SANS,
+    days: int = LEAF_DAYS,
+    force: bool = False,
+    not_before: dt.datetime | None = None,
+) -> Issued:
+    """Issue a leaf key and certificate (chain: leaf + country CA) for one process."""
+    code = country_code(cc)
+    spiffe_id = SpiffeId(read_trust_domain(out), code, role, name)
+    spiffe_id.validate()
+    issued = Issued(out / f"{name}.crt", out / f"{name}.key")
+    if _reserved(name):
+        raise ConfigError(
+            f"pki: --name {name} is reserved for a CA's files; "
+            "allelemesh pki never writes a leaf over a CA"
+        )
+    _check_free(issued, force=force)
+    ca_path = out / f"{code.lower()}-ca.crt"
+    if not ca_path.exists():
+        raise ConfigError(
+            f"pki: no {code} CA in {out}: run `allelemesh pki country --cc {code} --out {out}`"
+        )
+    ca_cert, ca_key = _load_ca(ca_path, out / f"{code.lower()}-ca.key")
+    key = _new_key()
+    cert = sign_leaf(
+        ca_cert,
+        ca_key,
+        key.public_key(),
+        _name(name, spiffe_id.trust_domain, code),
+        _san_entries(spiffe_id, sans),
+        server=role != "operator",
+        not_before=(not_before or _now()) - CLOCK_SKEW,
+        days=days,
+    )
     # Key first: a watcher that sees the new cert before the new key keeps the old pair
     # until both match (see mesh.tls), so either order is safe, but this is the usual one.
     _write_atomic(issued.key, _key_pem(key), 0o600, force=force)

@@ -15,9 +15,11 @@ from grpc_reflection.v1alpha import reflection
 
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError
+from mesh.guard import PeerGuard
 from mesh.ports import port_in_use
 from mesh.tls import server_credentials
 from mesh.tracing import TRACE_SERVICE, Telemetry, server_interceptor, trace_service_handler
+from mesh.trust import store_for
 
 ALLELE_SERVICE = "mesh.v1.AlleleFrequencyService"
 CATALOG_SERVICE = "mesh.v1.CatalogService"
@@ -43,18 +45,24 @@ def new_server(
     *,
     max_concurrent_rpcs: int,
     reuse_port: bool = False,
+    tls: TlsConfig | None = None,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     """A server with the mesh's services, TraceService, health and reflection (not bound).
 
     Calls beyond ``max_concurrent_rpcs`` are refused at once with ``RESOURCE_EXHAUSTED``
     rather than queued without bound. ``reuse_port`` only for a node's own ``--workers``
     (which hold its port lock, see :mod:`mesh.ports`): gRPC's default is on, which would
-    let any other process on this machine share the port unnoticed.
+    let any other process on this machine share the port unnoticed. With ``tls``, every
+    call first passes the :class:`~mesh.guard.PeerGuard` (inside tracing, so refusals
+    are traced and counted).
     """
+    interceptors: list[grpc.aio.ServerInterceptor] = [server_interceptor(telemetry)]
+    if tls is not None:
+        interceptors.append(PeerGuard(store_for(tls)))
     server = grpc.aio.server(
         options=(*SERVER_OPTIONS, ("grpc.so_reuseport", int(reuse_port))),
         maximum_concurrent_rpcs=max_concurrent_rpcs,
-        interceptors=[server_interceptor(telemetry)],
+        interceptors=interceptors,
     )
     server.add_generic_rpc_handlers(tuple(handlers))
     server.add_generic_rpc_handlers((trace_service_handler(telemetry),))

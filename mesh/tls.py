@@ -60,13 +60,8 @@ from cryptography.hazmat.primitives import serialization
 from mesh.certificates import EXPIRY
 from mesh.config import PeerConfig, TlsConfig
 from mesh.errors import ConfigError, PermissionDeniedError, UnavailableError
-from mesh.identity import (
-    SCHEME,
-    SpiffeId,
-    identity_pattern_matches,
-    spiffe_id_of_certificate,
-    spiffe_ids_of_certificate,
-)
+from mesh.identity import SCHEME, SpiffeId, identity_pattern_matches
+from mesh.trust import IdentityRefusedError, TrustStore, install_default, store_for
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +152,9 @@ class ServerCertificateSource:
         self._lock = threading.Lock()  # gRPC calls the fetcher from its own threads
         self._signature = _signature(tls)
         self.material = load_material(tls)  # a bad config fails at start, not at handshake
+        # What peer_identity checks callers against (bundle, deny list, country rule).
+        self.trust = store_for(tls)
+        install_default(self.trust)
 
     def configuration(self) -> grpc.ServerCertificateConfiguration:
         """The certificate configuration for the current material."""
@@ -178,6 +176,8 @@ class ServerCertificateSource:
                 log.warning("not rotating TLS credentials yet: %s", exc.message)
                 return None
             self._signature, self.material = signature, material
+            # The handshake trusts the new bundle now: so must the per-call checks.
+            self.trust.refresh(now=True)
             log.info(
                 "rotated TLS credentials: %s serial %x", self.tls.cert, material.leaf.serial_number
             )
@@ -225,10 +225,22 @@ def client_ssl_context(material: TlsMaterial, tls: TlsConfig) -> ssl.SSLContext:
     return context
 
 
+def _verified_chain(ssl_object: ssl.SSLObject) -> list[x509.Certificate]:
+    """The chain OpenSSL verified, leaf first (public in Python 3.13, private before)."""
+    getter = getattr(ssl_object, "get_verified_chain", None)
+    if getter is None:
+        getter = ssl_object._sslobj.get_verified_chain  # type: ignore[attr-defined]
+    certs = []
+    for item in getter() or ():
+        der = item if isinstance(item, bytes) else item.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
+        certs.append(x509.load_der_x509_certificate(der))
+    return certs
+
+
 async def fetch_peer_certificate(
     address: str, context: ssl.SSLContext, timeout: float
-) -> x509.Certificate:
-    """Handshake with ``address`` and return the server's verified leaf certificate."""
+) -> tuple[x509.Certificate, list[x509.Certificate]]:
+    """Handshake with ``address``; the server's verified leaf and the verified chain above it."""
     host, port = split_address(address)
     try:
         _, writer = await asyncio.wait_for(
@@ -247,22 +259,42 @@ async def fetch_peer_certificate(
             metadata={"address": address},
         ) from None
     try:
-        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True)
+        chain = _verified_chain(ssl_object)[1:]
     finally:
         # Abort rather than close: a gRPC server waits for HTTP/2 and never answers a TLS
         # close_notify, so a graceful close would hang for asyncio's 30 s shutdown timeout.
         writer.transport.abort()
     cert = x509.load_der_x509_certificate(der)
     EXPIRY.observe("peer", address, cert)
-    return cert
+    return cert, chain
 
 
-def check_identity(address: str, cert: x509.Certificate, expected: str) -> SpiffeId:
-    """Return the cert's SPIFFE ID if it matches ``expected``; else PEER_IDENTITY_MISMATCH."""
-    presented = spiffe_id_of_certificate(cert)
-    if presented is not None and identity_pattern_matches(expected, presented):
+def check_identity(
+    address: str,
+    cert: x509.Certificate,
+    expected: str,
+    store: TrustStore,
+    chain: list[x509.Certificate] | None = None,
+) -> SpiffeId:
+    """The cert's SPIFFE ID if the trust store accepts it and it matches ``expected``.
+
+    A certificate the store refuses (several SPIFFE IDs, issued by another country's CA,
+    revoked, no longer trusted) is ``PERMISSION_DENIED`` with the store's reason; one
+    naming someone else is PEER_IDENTITY_MISMATCH.
+    """
+    try:
+        presented = store.check(cert, chain or ())
+    except IdentityRefusedError as refusal:
+        raise PermissionDeniedError(
+            f"peer {address}: certificate refused: {refusal.message}",
+            reason=refusal.reason,
+            metadata={"address": address, "expected": expected, **refusal.metadata},
+        ) from None
+    if identity_pattern_matches(expected, presented):
         return presented
-    shown = str(presented) if presented else (", ".join(spiffe_ids_of_certificate(cert)) or "none")
+    shown = str(presented)
     raise PermissionDeniedError(
         f"peer {address} presented identity {shown}, expected {expected}",
         reason="PEER_IDENTITY_MISMATCH",
@@ -277,9 +309,8 @@ async def verify_peer_identity(
     if not expected.startswith(SCHEME):
         raise ConfigError(f"peer {address}: identity {expected!r} must be a spiffe:// ID")
     context = client_ssl_context(load_material(tls), tls)
-    return check_identity(
-        address, await fetch_peer_certificate(address, context, timeout), expected
-    )
+    cert, chain = await fetch_peer_certificate(address, context, timeout)
+    return check_identity(address, cert, expected, store_for(tls), chain)
 
 
 class PeerIdentityVerifier:
@@ -291,18 +322,24 @@ class PeerIdentityVerifier:
         *,
         ttl_s: float = 300.0,
         failure_ttl_s: float = 10.0,
-        recheck_files_s: float = 1.0,
+        recheck_files_s: float = 0.25,
     ) -> None:
         self.tls = tls
         self.ttl_s, self.failure_ttl_s = ttl_s, failure_ttl_s
         self._watcher = CredentialWatcher(tls, min_interval_s=recheck_files_s)
+        self._trust = store_for(tls)
+        self._generation = self._trust.generation
         self._context: ssl.SSLContext | None = None
         # (address, expected) -> (monotonic expiry, verified ID or the refusal to repeat)
         self._cache: dict[tuple[str, str], tuple[float, SpiffeId | PermissionDeniedError]] = {}
 
     def _ssl_context(self) -> ssl.SSLContext:
+        self._trust.refresh()
         if self._watcher.changed():  # our cert or the bundle rotated: start afresh
             self._context = None
+            self._cache.clear()
+        if self._trust.generation != self._generation:  # bundle or deny list changed
+            self._generation = self._trust.generation
             self._cache.clear()
         if self._context is None:
             self._context = client_ssl_context(load_material(self.tls), self.tls)
@@ -326,8 +363,8 @@ class PeerIdentityVerifier:
             return cached[1]
         now = time.monotonic()
         try:
-            cert = await fetch_peer_certificate(address, context, timeout)
-            presented = check_identity(address, cert, expected)
+            cert, chain = await fetch_peer_certificate(address, context, timeout)
+            presented = check_identity(address, cert, expected, self._trust, chain)
         except PermissionDeniedError as refusal:
             # Remember refusals briefly so a misconfigured peer is not re-probed per query.
             self._cache[key] = (now + self.failure_ttl_s, refusal)

@@ -123,6 +123,7 @@ async def start_node(
         telemetry,
         max_concurrent_rpcs=config.max_concurrent_rpcs,
         reuse_port=shared_port,
+        tls=config.tls,
     )
     try:
         port = bind(server, config.listen, config.tls, "node")
