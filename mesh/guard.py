@@ -26,7 +26,7 @@ from typing import Any, TypeAlias
 import grpc
 
 from mesh.identity import active_verifier
-from mesh.rpc import STATUS_DETAILS_KEY
+from mesh.rpc import abort_with
 from mesh.trust import IdentityRefusedError, TrustStore
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
@@ -71,11 +71,12 @@ class PeerGuard(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         try:
             self._store.check_pem(bytes(pems[0]), chain)
         except IdentityRefusedError as error:
-            await context.abort(
-                error.code,
+            refusal = IdentityRefusedError(
                 f"client certificate refused: {error.message}",
-                trailing_metadata=((STATUS_DETAILS_KEY, error.to_status().SerializeToString()),),
+                reason=error.reason,
+                metadata=error.metadata,
             )
+            await abort_with(context, refusal)
 
     def _unary(self, behavior: Any) -> Any:
         if behavior is None:

@@ -172,9 +172,8 @@ def load_certificate(path: Path) -> x509.Certificate:
         raise ConfigError(f"pki: {path}: not a PEM certificate: {exc}") from None
 
 
-def _load_ca(
-    cert_path: Path, key_path: Path
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def load_ca(cert_path: Path, key_path: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A CA's certificate and EC private key."""
     cert = load_certificate(cert_path)
     try:
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
@@ -289,7 +288,7 @@ def issue_country_ca(
     """Make a country's intermediate CA, signed by the root in ``DIR``."""
     code = country_code(cc)
     trust_domain = read_trust_domain(out)
-    root_cert, root_key = _load_ca(out / f"{ROOT_NAME}.crt", out / f"{ROOT_NAME}.key")
+    root_cert, root_key = load_ca(out / f"{ROOT_NAME}.crt", out / f"{ROOT_NAME}.key")
     issued = Issued(out / f"{code.lower()}-ca.crt", out / f"{code.lower()}-ca.key")
     _check_free(issued, force=force, ca=True)
     key = _new_key()
@@ -401,7 +400,7 @@ def issue_leaf(
         raise ConfigError(
             f"pki: no {code} CA in {out}: run `allelemesh pki country --cc {code} --out {out}`"
         )
-    ca_cert, ca_key = _load_ca(ca_path, out / f"{code.lower()}-ca.key")
+    ca_cert, ca_key = load_ca(ca_path, out / f"{code.lower()}-ca.key")
     key = _new_key()
     cert = sign_leaf(
         ca_cert,

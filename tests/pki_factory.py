@@ -5,15 +5,26 @@ node = pki.leaf("NO", "node", "no-oslo-1")     # Issued(cert, key)
 tls = pki.tls(node)                            # TlsConfig trusting the root
 old = pki.leaf("NO", "node", "no-old", expired=True)
 rogue = pki.foreign().leaf("NO", "node", "no-oslo-1")  # same name, untrusted CA
+
+Attack certificates (what a rogue or careless country CA could mint):
+
+evil = pki.forged("FI", [pki.uri("NO", "gateway", "evil")], "evil")  # FI CA, NO identity
+twice = pki.forged("NO", [pki.uri("NO", "node", "a"), pki.uri("NO", "gateway", "b")], "two")
+legacy = pki.unconstrained_country("SE")   # a CA without name constraints (no country)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from mesh import pki
 from mesh.config import TlsConfig
@@ -83,6 +94,98 @@ class TestPki:
 
     def spiffe_id(self, cc: str, role: str, name: str) -> SpiffeId:
         return SpiffeId(self.trust_domain, cc.upper(), role, name)
+
+    def uri(self, cc: str, role: str, name: str, trust_domain: str | None = None) -> str:
+        td = trust_domain or self.trust_domain
+        return f"spiffe://{td}/country/{cc.upper()}/{role}/{name}"
+
+    def forged(
+        self,
+        signer_cc: str,
+        uris: Sequence[str],
+        name: str,
+        *,
+        subject_cc: str | None = None,
+        sans: tuple[str, ...] = pki.DEFAULT_SANS,
+        signer: pki.Issued | None = None,
+    ) -> pki.Issued:
+        """A leaf with any URI SANs, signed by the ``signer_cc`` CA (or ``signer``).
+
+        The subject's ``C`` is the signer's country unless ``subject_cc`` says otherwise
+        (another country breaks the CA's directoryName constraint at the TLS layer).
+        """
+        issuer = signer or self.country(signer_cc)
+        ca_cert, ca_key = pki.load_ca(issuer.cert, issuer.key)
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, (subject_cc or signer_cc).upper()),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.trust_domain),
+                x509.NameAttribute(NameOID.COMMON_NAME, name),
+            ]
+        )
+        entries: list[x509.GeneralName] = [x509.UniformResourceIdentifier(u) for u in uris]
+        for san in sans:
+            try:
+                entries.append(x509.IPAddress(ipaddress.ip_address(san)))
+            except ValueError:
+                entries.append(x509.DNSName(san))
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        cert = pki.sign_leaf(
+            ca_cert, ca_key, key.public_key(), subject, entries, server=True,
+            not_before=start, days=30,
+        )  # fmt: skip
+        issued = pki.Issued(self.out / f"{name}.crt", self.out / f"{name}.key")
+        issued.key.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        issued.key.chmod(0o600)
+        issued.cert.write_bytes(
+            cert.public_bytes(serialization.Encoding.PEM)
+            + ca_cert.public_bytes(serialization.Encoding.PEM)
+        )
+        return issued
+
+    def unconstrained_country(self, cc: str) -> pki.Issued:
+        """A country CA as ``allelemesh pki`` made them before name constraints: no country."""
+        root_cert, root_key = pki.load_ca(self.root_cert, self.out / f"{pki.ROOT_NAME}.key")
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.trust_domain),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"legacy {cc} CA"),
+            ]
+        )
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(root_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), False
+            )
+            .sign(root_key, hashes.SHA256())
+        )
+        issued = pki.Issued(self.out / f"legacy-{cc.lower()}.crt", self.out / f"legacy-{cc}.key")
+        issued.key.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        issued.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return issued
 
     def foreign(self, name: str = "foreign") -> TestPki:
         """Another PKI with the same trust domain and countries: valid-looking, not trusted."""

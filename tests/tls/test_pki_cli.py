@@ -174,3 +174,50 @@ def test_bad_trust_domain(tmp_path: Path) -> None:
     result = pki_cli("init", "--out", str(tmp_path / "p"), "--trust-domain", "Bad Domain")
     assert result.returncode == 2
     assert "trust domain" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("issue", "--cc", "NO", "--role", "node", "--name", "no-ca", "--force"),
+        ("issue", "--cc", "NO", "--role", "node", "--name", "root-ca", "--force"),
+        ("country", "--cc", "NO", "--force"),
+        ("init", "--trust-domain", "allelemesh.example", "--force"),
+    ],
+)
+def test_a_ca_is_never_overwritten(out: Path, args: tuple[str, ...]) -> None:
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    result = pki_cli(*args, "--out", str(out))
+    assert result.returncode == 2, result.stdout
+    assert "never" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_leaf_is_never_written_over_a_ca_file_under_another_name(out: Path) -> None:
+    (out / "edge.crt").write_bytes((out / "no-ca.crt").read_bytes())  # a CA copied by hand
+    (out / "edge.key").write_bytes((out / "no-ca.key").read_bytes())
+    result = pki_cli("issue", "--out", str(out), "--cc", "NO", "--role", "node", "--name", "edge",
+                     "--force")  # fmt: skip
+    assert result.returncode == 2
+    assert "is a CA certificate; allelemesh pki never overwrites a CA" in result.stderr
+    assert (out / "edge.crt").read_bytes() == (out / "no-ca.crt").read_bytes()
+
+
+def test_revoke_writes_the_deny_list(out: Path) -> None:
+    ok("issue", "--out", str(out), "--cc", "NO", "--role", "node", "--name", "no-oslo-1")
+    serial = load_all(out / "no-oslo-1.crt")[0].serial_number
+    ok("revoke", "--out", str(out), "--cert", str(out / "no-oslo-1.crt"), "--reason", "lost key")
+    ok("revoke", "--out", str(out), "--serial", f"0x{serial:x}")  # the same: not repeated
+    ok("revoke", "--out", str(out), "--spiffe-id", "spiffe://allelemesh.example/country/NO/node/x")
+    lines = [
+        line for line in (out / "deny-list.txt").read_text().splitlines()
+        if not line.startswith("#")
+    ]  # fmt: skip
+    assert len(lines) == 2
+    assert lines[0].startswith(f"serial {serial:X}") or lines[0].startswith(f"serial 0{serial:X}")
+    assert "lost key" in lines[0]
+    assert lines[1].startswith("spiffe spiffe://allelemesh.example/country/NO/node/x")
+    bad = pki_cli("revoke", "--out", str(out), "--spiffe-id", "https://example.org")
+    assert bad.returncode == 2
+    assert "--spiffe-id" in bad.stderr
