@@ -60,6 +60,7 @@ def federation_settings(config: GatewayConfig) -> FederationSettings:
         timeout_s=config.timeout_ms / 1000.0,
         catalog_refresh_s=config.catalog_refresh_s,
         page_token_secret=config.page_token_secret,
+        dataset_ownership=config.dataset_ownership,
     )
 
 

@@ -114,6 +114,8 @@ class GatewayConfig:
     #: RPCs in flight beyond this are refused at once with ``RESOURCE_EXHAUSTED``.
     max_concurrent_rpcs: int = 1000
     tracing: TracingConfig = field(default_factory=TracingConfig)
+    #: Who owns a dataset id: the ``first`` source to announce it, or ``country-prefix``.
+    dataset_ownership: str = "first"
 
 
 class _Table:
@@ -425,6 +427,13 @@ def _secret_file(table: _Table, base: Path) -> bytes | None:
     return secret
 
 
+def _ownership(table: _Table) -> str:
+    value = table.get("dataset_ownership", str, "first")
+    if value not in ("first", "country-prefix"):
+        raise table.fail("dataset_ownership", f"{value!r} must be first or country-prefix")
+    return value
+
+
 def load_gateway_config(path: Path) -> GatewayConfig:
     """Read and validate ``gateway.toml``."""
     root = _Table(str(path), "", read_toml(path))
@@ -452,6 +461,7 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         page_token_secret=_secret_file(gateway, path.parent),
         max_concurrent_rpcs=_max_concurrent_rpcs(gateway),
         tracing=parse_tracing(root, path.parent),
+        dataset_ownership=_ownership(gateway),
     )
     if not config.peers:
         raise root.fail("peers", "is required: a gateway needs at least one [[peers]] entry")

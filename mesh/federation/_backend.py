@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import grpc
+from opentelemetry.metrics import CallbackOptions, Observation
 
 from mesh.config import PeerConfig, TlsConfig
 from mesh.errors import InvalidArgumentError, NotFoundError, status_from_code
@@ -61,6 +62,8 @@ class FederationSettings:
     max_batch_variants: int = 10_000
     #: Share it between gateway replicas so each accepts the others' page tokens.
     page_token_secret: bytes | None = None
+    #: Who owns a dataset id: ``first`` to announce it, or ``country-prefix``.
+    dataset_ownership: str = "first"
 
 
 class MeshBackend:
@@ -80,8 +83,21 @@ class MeshBackend:
             self.fanout,
             refresh_s=settings.catalog_refresh_s,
             timeout_s=settings.catalog_timeout_s,
+            ownership=settings.dataset_ownership,
         )
         self.page_tokens = PageTokenCodec(settings.page_token_secret)
+        if telemetry is not None:
+            meter = telemetry.meter_provider.get_meter("allelemesh.federation")
+            meter.create_observable_gauge(
+                "mesh.catalog.shadowed_datasets",
+                [self._observe_shadowing],
+                description="dataset ids a source announces that belong to another (refused)",
+            )
+
+    def _observe_shadowing(self, _options: CallbackOptions) -> Iterable[Observation]:
+        # One series per source (bounded by the configuration), 0 when it shadows nothing.
+        counts = self.catalog.shadowed_counts()
+        return [Observation(counts.get(s.id, 0), {"mesh.peer.id": s.id}) for s in self.sources]
 
     @classmethod
     def open(
@@ -115,6 +131,17 @@ class MeshBackend:
         for source in self.sources:
             await source.close()
 
+    def _rows(
+        self,
+        answer: Answer[allele_service_pb2.LookupVariantResponse]
+        | Answer[allele_service_pb2.SearchRegionResponse]
+        | Answer[allele_service_pb2.BatchLookupVariantsResponse],
+        frequencies: Sequence[allele_pb2.VariantFrequency] | None = None,
+    ) -> list[allele_pb2.VariantFrequency]:
+        """The answer's rows, stamped, without any of a dataset id the source may not claim."""
+        rows = _stamped(answer, frequencies)
+        return [r for r in rows if self.catalog.admits(answer.source, r.dataset_id)]
+
     def _assembly(self, value: int) -> Assembly:
         return Assembly.from_proto(value, default=self.settings.default_assembly)
 
@@ -144,10 +171,11 @@ class MeshBackend:
         )
         response = allele_service_pb2.LookupVariantResponse()
         for answer in answers:
-            frequencies = _stamped(answer)
+            frequencies = self._rows(answer)
             response.frequencies.extend(frequencies)
             response.outcomes.append(outcome_of(answer.source, [answer], len(frequencies)))
         raise_if_all_failed(response.outcomes)
+        self.catalog.shadow_outcomes(response.outcomes, req.dataset_ids)
         response.pooled.CopyFrom(pool_frequencies(response.frequencies))
         return response
 
@@ -201,13 +229,14 @@ class MeshBackend:
                     # The node normalized it (possibly against a reference): report that.
                     row.variant.CopyFrom(result.variant)
                     normalized[start + offset] = True
-                frequencies = _stamped(answer, result.frequencies)
+                frequencies = self._rows(answer, result.frequencies)
                 row.frequencies.extend(frequencies)
                 found[answer.source.id] += len(frequencies)
         for source in dict.fromkeys(c.source for c in calls):
             chunk_answers = [a for a in answers if a.source is source]
             response.outcomes.append(outcome_of(source, chunk_answers, found[source.id]))
         raise_if_all_failed(response.outcomes)
+        self.catalog.shadow_outcomes(response.outcomes, req.dataset_ids)
         for row in response.results:
             row.pooled.CopyFrom(pool_frequencies(row.frequencies))
         return response
@@ -250,7 +279,7 @@ class MeshBackend:
             calls, allele_service_pb2.SearchRegionResponse, timeout=timeout
         )
         pages = {
-            a.source.id: NodePage(_stamped(a), a.response.next_page_token)
+            a.source.id: NodePage(self._rows(a), a.response.next_page_token)
             for a in answers
             if a.response is not None
         }
@@ -262,6 +291,7 @@ class MeshBackend:
         for answer in answers:
             response.outcomes.append(outcome_of(answer.source, [answer], served[answer.source.id]))
         raise_if_all_failed(response.outcomes)
+        self.catalog.shadow_outcomes(response.outcomes, req.dataset_ids)
         for cursor in cursors:
             if cursor.state == CursorState.FAILED or cursor.source_id in missing:
                 response.outcomes.append(_skipped_outcome(cursor.source_id, routes))

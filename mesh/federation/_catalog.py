@@ -6,6 +6,11 @@ Each source's ``ListDatasets`` is fetched (all pages) at start and every
 after one refresh in case a node added them), and one for an assembly only to nodes
 with a dataset of that assembly. A source whose catalogue could never be fetched is
 asked anyway when no dataset is named: it may hold data, and its outcome will tell.
+
+Each dataset id belongs to one source (:mod:`mesh.federation._ownership`): a source that
+announces an id bound to another is never asked or pooled for it (when no dataset is
+named, it is asked for its own datasets by name), and every answer reports the refusal
+as a ``DATASET_ID_SHADOWED`` dataset outcome of that source naming both nodes.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass, field
 
 from google.rpc import status_pb2
 
 from mesh.errors import NotFoundError, ok_status
 from mesh.federation._fanout import Call, FanOut
+from mesh.federation._ownership import FIRST, DatasetOwners, Shadowing
 from mesh.federation._sources import Source
 from mesh.genome import Assembly, assembly_not_held
 from mesh.v1 import allele_pb2, catalog_service_pb2
@@ -48,7 +54,13 @@ class MeshCatalog:
     """Cached catalogues of every source, refreshed in the background."""
 
     def __init__(
-        self, sources: Sequence[Source], fanout: FanOut, *, refresh_s: float, timeout_s: float
+        self,
+        sources: Sequence[Source],
+        fanout: FanOut,
+        *,
+        refresh_s: float,
+        timeout_s: float,
+        ownership: str = FIRST,
     ) -> None:
         self._sources = list(sources)
         self._fanout = fanout
@@ -58,6 +70,10 @@ class MeshCatalog:
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._last_miss_refresh = -MISS_REFRESH_INTERVAL_S
+        self._owners = DatasetOwners(ownership)
+        #: Claims refused at the last refresh, and per source the ids refused to it.
+        self.shadowing: list[Shadowing] = []
+        self._refused: dict[str, set[str]] = {}
 
     async def start(self, *, wait: bool = True) -> None:
         """Fetch every catalogue once (``wait=False``: in the background), then keep refreshing."""
@@ -86,6 +102,67 @@ class MeshCatalog:
         """Fetch every source's catalogue now (concurrently); keep old ones on failure."""
         async with self._lock:
             await asyncio.gather(*(self._fetch(s) for s in self._sources))
+            self._bind()
+
+    def _bind(self) -> None:
+        # Earlier rounds bound first (bindings last); within a round, configuration order.
+        catalogues = [
+            (s, [d.id for d in self._entries[s.id].datasets])
+            for s in self._sources
+            if self._entries[s.id].known
+        ]
+        self.shadowing = self._owners.bind(catalogues)
+        self._refused = {}
+        for claim in self.shadowing:
+            self._refused.setdefault(claim.claimant_id, set()).add(claim.dataset_id)
+        for claim in self.shadowing:
+            log.warning(
+                "dataset id shadowed: %s also announced by %s (owner: %s)",
+                claim.dataset_id,
+                claim.claimant_id,
+                claim.owner_id or "none: no country prefix",
+            )
+
+    def _owned(self, source: Source) -> list[catalog_service_pb2.Dataset]:
+        """The source's datasets that are its own (refused claims left out)."""
+        refused = self._refused.get(source.id)
+        datasets = self._entries[source.id].datasets
+        return [d for d in datasets if d.id not in refused] if refused else datasets
+
+    def shadow_outcomes(
+        self, outcomes: MutableSequence[allele_pb2.NodeOutcome], dataset_ids: Sequence[str]
+    ) -> None:
+        """Report the refused claims that concern a request (all when no id is named).
+
+        Each becomes a ``DatasetOutcome`` of the claimant's outcome; a claimant that was
+        not asked at all gets an outcome of its own saying why.
+        """
+        named = set(dataset_ids)
+        by_node = {o.node_id: o for o in outcomes}
+        for claim in self.shadowing:
+            if named and claim.dataset_id not in named:
+                continue
+            if claim.claimant_id not in by_node:
+                # Not asked at all (it holds nothing else): say why in an outcome of its own.
+                outcomes.append(
+                    allele_pb2.NodeOutcome(
+                        node_id=claim.claimant_id,
+                        country=claim.claimant_country,
+                        status=claim.status(),
+                    )
+                )
+                by_node[claim.claimant_id] = outcomes[-1]  # a repeated field copies on append
+            outcome = by_node[claim.claimant_id]
+            outcome.datasets.add(dataset_id=claim.dataset_id).status.CopyFrom(claim.status())
+
+    def admits(self, source: Source, dataset_id: str) -> bool:
+        """Whether rows of ``dataset_id`` from ``source`` may be used (not a refused claim)."""
+        refused = self._refused.get(source.id)
+        return refused is None or dataset_id not in refused
+
+    def shadowed_counts(self) -> dict[str, int]:
+        """Refused dataset ids per claimant source (for ``/metrics``)."""
+        return {source_id: len(ids) for source_id, ids in self._refused.items()}
 
     async def _fetch(self, source: Source) -> None:
         datasets: list[catalog_service_pb2.Dataset] = []
@@ -125,7 +202,7 @@ class MeshCatalog:
         return [
             d
             for s in self._sources
-            for d in self._entries[s.id].datasets
+            for d in self._owned(s)
             if wanted is None or d.assembly == wanted
         ]
 
@@ -153,27 +230,31 @@ class MeshCatalog:
                     country=source.country,
                     status=status,
                     latency_ms=entry.latency_ms,
-                    frequency_count=len(entry.datasets),
+                    frequency_count=len(self._owned(source)),
                 )
             )
+        self.shadow_outcomes(outcomes, ())
         return outcomes
 
     def owners(self, dataset_id: str) -> list[Source]:
         """Sources whose catalogue lists ``dataset_id``."""
-        return [
-            s
-            for s in self._sources
-            if any(d.id == dataset_id for d in self._entries[s.id].datasets)
-        ]
+        return [s for s in self._sources if any(d.id == dataset_id for d in self._owned(s))]
 
     async def route(
         self, dataset_ids: Sequence[str], assembly: Assembly
     ) -> list[tuple[Source, list[str]]]:
         """The sources to ask and the dataset ids to name to each, in source order."""
+        proto = assembly.to_proto()
         if not dataset_ids:
-            routes: list[tuple[Source, list[str]]] = [
-                (s, []) for s in self._sources if self._may_hold(s, assembly)
-            ]
+            routes: list[tuple[Source, list[str]]] = []
+            for source in self._sources:
+                if source.id in self._refused:
+                    # Ask for its own datasets by name, so it cannot answer for the others.
+                    own = [d.id for d in self._owned(source) if d.assembly == proto]
+                    if own:
+                        routes.append((source, own))
+                elif self._may_hold(source, assembly):
+                    routes.append((source, []))
             if not routes and self._sources:
                 # Every catalogue is known and none has this assembly: say so, rather
                 # than answer "no such variant" (and pooled zeros) for the whole mesh.
@@ -190,9 +271,8 @@ class MeshCatalog:
                 metadata={"dataset_ids": ",".join(unknown)},
             )
         routes = []
-        proto = assembly.to_proto()
         for source in self._sources:
-            held = {d.id for d in self._entries[source.id].datasets if d.assembly == proto}
+            held = {d.id for d in self._owned(source) if d.assembly == proto}
             named = [i for i in wanted if i in held]
             if named:
                 routes.append((source, named))
