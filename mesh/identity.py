@@ -5,7 +5,9 @@ role ``node``, ``gateway`` or ``operator``. Authorization reads this from the pe
 *verified* certificate, never from a header:
 
 * server side, :func:`peer_identity` reads it from the gRPC auth context (the client
-  certificate gRPC already verified against the trust bundle);
+  certificate gRPC already verified against the trust bundle), and the server's trust
+  store (:mod:`mesh.trust`) decides whether that certificate may be anyone: exactly one
+  SPIFFE ID, issued by its own country's CA, not revoked;
 * client side, :func:`mesh.tls.verify_peer_identity` checks the server a channel talks to
   (gRPC Python does not expose the server certificate, see :mod:`mesh.tls`);
 * :func:`client_identity_of` reads our own identity from ``[tls].cert``.

@@ -20,18 +20,26 @@ Rotation
     :class:`CredentialWatcher` beside each channel and recreate the channel when
     ``watcher.changed()`` says so (rate-limited, cheap enough to call per request).
 
+Per-call checks (server side)
+    The handshake cannot consult the deny list or the country rule, so every call on a
+    mesh port passes :class:`mesh.guard.PeerGuard` first (see :mod:`mesh.trust`).
+
 Peer identity (client side)
     gRPC Python never shows a client the server's certificate, and
     ``ssl_target_name_override`` checks DNS names only. So before a channel to a peer is
     created (and again whenever it is recreated), the owner calls
     ``await verifier.verify(address, peer.identity)`` on a :class:`PeerIdentityVerifier`:
     it performs one TLS handshake with Python's ``ssl`` using the same client certificate
-    and trust bundle, reads the server's leaf, and compares its SPIFFE URI SAN with the
-    registry's ``identity`` (an exact ID or a ``*`` pattern). A mismatch raises
-    :class:`~mesh.errors.PermissionDeniedError` with reason ``PEER_IDENTITY_MISMATCH``,
-    which the fan-out records as that peer's outcome. Successes are cached per
-    (address, expected identity) for ``ttl_s`` (bounded by the leaf's expiry), so the cost
-    is one extra handshake per peer per channel (re)creation, never per request::
+    and trust bundle, reads the server's leaf and verified chain, has the
+    :class:`~mesh.trust.TrustStore` accept it (one SPIFFE ID, issued by a CA of that ID's
+    country, not revoked) and compares the ID with the registry's ``identity`` (an exact
+    ID or a ``*`` pattern). A refusal raises :class:`~mesh.errors.PermissionDeniedError`
+    (reason ``PEER_IDENTITY_MISMATCH``, or the store's: ``ISSUER_COUNTRY_MISMATCH``,
+    ``IDENTITY_AMBIGUOUS``, ``CERTIFICATE_REVOKED``, ...), which the fan-out records as
+    that peer's outcome. Successes are cached per (address, expected identity) for
+    ``ttl_s`` (bounded by the leaf's expiry) and dropped when the trust bundle or deny
+    list changes, so the cost is one extra handshake per peer per channel (re)creation or
+    trust change, never per request::
 
         verifier = PeerIdentityVerifier(config.tls)
         await verifier.verify(peer.addresses[0], expected_peer_identity(peer, trust_domain))
