@@ -74,6 +74,7 @@ class MeshCatalog:
         #: Claims refused at the last refresh, and per source the ids refused to it.
         self.shadowing: list[Shadowing] = []
         self._refused: dict[str, set[str]] = {}
+        self._logged: set[tuple[str, str]] = set()
 
     async def start(self, *, wait: bool = True) -> None:
         """Fetch every catalogue once (``wait=False``: in the background), then keep refreshing."""
@@ -116,6 +117,9 @@ class MeshCatalog:
         for claim in self.shadowing:
             self._refused.setdefault(claim.claimant_id, set()).add(claim.dataset_id)
         for claim in self.shadowing:
+            if (claim.dataset_id, claim.claimant_id) in self._logged:
+                continue  # once per claim, not at every refresh
+            self._logged.add((claim.dataset_id, claim.claimant_id))
             log.warning(
                 "dataset id shadowed: %s also announced by %s (owner: %s)",
                 claim.dataset_id,

@@ -210,3 +210,39 @@ def test_deny_list_in_the_tls_table(pki: TestPki, tmp_path: Path) -> None:
     config = load_node_config(toml)
     assert config.tls is not None
     assert config.tls.deny_list == tmp_path / "revoked.txt"
+
+
+async def test_gateway_drops_a_peer_whose_ca_left_its_bundle_within_a_second(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    other = pki.foreign()
+    both = pki.root_cert.read_bytes() + other.root_cert.read_bytes()
+    gateway_bundle, node_bundle = pki.out / "gw-bundle.pem", pki.out / "lu-bundle.pem"
+    gateway_bundle.write_bytes(both)
+    node_bundle.write_bytes(both)
+    lu = other.tls(other.leaf("LU", "node", "lu-lux-1"), node_bundle)
+    gw = pki.tls(pki.leaf("DE", "gateway", "eu-gw-1"), gateway_bundle)
+    portal = pki.tls(pki.leaf("DE", "operator", "portal"))
+    fi = pki.tls(pki.leaf("FI", "node", "fi-hki-1"))
+    lu_index, fi_index = dataset(tmp_path, "lu-a", 5), dataset(tmp_path, "fi-a", 3)
+    async with (
+        node("lu-lux-1", "LU", lu, [DatasetConfig("lu-a", lu_index)]) as lu_port,
+        node("fi-hki-1", "FI", fi, [DatasetConfig("fi-a", fi_index)]) as fi_port,
+        gateway(gw, [peer("lu-lux-1", "LU", lu_port), peer("fi-hki-1", "FI", fi_port)]) as gp,
+    ):
+        first = await lookup(gp, portal)
+        assert sorted(f.dataset_id for f in first.frequencies) == ["fi-a", "lu-a"]
+        gateway_bundle.write_bytes(pki.root_cert.read_bytes())  # LU's federation leaves
+        started = time.monotonic()
+        while True:
+            response = await lookup(gp, portal)
+            if {o.node_id: o for o in response.outcomes}["lu-lux-1"].status.code != 0:
+                break
+            assert time.monotonic() - started < 5.0
+            await asyncio.sleep(0.02)
+        took = time.monotonic() - started
+    print(f"peer dropped {took:.3f} s after the bundle change")
+    assert took < WITHIN_S
+    refused = {o.node_id: o for o in response.outcomes}["lu-lux-1"]
+    assert refused.status.code == grpc.StatusCode.PERMISSION_DENIED.value[0]
+    assert [f.dataset_id for f in response.frequencies] == ["fi-a"]
