@@ -10,7 +10,7 @@ BUF    := $(TOOLS)/node_modules/.bin/buf
 PROTO_SRC := $(wildcard protos/mesh/v1/*.proto)
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test browser-deps lint typecheck proto proto-check buf-lint buf-breaking bench bench-quick soak fuzz reliability clean
+.PHONY: venv demo test browser-deps deploy-deps lint typecheck proto proto-check buf-lint buf-breaking bench bench-quick soak fuzz reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
-test: $(STAMP) browser-deps lint typecheck proto-check
+test: $(STAMP) browser-deps deploy-deps lint typecheck proto-check
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Debian's Chromium for the browser tests (tests/pages); Playwright drives it, no download.
@@ -32,6 +32,14 @@ browser-deps:
 	    apt-get update && apt-get install -y chromium; \
 	elif [ ! -x /usr/bin/chromium ]; then \
 	    echo "browser-deps: no /usr/bin/chromium (as root: apt-get install -y chromium); browser tests will skip, or fail under CI=true"; \
+	fi
+
+# promtool (Debian's prometheus package) for the alert tests in tests/deploy.
+deploy-deps:
+	@if ! command -v promtool >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y --no-install-recommends prometheus || (apt-get update && apt-get install -y --no-install-recommends prometheus)); \
+	elif ! command -v promtool >/dev/null; then \
+	    echo "deploy-deps: no promtool (as root: apt-get install -y prometheus); alert tests will skip, or fail under CI=true"; \
 	fi
 
 lint: $(STAMP)
