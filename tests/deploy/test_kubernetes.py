@@ -77,9 +77,11 @@ def test_every_pod_is_locked_down_and_probed(overlay: str) -> None:
             mounts = {m["mountPath"] for m in container["volumeMounts"]}
             assert "/tmp" in mounts, "the read-only root needs a writable /tmp"
             if workload["kind"] != "Job":
-                port = container["ports"][0]["containerPort"]
-                assert container["readinessProbe"]["grpc"] == {"port": port}
-                assert container["livenessProbe"]["grpc"] == {"port": port}
+                # The kubelet's own gRPC probe is plaintext; every port here is mTLS.
+                probe = ["allelemesh", "health", "--config", "/etc/allelemesh/allelemesh.toml"]
+                assert container["readinessProbe"]["exec"]["command"] == probe
+                assert container["livenessProbe"]["exec"]["command"] == probe
+                assert container["args"][-2:] == ["--config", probe[-1]]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
