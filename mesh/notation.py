@@ -220,6 +220,45 @@ def parse_region(
         ) from None
 
 
+_POSITION_ONLY = re.compile(rf"{_CHROM}[:-]{_POS}", _FLAGS)
+_RSID = re.compile(r"rs[0-9]+", _FLAGS | re.IGNORECASE)
+
+
+def parse_variant_or_region(
+    text: str, assembly: Assembly, *, max_span: int | None = None, field: str = "variant"
+) -> VariantKey | RegionKey:
+    """A variant in any notation, else a region: what a search box or ``query`` is given.
+
+    A text that is one of them but wrong (bad bases, a position beyond the chromosome)
+    gets that specific error; one that is neither names both lists of notations.
+    """
+    stripped = text.strip()
+    if _REGION.fullmatch(stripped):
+        return parse_region(stripped, assembly, max_span=max_span, field=field)
+    try:
+        return parse_variant(stripped, assembly, field=field)
+    except InvalidArgumentError as error:
+        if error.reason != "UNPARSEABLE_VARIANT":
+            raise
+    shown = _shorten(stripped)
+    if _RSID.fullmatch(stripped):
+        why = f"{shown!r} is a dbSNP rsID; variants are looked up by position and alleles"
+    elif position := _POSITION_ONLY.fullmatch(stripped):
+        chrom, pos = position.group("chrom", "pos")
+        why = (
+            f"{shown!r} is a position without alleles: give the bases "
+            f"({chrom}:{pos} G>GA) or a range ({chrom}:{pos}-{pos})"
+        )
+    else:
+        why = f"cannot read {shown!r} as a variant or a region (gene names are not looked up)"
+    raise InvalidArgumentError(
+        field,
+        f"{why}; variant notations: {ACCEPTED_VARIANT_NOTATIONS}; region notations: "
+        f"{ACCEPTED_REGION_NOTATIONS} (1-based, inclusive)",
+        reason="UNPARSEABLE_VARIANT",
+    )
+
+
 def format_variant(key: VariantKey) -> str:
     """Return the gnomAD-style text of a key, e.g. ``1-55051215-G-GA``."""
     return f"{key.chromosome}-{key.position}-{key.ref}-{key.alt}"

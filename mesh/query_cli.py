@@ -17,8 +17,9 @@ from mesh.channels import open_channel
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError, InvalidArgumentError, UnavailableError
 from mesh.genome import Assembly
-from mesh.notation import parse_region, parse_variant
+from mesh.notation import parse_variant_or_region
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
+from mesh.variants import RegionKey, VariantKey
 
 _SCOPES = {"local": allele_pb2.SCOPE_LOCAL, "mesh": allele_pb2.SCOPE_MESH}
 
@@ -64,12 +65,9 @@ def run_query(args: argparse.Namespace) -> int:
     """Send the lookup and print the answer."""
     assembly = Assembly(args.assembly)
     scope = _SCOPES[args.scope]
-    try:
-        variant = parse_variant(args.variant, assembly)
-        region = None
-    except InvalidArgumentError:
-        variant = None
-        region = parse_region(args.variant, assembly)
+    key = parse_variant_or_region(args.variant, assembly, field="VARIANT")
+    variant = key if isinstance(key, VariantKey) else None
+    region = key if isinstance(key, RegionKey) else None
     channel = open_channel(args.target, _tls(args))
     stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
     try:
