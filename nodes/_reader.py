@@ -99,12 +99,43 @@ class Task:
     byte_end: int | None = None
 
 
+def plain_gzip(path: str) -> bool:
+    """True for a gzip file that is not BGZF (``gzip file.vcf`` rather than ``bgzip``).
+
+    BGZF is gzip whose header carries a ``BC`` extra subfield (SAM/BAM spec, 4.1);
+    htslib reads plain gzip only as a stream and cannot open it as a VCF.
+    """
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(18)
+    except OSError:
+        return False
+    gzip = head[:2] == b"\x1f\x8b"
+    bgzf = len(head) == 18 and head[3] & 0x04 and head[12:14] == b"BC"
+    return gzip and not bgzf
+
+
 def open_vcf(path: str) -> Any:
     """Open a VCF/BCF with pysam, or raise naming the file."""
+    if plain_gzip(path):
+        fixed = f"{path.removesuffix('.gz').removesuffix('.vcf')}.bgz.vcf.gz"
+        raise IndexBuildError(
+            f"{path} is compressed with gzip, not bgzip (BGZF), and htslib cannot read it: "
+            f"recompress it with `zcat {path} | bgzip -c > {fixed}` (and `tabix -p vcf "
+            f"{fixed}` for --jobs), then build from {fixed}",
+            reason="NOT_BGZF",
+            metadata={"file": path},
+        )
+    # htslib prints "[E::idx_find_and_load] Could not retrieve index file" when it opens a
+    # BCF without a .csi; the builder handles that itself (serial read), so hush htslib
+    # while opening. Its errors still surface as the exceptions caught below.
+    verbosity = pysam.set_verbosity(0)
     try:
         return pysam.VariantFile(path)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, NotImplementedError) as exc:
         raise IndexBuildError(f"{path}: cannot be read as VCF/BCF: {exc}") from exc
+    finally:
+        pysam.set_verbosity(verbosity)
 
 
 def check_assembly(path: str, header: Any, assembly: Assembly) -> None:
