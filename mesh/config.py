@@ -7,6 +7,7 @@ key is documented in the README's configuration reference.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -137,7 +138,7 @@ class _Table:
         self._used.add(key)
         if key not in self.data:
             if required or default is None:
-                raise self.fail(key, "is required")
+                raise self.fail(key, "is required" + self._misspelling_of(key))
             return default
         value = self.data[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -145,6 +146,12 @@ class _Table:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise self.fail(key, f"must be a {kind.__name__}, got {type(value).__name__} {value!r}")
         return value
+
+    def _misspelling_of(self, key: str) -> str:
+        """`` (found unknown key 'idd': a misspelling of 'id'?)``, or nothing."""
+        unknown = [k for k in self.data if k not in self._used]
+        close = difflib.get_close_matches(key, unknown, n=1, cutoff=0.6)
+        return f" (found unknown key {close[0]!r}: a misspelling of {key!r}?)" if close else ""
 
     def optional(self, key: str, kind: type[T]) -> T | None:
         if key not in self.data:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import lmdb
 
-from mesh.errors import IndexStoreError
+from mesh.errors import ConfigError, IndexStoreError
 from mesh.genome import Assembly
 from nodes.index_dir import DatasetMetadata, read_metadata
 from nodes.keys import PREFIX_LEN
@@ -156,9 +156,11 @@ class IndexStore:
         for dataset_id, path, log_queries in datasets:
             index = DatasetIndex(path)
             if index.id != dataset_id:
-                raise IndexStoreError(
-                    f"index {path}: holds dataset {index.id!r}, but the configuration "
-                    f"names it {dataset_id!r}"
+                index.close()
+                # A configuration mistake (exit 2), not a broken index.
+                raise ConfigError(
+                    f"[[datasets]] id {dataset_id!r}: index {path} holds dataset "
+                    f"{index.id!r}; set id = {index.id!r} or point index at the right directory"
                 )
             self._slots[dataset_id] = _DatasetSlot(dataset_id, path, log_queries, index)
 
