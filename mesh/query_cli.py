@@ -18,6 +18,8 @@ from mesh.config import TlsConfig
 from mesh.errors import ConfigError, InvalidArgumentError, UnavailableError
 from mesh.genome import Assembly
 from mesh.notation import parse_variant_or_region
+from mesh.rpc import STATUS_DETAILS_KEY
+from mesh.tls_diagnosis import diagnose
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from mesh.variants import RegionKey, VariantKey
 
@@ -68,7 +70,8 @@ def run_query(args: argparse.Namespace) -> int:
     key = parse_variant_or_region(args.variant, assembly, field="VARIANT")
     variant = key if isinstance(key, VariantKey) else None
     region = key if isinstance(key, RegionKey) else None
-    channel = open_channel(args.target, _tls(args))
+    tls = _tls(args)
+    channel = open_channel(args.target, tls)
     stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
     try:
         if variant is not None:
@@ -105,6 +108,10 @@ def run_query(args: argparse.Namespace) -> int:
         code = error.code()
         if code == grpc.StatusCode.INVALID_ARGUMENT:
             raise InvalidArgumentError("variant", str(error.details())) from None
+        if code == grpc.StatusCode.UNAVAILABLE and not _server_sent(error):
+            # No server answered: say why the connection failed, not "it answered".
+            why = diagnose(args.target, tls)
+            raise UnavailableError(f"cannot reach {args.target}: {why}") from None
         raise UnavailableError(f"{args.target} answered {code.name}: {error.details()}") from None
     finally:
         channel.close()
@@ -117,6 +124,12 @@ def run_query(args: argparse.Namespace) -> int:
     else:
         print_frequencies(response, Console(file=sys.stdout))
     return 0
+
+
+def _server_sent(error: grpc.RpcError) -> bool:
+    """Whether a status came from a server (a mesh error carries its ErrorInfo details)."""
+    metadata = dict(error.trailing_metadata() or ())  # type: ignore[attr-defined]
+    return STATUS_DETAILS_KEY in metadata
 
 
 def _af(counts: allele_pb2.AlleleCounts) -> str:
