@@ -6,11 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import grpc
 from google.protobuf import json_format
-from rich.console import Console
 from rich.table import Table
 
 from mesh.channels import open_channel
@@ -19,6 +18,7 @@ from mesh.errors import ConfigError, InvalidArgumentError, UnavailableError
 from mesh.genome import Assembly
 from mesh.notation import parse_variant_or_region
 from mesh.rpc import STATUS_DETAILS_KEY
+from mesh.tables import print_table
 from mesh.tls_diagnosis import diagnose
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from mesh.variants import RegionKey, VariantKey
@@ -122,7 +122,7 @@ def run_query(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print_frequencies(response, Console(file=sys.stdout))
+        print_frequencies(response, sys.stdout)
     return 0
 
 
@@ -152,7 +152,7 @@ def _count_cells(counts: allele_pb2.AlleleCounts) -> list[str]:
     ]
 
 
-def print_frequencies(response: Any, console: Console) -> None:
+def print_frequencies(response: Any, out: TextIO) -> None:
     """Print frequencies, the pooled row (if any) and every node's outcome as tables."""
     table = Table(title="Allele frequencies", show_lines=False)
     for column in ("variant", "dataset", "node", "country", "AC", "AN", "AF", "hom", "het", "hemi"):
@@ -165,7 +165,7 @@ def print_frequencies(response: Any, console: Console) -> None:
             table.add_row("", f"  {p.population}", "", "", *_count_cells(p.counts)[:6])
     if response.HasField("pooled") if hasattr(response, "pooled") else False:
         table.add_row("pooled", "", "", "", *_count_cells(response.pooled)[:6], style="bold")
-    console.print(table)
+    print_table(table, out)
     outcomes = Table(title="Node outcomes")
     for column in ("node", "country", "status", "latency ms", "frequencies"):
         outcomes.add_column(column)
@@ -179,7 +179,7 @@ def print_frequencies(response: Any, console: Console) -> None:
         for d in o.datasets:
             reason = f"{_code_name(d.status.code)} ({d.status.message})"
             outcomes.add_row(f"  dataset {d.dataset_id}", "", reason, "", "")
-    console.print(outcomes)
+    print_table(outcomes, out)
 
 
 def _code_name(code: int) -> str:

@@ -82,8 +82,9 @@ def _info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=True))
         return 0
-    from rich.console import Console
     from rich.table import Table
+
+    from mesh.tables import print_table
 
     table = Table(title=f"dataset {metadata.id}", show_header=False)
     table.add_column("field", style="bold")
@@ -93,5 +94,5 @@ def _info(args: argparse.Namespace) -> int:
         if isinstance(value, dict):
             text = ", ".join(f"{k}={v}" for k, v in value.items())
         table.add_row(key, str(text))
-    Console().print(table)
+    print_table(table)
     return 0

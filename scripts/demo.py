@@ -203,7 +203,7 @@ def grpc_lookups(address: str, tls: TlsConfig) -> str:
             ),
             timeout=5.0,
         )
-        print_frequencies(response, console)
+        print_frequencies(response, sys.stdout)
         trace_id = str(dict(call.trailing_metadata() or ()).get("x-trace-id", ""))
         console.print(f"trace id: {trace_id}")
         console.rule("gRPC SearchRegion 1:1-20,000,000 (first page of 5)")
@@ -215,7 +215,7 @@ def grpc_lookups(address: str, tls: TlsConfig) -> str:
             ),
             timeout=5.0,
         )
-        print_frequencies(region, console)
+        print_frequencies(region, sys.stdout)
     return trace_id
 
 
