@@ -1,4 +1,4 @@
-"""``allelemesh index build`` and ``allelemesh index info``: argparse wiring only.
+"""``allelemesh index build``, ``index info`` and ``index prune``: argparse wiring only.
 
 ``add_index_commands(subparsers)`` registers the ``index`` command group; each
 subcommand sets ``handler(args) -> int`` (the exit status) as its default.
@@ -14,7 +14,7 @@ from pathlib import Path
 from mesh.errors import IndexBuildError, IndexStoreError
 from mesh.genome import Assembly
 from nodes.builder import BuildOptions, build_index
-from nodes.index_dir import read_metadata
+from nodes.index_dir import check_target, prune_old_versions, read_metadata
 
 
 def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,10 +38,33 @@ def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type:
     build.add_argument("--on-error", choices=["fail", "skip"], default="fail")
     build.set_defaults(handler=_build)
 
+    prune = commands.add_parser(
+        "prune",
+        help="delete old versions of an index (never the one being served)",
+        description="Keep the N newest versions of DIR (the one DIR links to, i.e. the one "
+        "nodes serve, always among them) and delete the others.",
+    )
+    prune.add_argument("dir", type=Path, help="index directory (the symlink)")
+    prune.add_argument("--keep", type=int, default=2, help="versions to keep (default 2)")
+    prune.set_defaults(handler=_prune)
+
     info = commands.add_parser("info", help="show an index's metadata")
     info.add_argument("dir", type=Path, help="index directory")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(handler=_info)
+
+
+def _prune(args: argparse.Namespace) -> int:
+    try:
+        kept, removed = prune_old_versions(args.dir, args.keep)
+    except IndexBuildError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    served = check_target(args.dir)
+    names = [f"{k} (served)" if served is not None and k == served.name else k for k in kept]
+    print(f"kept {len(kept)}: {', '.join(names)}")
+    print(f"removed {len(removed)}: {', '.join(removed) if removed else 'none'}")
+    return 0
 
 
 def _build(args: argparse.Namespace) -> int:

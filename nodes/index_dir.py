@@ -224,6 +224,29 @@ def publish(tmp: Path, out: Path, previous: Path | None) -> Path:
     return final
 
 
+def prune_old_versions(out: Path, keep: int) -> tuple[list[str], list[str]]:
+    """Delete all but the ``keep`` newest versions of ``out``; never the one it links to.
+
+    Returns the names kept and removed. ``keep`` counts the served version.
+    """
+    if keep < 1:
+        raise IndexBuildError("--keep must be at least 1: the version being served is kept")
+    current = check_target(out)
+    if current is None:
+        raise IndexBuildError(f"{out} is not an index directory (no such symlink)")
+    versions = versions_dir(out)
+    finished = sorted(
+        (e.name for e in versions.iterdir() if e.is_dir() and not e.name.startswith(_TMP_PREFIX)),
+        reverse=True,  # build ids sort by time: newest first
+    )
+    kept = {current.name, *finished[:keep]}
+    if len(kept) > keep:  # the served version is older than the newest ``keep``
+        kept = {current.name, *finished[: keep - 1]}
+    removed = [name for name in finished if name not in kept]
+    prune(versions, kept)
+    return [name for name in finished if name in kept], removed
+
+
 def prune(versions: Path, keep: set[str]) -> None:
     """Delete every finished version except those in ``keep``."""
     for entry in versions.iterdir():
