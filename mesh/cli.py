@@ -9,10 +9,12 @@ the node or the gateway at module level.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from mesh.errors import ConfigError, MeshError
 from mesh.logs import configure_logging
@@ -34,6 +36,48 @@ EXIT_USAGE = 2
 log = logging.getLogger("allelemesh")
 
 
+def version_text() -> str:
+    """Package version, ``mesh.v1`` contract (with a digest of its descriptors), index schema.
+
+    The digest differs as soon as two builds' wire contracts differ, so operators of two
+    countries can compare one line instead of reading protos.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2, trace_service_pb2
+
+    try:
+        package = version("allelemesh")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        package = "unknown (not installed)"
+    digest = hashlib.sha256()
+    modules = (allele_pb2, allele_service_pb2, catalog_service_pb2, trace_service_pb2)
+    for module in modules:
+        digest.update(module.DESCRIPTOR.serialized_pb)
+    lines = [
+        f"allelemesh {package}",
+        f"wire contract: {allele_pb2.DESCRIPTOR.package} (descriptors sha256:"
+        f"{digest.hexdigest()[:16]})",
+    ]
+    try:
+        schema = importlib.import_module("nodes.index_dir").SCHEMA_VERSION
+        lines.append(f"index schema: {schema}")
+    except ModuleNotFoundError:  # a gateway-only installation
+        lines.append("index schema: (nodes not installed)")
+    return "\n".join(lines)
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: computed only when asked (it imports the generated code)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help=kwargs.get("help"))
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, every installed command group included."""
     parser = argparse.ArgumentParser(
@@ -45,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="log verbosity (default INFO)",
+    )
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="print the package, mesh.v1 contract and index schema versions",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name, function in COMMAND_GROUPS:
