@@ -1,4 +1,4 @@
-"""``allelemesh gateway serve``: run the mesh gateway."""
+"""``allelemesh gateway serve`` and ``gateway check-config``: run or check the mesh gateway."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def add_gateway_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Register ``gateway serve``."""
+    """Register ``gateway serve`` and ``gateway check-config``."""
     gateway = subparsers.add_parser("gateway", help="run the mesh gateway")
     gateway_sub = gateway.add_subparsers(
         dest="gateway_command", required=True, metavar="SUBCOMMAND"
@@ -33,6 +33,32 @@ def add_gateway_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="plaintext gRPC; refused when the config has a [tls] table",
     )
     serve.set_defaults(handler=_serve)
+
+    check = gateway_sub.add_parser(
+        "check-config",
+        help="validate gateway.toml as a start would (files, certificates, ports)",
+        description="Load and check everything `gateway serve --config FILE` would, print "
+        "what would be served, and serve nothing. Exit 0 if a start would succeed, 2 if not.",
+    )
+    check.add_argument("config", type=Path, metavar="FILE", help="gateway.toml")
+    check.add_argument("--insecure", action="store_true", help="as `serve --insecure` would")
+    check.set_defaults(handler=_check_config)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from mesh.check_config import ConfigReport, describe_peers, describe_ports, describe_tls
+
+    config = load_gateway_config(args.config)
+    report = ConfigReport(str(args.config))
+    report.add(f"gateway {config.id}" + (f" ({config.country})" if config.country else ""))
+    describe_tls(report, config.tls, args.insecure)
+    listeners = [("[gateway].listen", config.listen, "gRPC")]
+    if config.http_listen:
+        scheme = "HTTPS (client certificates required)" if config.tls else "HTTP"
+        listeners.append(("[gateway].http_listen", config.http_listen, f"{scheme} API and pages"))
+    describe_ports(report, listeners)
+    describe_peers(report, config.peers)
+    return report.finish()
 
 
 def _serve(args: argparse.Namespace) -> int:

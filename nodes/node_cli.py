@@ -1,4 +1,4 @@
-"""``allelemesh node serve``: run a country node."""
+"""``allelemesh node serve`` and ``node check-config``: run or check a country node."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def add_node_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Register ``node serve``."""
+    """Register ``node serve`` and ``node check-config``."""
     node = subparsers.add_parser("node", help="run a country node")
     node_sub = node.add_subparsers(dest="node_command", required=True, metavar="SUBCOMMAND")
     serve = node_sub.add_parser(
@@ -43,6 +43,22 @@ def add_node_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="plaintext gRPC; refused when the config has a [tls] table",
     )
     serve.set_defaults(handler=_serve)
+
+    check = node_sub.add_parser(
+        "check-config",
+        help="validate node.toml as a start would (files, certificates, indexes, ports)",
+        description="Load and check everything `node serve --config FILE` would, print "
+        "what would be served, and serve nothing. Exit 0 if a start would succeed, 2 if not.",
+    )
+    check.add_argument("config", type=Path, metavar="FILE", help="node.toml")
+    check.add_argument("--insecure", action="store_true", help="as `serve --insecure` would")
+    check.set_defaults(handler=_check_config)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from nodes.check_config import check_node
+
+    return check_node(load_node_config(args.config), str(args.config), insecure=args.insecure)
 
 
 def _quick_config(args: argparse.Namespace) -> NodeConfig:

@@ -1,0 +1,65 @@
+"""``allelemesh gateway check-config``: validated as a start would, nothing served."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.mesh_harness import REPO, free_port
+from tests.pki_factory import TestPki
+
+
+def write(tmp_path: Path, pki: TestPki, listen: str, http: str) -> Path:
+    issued = pki.leaf("DE", "gateway", "de-gw")
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f'[gateway]\nid = "de-gw"\ncountry = "DE"\nlisten = "{listen}"\nhttp_listen = "{http}"\n'
+        f'[tls]\nca = ["{pki.root_cert}"]\ncert = "{issued.cert}"\nkey = "{issued.key}"\n'
+        '[[peers]]\nid = "no-oslo-1"\ncountry = "NO"\naddress = "10.0.0.7:50051"\n'
+    )
+    return config
+
+
+def check(config: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mesh", "gateway", "check-config", str(config)],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "ALLELEMESH_RUNTIME_DIR": str(tmp_path / "run")},
+    )  # fmt: skip
+
+
+def test_good_gateway_config(tmp_path: Path) -> None:
+    pki = TestPki.create(tmp_path / "pki", countries=("DE",))
+    listen, http = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    config = write(tmp_path, pki, listen, http)
+    result = check(config, tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "gateway de-gw (DE)"
+    assert lines[1].startswith("transport: mTLS as spiffe://allelemesh.example/country/DE/gateway/")
+    assert f"gRPC on {listen} ([gateway].listen): free" in lines
+    assert (
+        f"HTTPS (client certificates required) API and pages on {http} "
+        "([gateway].http_listen): free"
+    ) in lines
+    assert "peer no-oslo-1 (NO) at 10.0.0.7:50051" in lines
+    assert lines[-1] == f"{config}: OK (nothing was started)"
+
+
+def test_busy_http_port_fails_the_check(tmp_path: Path) -> None:
+    pki = TestPki.create(tmp_path / "pki", countries=("DE",))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = write(tmp_path, pki, f"127.0.0.1:{free_port()}", f"127.0.0.1:{port}")
+        result = check(config, tmp_path)
+    assert result.returncode == 2
+    [problem] = [line for line in result.stderr.splitlines() if "configuration error" in line]
+    assert problem.startswith(
+        f"allelemesh: configuration error: [gateway].http_listen 127.0.0.1:{port}: port {port} "
+        f"is in use by pid {os.getpid()} ("
+    )
