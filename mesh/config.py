@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from mesh.errors import ConfigError
 from mesh.genome import Assembly
+from mesh.http_config import HttpOptions, parse_http
 from mesh.tracing import MetricsConfig, TracingConfig, parse_metrics, parse_tracing
 
 T = TypeVar("T")
@@ -117,6 +118,8 @@ class GatewayConfig:
     tracing: TracingConfig = field(default_factory=TracingConfig)
     #: Who owns a dataset id: the ``first`` source to announce it, or ``country-prefix``.
     dataset_ownership: str = "first"
+    #: ``[http]``: public URL and request-head deadline of the HTTP API.
+    http: HttpOptions = field(default_factory=HttpOptions)
 
 
 class _Table:
@@ -469,6 +472,7 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         max_concurrent_rpcs=_max_concurrent_rpcs(gateway),
         tracing=parse_tracing(root, path.parent),
         dataset_ownership=_ownership(gateway),
+        http=parse_http(root),
     )
     if not config.peers:
         raise root.fail("peers", "is required: a gateway needs at least one [[peers]] entry")

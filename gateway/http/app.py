@@ -8,7 +8,10 @@
     await server.stop()
 
 Every error is an RFC 7807 problem (:mod:`gateway.http.problems`); the OpenAPI
-document is at ``/openapi.json`` and browsable at ``/docs``.
+document is at ``/openapi.json`` and browsable at ``/docs`` (Swagger UI served locally,
+:mod:`gateway.http.docs`). Every answer carries the security headers of
+:mod:`gateway.http.security`, and the gateway's own address in answers comes from
+``public_url``, never from the request.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ from fastapi import FastAPI
 
 from gateway.http import beacon, json_api
 from gateway.http.backend import MeshBackend
+from gateway.http.docs import mount_docs
 from gateway.http.problems import PROBLEM_RESPONSES, BodySizeLimit, install_problem_handlers
+from gateway.http.security import EdgeMiddleware
 from gateway.http.server import HttpServer, serve, server_ssl_context
-from gateway.http.settings import SERVICE_VERSION, HttpSettings
+from gateway.http.settings import FALLBACK_PUBLIC_URL, SERVICE_VERSION, HttpSettings
 from gateway.pages import mount_pages
 from mesh.config import TlsConfig
+from mesh.http_config import HttpOptions
 from mesh.tracing import Telemetry, TracingMiddleware
 
 
@@ -58,19 +64,27 @@ def create_app(
             "(`/v1`). Beacon `start` is 0-based; everything under `/v1` is 1-based."
         ),
         responses=PROBLEM_RESPONSES,
+        docs_url=None,  # FastAPI's loads Swagger UI from a CDN; see gateway.http.docs
+        redoc_url=None,
     )
     app.state.backend = backend
     app.state.settings = settings
+    # start_http replaces the fallback by the listen address when none is configured.
+    app.state.public_url = settings.public_url or FALLBACK_PUBLIC_URL
     app.state.beacon_error_decorator = beacon.beacon_error_decorator
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(beacon.router)
     app.include_router(json_api.router)
+    mount_docs(app)
     mount_pages(app)  # last: the browser page at / and its assets under /static
     if telemetry is not None:
-        # Outermost: continues a portal's traceparent, answers with traceresponse and
-        # X-Trace-Id, and serves /metrics.
+        # Continues a portal's traceparent, answers with traceresponse and X-Trace-Id,
+        # and serves /metrics.
         app.add_middleware(TracingMiddleware, telemetry=telemetry)
+    # Outermost (added last): security headers on every answer, /metrics included, and
+    # the public origin in place of the caller's Host.
+    app.add_middleware(EdgeMiddleware)
     return app
 
 
@@ -90,9 +104,21 @@ async def start_http(
     if ssl_context is None and config.tls is not None:
         ssl_context = server_ssl_context(config.tls)
     if settings is None:
+        options = getattr(config, "http", None)
         settings = HttpSettings()
+        if isinstance(options, HttpOptions):
+            settings = replace(
+                settings, public_url=options.public_url, header_timeout_s=options.header_timeout_s
+            )
         peer_timeout_ms = getattr(config, "timeout_ms", None)
         if isinstance(peer_timeout_ms, int) and peer_timeout_ms > 0:
             # The federation answers within the peer deadline; leave it room to do so.
             settings = replace(settings, timeout_s=peer_timeout_ms / 1000.0 + 1.0)
-    return await serve(create_app(backend, settings, telemetry), config.http_listen, ssl_context)
+    app = create_app(backend, settings, telemetry)
+    server = await serve(
+        app, config.http_listen, ssl_context, header_timeout_s=settings.header_timeout_s
+    )
+    if not settings.public_url:
+        # Not configured: the address this server listens on (known only once bound).
+        app.state.public_url = server.url + "/"
+    return server

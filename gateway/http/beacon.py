@@ -23,7 +23,7 @@ from gateway.http.beacon_records import precision_of, record
 from gateway.http.beacon_search import SearchResult, catalog_datasets, run_query
 from gateway.http.convert import JsonObject, assembly_name, outcome_json
 from gateway.http.problems import PROBLEM_RESPONSES, bad_request
-from gateway.http.settings import HttpSettings
+from gateway.http.settings import HttpSettings, public_base_url
 from mesh.paging import MAX_PAGE_SIZE
 from mesh.v1 import catalog_service_pb2
 
@@ -59,7 +59,7 @@ class BeaconRequestBody(BaseModel):
 @router.get("/info", summary="Beacon information")
 async def info(request: Request) -> JsonObject:
     """The ``beaconInfoResponse`` of this Beacon."""
-    return beacon_info.info_response(_settings(request), str(request.base_url))
+    return beacon_info.info_response(_settings(request), public_base_url(request))
 
 
 @router.get("/service-info", summary="GA4GH service-info")
@@ -71,7 +71,7 @@ async def service_info(request: Request) -> JsonObject:
 @router.get("/map", summary="Beacon map: the endpoint of each entry type")
 async def beacon_map(request: Request) -> JsonObject:
     """The ``beaconMapResponse``."""
-    return beacon_info.map_response(_settings(request), str(request.base_url))
+    return beacon_info.map_response(_settings(request), public_base_url(request))
 
 
 @router.get("/configuration", summary="Beacon configuration")
@@ -279,7 +279,7 @@ def _result_sets(
     if query.include == "NONE":
         return []
     settings = _settings(request)
-    base = str(request.base_url)
+    base = public_base_url(request)
     sets: dict[tuple[str, str], JsonObject] = {}
 
     def result_set(node_id: str, country: str, dataset_id: str) -> JsonObject:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp
 
+from gateway.http.protocol import DEFAULT_HEADER_TIMEOUT_S, protocol_class
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError
 from mesh.ports import port_in_use
@@ -80,7 +81,9 @@ def server_ssl_context(tls: TlsConfig) -> ssl.SSLContext:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP
+    # (the protocol sets it too, whatever socket it is given).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -93,12 +96,27 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve(app: ASGIApp, listen: str, ssl_context: ssl.SSLContext | None = None) -> HttpServer:
-    """Start serving ``app`` on ``listen`` as a task of the running loop."""
+async def serve(
+    app: ASGIApp,
+    listen: str,
+    ssl_context: ssl.SSLContext | None = None,
+    *,
+    header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S,
+) -> HttpServer:
+    """Start serving ``app`` on ``listen`` as a task of the running loop.
+
+    Connections use :class:`gateway.http.protocol.HardenedH11Protocol`: ``TCP_NODELAY``,
+    a request head must arrive within ``header_timeout_s``, ambiguous framing is refused.
+    """
     host, port = split_listen(listen)
     sock = _bind(host, port)
     config = uvicorn.Config(
-        app, lifespan="off", log_config=None, access_log=False, server_header=False
+        app,
+        http=protocol_class(header_timeout_s),
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        server_header=False,
     )
     config.load()
     # uvicorn builds its own context from file names; the caller's context wins here.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from starlette.requests import Request
+
 from mesh.genome import Assembly
 from mesh.v1 import allele_pb2
 
@@ -37,3 +39,18 @@ class HttpSettings:
     max_limit: int = 1000
     #: Scope set on backend requests: a gateway answers over the whole mesh.
     scope: allele_pb2.Scope = allele_pb2.SCOPE_MESH
+    #: The gateway's own address in answers (``[http] public_url``, ending in ``/``);
+    #: empty: the address it listens on. Never taken from a request's ``Host``.
+    public_url: str = ""
+    #: Seconds a request's head may take to arrive before ``408`` and a close.
+    header_timeout_s: float = 5.0
+
+
+#: The public URL of an app whose server has not said where it listens (in-process tests).
+FALLBACK_PUBLIC_URL = "http://localhost/"
+
+
+def public_base_url(request: Request) -> str:
+    """The gateway's base URL for answers (ends in ``/``), from configuration only."""
+    url: str = request.app.state.public_url
+    return url
