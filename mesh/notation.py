@@ -81,6 +81,35 @@ def _number(digits: str, what: str) -> int:
     return int(digits)
 
 
+_COUNT = re.compile(r"[0-9]+", _FLAGS)
+
+
+def parse_count(value: object, field: str) -> int:
+    """A non-negative integer parameter (``start``, ``skip``, ``page_size``...) from the edge.
+
+    An ``int`` (JSON), or a string of ASCII digits ``0-9`` only: ``int`` reads full-width
+    and Arabic-Indic digits as numbers, ``"²".isdigit()`` holds but ``int("²")`` raises,
+    and pydantic also takes ``"+5"``, ``"5_0"`` and ``"5.0"``.
+    Anything else is an :class:`InvalidArgumentError` naming ``field``.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise InvalidArgumentError(field, f"{field} must not be negative, got {value}")
+        return value
+    text = value.strip(" \t") if isinstance(value, str) else None
+    if text is None or not _COUNT.fullmatch(text):
+        raise InvalidArgumentError(
+            field,
+            f"{field} must be a non-negative integer written with the digits 0-9, "
+            f"got {_shorten(repr(value))}",
+        )
+    if len(text) > _MAX_DIGITS:
+        raise InvalidArgumentError(
+            field, f"{field} {_shorten(text)} is too large", reason="NUMBER_OUT_OF_RANGE"
+        )
+    return int(text)
+
+
 def parse_variant(
     text: str,
     assembly: Assembly,

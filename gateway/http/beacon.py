@@ -22,6 +22,7 @@ from gateway.http.beacon_query import VARIANT_TYPES, BeaconQuery, build_query
 from gateway.http.beacon_records import precision_of, record
 from gateway.http.beacon_search import SearchResult, catalog_datasets, run_query
 from gateway.http.convert import JsonObject, assembly_name, outcome_json
+from gateway.http.numbers import ASCII_COUNT
 from gateway.http.problems import PROBLEM_RESPONSES, bad_request
 from gateway.http.settings import HttpSettings, public_base_url
 from mesh.paging import MAX_PAGE_SIZE
@@ -119,8 +120,8 @@ def _dataset(dataset: catalog_service_pb2.Dataset) -> JsonObject:
 @router.get("/datasets", summary="Datasets of the mesh (Beacon collections)")
 async def datasets(
     request: Request,
-    skip: Annotated[int, Query(ge=0, description="records to skip")] = 0,
-    limit: Annotated[int, Query(ge=0, le=1000, description="records per page")] = 10,
+    skip: Annotated[int, Query(ge=0, description="records to skip"), ASCII_COUNT] = 0,
+    limit: Annotated[int, Query(ge=0, le=1000, description="records per page"), ASCII_COUNT] = 10,
 ) -> JsonObject:
     """Every dataset of every node that answered, as a ``beaconCollectionsResponse``."""
     settings = _settings(request)

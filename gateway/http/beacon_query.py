@@ -25,7 +25,7 @@ from gateway.http.problems import ProblemError, bad_request
 from gateway.http.settings import HttpSettings
 from mesh.errors import InvalidArgumentError
 from mesh.genome import Assembly
-from mesh.notation import parse_variant
+from mesh.notation import parse_count, parse_variant
 from mesh.variants import RegionKey, VariantKey, validate_region, validate_variant
 
 GRANULARITIES = ("boolean", "count", "record")
@@ -125,19 +125,10 @@ class _Reader:
         return self._integer(key, value)
 
     def _integer(self, key: str, value: object) -> int:
-        if isinstance(value, bool):
-            raise bad_request(self.name(key), f"{self.name(key)} must be an integer")
-        if isinstance(value, int):
-            number = value
-        elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
-            number = int(value.strip())
-        else:
-            raise bad_request(
-                self.name(key), f"{self.name(key)} must be a non-negative integer, got {value!r}"
-            )
-        if number < 0:
-            raise bad_request(self.name(key), f"{self.name(key)} must not be negative")
-        return number
+        try:
+            return parse_count(value, self.name(key))
+        except InvalidArgumentError as error:
+            raise bad_request(error.field, error.message, error.reason) from None
 
     def strings(self, key: str) -> list[str]:
         value = self.raw.get(key)

@@ -27,6 +27,7 @@ from gateway.http.convert import (
     outcome_json,
     variant_json,
 )
+from gateway.http.numbers import ASCII_COUNT
 from gateway.http.problems import PROBLEM_RESPONSES, bad_request
 from gateway.http.settings import HttpSettings
 from mesh.errors import InvalidArgumentError
@@ -147,7 +148,7 @@ async def search_region(
     region: str,
     assembly: Annotated[str | None, Query(description=_ASSEMBLY_HELP)] = None,
     dataset: Annotated[list[str] | None, Query(description="dataset id (repeatable)")] = None,
-    page_size: Annotated[int, Query(ge=0, le=MAX_PAGE_SIZE, description="0: 100")] = 0,
+    page_size: Annotated[int, Query(ge=0, le=MAX_PAGE_SIZE, description="0: 100"), ASCII_COUNT] = 0,
     page_token: Annotated[str, Query(max_length=16_384)] = "",
 ) -> JsonObject:
     """Alleles whose position lies in a region, in genomic order, paged.
