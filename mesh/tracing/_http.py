@@ -17,7 +17,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from mesh.tracing._context import _start_pending, _take_pending, extract_context
-from mesh.tracing._metrics import PROMETHEUS_CONTENT_TYPE
+from mesh.tracing._metrics import PROMETHEUS_CONTENT_TYPE, http_method_label
 from mesh.tracing._setup import Telemetry, metrics_text
 
 Scope = MutableMapping[str, Any]
@@ -43,10 +43,11 @@ class TracingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        method: str = scope["method"]
-        if scope["path"] == self.metrics_path and method in ("GET", "HEAD"):
-            await self._serve_metrics(send, head=method == "HEAD")
+        if scope["path"] == self.metrics_path and scope["method"] in ("GET", "HEAD"):
+            await self._serve_metrics(send, head=scope["method"] == "HEAD")
             return
+        # Span name and metric label alike: a method token the client made up is "other".
+        method = http_method_label(scope["method"])
         started = time.perf_counter()
         parent = extract_context(scope.get("headers"))
         span = self.telemetry.tracer.start_span(

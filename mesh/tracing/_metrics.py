@@ -10,7 +10,20 @@ Instruments (Prometheus names in brackets):
 * ``mesh.http.server.requests``, ``.errors`` and ``.duration`` per ``http_route``
   (the route template, never the raw path), method and status.
 
-Labels never carry request content, so no coordinates reach a metrics scraper.
+Labels never carry request content, so no coordinates reach a metrics scraper, and
+every label has a bounded set of values, so a caller cannot grow ``/metrics`` (each
+label set is a series kept for the life of the process):
+
+* ``rpc_method``: only methods the server registered (unknown ones are answered
+  ``UNIMPLEMENTED`` before the interceptor records anything); status codes: the 17
+  gRPC codes;
+* ``mesh_peer_id``/``mesh_peer_country``: the configured peers;
+* ``http_route``: route templates or ``(unmatched)``; ``http_request_method``: the
+  RFC 9110 methods, any other token is ``other`` (OpenTelemetry's ``_OTHER``);
+  ``http_response_status_code``: ``100``-``599``, else ``other``;
+* and, whatever the source, at most :data:`MAX_LABEL_SETS` label sets per family
+  (``rpc``, ``peer``, ``http``): later new ones are all recorded under one set whose
+  values are ``other``, with a warning.
 """
 
 from __future__ import annotations
@@ -44,6 +57,25 @@ PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _UNITS = {"s": "seconds", "ms": "milliseconds", "By": "bytes"}
 _INVALID = re.compile(r"[^a-zA-Z0-9_:]")
+#: Label sets kept per family before new ones are folded into one ``other`` set. Below
+#: the OpenTelemetry SDK's own limit (2,000 per instrument), whose overflow would add an
+#: ``otel_metric_overflow`` label to every series of the family.
+MAX_LABEL_SETS = 1000
+OTHER = "other"
+#: RFC 9110 methods (and PATCH); any other method token is recorded as ``other``.
+HTTP_METHODS = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+)
+
+
+def http_method_label(method: str) -> str:
+    """``GET`` stays ``GET``; ``FOO``, ``get`` and every other token become ``other``."""
+    return method if method in HTTP_METHODS else OTHER
+
+
+def http_status_label(status: int) -> str:
+    """``"404"``; outside ``100``-``599``: ``other``."""
+    return str(status) if 100 <= status <= 599 else OTHER
 
 
 class _Tally:
@@ -95,12 +127,26 @@ class MeshMetrics:
         self.http_duration = latency("mesh.http.server.duration", "HTTP server latency")
         # Attribute dicts are interned: the tallies key on their identity.
         self._attrs: dict[tuple[str, ...], dict[str, str]] = {}
+        self._families: dict[str, int] = {}
 
     def _cached(self, *key: str) -> dict[str, str]:
         attrs = self._attrs.get(key)
         if attrs is None:
-            if len(self._attrs) == 10_000:  # labels come from config and methods, not requests
-                log.warning("more than 10,000 metric label sets; check label sources")
+            family = key[0]
+            size = self._families.get(family, 0)
+            if size >= MAX_LABEL_SETS:
+                # A label source is not bounded after all: one overflow set, not more series.
+                overflow = (family, *(k if i % 2 == 0 else OTHER for i, k in enumerate(key[1:])))
+                if overflow not in self._attrs:
+                    log.warning(
+                        "more than %d metric label sets for %s; new ones are recorded as %r",
+                        MAX_LABEL_SETS,
+                        family,
+                        OTHER,
+                    )
+                    self._attrs[overflow] = dict(zip(key[1::2], overflow[2::2], strict=True))
+                return self._attrs[overflow]
+            self._families[family] = size + 1
             attrs = self._attrs[key] = dict(zip(key[1::2], key[2::2], strict=True))
         return attrs
 
@@ -134,9 +180,9 @@ class MeshMetrics:
             "http.route",
             route,
             "http.request.method",
-            method,
+            http_method_label(method),
             "http.response.status_code",
-            str(status),
+            http_status_label(status),
         )
         self.http_requests.add(attrs)
         if status >= 500:
