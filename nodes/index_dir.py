@@ -12,6 +12,12 @@ swaps the symlink with ``os.replace`` (atomic), so readers see the old or the ne
 index, never a partial one. The current and the previous version are kept (a
 reader may still hold the previous one open); older versions are deleted, and so are
 ``tmp-<pid>-*`` directories of builders that died (SIGKILL leaves no other trace).
+
+Modes: every directory of the layout is ``0750`` (:data:`DIR_MODE`) and every file
+``0640`` (:data:`FILE_MODE`), whatever the builder's umask: set with ``chmod`` as each
+is created and again for the whole build directory before it is published. The owner
+(the builder) writes; the group (the node's service account) reads; others get
+nothing, since an index holds per-population counts below the release thresholds.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ SCHEMA_VERSION = 1
 METADATA_FILE = "dataset.json"
 DATA_FILE = "data.mdb"
 _TMP_PREFIX = "tmp-"
+#: Modes of the index's directories and files, independent of the umask.
+DIR_MODE = 0o750
+FILE_MODE = 0o640
 
 
 @dataclass
@@ -114,6 +123,7 @@ def write_metadata(directory: Path, metadata: DatasetMetadata) -> None:
     text = json.dumps(metadata.to_json(), indent=2, sort_keys=True) + "\n"
     file = directory / METADATA_FILE
     with file.open("w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), FILE_MODE)
         out.write(text)
         out.flush()
         os.fsync(out.fileno())
@@ -151,11 +161,21 @@ def check_target(out: Path) -> Path | None:
 def start_build(out: Path) -> Path:
     """Clean up after dead builders and return a fresh temporary build directory."""
     versions = versions_dir(out)
-    versions.mkdir(parents=True, exist_ok=True)
+    versions.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    os.chmod(versions, DIR_MODE)  # mkdir's mode is masked by the umask
     remove_stale_tmp(versions)
     tmp = versions / f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
-    tmp.mkdir()
+    tmp.mkdir(mode=DIR_MODE)
+    os.chmod(tmp, DIR_MODE)
     return tmp
+
+
+def restrict_modes(directory: Path) -> None:
+    """``DIR_MODE`` for ``directory`` and the directories in it, ``FILE_MODE`` for its files."""
+    os.chmod(directory, DIR_MODE)
+    for entry in directory.rglob("*"):
+        if not entry.is_symlink():
+            os.chmod(entry, DIR_MODE if entry.is_dir() else FILE_MODE)
 
 
 def remove_stale_tmp(versions: Path) -> list[Path]:
@@ -204,6 +224,7 @@ def fsync_dir(directory: Path) -> None:
 def publish(tmp: Path, out: Path, previous: Path | None) -> Path:
     """Turn a finished build directory into the current version of ``out``; return it."""
     versions = versions_dir(out)
+    restrict_modes(tmp)  # LMDB creates data.mdb with the umask's say
     for entry in tmp.iterdir():
         if entry.is_file():
             with entry.open("rb") as handle:
@@ -279,8 +300,14 @@ class SortedWriter:
         self._batch = batch_size
         self._on_duplicate = on_duplicate
         self._env = lmdb.open(
-            str(directory), map_size=1 << 30, subdir=True, sync=False, readahead=False
+            str(directory),
+            map_size=1 << 30,
+            subdir=True,
+            sync=False,
+            readahead=False,
+            mode=FILE_MODE,  # masked by the umask: set exactly below and at publish()
         )
+        os.chmod(directory / DATA_FILE, FILE_MODE)
         self._buffer: dict[bytes, tuple[bytes, Any]] = {}
         self._floor = b""
         self._last: bytes | None = None
@@ -362,7 +389,7 @@ class SortedWriter:
         self._env.sync(True)
         if self._unsorted:
             compact = self.directory / "compact"
-            compact.mkdir()
+            compact.mkdir(mode=DIR_MODE)
             self._env.copy(str(compact), compact=True)
             self._env.close()
             os.replace(compact / DATA_FILE, self.directory / DATA_FILE)
