@@ -25,6 +25,9 @@ T = TypeVar("T")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ADDRESS = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
+#: ``[node] catalog_visibility``: what the catalogue shows of a dataset the caller may
+#: not query: its id and country, nothing, or everything.
+CATALOG_VISIBILITIES = ("existence", "hidden", "full")
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ class NodeConfig:
     max_concurrent_rpcs: int = 1000
     tracing: TracingConfig = field(default_factory=TracingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    #: One of :data:`CATALOG_VISIBILITIES`.
+    catalog_visibility: str = "existence"
 
 
 @dataclass(frozen=True)
@@ -379,6 +384,11 @@ def load_node_config(path: Path) -> NodeConfig:
     workers = node.get("workers", int, 1)
     if workers < 1:
         raise node.fail("workers", "must be at least 1")
+    visibility = node.get("catalog_visibility", str, "existence")
+    if visibility not in CATALOG_VISIBILITIES:
+        raise node.fail(
+            "catalog_visibility", f"{visibility!r} must be one of {', '.join(CATALOG_VISIBILITIES)}"
+        )
     state_dir = None
     if node.optional("state_dir", str) is not None:
         state_dir = _path(node, "state_dir", base, must_exist=False)
@@ -411,6 +421,7 @@ def load_node_config(path: Path) -> NodeConfig:
         max_concurrent_rpcs=_max_concurrent_rpcs(node),
         tracing=parse_tracing(root, base),
         metrics=parse_metrics(root),
+        catalog_visibility=visibility,
     )
     node.reject_unknown()
     root.reject_unknown()

@@ -17,7 +17,7 @@ from mesh.genome import Assembly, assembly_not_held
 from mesh.identity import SpiffeId
 from mesh.normalize import ReferenceSequence, normalize
 from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
-from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
+from mesh.v1 import allele_pb2, allele_service_pb2
 from mesh.variants import (
     VariantKey,
     canonical_variant,
@@ -43,6 +43,7 @@ from nodes._response import (
 )
 from nodes._selection import ScanStop, Selection, ServedDataset, dataset_outcome
 from nodes.budgets import BudgetLedger
+from nodes.catalog import NodeCatalog
 from nodes.keys import MAX_INLINE_ALLELES, encode_key, pack_prefix, region_bounds
 from nodes.policy import OPEN_POLICY, DatasetPolicy, access_denied, release
 from nodes.records import HEADER_LEN, decode_frequency
@@ -66,6 +67,7 @@ class LocalLookup:
         max_batch_variants: int = 10_000,
         policies: Mapping[str, DatasetPolicy] | None = None,
         budgets: BudgetLedger | None = None,
+        catalog_visibility: str = "existence",
     ) -> None:
         self.store = store
         self.policies = dict(policies or {})
@@ -85,6 +87,10 @@ class LocalLookup:
         self.page_tokens = page_tokens or PageTokenCodec()
         self.max_batch_variants = max_batch_variants
         self._identity_suffix = wire.node_identity_fields(identity.node_id, identity.country)
+        #: ``CatalogService``: the datasets as each caller may know of them.
+        self.catalog = NodeCatalog(
+            store, identity, self.policies, self.page_tokens, catalog_visibility
+        )
 
     # -- request helpers --------------------------------------------------------------
 
@@ -427,44 +433,3 @@ class LocalLookup:
             selection.settle(self._ledger(), held, used, cut)
         notes = selection.finish(count)
         return LookupResult(b"".join(parts), count, list(by_id), notes)
-
-    def list_datasets(
-        self, request: catalog_service_pb2.ListDatasetsRequest
-    ) -> catalog_service_pb2.ListDatasetsResponse:
-        """The catalogue of this node, optionally one assembly, paged."""
-        datasets = self.store.datasets()
-        if request.assembly:
-            assembly = Assembly.from_proto(request.assembly)
-            datasets = [d for d in datasets if d.assembly == assembly]
-        page_size = page_size_or_default(request.page_size)
-        fingerprint = query_fingerprint("ListDatasets", request.assembly)
-        offset = 0
-        if request.page_token:
-            offset = int.from_bytes(self.page_tokens.decode(request.page_token, fingerprint), "big")
-        page = datasets[offset : offset + page_size]
-        response = catalog_service_pb2.ListDatasetsResponse(
-            datasets=[
-                d.metadata.to_proto(self.identity.node_id, self.identity.country) for d in page
-            ]
-        )
-        if offset + page_size < len(datasets):
-            state = (offset + page_size).to_bytes(4, "big")
-            response.next_page_token = self.page_tokens.encode(fingerprint, state)
-        return response
-
-    def get_dataset(
-        self, request: catalog_service_pb2.GetDatasetRequest
-    ) -> catalog_service_pb2.Dataset:
-        """One dataset's catalogue entry."""
-        if not request.dataset_id:
-            raise InvalidArgumentError(
-                "dataset_id", "dataset_id is required", reason="MISSING_FIELD"
-            )
-        dataset = self.store.dataset(request.dataset_id)
-        if dataset is None:
-            raise NotFoundError(
-                f"dataset {request.dataset_id!r} is not served by node {self.identity.node_id}",
-                reason="DATASET_NOT_FOUND",
-                metadata={"dataset_id": request.dataset_id},
-            )
-        return dataset.metadata.to_proto(self.identity.node_id, self.identity.country)

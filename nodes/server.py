@@ -104,6 +104,7 @@ async def start_node(
         max_batch_variants=config.max_batch_variants,
         policies={d.id: policy_from_config(d) for d in config.datasets},
         budgets=budgets,
+        catalog_visibility=config.catalog_visibility,
     )
     telemetry = setup_tracing(config.tracing, "allelemesh-node", config.id, config.country)
     servicers = NodeServicers(lookup, log_queries=config.log_queries, audit=audit)

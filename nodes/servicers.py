@@ -269,7 +269,7 @@ class NodeServicers:
         started: float,
         caller: SpiffeId | None,
     ) -> tuple[bytes, LookupResult]:
-        response = self.lookup.list_datasets(request)
+        response = self.lookup.catalog.list_datasets(request, caller)
         count = len(response.datasets)
         payload = response.SerializeToString() + outcome_bytes(
             self.lookup.identity, started, count, _OUTCOMES_FIELD_3
@@ -282,7 +282,7 @@ class NodeServicers:
         started: float,
         caller: SpiffeId | None,
     ) -> tuple[bytes, LookupResult]:
-        dataset = self.lookup.get_dataset(request)
+        dataset = self.lookup.catalog.get_dataset(request, caller)
         return dataset.SerializeToString(), LookupResult(b"", 1, [dataset.id])
 
 

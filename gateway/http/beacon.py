@@ -100,6 +100,14 @@ def _dataset(dataset: catalog_service_pb2.Dataset) -> JsonObject:
     default dataset schema refers ``info`` to a file the Beacon v2 release lacks
     (``models/.../common/info.json``), so no validator could check it.
     """
+    if dataset.existence_only:  # its node shows this caller only that it exists
+        return {
+            "id": dataset.id,
+            "name": dataset.id,
+            "nodeId": dataset.node_id,
+            "country": dataset.country,
+            "existenceOnly": True,
+        }
     entry: JsonObject = {
         "id": dataset.id,
         "name": dataset.title or dataset.id,

@@ -116,7 +116,13 @@ def outcomes_from_details(details: list[any_pb2.Any]) -> list[allele_pb2.NodeOut
 
 
 def dataset_json(dataset: catalog_service_pb2.Dataset) -> JsonObject:
-    """A ``mesh.v1.Dataset``; ``created_time`` as RFC 3339 (empty when unset)."""
+    """A ``mesh.v1.Dataset``; ``created_time`` as RFC 3339 (empty when unset).
+
+    An entry its node shows by existence only has ``existence_only: true`` and no
+    other fields than its id, node and country: withheld is absent, never 0 or empty.
+    """
+    if dataset.existence_only:
+        return existence_only_json(dataset)
     created = dataset.created_time.ToJsonString() if dataset.HasField("created_time") else ""
     return {
         "id": dataset.id,
@@ -130,4 +136,14 @@ def dataset_json(dataset: catalog_service_pb2.Dataset) -> JsonObject:
         "populations": list(dataset.populations),
         "created_time": created,
         "source_sha256": dataset.source_sha256,
+    }
+
+
+def existence_only_json(dataset: catalog_service_pb2.Dataset) -> JsonObject:
+    """What a caller may know of a dataset it may not query (``[node] catalog_visibility``)."""
+    return {
+        "id": dataset.id,
+        "node_id": dataset.node_id,
+        "country": dataset.country,
+        "existence_only": True,
     }

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Dataset(_message.Message):
-    __slots__ = ("id", "title", "description", "assembly", "node_id", "country", "sample_count", "variant_count", "populations", "created_time", "source_sha256")
+    __slots__ = ("id", "title", "description", "assembly", "node_id", "country", "sample_count", "variant_count", "populations", "created_time", "source_sha256", "existence_only")
     ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,7 @@ class Dataset(_message.Message):
     POPULATIONS_FIELD_NUMBER: _ClassVar[int]
     CREATED_TIME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    EXISTENCE_ONLY_FIELD_NUMBER: _ClassVar[int]
     id: str
     title: str
     description: str
@@ -34,7 +35,8 @@ class Dataset(_message.Message):
     populations: _containers.RepeatedScalarFieldContainer[str]
     created_time: _timestamp_pb2.Timestamp
     source_sha256: str
-    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., assembly: _Optional[_Union[_allele_pb2.Assembly, str]] = ..., node_id: _Optional[str] = ..., country: _Optional[str] = ..., sample_count: _Optional[int] = ..., variant_count: _Optional[int] = ..., populations: _Optional[_Iterable[str]] = ..., created_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source_sha256: _Optional[str] = ...) -> None: ...
+    existence_only: bool
+    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., assembly: _Optional[_Union[_allele_pb2.Assembly, str]] = ..., node_id: _Optional[str] = ..., country: _Optional[str] = ..., sample_count: _Optional[int] = ..., variant_count: _Optional[int] = ..., populations: _Optional[_Iterable[str]] = ..., created_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source_sha256: _Optional[str] = ..., existence_only: _Optional[bool] = ...) -> None: ...
 
 class ListDatasetsRequest(_message.Message):
     __slots__ = ("assembly", "page_size", "page_token", "scope")

@@ -58,8 +58,22 @@ function filterForm(countries, filters, onFilter) {
   return form;
 }
 
+// A dataset this caller may not query: its node shows only that it exists.
+function existenceOnlyRow(d) {
+  const withheld = () => h("span", { class: "muted", title: "not shown to you by its node" }, "withheld");
+  return h("tr", { "data-dataset": d.id, "data-existence-only": "true" },
+    h("td", {}, countryCode(d.country)),
+    h("th", { scope: "row" }, h("code", {}, d.id)),
+    h("td", {}, withheld()),
+    h("td", { class: "num", "data-col": "samples" }, withheld()),
+    h("td", { class: "num" }, withheld()),
+    h("td", { class: "pops" }, withheld()),
+    h("td", { class: "wrap-text" }, withheld()),
+    h("td", {}, h("code", {}, d.node_id)));
+}
+
 function datasetTable(datasets) {
-  const rows = datasets.map((d) => h("tr", { "data-dataset": d.id },
+  const rows = datasets.map((d) => d.existence_only ? existenceOnlyRow(d) : h("tr", { "data-dataset": d.id },
     h("td", {}, countryCode(d.country)),
     h("th", { scope: "row" }, h("code", {}, d.id), d.title ? h("div", { class: "muted" }, d.title) : null),
     h("td", {}, d.assembly),
