@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import ModuleType
 
-from bench.figures import build, gateway, node, scale, store, tracing
+from bench.figures import build, gateway, http, node, scale, store, tracing
 from bench.report import Figure
 from bench.workspace import Workspace
 
@@ -22,5 +22,6 @@ FIGURES: dict[str, ModuleType] = {
     "gateway": gateway,
     "build": build,
     "tracing": tracing,
+    "http": http,
     "scale": scale,
 }
