@@ -10,7 +10,7 @@ BUF    := $(TOOLS)/node_modules/.bin/buf
 PROTO_SRC := $(wildcard protos/mesh/v1/*.proto)
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test browser-deps deploy-deps lint typecheck proto proto-check buf-lint buf-breaking bench bench-quick soak fuzz reliability clean
+.PHONY: venv demo demo-serve test browser-deps deploy-deps lint typecheck proto proto-check buf-lint buf-breaking bench bench-quick soak fuzz reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py
+
+# The demo mesh kept running (until Ctrl-C) so its pages can be opened in a browser.
+demo-serve: $(STAMP)
+	$(PY) scripts/demo.py --serve
 
 test: $(STAMP) browser-deps deploy-deps lint typecheck proto-check
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -11,8 +11,13 @@
    Luxembourg's dataset releases counts rounded to 10 and suppresses AC < 5, so the
    pooled row says ROUNDED rather than pretending to be exact.
 
-Everything runs from this checkout's ``.venv``; state goes to ``demo-run/``. With
-``--serve`` the mesh keeps running until Ctrl-C so the pages can be browsed.
+Everything runs from this checkout's ``.venv``; state goes to ``demo-run/`` (or
+``$ALLELEMESH_DEMO_RUN``). Without
+``--serve`` every process is stopped at the end (nothing is left running); with
+``--serve`` (``make demo-serve``) the mesh keeps running until Ctrl-C so the pages can
+be browsed. For the browser the demo writes ``demo-run/pki/eu-portal-backend.p12``, a
+PKCS#12 bundle of the portal's client certificate (password ``allelemesh-demo``),
+and prints how to import it with the demo's root CA.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import time
 import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
+from typing import cast
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -44,7 +50,7 @@ from mesh.config import TlsConfig  # noqa: E402
 from mesh.query_cli import print_frequencies  # noqa: E402
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc  # noqa: E402
 
-RUN = ROOT / "demo-run"
+RUN = Path(os.environ.get("ALLELEMESH_DEMO_RUN") or ROOT / "demo-run")
 PKI = RUN / "pki"
 CLI = [sys.executable, "-m", "mesh"]
 TRUST_DOMAIN = "allelemesh.example"
@@ -56,6 +62,8 @@ COUNTRIES = (
 GATEWAY = ("EU", "eu-gateway-1")
 PORTAL = ("EU", "eu-portal-backend")
 console = Console(width=150)
+#: Password of the demo's PKCS#12 bundle (a throw-away PKI: not a secret).
+P12_PASSWORD = "allelemesh-demo"  # noqa: S105
 
 
 def free_port() -> int:
@@ -88,6 +96,54 @@ def make_pki() -> None:
          "--out", str(PKI)])  # fmt: skip
     run([*CLI, "pki", "issue", "--cc", PORTAL[0], "--role", "operator", "--name", PORTAL[1],
          "--out", str(PKI)])  # fmt: skip
+
+
+def write_browser_bundle() -> Path:
+    """The portal's key and certificate as PKCS#12, the format browsers import."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    tls = tls_of(PORTAL[1])
+    chain = x509.load_pem_x509_certificates(tls.cert.read_bytes())
+    key = serialization.load_pem_private_key(tls.key.read_bytes(), password=None)
+    bundle = pkcs12.serialize_key_and_certificates(
+        PORTAL[1].encode(),
+        cast("pkcs12.PKCS12PrivateKeyTypes", key),
+        chain[0],
+        chain[1:],
+        serialization.BestAvailableEncryption(P12_PASSWORD.encode()),
+    )
+    path = PKI / f"{PORTAL[1]}.p12"
+    path.write_bytes(bundle)
+    path.chmod(0o600)
+    return path
+
+
+def how_to_browse(http_port: int, bundle: Path, serving: bool) -> None:
+    """What to do next: keep the mesh up, and open the pages in a browser."""
+    console.rule("next")
+    console.print(f"gateway pages: https://127.0.0.1:{http_port}/ (mTLS: a client certificate "
+                  "is required)")  # fmt: skip
+    console.print(
+        f"in the browser, import {bundle} (password {P12_PASSWORD}) as your certificate "
+        f"and {PKI / 'root-ca.crt'} as an authority trusted for websites "
+        "(Firefox: Settings > Privacy & Security > Certificates > View Certificates; "
+        "Chromium: chrome://certificate-manager)"
+    )
+    console.print(
+        f"or from a shell: curl --cacert {PKI / 'root-ca.crt'} "
+        f"--cert {PKI / (PORTAL[1] + '.crt')} --key {PKI / (PORTAL[1] + '.key')} "
+        f"https://127.0.0.1:{http_port}/v1/variants/1-55051215-G-GA"
+    )
+    console.print(f"logs and audit records: {RUN}")
+    if serving:
+        console.print("the mesh is serving until Ctrl-C")
+    else:
+        console.print(
+            "every demo process has stopped now; to keep the mesh up for the pages run "
+            "`make demo-serve` (or `.venv/bin/python scripts/demo.py --serve`)"
+        )
 
 
 def wait_healthy(address: str, tls: TlsConfig, deadline_s: float = 30.0) -> None:
@@ -274,6 +330,7 @@ def main() -> int:
     RUN.mkdir()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     make_pki()
+    bundle = write_browser_bundle()
     indexes = build_indexes()
     portal = tls_of(PORTAL[1])
     with ExitStack() as stack:
@@ -294,14 +351,12 @@ def main() -> int:
         trace_id = grpc_lookups(gateway, portal)
         http_lookups(f"https://127.0.0.1:{http_port}", portal)
         show_trace(trace_id, config)
-        console.rule("done")
-        console.print(f"gateway pages: https://127.0.0.1:{http_port}/   "
-                      f"(client certificate: {PKI / (PORTAL[1] + '.crt')})")  # fmt: skip
-        console.print(f"logs and audit records: {RUN}")
         if args.serve:
-            console.print("serving until Ctrl-C")
+            how_to_browse(http_port, bundle, serving=True)
             with contextlib.suppress(KeyboardInterrupt):
                 signal.pause()
+    if not args.serve:  # after the ExitStack: the processes are really gone when we say so
+        how_to_browse(http_port, bundle, serving=False)
     return 0
 
 
