@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gateway.http.beacon_query import variant_class
-from gateway.http.convert import JsonObject
+from gateway.http.convert import JsonObject, filter_values
 from mesh.genome import Assembly, refseq_accession
 from mesh.v1 import allele_pb2
 
@@ -140,7 +140,7 @@ def record(
         "datasetId": frequency.dataset_id,
         "nodeId": frequency.node_id,
         "country": frequency.country,
-        "filters": list(frequency.filters) or ["PASS"],
+        "filters": filter_values(frequency),
     }
     if suppressed:
         info["suppressedPopulations"] = suppressed

@@ -57,6 +57,16 @@ def counts_json(counts: allele_pb2.AlleleCounts) -> JsonObject:
     }
 
 
+def filter_values(frequency: allele_pb2.VariantFrequency) -> list[str]:
+    """The record's VCF FILTER values, ``["PASS"]`` for a passing one: the one HTTP rule.
+
+    ``mesh.v1`` sends no value for PASS (``VariantFrequency.filters``: empty means PASS,
+    which keeps stored records short); every HTTP answer (JSON API, Beacon, pages)
+    spells it out through this one function, so none of them can read as "unfiltered".
+    """
+    return list(frequency.filters) or ["PASS"]
+
+
 def frequency_json(frequency: allele_pb2.VariantFrequency) -> JsonObject:
     """A ``mesh.v1.VariantFrequency``."""
     return {
@@ -69,7 +79,7 @@ def frequency_json(frequency: allele_pb2.VariantFrequency) -> JsonObject:
             {"population": p.population, "counts": counts_json(p.counts)}
             for p in frequency.populations
         ],
-        "filters": list(frequency.filters),
+        "filters": filter_values(frequency),
     }
 
 
