@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mesh.errors import IndexBuildError
+from mesh.errors import ConfigError, IndexBuildError
 from mesh.genome import Assembly
 from nodes import index_dir
 from nodes._encode import ValueEncoder, encode_filters
@@ -70,6 +70,8 @@ class BuildOptions:
     jobs: int = 1
     info_map: Path | None = None
     on_error: Literal["fail", "skip"] = "fail"
+    #: The dataset's publishable metadata file (``samples/dataset-metadata.toml``).
+    metadata: Path | None = None
     #: ``None``: a rich progress bar when stderr is a terminal, log lines otherwise.
     progress: bool | None = None
     batch_size: int = 20_000
@@ -220,6 +222,16 @@ def _config(options: BuildOptions, fast_text: bool) -> Config:
     )
 
 
+def _publication_text(path: Path | None) -> str | None:
+    """The metadata file's text, checked before the (long) build starts."""
+    if path is None:
+        return None
+    try:
+        return index_dir.read_publication_file(Path(path))[0]
+    except ConfigError as exc:
+        raise IndexBuildError(f"--metadata: {exc.message}") from exc
+
+
 def build_index(options: BuildOptions) -> BuildReport:
     """Build (or rebuild) a dataset index and swap it in atomically."""
     return _build(options, fast_text=True)
@@ -229,6 +241,7 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
     """:func:`build_index`; ``fast_text=False`` reads every file with pysam (tests)."""
     started = time.monotonic()
     config = _config(options, fast_text)
+    publication = _publication_text(options.metadata)
     out = Path(options.out).absolute()
     previous = index_dir.check_target(out)
     reference = FastaReference(config.reference, config.assembly) if config.reference else None
@@ -274,6 +287,8 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
         metadata.source_sha256 = hasher.digest
         metadata.build_seconds = round(seconds, 3)
         index_dir.write_metadata(tmp, metadata)
+        if publication is not None:
+            index_dir.write_publication(tmp, publication)
         version = index_dir.publish(tmp, out, previous)
     except BaseException:
         hasher.stop.set()

@@ -57,7 +57,7 @@ class NodeCatalog:
         node_id, country = self.identity.node_id, self.identity.country
         policy = self.policies.get(dataset.id, OPEN_POLICY)
         if self.visibility == FULL or policy.granularity_for(caller) is not None:
-            return dataset.metadata.to_proto(node_id, country)
+            return dataset.metadata.to_proto(node_id, country, dataset.publication)
         if self.visibility == HIDDEN:
             return None
         return catalog_service_pb2.Dataset(

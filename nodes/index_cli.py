@@ -1,4 +1,5 @@
-"""``allelemesh index build``, ``index info`` and ``index prune``: argparse wiring only.
+"""``allelemesh index build``, ``index info``, ``index prune`` and ``index metadata``: argparse
+wiring only.
 
 ``add_index_commands(subparsers)`` registers the ``index`` command group; each
 subcommand sets ``handler(args) -> int`` (the exit status) as its default.
@@ -8,13 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from mesh.errors import IndexBuildError, IndexStoreError
+from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
 from mesh.genome import Assembly
 from nodes.builder import BuildOptions, build_index
 from nodes.index_dir import check_target, prune_old_versions, read_metadata
+from nodes.metadata_check import check_index_metadata
+
+#: Where ``--check`` finds the GDI shapes when ``--shapes`` is not given.
+SHAPES_ENV = "ALLELEMESH_GDI_SHAPES"
 
 
 def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -36,6 +42,9 @@ def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type:
     build.add_argument("--jobs", type=int, default=1, help="worker processes")
     build.add_argument("--info-map", type=Path, help="TOML mapping INFO keys to counts")
     build.add_argument("--on-error", choices=["fail", "skip"], default="fail")
+    build.add_argument(
+        "--metadata", type=Path, help="the dataset's publishable metadata (TOML, see samples/)"
+    )
     build.set_defaults(handler=_build)
 
     prune = commands.add_parser(
@@ -47,6 +56,23 @@ def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type:
     prune.add_argument("dir", type=Path, help="index directory (the symlink)")
     prune.add_argument("--keep", type=int, default=2, help="versions to keep (default 2)")
     prune.set_defaults(handler=_prune)
+
+    meta = commands.add_parser(
+        "metadata", help="set or check an index's publishable (FAIR Data Point) metadata"
+    )
+    meta.add_argument("dir", type=Path, help="index directory")
+    action = meta.add_mutually_exclusive_group(required=True)
+    action.add_argument(
+        "--set-from", type=Path, metavar="FILE", help="publish FILE as the metadata (no rebuild)"
+    )
+    action.add_argument(
+        "--check", action="store_true", help="validate against the GDI shapes; exit 1 if not"
+    )
+    meta.add_argument(
+        "--country", default="", help="the serving node's country (ISO alpha-2), for --check"
+    )
+    meta.add_argument("--shapes", type=Path, help=f"the GDI shapes folder (default: ${SHAPES_ENV})")
+    meta.set_defaults(handler=_metadata)
 
     info = commands.add_parser("info", help="show an index's metadata")
     info.add_argument("dir", type=Path, help="index directory")
@@ -80,6 +106,7 @@ def _build(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         info_map=args.info_map,
         on_error=args.on_error,
+        metadata=args.metadata,
     )
     try:
         report = build_index(options)
@@ -119,3 +146,39 @@ def _info(args: argparse.Namespace) -> int:
         table.add_row(key, str(text))
     print_table(table)
     return 0
+
+
+def _metadata(args: argparse.Namespace) -> int:
+    if args.set_from is not None:
+        from nodes.index_dir import set_publication
+
+        try:
+            version = set_publication(args.dir.absolute(), args.set_from)
+        except (ConfigError, IndexBuildError, IndexStoreError) as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+        print(f"metadata of {args.dir} set from {args.set_from} (version {version.name})")
+        return 0
+    shapes = args.shapes or (Path(os.environ[SHAPES_ENV]) if os.environ.get(SHAPES_ENV) else None)
+    if shapes is None:
+        print(
+            f"error: --check needs the GDI shapes: pass --shapes DIR or set {SHAPES_ENV} "
+            "(the shapes folder of the gdi-metadata repository)",
+            file=sys.stderr,
+        )
+        return 2
+    if not args.country:
+        print("error: --check needs --country CC (the serving node's country)", file=sys.stderr)
+        return 2
+    try:
+        problems = check_index_metadata(args.dir, args.country, shapes)
+    except (ConfigError, IndexStoreError) as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    if not problems:
+        print(f"{args.dir}: the metadata conforms to the GDI shapes")
+        return 0
+    print(f"{args.dir}: {len(problems)} problem(s); not publishable in the FAIR Data Point:")
+    for problem in problems:
+        print(f"  {problem}")
+    return 1

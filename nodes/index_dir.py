@@ -5,6 +5,7 @@
     <parent>/DIR -> .DIR.versions/<build-id>/
     <parent>/.DIR.versions/<build-id>/data.mdb       LMDB environment (no lock file)
     <parent>/.DIR.versions/<build-id>/dataset.json   metadata (DatasetMetadata)
+    <parent>/.DIR.versions/<build-id>/metadata.toml  publishable metadata (optional)
     <parent>/.DIR.versions/tmp-<pid>-<random>/       a build in progress
 
 A build writes into ``tmp-<pid>-<random>``, fsyncs it, renames it to its build id and
@@ -18,6 +19,11 @@ Modes: every directory of the layout is ``0750`` (:data:`DIR_MODE`) and every fi
 is created and again for the whole build directory before it is published. The owner
 (the builder) writes; the group (the node's service account) reads; others get
 nothing, since an index holds per-population counts below the release thresholds.
+
+:func:`set_publication` gives an index new publishable metadata (the file of
+``index build --metadata``) without rebuilding it: a new version whose ``data.mdb`` is a
+hard link to the current one's (never written again), so versions stay immutable and
+nodes pick the change up like a rebuild.
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ from typing import Any
 import lmdb
 from google.protobuf import timestamp_pb2
 
-from mesh.errors import IndexBuildError, IndexStoreError
+from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
+from mesh.fdp import parse_metadata_text, resolve_metadata
 from mesh.genome import Assembly
 from mesh.v1 import catalog_service_pb2
 
@@ -45,6 +52,8 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 METADATA_FILE = "dataset.json"
+#: The dataset's publishable metadata file, copied verbatim into the version.
+PUBLICATION_FILE = "metadata.toml"
 DATA_FILE = "data.mdb"
 _TMP_PREFIX = "tmp-"
 #: Modes of the index's directories and files, independent of the umask.
@@ -69,14 +78,25 @@ class DatasetMetadata:
     info_convention: str = ""
     skipped: dict[str, int] = field(default_factory=dict)
     build_seconds: float = 0.0
+    #: When the publishable metadata was last set (empty: with the build, or never).
+    metadata_time: str = ""
     schema_version: int = SCHEMA_VERSION
 
-    def to_proto(self, node_id: str, country: str) -> catalog_service_pb2.Dataset:
-        """The catalogue entry (``mesh.v1.Dataset``) of this dataset, served by a node."""
+    def to_proto(
+        self,
+        node_id: str,
+        country: str,
+        publication: catalog_service_pb2.DatasetMetadata | None = None,
+    ) -> catalog_service_pb2.Dataset:
+        """The catalogue entry (``mesh.v1.Dataset``) of this dataset, served by a node.
+
+        ``publication`` (the metadata file, placeholders unresolved) becomes
+        ``metadata``, filled in for this dataset and ``country``.
+        """
         created = timestamp_pb2.Timestamp()
         if self.created_time:
             created.FromDatetime(datetime.fromisoformat(self.created_time))
-        return catalog_service_pb2.Dataset(
+        dataset = catalog_service_pb2.Dataset(
             id=self.id,
             title=self.title,
             description=self.description,
@@ -89,6 +109,13 @@ class DatasetMetadata:
             created_time=created,
             source_sha256=self.source_sha256,
         )
+        if publication is not None:
+            meta = resolve_metadata(publication, self.id, country, str(self.assembly))
+            modified = max(self.created_time, self.metadata_time)
+            if modified:
+                meta.modified_time.FromDatetime(datetime.fromisoformat(modified))
+            dataset.metadata.CopyFrom(meta)
+        return dataset
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON object written to ``dataset.json``."""
@@ -123,6 +150,57 @@ def write_metadata(directory: Path, metadata: DatasetMetadata) -> None:
     text = json.dumps(metadata.to_json(), indent=2, sort_keys=True) + "\n"
     file = directory / METADATA_FILE
     with file.open("w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), FILE_MODE)
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def read_publication_file(path: Path) -> tuple[str, catalog_service_pb2.DatasetMetadata]:
+    """Read and check a metadata file; return its text and what it says."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the metadata file: {exc}") from None
+    return text, parse_metadata_text(text, str(path))
+
+
+def read_publication(path: Path | str) -> catalog_service_pb2.DatasetMetadata | None:
+    """The publishable metadata of an index (None when it has none)."""
+    file = Path(path) / PUBLICATION_FILE
+    if not file.exists():
+        return None
+    try:
+        return read_publication_file(file)[1]
+    except ConfigError as exc:
+        raise IndexStoreError(f"index {path}: {exc.message}") from exc
+
+
+def set_publication(out: Path, source: Path) -> Path:
+    """Publish ``source`` as the metadata file of index ``out``; return the new version."""
+    text, _ = read_publication_file(source)  # check before touching anything
+    current = check_target(out)
+    if current is None:
+        raise IndexBuildError(f"{out} is not an index (build it first)")
+    metadata = read_metadata(current)
+    tmp = start_build(out)
+    try:
+        try:
+            os.link(current / DATA_FILE, tmp / DATA_FILE)
+        except OSError:  # a filesystem without hard links: copy (the data never changes)
+            shutil.copy2(current / DATA_FILE, tmp / DATA_FILE)
+        metadata.metadata_time = utc_now()
+        write_metadata(tmp, metadata)
+        write_publication(tmp, text)
+        return publish(tmp, out, current)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_publication(directory: Path, text: str) -> None:
+    """Write and fsync the metadata file of a version being built."""
+    with (directory / PUBLICATION_FILE).open("w", encoding="utf-8") as out:
         os.fchmod(out.fileno(), FILE_MODE)
         out.write(text)
         out.flush()

@@ -23,7 +23,8 @@ import lmdb
 
 from mesh.errors import ConfigError, IndexStoreError
 from mesh.genome import Assembly
-from nodes.index_dir import DatasetMetadata, read_metadata
+from mesh.v1 import catalog_service_pb2
+from nodes.index_dir import DatasetMetadata, read_metadata, read_publication
 from nodes.keys import PREFIX_LEN
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,12 @@ class DatasetIndex:
             self.env = _open_shared(self.version_path)
         except (OSError, lmdb.Error) as exc:
             raise IndexStoreError(f"index {path}: cannot be opened: {exc}") from exc
+        self.publication: catalog_service_pb2.DatasetMetadata | None = None
+        try:
+            self.publication = read_publication(self.version_path)
+        except IndexStoreError as exc:
+            # The Beacon still serves the dataset; only the catalogue lacks its metadata.
+            log.error("%s; the dataset is served without publishable metadata", exc.message)
         self._local = threading.local()
         self._txns: list[lmdb.Transaction] = []
         self.id = self.metadata.id
