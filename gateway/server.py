@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from gateway.fdp import FdpPublisher
 from gateway.http.app import start_http
 from gateway.http.server import HttpServer
 from gateway.servicers import GatewayServicers
@@ -43,11 +44,14 @@ class RunningGateway:
     #: The HTTP API server (None without ``http_listen``).
     http: HttpServer | None = None
     telemetry: Telemetry | None = None
+    fdp: FdpPublisher | None = None
 
     async def stop(self, grace: float | None = GRACE_S) -> None:
         """Stop the HTTP API and gRPC server, then close every peer channel."""
         if self.http is not None:
             await self.http.stop()
+        if self.fdp is not None:
+            await self.fdp.close()
         await self.server.stop(grace)
         await self.backend.close()
         if self.telemetry is not None:
@@ -97,10 +101,15 @@ async def start_gateway(
     await mark_serving(health_servicer)
     running = RunningGateway(server, port, backend, config, telemetry=telemetry)
     if config.http_listen:
-        # The portal's HTTP API, in this event loop, over the same backend.
+        # The portal's HTTP API and FAIR Data Point, in this event loop, over the same
+        # backend; the FDP validates the catalogue first and logs what it leaves out.
+        running.fdp = FdpPublisher(
+            backend, config.fdp, telemetry=telemetry, refresh_s=config.catalog_refresh_s
+        )
         try:
-            running.http = await start_http(backend, config, telemetry=telemetry)
-        except ConfigError:
+            await running.fdp.start()
+            running.http = await start_http(backend, config, telemetry=telemetry, fdp=running.fdp)
+        except BaseException:
             await running.stop(None)  # stop cleanly: no "Event loop is closed" at exit
             raise
     log.info(

@@ -101,6 +101,19 @@ class NodeConfig:
 
 
 @dataclass(frozen=True)
+class FdpConfig:
+    """``[fdp]`` of gateway.toml: the FAIR Data Point at ``/fdp`` on the HTTP port."""
+
+    #: The GDI metadata shapes folder; datasets are published only if they validate.
+    #: ``None``: ``$ALLELEMESH_GDI_SHAPES``, else nothing is validated (logged at start).
+    shapes: Path | None = None
+    #: Base of every IRI (``https://catalogue.example``); empty: the request's own URL.
+    base_url: str = ""
+    title: str = "allelemesh FAIR Data Point"
+    publisher: str = "allelemesh federation"
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     """The whole of ``gateway.toml``: a node without datasets that federates its peers."""
 
@@ -125,6 +138,7 @@ class GatewayConfig:
     dataset_ownership: str = "first"
     #: ``[http]``: public URL and request-head deadline of the HTTP API.
     http: HttpOptions = field(default_factory=HttpOptions)
+    fdp: FdpConfig = field(default_factory=FdpConfig)
 
 
 class _Table:
@@ -455,6 +469,27 @@ def _ownership(table: _Table) -> str:
     return value
 
 
+_BASE_URL = re.compile(r"^https?://[^\s/?#<>\"]+(/[^\s?#<>\"]*)?$")
+
+
+def _fdp(root: _Table, base: Path) -> FdpConfig:
+    table = root.table("fdp")
+    if table is None:
+        return FdpConfig()
+    shapes = _path(table, "shapes", base) if "shapes" in table.data else None
+    base_url = table.get("base_url", str, "")
+    if base_url and not _BASE_URL.match(base_url):
+        raise table.fail("base_url", f"{base_url!r} must be an http(s) URL such as https://gw.eu")
+    config = FdpConfig(
+        shapes=shapes,
+        base_url=base_url.rstrip("/"),
+        title=table.get("title", str, FdpConfig.title),
+        publisher=table.get("publisher", str, FdpConfig.publisher),
+    )
+    table.reject_unknown()
+    return config
+
+
 def load_gateway_config(path: Path) -> GatewayConfig:
     """Read and validate ``gateway.toml``."""
     root = _Table(str(path), "", read_toml(path))
@@ -484,6 +519,7 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         tracing=parse_tracing(root, path.parent),
         dataset_ownership=_ownership(gateway),
         http=parse_http(root),
+        fdp=_fdp(root, path.parent),
     )
     if not config.peers:
         raise root.fail("peers", "is required: a gateway needs at least one [[peers]] entry")

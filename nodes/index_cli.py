@@ -14,13 +14,11 @@ import sys
 from pathlib import Path
 
 from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
+from mesh.fdp import SHAPES_ENV
 from mesh.genome import Assembly
 from nodes.builder import BuildOptions, build_index
 from nodes.index_dir import check_target, prune_old_versions, read_metadata
 from nodes.metadata_check import check_index_metadata
-
-#: Where ``--check`` finds the GDI shapes when ``--shapes`` is not given.
-SHAPES_ENV = "ALLELEMESH_GDI_SHAPES"
 
 
 def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from fastapi import FastAPI
 
+from gateway.fdp import FdpPublisher, mount_fdp
 from gateway.http import beacon, json_api
 from gateway.http.backend import MeshBackend
 from gateway.http.docs import mount_docs
@@ -53,8 +54,13 @@ def create_app(
     backend: MeshBackend,
     settings: HttpSettings | None = None,
     telemetry: Telemetry | None = None,
+    fdp: FdpPublisher | None = None,
 ) -> FastAPI:
-    """The HTTP API over ``backend``; with ``telemetry``, traced and serving ``/metrics``."""
+    """The HTTP API over ``backend``; with ``telemetry``, traced and serving ``/metrics``.
+
+    The FAIR Data Point (``/fdp``) publishes through ``fdp`` (default: one over
+    ``backend`` that validates on first use).
+    """
     settings = settings or HttpSettings()
     app = FastAPI(
         title="allelemesh HTTP API",
@@ -77,6 +83,7 @@ def create_app(
     app.include_router(beacon.router)
     app.include_router(json_api.router)
     mount_docs(app)
+    mount_fdp(app, fdp or FdpPublisher(backend))
     mount_pages(app)  # last: the browser page at / and its assets under /static
     if telemetry is not None:
         # Continues a portal's traceparent, answers with traceresponse and X-Trace-Id,
@@ -95,6 +102,7 @@ async def start_http(
     settings: HttpSettings | None = None,
     ssl_context: ssl.SSLContext | None = None,
     telemetry: Telemetry | None = None,
+    fdp: FdpPublisher | None = None,
 ) -> HttpServer:
     """Serve the HTTP API on ``config.http_listen`` in the running event loop.
 
@@ -114,7 +122,7 @@ async def start_http(
         if isinstance(peer_timeout_ms, int) and peer_timeout_ms > 0:
             # The federation answers within the peer deadline; leave it room to do so.
             settings = replace(settings, timeout_s=peer_timeout_ms / 1000.0 + 1.0)
-    app = create_app(backend, settings, telemetry)
+    app = create_app(backend, settings, telemetry, fdp)
     server = await serve(
         app, config.http_listen, ssl_context, header_timeout_s=settings.header_timeout_s
     )

@@ -27,10 +27,19 @@ from mesh.fdp._graph import (
 )
 from mesh.fdp._metadata_file import id_digits, parse_metadata_text, resolve_metadata
 from mesh.fdp._negotiate import FORMATS, FormatError, RdfFormat, choose_format, serialize
-from mesh.fdp._validate import Problem, load_shapes, validate
+from mesh.fdp._validate import (
+    SHAPES_ENV,
+    VALIDATION_SITE,
+    Problem,
+    load_shapes,
+    validate,
+    validate_dataset,
+)
 
 __all__ = [
     "FORMATS",
+    "SHAPES_ENV",
+    "VALIDATION_SITE",
     "CacheState",
     "FormatError",
     "Problem",
@@ -48,4 +57,5 @@ __all__ = [
     "root_graph",
     "serialize",
     "validate",
+    "validate_dataset",
 ]

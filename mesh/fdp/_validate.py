@@ -23,6 +23,7 @@ from rdflib.namespace import SH
 from rdflib.term import Node
 
 from mesh.errors import ConfigError
+from mesh.fdp._graph import Site, publication_graph
 from mesh.fdp._vocab import (
     ADMS,
     DCAT,
@@ -35,8 +36,15 @@ from mesh.fdp._vocab import (
     RDF,
     VCARD,
 )
+from mesh.v1 import catalog_service_pb2
+
+Dataset = catalog_service_pb2.Dataset
 
 PORTAL_SHAPES = Path(__file__).with_name("portal.ttl")
+#: Where ``--check`` and the gateway find the GDI shapes when not told otherwise.
+SHAPES_ENV = "ALLELEMESH_GDI_SHAPES"
+#: The base URL of graphs built only to be validated (any base gives the same verdict).
+VALIDATION_SITE = Site("https://fdp.invalid")
 SHAPE_FILES = (
     "AgentCreator.ttl",
     "AgentHdab.ttl",
@@ -141,6 +149,21 @@ def validate(data: Graph, shapes: Graph) -> list[Problem]:
         and results.value(result, SH.sourceConstraintComponent) != SH.NodeConstraintComponent
     }
     return sorted(problems, key=lambda p: (p.field, p.problem))
+
+
+def validate_dataset(dataset: Dataset, shapes: Graph | None) -> list[Problem]:
+    """Why ``dataset`` may not be published (empty: it may); ``shapes=None``: no SHACL."""
+    if not dataset.HasField("metadata"):
+        return [
+            Problem(
+                "metadata file",
+                "missing: the dataset has no publishable metadata",
+                "give its index one with index metadata DIR --set-from FILE",
+            )
+        ]
+    if shapes is None:
+        return []
+    return validate(publication_graph(VALIDATION_SITE, dataset), shapes)
 
 
 def _field(data: Graph, focus: Node, path: Node | None) -> str:

@@ -22,6 +22,7 @@ The gateway and every node with ``[[peers]]`` use the same engine::
 
 from mesh.federation._backend import FederationSettings, MeshBackend
 from mesh.federation._breaker import BreakerSettings
+from mesh.federation._catalog import CATALOGUE_CACHED, cached_since
 from mesh.federation._hedging import HedgeSettings
 from mesh.federation._pooling import pool_counts
 from mesh.federation._sources import (
@@ -34,6 +35,7 @@ from mesh.federation._sources import (
 )
 
 __all__ = [
+    "CATALOGUE_CACHED",
     "HOP_METADATA_KEY",
     "BreakerSettings",
     "FederationSettings",
@@ -43,6 +45,7 @@ __all__ = [
     "MeshBackend",
     "Source",
     "SourceCallError",
+    "cached_since",
     "hop_of",
     "pool_counts",
 ]

@@ -21,8 +21,9 @@ import logging
 import time
 from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from google.rpc import status_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 from mesh.errors import NotFoundError, ok_status
 from mesh.federation._fanout import Call, FanOut
@@ -37,6 +38,21 @@ log = logging.getLogger(__name__)
 MAX_CATALOGUE_PAGES = 100
 #: A dataset miss triggers a refresh at most this often.
 MISS_REFRESH_INTERVAL_S = 1.0
+#: ``ErrorInfo.reason`` on the outcome of a source whose catalogue is served from the
+#: cache; ``metadata["last_seen"]`` is when it last answered (RFC 3339, UTC).
+CATALOGUE_CACHED = "CATALOGUE_CACHED"
+
+
+def cached_since(outcome: allele_pb2.NodeOutcome) -> datetime | None:
+    """When the node of a ``ListDatasets`` outcome last answered, if its catalogue is cached."""
+    for detail in outcome.status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info) and info.reason == CATALOGUE_CACHED:
+            try:
+                return datetime.fromisoformat(info.metadata["last_seen"])
+            except (KeyError, ValueError):
+                return None
+    return None
 
 
 @dataclass
@@ -214,7 +230,8 @@ class MeshCatalog:
         """One outcome per source: how its last catalogue fetch went.
 
         A source whose last refresh failed but that answered before is OK with a
-        message saying how old its cached catalogue is.
+        message saying how old its cached catalogue is, and an ``ErrorInfo``
+        (:data:`CATALOGUE_CACHED`) saying when it last answered.
         """
         outcomes = []
         for source in self._sources:
@@ -225,6 +242,14 @@ class MeshCatalog:
                 age = time.time() - entry.fetched_at
                 status = status_pb2.Status(
                     message=f"catalogue cached {age:.0f} s ago; refresh failed: {status.message}"
+                )
+                seen = datetime.fromtimestamp(entry.fetched_at, UTC)
+                status.details.add().Pack(
+                    error_details_pb2.ErrorInfo(
+                        reason=CATALOGUE_CACHED,
+                        domain="allelemesh",
+                        metadata={"last_seen": seen.isoformat().replace("+00:00", "Z")},
+                    )
                 )
             elif not entry.known and status.code == 0:
                 status = status_pb2.Status(code=14, message="catalogue not fetched yet")
