@@ -47,17 +47,17 @@ class Snapshot:
     cached: dict[str, CacheState] = field(default_factory=dict)
     #: dataset id -> (dataset, why it is not published).
     unpublished: dict[str, tuple[Dataset, list[Problem]]] = field(default_factory=dict)
+    _by_id: dict[str, Dataset] = field(default_factory=dict, repr=False)
 
     @property
     def countries(self) -> list[str]:
         return sorted(self.published)
 
     def dataset(self, dataset_id: str) -> Dataset | None:
-        for datasets in self.published.values():
-            for dataset in datasets:
-                if dataset.id == dataset_id:
-                    return dataset
-        return None
+        """A published dataset by id."""
+        if len(self._by_id) != sum(len(d) for d in self.published.values()):
+            self._by_id = {d.id: d for ds in self.published.values() for d in ds}
+        return self._by_id.get(dataset_id)
 
 
 class FdpPublisher:

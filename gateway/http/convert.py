@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, json_format
 from google.rpc import error_details_pb2, status_pb2
 
 from mesh.genome import Assembly
@@ -146,6 +146,12 @@ def dataset_json(dataset: catalog_service_pb2.Dataset) -> JsonObject:
         "populations": list(dataset.populations),
         "created_time": created,
         "source_sha256": dataset.source_sha256,
+        # The publishable (FAIR Data Point) metadata, as the node's metadata file says it.
+        "metadata": (
+            json_format.MessageToDict(dataset.metadata, preserving_proto_field_name=True)
+            if dataset.HasField("metadata")
+            else None
+        ),
     }
 
 

@@ -13,6 +13,7 @@ outcomes included, so the portal can show which countries answered:
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -212,7 +213,24 @@ async def list_datasets(
             break
     if country:
         datasets = [d for d in datasets if d.country.upper() == country.upper()]
-    return {"datasets": [dataset_json(d) for d in datasets], "outcomes": outcomes}
+    return {"datasets": await _with_fdp(request, datasets), "outcomes": outcomes}
+
+
+async def _with_fdp(request: Request, datasets: list[Any]) -> list[JsonObject]:
+    """Each dataset's JSON, with its FAIR Data Point resource or why it has none."""
+    publisher = getattr(request.app.state, "fdp", None)
+    snapshot = await publisher.snapshot() if publisher is not None else None
+    out = []
+    for dataset in datasets:
+        item = dataset_json(dataset)
+        if snapshot is not None:
+            if snapshot.dataset(dataset.id) is not None:
+                item["fdp_path"] = f"/fdp/dataset/{quote(dataset.id, safe='')}"
+            elif dataset.id in snapshot.unpublished:
+                problems = snapshot.unpublished[dataset.id][1]
+                item["fdp_problems"] = [str(p) for p in problems]
+        out.append(item)
+    return out
 
 
 @router.get("/datasets/{dataset_id}", summary="One dataset")

@@ -17,10 +17,13 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomli_w
 
 from gateway.server import start_gateway
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig
@@ -30,6 +33,7 @@ from nodes.server import RunningNode, start_node
 from tests.mesh_harness import fast_settings, free_port
 from tests.vcf_factory import Counts, GroupCounts, SiteRecord, expected_site_counts, write_sites_vcf
 
+SAMPLE_METADATA = Path(__file__).resolve().parents[2] / "samples" / "dataset-metadata.toml"
 #: The variant every GRCh38 dataset holds (two ALTs at one site: the insertion and an SNV).
 POS = 55_051_215
 VARIANT = ("1", POS, "G", "GA")
@@ -61,6 +65,8 @@ class DatasetSpec:
     description: str = ""
     round_to: int = 0
     min_ac: int = 0
+    #: Give the index the sample metadata file (with this title and description).
+    metadata: bool = False
 
     def raw(self) -> dict[VariantTuple, dict[str, Counts]]:
         """``{variant: {group: (AC, AN, hom, het, hemi)}}`` in the records (``""``: the total)."""
@@ -180,6 +186,7 @@ def dataset_specs(seed: int = 11) -> list[DatasetSpec]:
             ["NO", "NO_M", "NO_F"],
             title="Norwegian GDI cohort",
             description="Whole genomes of the Norwegian GDI reference cohort.",
+            metadata=True,
         ),
         DatasetSpec(
             "no-biobank",
@@ -233,6 +240,12 @@ def build(spec: DatasetSpec, root: Path) -> Path:
         bgzip=True,
     )
     out = root / spec.id
+    metadata = None
+    if spec.metadata:
+        data = tomllib.loads(SAMPLE_METADATA.read_text(encoding="utf-8"))
+        data["title"], data["description"] = spec.title, spec.description
+        metadata = root / f"{spec.id}.metadata.toml"
+        metadata.write_text(tomli_w.dumps(data), encoding="utf-8")
     build_index(
         BuildOptions(
             inputs=[vcf],
@@ -241,6 +254,7 @@ def build(spec: DatasetSpec, root: Path) -> Path:
             assembly=Assembly(spec.assembly),
             title=spec.title,
             description=spec.description,
+            metadata=metadata,
             progress=False,
         )
     )

@@ -46,3 +46,30 @@ def test_catalogue_lists_and_filters_datasets(page, mesh: RunningMesh):
     page.reload()  # the filters live in the address
     expect(page.get_by_label("Country")).to_have_value("NO")
     expect(page.get_by_label("Assembly", exact=True)).to_have_value("GRCh37")
+
+
+def test_catalogue_shows_the_metadata_and_links_the_fdp_and_a_dataset_search(page, mesh):
+    page.goto(mesh.url + "/?view=catalog")
+    row = page.locator('table.catalog tr[data-dataset="no-gdi"]')
+    expect(row.locator('[data-field="publisher"]')).to_have_text("allelemesh demo node")
+    expect(row.locator('[data-field="access"]')).to_have_text("PUBLIC")
+    expect(row.locator('[data-field="hdab"]')).to_have_text("allelemesh data access committee")
+    expect(row.locator('[data-field="title"]')).to_have_text("Norwegian GDI cohort")
+    fdp = row.locator('a[data-fdp="no-gdi"]')
+    expect(fdp).to_have_attribute("href", "fdp/dataset/no-gdi")
+    turtle = page.request.get(mesh.url + "/fdp/dataset/no-gdi", headers={"Accept": "text/turtle"})
+    assert turtle.ok
+    assert '"Norwegian GDI cohort"@en' in turtle.text()
+    # A dataset without a metadata file is not in the FDP, and the page says why.
+    bare = page.locator('table.catalog tr[data-dataset="no-biobank"]')
+    expect(bare.locator("a[data-fdp]")).to_have_count(0)
+    expect(bare.locator("[data-fdp-problems]")).to_contain_text("metadata file: missing")
+
+    row.locator('a[data-search-dataset="no-gdi"]').click()
+    expect(page.locator("[data-only-dataset]")).to_contain_text("no-gdi")
+    assert "dataset=no-gdi" in page.url
+    page.get_by_label("Variant or region").fill("1-55051215-G-GA")
+    page.get_by_label("Variant or region").press("Enter")
+    expect(page.locator("tbody.dataset")).to_have_count(1)
+    assert page.locator("tbody.dataset").get_attribute("data-dataset") == "no-gdi"
+    assert "dataset=no-gdi" in page.url

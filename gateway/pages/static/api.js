@@ -33,15 +33,16 @@ async function getJson(path, params = {}) {
   return { body, traceId };
 }
 
-export function lookupVariant(variant, assembly) {
-  return getJson(`variants/${encodeURIComponent(variant)}`, { assembly });
+export function lookupVariant(variant, assembly, dataset) {
+  return getJson(`variants/${encodeURIComponent(variant)}`, { assembly, dataset });
 }
 
-export function searchRegion(region, assembly, pageToken, pageSize) {
+export function searchRegion(region, assembly, pageToken, pageSize, dataset) {
   return getJson(`regions/${encodeURIComponent(region)}`, {
     assembly,
     page_token: pageToken,
     page_size: pageSize,
+    dataset,
   });
 }
 

@@ -72,16 +72,57 @@ function existenceOnlyRow(d) {
     h("td", {}, h("code", {}, d.node_id)));
 }
 
+// A text of the metadata file in the reader's language if given, else English, else any.
+function localized(texts) {
+  if (!texts?.length) return "";
+  const wanted = (navigator.language || "en").slice(0, 2).toLowerCase();
+  const pick = texts.find((t) => t.language === wanted) ?? texts.find((t) => t.language === "en") ?? texts[0];
+  return pick.text;
+}
+
+// The last segment of a vocabulary IRI: ".../access-right/RESTRICTED" -> "RESTRICTED".
+function shortName(iri) {
+  return iri ? iri.split(/[/#]/).filter(Boolean).at(-1) : "";
+}
+
+function agentName(agent) {
+  return localized(agent?.name) || "";
+}
+
+function metadataCell(d) {
+  const m = d.metadata;
+  const title = (m && localized(m.title)) || d.title;
+  const facts = m ? [
+    ["Publisher", agentName(m.publisher)],
+    ["Access", shortName(m.access_rights)],
+    ["HDAB", agentName(m.hdab)],
+    ["Identifier", m.identifier],
+  ].filter(([, value]) => value) : [];
+  return h("th", { scope: "row" },
+    h("code", {}, d.id),
+    title ? h("div", { class: "muted", "data-field": "title" }, title) : null,
+    facts.length ? h("dl", { class: "facts" }, facts.map(([label, value]) => [
+      h("dt", {}, label), h("dd", { "data-field": label.toLowerCase() }, value)])) : null,
+    h("div", { class: "links" },
+      h("a", { href: `?${new URLSearchParams({ dataset: d.id })}`, "data-link": "", "data-search-dataset": d.id },
+        "Search this dataset"),
+      d.fdp_path ? [" · ", h("a", { href: d.fdp_path.replace(/^\//, ""), "data-fdp": d.id, type: "text/turtle" },
+        "FAIR Data Point")] : null,
+      d.fdp_problems ? h("div", { class: "muted", "data-fdp-problems": d.id },
+        `Not in the FAIR Data Point: ${d.fdp_problems.join("; ")}`) : null));
+}
+
 function datasetTable(datasets) {
   const rows = datasets.map((d) => d.existence_only ? existenceOnlyRow(d) : h("tr", { "data-dataset": d.id },
     h("td", {}, countryCode(d.country)),
-    h("th", { scope: "row" }, h("code", {}, d.id), d.title ? h("div", { class: "muted" }, d.title) : null),
+    metadataCell(d),
     h("td", {}, d.assembly),
     h("td", { class: "num", "data-col": "samples" }, formatInteger(d.sample_count)),
     h("td", { class: "num" }, formatInteger(d.variant_count)),
     h("td", { class: "pops" }, d.populations.length ? d.populations.map((p) => h("code", {}, p))
       : h("span", { class: "muted" }, "—")),
-    h("td", { class: "wrap-text" }, d.description || h("span", { class: "muted" }, "—")),
+    h("td", { class: "wrap-text", "data-field": "description" },
+      (d.metadata && localized(d.metadata.description)) || d.description || h("span", { class: "muted" }, "—")),
     h("td", {}, h("code", {}, d.node_id))));
   const table = h("table", { class: "catalog" },
     h("caption", {}, "Datasets"),

@@ -2,6 +2,7 @@
 //   /?q=1-55051215-G-GA&assembly=GRCh38      variant view
 //   /?q=1:55051000-55052000&page_size=25      region view (page_token, skip, page: where)
 //   /?view=catalog&country=NO&assembly=GRCh38 dataset catalogue
+//   &dataset=ID on a search                   only that dataset (from the catalogue)
 
 import { ApiError, lookupVariant } from "./api.js";
 import { loadCatalog, renderCatalog } from "./catalog-view.js";
@@ -87,8 +88,12 @@ async function render({ focus = false } = {}) {
   }
 }
 
+function datasetOf(p) {
+  return (p.get("dataset") ?? "").trim();
+}
+
 async function variantView(p, q) {
-  const { body, traceId } = await lookupVariant(q, assemblyOf(p));
+  const { body, traceId } = await lookupVariant(q, assemblyOf(p), datasetOf(p));
   document.title = `${q} — allelemesh`;
   return renderVariant(body, traceId);
 }
@@ -98,12 +103,13 @@ async function regionView(p, q) {
   const pageSize = Number(p.get("page_size")) || DEFAULT_PAGE_SIZE;
   const pageNumber = Number(p.get("page")) || 1;
   const here = { token: p.get("page_token") ?? "", skip: Number(p.get("skip")) || 0 };
-  const page = await loadRegionPage(q, assembly, { ...here, pageSize });
+  const page = await loadRegionPage(q, assembly, { ...here, pageSize, dataset: datasetOf(p) });
   document.title = `${q} — allelemesh`;
   const previous = window.history.state?.previous ?? [];
   const pageQuery = (at, n) => ({
     q,
     assembly,
+    ...(datasetOf(p) ? { dataset: datasetOf(p) } : {}),
     ...(p.get("page_size") ? { page_size: pageSize } : {}),
     ...(at.token ? { page_token: at.token } : {}),
     ...(at.skip ? { skip: at.skip } : {}),
@@ -149,8 +155,13 @@ function failure(error) {
 }
 
 function home() {
-  const link = (q) => h("li", {}, h("a", { href: `?${new URLSearchParams({ q, assembly: "GRCh38" })}`, "data-link": "" }, q));
+  const dataset = datasetOf(params());
+  const query = (q) => ({ q, assembly: "GRCh38", ...(dataset ? { dataset } : {}) });
+  const link = (q) => h("li", {}, h("a", { href: `?${new URLSearchParams(query(q))}`, "data-link": "" }, q));
   return h("div", { class: "intro" },
+    dataset ? h("p", { class: "note", "data-only-dataset": dataset },
+      "Searching only dataset ", h("code", {}, dataset), " (",
+      h("a", { href: "./", "data-link": "" }, "search every dataset"), ").") : null,
     h("h1", { tabindex: "-1" }, "How common is a variant, country by country?"),
     h("p", {}, "Search a variant or a region: every national node of the mesh answers with its own ",
       "aggregated counts, and the gateway pools them. Each node's outcome is shown, so a country ",
@@ -168,7 +179,8 @@ form.addEventListener("submit", (event) => {
     input.focus();
     return;
   }
-  navigate({ q, assembly: form.elements.assembly.value });
+  const dataset = datasetOf(params());
+  navigate({ q, assembly: form.elements.assembly.value, ...(dataset ? { dataset } : {}) });
 });
 
 document.addEventListener("click", (event) => {

@@ -13,13 +13,13 @@ import { outcomesTable, traceLine } from "./outcomes.js";
 export const DEFAULT_PAGE_SIZE = 25;
 const MAX_API_PAGE = 1000;
 
-const fetched = new Map(); // "region|assembly|size|token" -> response promise
+const fetched = new Map(); // "region|assembly|size|token|dataset" -> response promise
 
-function fetchPage(region, assembly, token, rows) {
-  const key = [region, assembly, rows, token].join("|");
+function fetchPage(region, assembly, token, rows, dataset) {
+  const key = [region, assembly, rows, token, dataset].join("|");
   if (!fetched.has(key)) {
     if (fetched.size > 50) fetched.clear();
-    const answer = searchRegion(region, assembly, token, rows);
+    const answer = searchRegion(region, assembly, token, rows, dataset);
     answer.catch(() => fetched.delete(key));
     fetched.set(key, answer);
   }
@@ -27,9 +27,9 @@ function fetchPage(region, assembly, token, rows) {
 }
 
 /** One view page: `pageSize` whole variants from row `skip` of the API page at `token`. */
-export async function loadRegionPage(region, assembly, { token = "", skip = 0, pageSize }) {
+export async function loadRegionPage(region, assembly, { token = "", skip = 0, pageSize, dataset = "" }) {
   const rows = Math.min(MAX_API_PAGE, pageSize * 4); // about one API page per view page
-  const first = await fetchPage(region, assembly, token, rows);
+  const first = await fetchPage(region, assembly, token, rows, dataset);
   const groups = [];
   let at = { token, skip };
   let answer = first;
@@ -48,7 +48,7 @@ export async function loadRegionPage(region, assembly, { token = "", skip = 0, p
     }
     if (!nextToken) return { ...first, groups, next: null };
     at = { token: nextToken, skip: 0 };
-    answer = await fetchPage(region, assembly, nextToken, rows);
+    answer = await fetchPage(region, assembly, nextToken, rows, dataset);
   }
 }
 
