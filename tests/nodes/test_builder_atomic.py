@@ -143,6 +143,7 @@ def test_metadata_content(tmp_path):
         "info_convention",
         "skipped",
         "build_seconds",
+        "metadata_time",
     }
     assert (meta.id, meta.title, meta.description, str(meta.assembly)) == (
         "ds",
