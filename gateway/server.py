@@ -98,7 +98,6 @@ async def start_gateway(
         raise
     await backend.start()
     await server.start()
-    await mark_serving(health_servicer)
     running = RunningGateway(server, port, backend, config, telemetry=telemetry)
     if config.http_listen:
         # The portal's HTTP API and FAIR Data Point, in this event loop, over the same
@@ -112,6 +111,8 @@ async def start_gateway(
         except BaseException:
             await running.stop(None)  # stop cleanly: no "Event loop is closed" at exit
             raise
+    # SERVING only once every listener, the HTTP API included, is up.
+    await mark_serving(health_servicer)
     log.info(
         "gateway %s serving %d peers on port %d",
         config.id,

@@ -8,6 +8,9 @@
    connection mutually authenticated (mTLS, SPIFFE identities checked).
 4. Runs federated lookups through the gateway over gRPC and HTTPS (Beacon v2 and the
    JSON API) and prints per-country and pooled counts with every node's outcome.
+5. Crawls the gateway's FAIR Data Point as the GDI portal's harvester does and checks
+   that every dataset (described by ``samples/dataset-metadata.toml``) validates
+   against the GDI shapes in ``../shared/gdi-metadata/shapes``.
    Luxembourg's dataset releases counts rounded to 10 and suppresses AC < 5, so the
    pooled row says ROUNDED rather than pretending to be exact.
 
@@ -47,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from mesh.channels import open_channel  # noqa: E402
 from mesh.config import TlsConfig  # noqa: E402
+from mesh.fdp import SHAPES_ENV, load_shapes, validate  # noqa: E402
 from mesh.query_cli import print_frequencies  # noqa: E402
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc  # noqa: E402
 
@@ -136,6 +140,7 @@ def how_to_browse(http_port: int, bundle: Path, serving: bool) -> None:
         f"--cert {PKI / (PORTAL[1] + '.crt')} --key {PKI / (PORTAL[1] + '.key')} "
         f"https://127.0.0.1:{http_port}/v1/variants/1-55051215-G-GA"
     )
+    console.print(f"FAIR Data Point root: https://127.0.0.1:{http_port}/fdp")
     console.print(f"logs and audit records: {RUN}")
     if serving:
         console.print("the mesh is serving until Ctrl-C")
@@ -184,7 +189,8 @@ def build_indexes() -> dict[str, Path]:
         out = RUN / "indexes" / cc.lower()
         run([*CLI, "index", "build", str(ROOT / "samples" / f"{cc.lower()}.vcf"),
              "--dataset", f"{cc.lower()}-demo", "--assembly", "GRCh38", "--out", str(out),
-             "--title", f"{name} demo cohort (synthetic)"])  # fmt: skip
+             "--title", f"{name} demo cohort (synthetic)",
+             "--metadata", str(ROOT / "samples" / "dataset-metadata.toml")])  # fmt: skip
         indexes[cc] = out
     return indexes
 
@@ -215,7 +221,26 @@ allow = ["spiffe://{TRUST_DOMAIN}/country/*/gateway/*", "spiffe://{TRUST_DOMAIN}
     return path
 
 
-def write_gateway_config(nodes: dict[str, str], grpc_port: int, http_port: int) -> Path:
+def shapes_dir() -> Path | None:
+    """The GDI shapes: $ALLELEMESH_GDI_SHAPES, or ../shared beside this (or the main) checkout."""
+    if os.environ.get(SHAPES_ENV):
+        return Path(os.environ[SHAPES_ENV])
+    candidates = [ROOT.parent / "shared"]
+    common = subprocess.run(
+        ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],  # noqa: S607
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if common.returncode == 0 and common.stdout.strip():
+        candidates.append(Path(common.stdout.strip()).parent.parent / "shared")
+    for shared in candidates:
+        if (shared / "gdi-metadata" / "shapes").is_dir():
+            return shared / "gdi-metadata" / "shapes"
+    return None
+
+
+def write_gateway_config(
+    nodes: dict[str, str], grpc_port: int, http_port: int, shapes: Path | None
+) -> Path:
     """gateway.toml listing every country node with the identity it must present."""
     lines = [
         "[gateway]",
@@ -231,6 +256,8 @@ def write_gateway_config(nodes: dict[str, str], grpc_port: int, http_port: int) 
         f'key = "{PKI / f"{GATEWAY[1]}.key"}"',
         "",
     ]
+    if shapes is not None:
+        lines += ["[fdp]", f'shapes = "{shapes}"', ""]
     for cc, node_id, _name in COUNTRIES:
         lines += [
             "[[peers]]",
@@ -321,6 +348,44 @@ def http_lookups(http: str, tls: TlsConfig) -> None:
     )
 
 
+def fdp_crawl(http: str, tls: TlsConfig, shapes: Path | None) -> bool:
+    """Crawl the FAIR Data Point as the portal's harvester does; validate what it finds."""
+    from rdflib import Graph, URIRef
+    from rdflib.namespace import DCAT, RDF
+
+    context = https_context(tls)
+    root = f"{http}/fdp"
+    console.rule(f"FAIR Data Point {root} (crawled like the GDI portal's harvester)")
+    union, seen, queue = Graph(), set(), [root]
+    while queue:
+        url = queue.pop(0)
+        if url in seen:
+            continue
+        seen.add(url)
+        request = urllib.request.Request(url, headers={"Accept": "text/turtle"})
+        with urllib.request.urlopen(request, timeout=10, context=context) as reply:
+            document = Graph().parse(data=reply.read().decode("utf-8"), format="turtle")
+        union += document
+        queue += [
+            str(o) for o in document.objects(None, URIRef("http://www.w3.org/ns/ldp#contains"))
+        ]
+    catalogs = sorted(str(s) for s in union.subjects(RDF.type, DCAT.Catalog))
+    datasets = sorted(str(s) for s in union.subjects(RDF.type, DCAT.Dataset))
+    console.print(f"{len(seen)} resources: {len(catalogs)} catalogs, {len(datasets)} datasets")
+    for dataset in datasets:
+        console.print(f"  {dataset}")
+    if shapes is None:
+        console.print(f"GDI shapes not found (../shared/gdi-metadata/shapes or ${SHAPES_ENV}): "
+                      "not validated")  # fmt: skip
+        return True
+    problems = validate(union, load_shapes(shapes))
+    if problems or len(datasets) != len(COUNTRIES):
+        console.print(f"[red]the FDP does not validate: {problems or 'datasets missing'}[/red]")
+        return False
+    console.print(f"every dataset validates against the GDI shapes in {shapes}")
+    return True
+
+
 def main() -> int:
     """Run the demo."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -344,20 +409,22 @@ def main() -> int:
             wait_healthy(address, tls_of(GATEWAY[1]))
         console.print(f"nodes up (mTLS): {nodes}")
         grpc_port, http_port = free_port(), free_port()
-        config = write_gateway_config(nodes, grpc_port, http_port)
+        shapes = shapes_dir()
+        config = write_gateway_config(nodes, grpc_port, http_port, shapes)
         start(stack, "gateway", [*CLI, "gateway", "serve", "--config", str(config)])
         gateway = f"127.0.0.1:{grpc_port}"
         wait_healthy(gateway, portal)
         trace_id = grpc_lookups(gateway, portal)
         http_lookups(f"https://127.0.0.1:{http_port}", portal)
         show_trace(trace_id, config)
+        fdp_ok = fdp_crawl(f"https://127.0.0.1:{http_port}", portal, shapes)
         if args.serve:
             how_to_browse(http_port, bundle, serving=True)
             with contextlib.suppress(KeyboardInterrupt):
                 signal.pause()
     if not args.serve:  # after the ExitStack: the processes are really gone when we say so
         how_to_browse(http_port, bundle, serving=False)
-    return 0
+    return 0 if fdp_ok else 1
 
 
 if __name__ == "__main__":
