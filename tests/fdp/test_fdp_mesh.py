@@ -217,7 +217,7 @@ async def test_a_node_down_its_catalog_is_served_from_the_cache_with_its_last_se
             ) in dataset
 
 
-WEIRD = 'Ålesund "quoted" \\ back\\slash <b>not html</b> & ampersand\nsecond line — ✓ 𝔾'
+WEIRD = 'Ålesund "quoted" \\ back\\slash <b>not html</b> & ampersand\nsecond line — ✓ \U0001d53e'
 
 
 async def test_quotes_newlines_non_ascii_and_angle_brackets_round_trip(tmp_path):
