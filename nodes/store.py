@@ -24,7 +24,7 @@ import lmdb
 from mesh.errors import ConfigError, IndexStoreError
 from mesh.genome import Assembly
 from mesh.v1 import catalog_service_pb2
-from nodes.index_dir import DatasetMetadata, read_metadata, read_publication
+from nodes.index_dir import DATA_FILE, DatasetMetadata, read_metadata, read_publication
 from nodes.keys import PREFIX_LEN
 
 log = logging.getLogger(__name__)
@@ -34,29 +34,37 @@ RETIRE_AFTER_S = 30.0
 
 
 # LMDB allows one environment per file per process; several nodes in one process (tests,
-# a node that is also its own peer) share it, closed when the last handle goes.
-_shared: dict[Path, tuple[lmdb.Environment, int]] = {}
+# a node that is also its own peer) share it, closed when the last handle goes. Keyed by
+# the data file's inode, not its path: ``index metadata --set-from`` makes a new version
+# whose ``data.mdb`` is a hard link to the current one (same file, never written again).
+_shared: dict[tuple[int, int], tuple[lmdb.Environment, int]] = {}
 _shared_lock = threading.Lock()
 
 
-def _open_shared(path: Path) -> lmdb.Environment:
+def _file_key(path: Path) -> tuple[int, int]:
+    stat = os.stat(path / DATA_FILE)
+    return stat.st_dev, stat.st_ino
+
+
+def _open_shared(path: Path) -> tuple[lmdb.Environment, tuple[int, int]]:
     with _shared_lock:
-        env, handles = _shared.get(path, (None, 0))
+        key = _file_key(path)
+        env, handles = _shared.get(key, (None, 0))
         if env is None:
             env = lmdb.open(
                 str(path), readonly=True, lock=False, max_readers=1024, readahead=False, subdir=True
             )
-        _shared[path] = (env, handles + 1)
-        return env
+        _shared[key] = (env, handles + 1)
+        return env, key
 
 
-def _release_shared(path: Path) -> None:
+def _release_shared(key: tuple[int, int]) -> None:
     with _shared_lock:
-        env, handles = _shared.pop(path, (None, 0))
+        env, handles = _shared.pop(key, (None, 0))
         if env is None:
             return
         if handles > 1:
-            _shared[path] = (env, handles - 1)
+            _shared[key] = (env, handles - 1)
         else:
             env.close()
 
@@ -69,7 +77,7 @@ class DatasetIndex:
         self.version_path = Path(os.path.realpath(path))
         try:
             self.metadata: DatasetMetadata = read_metadata(path)
-            self.env = _open_shared(self.version_path)
+            self.env, self._env_key = _open_shared(self.version_path)
         except (OSError, lmdb.Error) as exc:
             raise IndexStoreError(f"index {path}: cannot be opened: {exc}") from exc
         self.publication: catalog_service_pb2.DatasetMetadata | None = None
@@ -89,7 +97,7 @@ class DatasetIndex:
             txns, self._txns = self._txns, []
         for txn in txns:
             txn.abort()
-        _release_shared(self.version_path)
+        _release_shared(self._env_key)
 
     def _txn(self) -> lmdb.Transaction:
         # One long-lived read transaction per thread: a built index is never written
