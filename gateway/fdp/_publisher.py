@@ -81,6 +81,7 @@ class FdpPublisher:
         self._last = Snapshot()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._clashes: set[str] = set()
         if telemetry is not None:
             meter = telemetry.meter_provider.get_meter("allelemesh.fdp")
             meter.create_observable_gauge(
@@ -193,12 +194,24 @@ class FdpPublisher:
                 earlier = snapshot.cached.get(outcome.country)
                 if earlier is None or seen < earlier.last_seen:
                     snapshot.cached[outcome.country] = CacheState(seen)
-        ids: set[str] = set()
+        ids: dict[str, str] = {}
         for dataset in datasets:
             problems = self._verdicts[(dataset.country, dataset.id)][1]
-            if dataset.id in ids:
-                continue  # a replica's copy (or a clash: the first owner keeps the URL)
-            ids.add(dataset.id)
+            owner = ids.get(dataset.id)
+            if owner is not None:
+                # A replica's copy; or two countries using one id: the first keeps the URL.
+                if owner != dataset.country and dataset.id not in self._clashes:
+                    self._clashes.add(dataset.id)
+                    log.warning(
+                        "FAIR Data Point: dataset id %s is served by %s and %s; only %s's is "
+                        "published",
+                        dataset.id,
+                        owner,
+                        dataset.country,
+                        owner,
+                    )
+                continue
+            ids[dataset.id] = dataset.country
             if problems:
                 snapshot.unpublished[dataset.id] = (dataset, problems)
             else:

@@ -340,7 +340,7 @@ def distribution_graph(site: Site, dataset: Dataset) -> Graph:
             DCTERMS.description,
             Literal(
                 "Aggregated allele counts and frequencies of this dataset, queried through "
-                "the federation's GA4GH Beacon v2 API (g_variants, filtered by dataset).",
+                f"the federation's GA4GH Beacon v2 API (g_variants with datasetIds={dataset.id}).",
                 lang="en",
             ),
         )

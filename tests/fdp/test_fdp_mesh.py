@@ -53,6 +53,8 @@ class World:
     specs: list[NodeSpec]
     #: dataset id -> number of distinct split alleles (numberOfRecords), computed here.
     records: dict[str, int]
+    #: dataset id -> samples: half the largest AN (every site fully called), computed here.
+    samples: dict[str, int]
     broken: dict[str, str]  # dataset id -> the field its metadata lacks
 
 
@@ -64,12 +66,14 @@ def broken_id(index: int) -> str:
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     root = tmp_path_factory.mktemp("fdp")
     records: dict[str, int] = {}
+    samples: dict[str, int] = {}
     layout = {"NO": ["no-a", "no-b"], "FI": ["fi-a"], "LU": ["lu-a"], "SE": ["se-ok"]}
     indexes: dict[str, list[Path]] = {}
     for seed, (country, ids) in enumerate(layout.items()):
         for offset, dataset_id in enumerate(ids):
             sites = random_sites(random.Random(seed * 10 + offset), 15)
             records[dataset_id] = len(expected_totals(sites))
+            samples[dataset_id] = max(s.total.an for s in sites) // 2
             out = build(root / country, dataset_id, metadata=SAMPLE, records=sites)
             indexes.setdefault(country, []).append(out)
     broken = {}
@@ -78,7 +82,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         indexes["SE"].append(build(root / "SE", broken_id(i), metadata=meta, seed=100 + i))
         broken[broken_id(i)] = MANDATORY[dropped]
     specs = [NodeSpec(f"{c.lower()}-node", c, indexes[c]) for c in layout]
-    return World(specs, records, broken)
+    return World(specs, records, samples, broken)
 
 
 @contextlib.asynccontextmanager
@@ -133,6 +137,16 @@ async def test_the_harvester_crawl_conforms_and_lists_each_countrys_datasets(wor
                 assert union.value(subject, HEALTH.numberOfRecords) == Literal(
                     count, datatype=URIRef("http://www.w3.org/2001/XMLSchema#nonNegativeInteger")
                 )
+                assert (
+                    union.value(subject, HEALTH.numberOfUniqueIndividuals).toPython()
+                    == (world.samples[dataset_id])
+                )
+                country = dataset_id[:2].upper()
+                alpha3 = {"NO": "NOR", "FI": "FIN", "LU": "LUX", "SE": "SWE"}[country]
+                assert union.value(subject, DCTERMS.spatial) == URIRef(
+                    f"http://publications.europa.eu/resource/authority/country/{alpha3}"
+                )
+                assert union.value(subject, DCTERMS.issued) is not None
                 assert union.value(subject, HEALTH.hdab) is not None
                 assert union.value(subject, DCTERMS.language) is not None
                 distribution = union.value(subject, DCAT.distribution)
@@ -141,7 +155,6 @@ async def test_the_harvester_crawl_conforms_and_lists_each_countrys_datasets(wor
                 assert union.value(service, DCAT.endpointURL) == URIRef(f"{base}/api")
                 assert (service, RDF.type, DCAT.DataService) in union
                 identifier = str(union.value(subject, DCTERMS.identifier))
-                country = dataset_id[:2].upper()
                 assert re.fullmatch(rf"GDI-{country}-ALLELEMESH-\d+", identifier), identifier
 
             # Every broken dataset is left out, says why, and the operator was told.
@@ -243,6 +256,10 @@ async def test_quotes_newlines_non_ascii_and_angle_brackets_round_trip(tmp_path)
                 assert {WEIRD, "'single'"} <= keywords
                 publisher = graph.value(subject, DCTERMS.publisher)
                 assert str(graph.value(publisher, FOAF.name)) == 'Helse Sør-Øst <HSØ> "RHF"'
-            union, _ = await crawl(http, f"{gateway.http.url}/fdp")
+            union, documents = await crawl(http, f"{gateway.http.url}/fdp")
             conforms, report = shacl_report(union)
             assert conforms, report
+            # A gateway in front of one country's node is that country's FDP.
+            root = documents[f"{gateway.http.url}/fdp"]
+            contains = set(root.objects(None, URIRef("http://www.w3.org/ns/ldp#contains")))
+            assert contains == {URIRef(f"{gateway.http.url}/fdp/catalog/NO")}
