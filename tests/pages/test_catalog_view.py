@@ -64,6 +64,11 @@ def test_catalogue_shows_the_metadata_and_links_the_fdp_and_a_dataset_search(pag
     bare = page.locator('table.catalog tr[data-dataset="no-biobank"]')
     expect(bare.locator("a[data-fdp]")).to_have_count(0)
     expect(bare.locator("[data-fdp-problems]")).to_contain_text("metadata file: missing")
+    expect(bare.locator("[data-fdp-problems]")).to_have_attribute(
+        "title",
+        "metadata file: missing: the dataset has no publishable metadata "
+        "(give its index one with index metadata DIR --set-from FILE)",
+    )
 
     row.locator('a[data-search-dataset="no-gdi"]').click()
     expect(page.locator("[data-only-dataset]")).to_contain_text("no-gdi")

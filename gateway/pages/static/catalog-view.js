@@ -85,6 +85,11 @@ function shortName(iri) {
   return iri ? iri.split(/[/#]/).filter(Boolean).at(-1) : "";
 }
 
+// "title: missing (A name given ...)" -> "title: missing" (the whole text is the tooltip).
+function briefProblem(problem) {
+  return problem.split(" (")[0].split(": ").slice(0, 2).join(": ");
+}
+
 function agentName(agent) {
   return localized(agent?.name) || "";
 }
@@ -108,8 +113,8 @@ function metadataCell(d) {
         "Search this dataset"),
       d.fdp_path ? [" · ", h("a", { href: d.fdp_path.replace(/^\//, ""), "data-fdp": d.id, type: "text/turtle" },
         "FAIR Data Point")] : null,
-      d.fdp_problems ? h("div", { class: "muted", "data-fdp-problems": d.id },
-        `Not in the FAIR Data Point: ${d.fdp_problems.join("; ")}`) : null));
+      d.fdp_problems ? h("div", { class: "muted", "data-fdp-problems": d.id, title: d.fdp_problems.join("\n") },
+        "Not in the FAIR Data Point: ", d.fdp_problems.map(briefProblem).join("; ")) : null));
 }
 
 function datasetTable(datasets) {
