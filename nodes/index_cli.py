@@ -1,5 +1,4 @@
-"""``allelemesh index build``, ``index info``, ``index prune`` and ``index metadata``: argparse
-wiring only.
+"""``allelemesh index build``, ``info``, ``prune`` and ``metadata``: argparse wiring only.
 
 ``add_index_commands(subparsers)`` registers the ``index`` command group; each
 subcommand sets ``handler(args) -> int`` (the exit status) as its default.
