@@ -107,8 +107,6 @@ class FdpConfig:
     #: The GDI metadata shapes folder; datasets are published only if they validate.
     #: ``None``: ``$ALLELEMESH_GDI_SHAPES``, else nothing is validated (logged at start).
     shapes: Path | None = None
-    #: Base of every IRI (``https://catalogue.example``); empty: the request's own URL.
-    base_url: str = ""
     title: str = "allelemesh FAIR Data Point"
     publisher: str = "allelemesh federation"
 
@@ -469,20 +467,13 @@ def _ownership(table: _Table) -> str:
     return value
 
 
-_BASE_URL = re.compile(r"^https?://[^\s/?#<>\"]+(/[^\s?#<>\"]*)?$")
-
-
 def _fdp(root: _Table, base: Path) -> FdpConfig:
     table = root.table("fdp")
     if table is None:
         return FdpConfig()
     shapes = _path(table, "shapes", base) if "shapes" in table.data else None
-    base_url = table.get("base_url", str, "")
-    if base_url and not _BASE_URL.match(base_url):
-        raise table.fail("base_url", f"{base_url!r} must be an http(s) URL such as https://gw.eu")
     config = FdpConfig(
         shapes=shapes,
-        base_url=base_url.rstrip("/"),
         title=table.get("title", str, FdpConfig.title),
         publisher=table.get("publisher", str, FdpConfig.publisher),
     )

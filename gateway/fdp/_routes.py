@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from gateway.fdp._publisher import FdpPublisher
 from gateway.http.problems import ProblemError, bad_request
+from gateway.http.settings import public_base_url
 from mesh.fdp import (
     FORMATS,
     FormatError,
@@ -38,9 +39,9 @@ def _publisher(request: Request) -> FdpPublisher:
 
 
 def _site(request: Request, publisher: FdpPublisher) -> Site:
+    # IRIs start with the gateway's public URL ([http] public_url), never the caller's Host.
     config = publisher.config
-    base = config.base_url or str(request.base_url).rstrip("/")
-    return Site(base, title=config.title, publisher=config.publisher)
+    return Site(public_base_url(request), title=config.title, publisher=config.publisher)
 
 
 def _respond(request: Request, graph: Graph, format_param: str | None) -> Response:

@@ -153,6 +153,15 @@ def validate(data: Graph, shapes: Graph) -> list[Problem]:
 
 def validate_dataset(dataset: Dataset, shapes: Graph | None) -> list[Problem]:
     """Why ``dataset`` may not be published (empty: it may); ``shapes=None``: no SHACL."""
+    if dataset.existence_only:
+        return [
+            Problem(
+                "metadata",
+                "withheld: the dataset's node shows this caller only that the dataset exists",
+                "let the gateway query the dataset ([[datasets]] allow), or "
+                "catalog_visibility = full",
+            )
+        ]
     if not dataset.HasField("metadata"):
         return [
             Problem(

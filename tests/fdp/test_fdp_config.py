@@ -28,10 +28,9 @@ def write(tmp_path: Path, extra: str) -> Path:
 
 def test_fdp_table_is_read(tmp_path):
     (tmp_path / "shapes").mkdir()
-    extra = '[fdp]\nshapes = "shapes"\nbase_url = "https://cat.example/"\ntitle = "T"\n'
+    extra = '[fdp]\nshapes = "shapes"\ntitle = "T"\n'
     config = load_gateway_config(write(tmp_path, extra))
     assert config.fdp.shapes == tmp_path / "shapes"
-    assert config.fdp.base_url == "https://cat.example"
     assert config.fdp.title == "T"
     assert load_gateway_config(write(tmp_path, "")).fdp.shapes is None
 
@@ -40,8 +39,7 @@ def test_fdp_table_is_read(tmp_path):
     ("extra", "named"),
     [
         ('[fdp]\nshapes = "nowhere"\n', "[fdp].shapes"),
-        ('[fdp]\nbase_url = "ftp://x"\n', "[fdp].base_url"),
-        ('[fdp]\nbase_url = "https://x/<y>"\n', "[fdp].base_url"),
+        ('[fdp]\nbase_url = "https://x"\n', "[fdp].base_url"),  # [http] public_url is the base
         ('[fdp]\ntitel = "x"\n', "[fdp].titel"),
     ],
 )
@@ -72,3 +70,15 @@ def test_content_negotiation(accept, param, chosen):
 def test_nothing_acceptable_is_an_error(accept, param):
     with pytest.raises(FormatError):
         choose_format(accept, param)
+
+
+def test_an_existence_only_entry_is_never_published():
+    from mesh.fdp import validate_dataset
+    from mesh.v1 import catalog_service_pb2
+
+    hidden = catalog_service_pb2.Dataset(id="no-x", country="NO", existence_only=True)
+    (problem,) = validate_dataset(hidden, None)
+    assert problem.field == "metadata"
+    assert "withheld" in problem.problem
+    (bare,) = validate_dataset(catalog_service_pb2.Dataset(id="no-y", country="NO"), None)
+    assert bare.field == "metadata file"
