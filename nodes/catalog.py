@@ -65,7 +65,7 @@ class NodeCatalog:
         )
 
     def list_datasets(
-        self, request: catalog_service_pb2.ListDatasetsRequest, caller: SpiffeId | None
+        self, request: catalog_service_pb2.ListDatasetsRequest, caller: SpiffeId | None = None
     ) -> catalog_service_pb2.ListDatasetsResponse:
         """The catalogue of this node, optionally one assembly, paged."""
         datasets = self.store.datasets()
@@ -87,7 +87,7 @@ class NodeCatalog:
         return response
 
     def get_dataset(
-        self, request: catalog_service_pb2.GetDatasetRequest, caller: SpiffeId | None
+        self, request: catalog_service_pb2.GetDatasetRequest, caller: SpiffeId | None = None
     ) -> catalog_service_pb2.Dataset:
         """One dataset's entry as the caller may see it."""
         if not request.dataset_id:

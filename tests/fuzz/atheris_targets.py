@@ -93,8 +93,8 @@ def request_target() -> Callable[[bytes], None]:
         (allele_service_pb2.LookupVariantRequest, lookup.lookup_variant),
         (allele_service_pb2.BatchLookupVariantsRequest, lookup.batch_lookup),
         (allele_service_pb2.SearchRegionRequest, lookup.search_region),
-        (catalog_service_pb2.ListDatasetsRequest, lookup.list_datasets),
-        (catalog_service_pb2.GetDatasetRequest, lookup.get_dataset),
+        (catalog_service_pb2.ListDatasetsRequest, lookup.catalog.list_datasets),
+        (catalog_service_pb2.GetDatasetRequest, lookup.catalog.get_dataset),
     ]
 
     def one(data: bytes) -> None:
