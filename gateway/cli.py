@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mesh.config import load_gateway_config
+from mesh.grpc_core_log import ensure_handshake_trace, route_grpc_core_logs
 
 log = logging.getLogger(__name__)
 
@@ -69,5 +70,9 @@ def _serve(args: argparse.Namespace) -> int:
         config = replace(config, listen=args.listen)
     if args.insecure:
         log.warning("serving plaintext gRPC (--insecure): use only on a trusted network")
+    if config.tls is not None:
+        # Failed client handshakes as JSON log lines naming the peer (mesh.grpc_core_log).
+        ensure_handshake_trace()
+        route_grpc_core_logs()
     serve_forever(config, insecure=args.insecure)
     return 0
