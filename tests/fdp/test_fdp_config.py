@@ -82,3 +82,17 @@ def test_an_existence_only_entry_is_never_published():
     assert "withheld" in problem.problem
     (bare,) = validate_dataset(catalog_service_pb2.Dataset(id="no-y", country="NO"), None)
     assert bare.field == "metadata file"
+
+
+def test_serving_never_imports_pyshacl():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gateway.server, gateway.fdp, nodes.server, nodes.index_cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pyshacl'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "[]"
