@@ -110,6 +110,8 @@ def test_set_from_writes_a_new_version_and_leaves_the_index_immutable(tmp_path, 
     assert new != old
     assert {p.name: p.read_bytes() for p in old.iterdir()} == old_files  # untouched
     assert (new / "data.mdb").stat().st_ino == (old / "data.mdb").stat().st_ino  # no rebuild
+    assert (new / "metadata.toml").stat().st_mode & 0o777 == 0o640  # like the rest of the index
+    assert new.stat().st_mode & 0o777 == 0o750
     before, after = (json.loads((v / "dataset.json").read_text()) for v in (old, new))
     assert after["metadata_time"] > before["created_time"]
     assert {k: v for k, v in after.items() if k != "metadata_time"} == {
