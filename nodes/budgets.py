@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 LEDGER_FILE = "budgets.sqlite3"
 #: How long a charge waits for another worker's transaction before failing closed.
 BUSY_TIMEOUT_S = 0.25
+_SETUP_TIMEOUT_S = 10.0
 #: Stale windows of every origin are swept once per this many charges.
 _SWEEP_EVERY = 4096
 
@@ -114,14 +115,16 @@ class BudgetLedger:
             path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
             if not path.exists():
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o640))
+            # Workers starting together create the schema at once: wait longer for that.
             self._db = sqlite3.connect(
-                path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+                path, timeout=_SETUP_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL: a commit survives a crash of the process, not of the OS.
             self._db.execute("PRAGMA synchronous=NORMAL")
             for statement in _SCHEMA:
                 self._db.execute(statement)
+            self._db.execute(f"PRAGMA busy_timeout = {max(1, round(busy_timeout_s * 1000))}")
         except (OSError, sqlite3.Error) as error:
             raise ConfigError(
                 f"node.state_dir: cannot open the query budget ledger {path}: {error}",
