@@ -129,3 +129,38 @@ async def test_budget_refusals_never_open_the_breaker(world):
         assert breaker.times_opened == 0
         response = await bob.LookupVariant(named, timeout=5)
     assert rows_of(response.frequencies, "dense") == 1
+
+
+async def test_the_json_api_shows_dataset_outcomes(world):
+    """HTTP /v1 -> gRPC as alice -> gateway -> node: the refusal is in the outcome object."""
+    import httpx
+
+    from gateway.http.app import start_http
+    from gateway.http.backend import GrpcBackend
+    from tests.http.conftest import ListenConfig
+
+    backend = GrpcBackend(
+        f"127.0.0.1:{world.gateway.port}", world.certs.tls("DE", "operator", "alice")
+    )
+    server = await start_http(backend, ListenConfig())
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            for _ in range(3):
+                assert (await http.get("/v1/variants/1-2000-C-T")).status_code == 200
+            body = (await http.get("/v1/variants/1-2000-C-T")).json()
+            named = await http.get("/v1/variants/1-2000-C-T", params={"dataset": "dense"})
+    finally:
+        await server.stop()
+        await backend.close()
+    assert sorted(f["dataset_id"] for f in body["frequencies"]) == ["gated", "open"]
+    [outcome] = body["outcomes"]
+    assert outcome["status"]["code_name"] == "OK"
+    by_id = {d["dataset_id"]: d for d in outcome["datasets"]}
+    assert set(by_id) == {"dense", "sparse"}
+    assert by_id["dense"]["status"]["code_name"] == "RESOURCE_EXHAUSTED"
+    assert 3500 < by_id["dense"]["retry_after_s"] <= 3600
+    # Named and spent: 429, a problem naming the budget.
+    assert named.status_code == 429
+    assert "query budget of dataset 'dense' is spent" in named.json()["detail"]
+    assert 3500 < named.json()["retry_after_s"] <= 3600
+    assert 3500 < int(named.headers["Retry-After"]) <= 3600

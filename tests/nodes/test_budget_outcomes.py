@@ -205,3 +205,32 @@ async def test_open_datasets_never_touch_the_ledger(node, pki):
         assert calls == []
         await stub.LookupVariant(Lookup(variant=variant(1000), dataset_ids=["dense"]), timeout=5)
     assert len(calls) == 1
+
+
+async def test_allelemesh_query_lists_the_dataset_outcomes(node, pki):
+    import asyncio
+    import os
+    import sys
+
+    from tests.mesh_harness import REPO
+
+    channel, stub = stub_as(pki, node, "alice")
+    async with channel:
+        for _ in range(3):
+            await stub.LookupVariant(Lookup(variant=variant(2000)), timeout=5)
+    tls = pki.tls("DE", "operator", "alice")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mesh", "query", "1-2000-C-T", "--target",
+        f"127.0.0.1:{node.port}", "--ca", str(tls.ca[0]), "--cert", str(tls.cert),
+        "--key", str(tls.key), cwd=REPO, env={**os.environ, "COLUMNS": "200"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    lines = out.decode().splitlines()
+    dense = [line for line in lines if "dataset dense" in line]
+    gated = [line for line in lines if "dataset gated" in line]
+    assert len(dense) == 1
+    assert "RESOURCE_EXHAUSTED" in dense[0]
+    assert len(gated) == 1
+    assert "PERMISSION_DENIED" in gated[0]
