@@ -10,7 +10,7 @@ datasets only never touch the ledger, and report nothing extra.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from google.rpc import status_pb2
 
@@ -70,21 +70,29 @@ class ScanStop:
                 close()
 
 
-@dataclass
 class Selection:
-    """Datasets a request covers (as the caller may see them) and notes on the others."""
+    """Datasets a request covers (as the caller may see them) and notes on the others.
 
-    datasets: list[ServedDataset]
-    #: The request named its datasets (a refusal of all it asked is then an error).
-    explicit: bool
-    #: Encoded ``DatasetOutcome`` entries, in the order they arose.
-    notes: list[bytes] = field(default_factory=list)
-    refusals: list[MeshError] = field(default_factory=list)
+    A plain slotted class: one is built per request on the hot path.
+    """
 
-    @property
-    def budgeted(self) -> bool:
-        """Whether any covered dataset has a query budget."""
-        return any(d.policy.budget is not None for d in self.datasets)
+    __slots__ = ("budgeted", "datasets", "explicit", "notes", "refusals")
+
+    def __init__(self, explicit: bool) -> None:
+        self.datasets: list[ServedDataset] = []
+        #: The request named its datasets (a refusal of all it asked is then an error).
+        self.explicit = explicit
+        #: Whether any covered dataset has a query budget.
+        self.budgeted = False
+        #: Encoded ``DatasetOutcome`` entries, in the order they arose.
+        self.notes: list[bytes] = []
+        self.refusals: list[MeshError] = []
+
+    def add(self, served: ServedDataset) -> None:
+        """Cover ``served``."""
+        self.datasets.append(served)
+        if served.policy.budget is not None:
+            self.budgeted = True
 
     def refuse(self, dataset_id: str, error: MeshError) -> None:
         """Report ``dataset_id`` as giving (some) rows not, for ``error``."""
@@ -135,6 +143,8 @@ class Selection:
 
     def finish(self, found: int) -> bytes:
         """The encoded dataset outcomes; raises when named datasets gave nothing for budgets."""
+        if not self.notes:
+            return b""
         if self.explicit and found == 0 and self.refusals:
             raise self.refusals[0]
         return b"".join(self.notes)
@@ -164,7 +174,8 @@ class Selection:
     ) -> None:
         """Refund what a page held but did not use; report datasets cut short by the cap."""
         grants = list(held.values())
-        ledger.refund(grants, [g.granted - used.get(g.dataset_id, 0) for g in grants])
+        unused = [g.granted - used.get(g.dataset_id, 0) for g in grants]
+        ledger.refund(callctx.current().origin, grants, unused)
         budgets = {d.index.id: d.policy.budget for d in self.datasets}
         for dataset_id in sorted(cut):
             budget = budgets[dataset_id]

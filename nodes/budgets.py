@@ -18,7 +18,9 @@ rows because of budgets is refused as a whole (``RESOURCE_EXHAUSTED``).
 The ledger is one SQLite database in WAL mode, ``<state_dir>/budgets.sqlite3``,
 shared by every ``--workers`` process of the node and kept across restarts. A charge
 reads and adds in one ``BEGIN IMMEDIATE`` transaction, so two workers can never both
-spend the last lookup. Timestamps are wall-clock seconds (they must mean the same in
+spend the last lookup. Charges are kept in buckets of 1/64 of the window (so a charge
+costs the same however busy the origin is, and leaves the window up to 1/64 of it
+late, never early). Timestamps are wall-clock seconds (they must mean the same in
 every process and after a restart). When the database stays locked longer than the
 busy timeout, or cannot be written, the dataset is refused (``UNAVAILABLE``): a
 budget fails closed.
@@ -27,6 +29,7 @@ budget fails closed.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -46,10 +49,15 @@ _SETUP_TIMEOUT_S = 10.0
 #: Stale windows of every origin are swept once per this many charges.
 _SWEEP_EVERY = 4096
 
+#: Buckets per window: a charge is kept in the bucket of its time, so an origin's
+#: window is at most this many rows, and a charge leaves the window up to
+#: ``per_seconds / RESOLUTION`` late (never early: a budget is never exceeded).
+RESOLUTION = 64
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS spent ("
-    " dataset TEXT NOT NULL, origin TEXT NOT NULL, at REAL NOT NULL, lookups INTEGER NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS spent_window ON spent (dataset, origin, at)",
+    " dataset TEXT NOT NULL, origin TEXT NOT NULL, at REAL NOT NULL, lookups INTEGER NOT NULL,"
+    " PRIMARY KEY (dataset, origin, at)) WITHOUT ROWID",
 )
 
 
@@ -78,8 +86,8 @@ class Grant:
     granted: int
     #: Why fewer rows than asked may leave (``None``: all of them may).
     refusal: MeshError | None = None
-    #: The ledger row holding the charge (for :meth:`BudgetLedger.refund`).
-    entry: int | None = None
+    #: The start of the bucket holding the charge (for :meth:`BudgetLedger.refund`).
+    entry: float | None = None
     #: Seconds until the oldest charge in the window expires (room again from then).
     retry_s: float = 0.0
 
@@ -145,20 +153,24 @@ class BudgetLedger:
             log.error("query budget ledger %s failed: %s", self.path, error)
             return [Grant(a.dataset_id, 0, _ledger_unavailable(a.dataset_id)) for a in asks]
 
-    def refund(self, grants: Sequence[Grant], unused: Sequence[int]) -> None:
+    def refund(self, origin: str, grants: Sequence[Grant], unused: Sequence[int]) -> None:
         """Give back ``unused[i]`` rows of ``grants[i]`` (a region page used less)."""
-        pairs = [(n, g.entry) for g, n in zip(grants, unused, strict=True) if n > 0 and g.entry]
-        if not pairs:
+        rows = [
+            (n, g.dataset_id, origin, g.entry)
+            for g, n in zip(grants, unused, strict=True)
+            if n > 0 and g.entry is not None
+        ]
+        if not rows:
             return
         try:
             with self._lock:
                 db = self._db
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    db.executemany("UPDATE spent SET lookups = lookups - ? WHERE rowid = ?", pairs)
                     db.executemany(
-                        "DELETE FROM spent WHERE rowid = ? AND lookups <= 0",
-                        [(entry,) for _, entry in pairs],
+                        "UPDATE spent SET lookups = MAX(0, lookups - ?)"
+                        " WHERE dataset = ? AND origin = ? AND at = ?",
+                        rows,
                     )
                     db.execute("COMMIT")
                 except BaseException:
@@ -194,7 +206,9 @@ class BudgetLedger:
     def _take_one(self, origin: str, ask: Ask, now: float, writing: bool) -> Grant:
         db, budget = self._db, ask.budget
         self._windows[ask.dataset_id] = budget.per_seconds
-        since = now - budget.per_seconds
+        width = budget.per_seconds / RESOLUTION
+        # A bucket counts while any part of it is inside the window.
+        since = now - budget.per_seconds - width
         key = (ask.dataset_id, origin)
         if writing:
             db.execute("DELETE FROM spent WHERE dataset = ? AND origin = ? AND at <= ?",
@@ -206,24 +220,27 @@ class BudgetLedger:
         ).fetchone()
         left = budget.lookups - int(used)
         granted = max(0, min(ask.rows, left))
-        retry = oldest + budget.per_seconds - now if oldest is not None else budget.per_seconds
+        retry = budget.per_seconds
+        if oldest is not None:
+            retry = oldest + width + budget.per_seconds - now
         refusal = None
         if left <= 0 or granted < ask.rows:
             refusal = spent_error(ask.dataset_id, budget, granted, retry)
         entry = None
         if granted:
-            cursor = db.execute(
-                "INSERT INTO spent (dataset, origin, at, lookups) VALUES (?, ?, ?, ?)",
-                (*key, now, granted),
+            entry = math.floor(now / width) * width
+            db.execute(
+                "INSERT INTO spent (dataset, origin, at, lookups) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (dataset, origin, at) DO UPDATE SET lookups = lookups + ?",
+                (*key, entry, granted, granted),
             )
-            entry = cursor.lastrowid
         return Grant(ask.dataset_id, granted, refusal, entry, retry)
 
     def _sweep(self, now: float) -> None:
         """Drop every origin's expired rows (origins that never come back included)."""
         self._db.executemany(
             "DELETE FROM spent WHERE dataset = ? AND at <= ?",
-            [(dataset_id, now - window) for dataset_id, window in self._windows.items()],
+            [(i, now - window * (1 + 1 / RESOLUTION)) for i, window in self._windows.items()],
         )
 
 

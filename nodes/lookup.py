@@ -125,7 +125,7 @@ class LocalLookup:
         else:
             chosen = self.store.datasets()
             explicit = False
-        selection = Selection([], explicit)
+        selection = Selection(explicit)
         denied = None
         for dataset in sorted(chosen, key=lambda d: d.id):
             if dataset.assembly != assembly:
@@ -138,7 +138,7 @@ class LocalLookup:
                     raise denied
                 selection.notes.append(self._withheld_note(dataset.id, caller))
                 continue
-            selection.datasets.append(ServedDataset(dataset, granularity, policy))
+            selection.add(ServedDataset(dataset, granularity, policy))
         if not selection.datasets and denied is not None:
             raise denied
         if chosen and all(d.assembly != assembly for d in chosen):
@@ -202,13 +202,15 @@ class LocalLookup:
             raise error.with_field_prefix("variant") from None
         selection = self.select(assembly, request.dataset_ids, caller)
         datasets = selection.datasets
-        values: Sequence[list[bytes | None]] = [[d.index.get(key)] for d in datasets]
         if selection.budgeted:
-            values = selection.limit(self._ledger(), values)
+            held = selection.limit(self._ledger(), [[d.index.get(key)] for d in datasets])
+            values = [column[0] for column in held]
+        else:
+            values = [d.index.get(key) for d in datasets]
         populations = frozenset(request.populations)
         parts = []
         pool = PooledCounts()
-        for served, (value,) in zip(datasets, values, strict=True):
+        for served, value in zip(datasets, values, strict=True):
             if value is None:
                 continue
             if served.fast and not populations:
@@ -414,7 +416,7 @@ class LocalLookup:
                 break
             if dataset_id in caps:
                 if used[dataset_id] == caps[dataset_id]:
-                    stops.pop(dataset_id).set()  # budget reached: this dataset stops here
+                    stops[dataset_id].set()  # budget reached: the merge drops this dataset
                     continue
                 used[dataset_id] += 1
             served = by_id[dataset_id]
@@ -429,7 +431,7 @@ class LocalLookup:
             token = self.page_tokens.encode(fingerprint, encode_region_state(*last_emitted))
             parts.append(wire.string_field(2, token))
         if held:
-            cut = {i for i in held if i not in stops}
+            cut = {i for i, stop in stops.items() if stop.stopped}
             selection.settle(self._ledger(), held, used, cut)
         notes = selection.finish(count)
         return LookupResult(b"".join(parts), count, list(by_id), notes)

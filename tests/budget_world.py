@@ -29,6 +29,8 @@ POSITIONS = {1000: ("A", "G"), 2000: ("C", "T"), 3000: ("G", "A")}
 AC = {"open": 11, "dense": 12, "sparse": 13, "gated": 14}
 HELD = {"open": (1000, 2000, 3000), "dense": (1000, 2000, 3000), "sparse": (2000,),
         "gated": (1000, 2000, 3000)}  # fmt: skip
+#: The longest retry delay a spent hour-long budget may give (charges leave it a bucket late).
+LATEST_RETRY_S = 3600 * (1 + 1 / 64)
 RESOURCE_EXHAUSTED = 8
 PERMISSION_DENIED = 7
 
