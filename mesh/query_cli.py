@@ -12,7 +12,7 @@ import grpc
 from google.protobuf import json_format
 from rich.table import Table
 
-from mesh.channels import open_channel
+from mesh.channels import CHANNEL_OPTIONS, open_channel
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError, InvalidArgumentError, UnavailableError
 from mesh.genome import Assembly
@@ -58,9 +58,20 @@ def add_query_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 def _tls(args: argparse.Namespace) -> TlsConfig | None:
     if args.insecure:
         return None
+    if args.ca and not args.cert and not args.key:
+        return None  # server-authenticated TLS only: see _channel
     if not (args.ca and args.cert and args.key):
         raise ConfigError("query: give --ca, --cert and --key for mTLS, or --insecure")
     return TlsConfig(ca=tuple(args.ca), cert=args.cert, key=args.key)
+
+
+def _channel(args: argparse.Namespace, tls: TlsConfig | None) -> grpc.Channel:
+    """mTLS, plaintext, or (``--ca`` alone) TLS without a client certificate."""
+    if tls is None and not args.insecure:
+        roots = b"".join(Path(ca).read_bytes() for ca in args.ca)
+        credentials = grpc.ssl_channel_credentials(root_certificates=roots)
+        return grpc.secure_channel(args.target, credentials, options=CHANNEL_OPTIONS)
+    return open_channel(args.target, tls)
 
 
 def run_query(args: argparse.Namespace) -> int:
@@ -71,7 +82,7 @@ def run_query(args: argparse.Namespace) -> int:
     variant = key if isinstance(key, VariantKey) else None
     region = key if isinstance(key, RegionKey) else None
     tls = _tls(args)
-    channel = open_channel(args.target, tls)
+    channel = _channel(args, tls)
     stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
     try:
         if variant is not None:
@@ -110,7 +121,7 @@ def run_query(args: argparse.Namespace) -> int:
             raise InvalidArgumentError("variant", str(error.details())) from None
         if code == grpc.StatusCode.UNAVAILABLE and not _server_sent(error):
             # No server answered: say why the connection failed, not "it answered".
-            why = diagnose(args.target, tls)
+            why = diagnose(args.target, tls, ca_only=() if args.insecure else tuple(args.ca))
             raise UnavailableError(f"cannot reach {args.target}: {why}") from None
         raise UnavailableError(f"{args.target} answered {code.name}: {error.details()}") from None
     finally:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography import x509
@@ -112,8 +113,13 @@ def _refused_certificate(alert: str, tls: TlsConfig) -> str:
     return f"our certificate was refused by the server: {what} ({tls.cert})"
 
 
-def diagnose(address: str, tls: TlsConfig | None, timeout: float = 3.0) -> str:
-    """One sentence saying why ``address`` cannot be reached with ``tls`` (None: plaintext)."""
+def diagnose(
+    address: str, tls: TlsConfig | None, timeout: float = 3.0, *, ca_only: Sequence[Path] = ()
+) -> str:
+    """One sentence saying why ``address`` cannot be reached with ``tls`` (None: plaintext).
+
+    ``ca_only``: TLS trusting these CAs, without a client certificate.
+    """
     try:
         host, port = _split(address)
         with socket.create_connection((host, port), timeout=timeout):
@@ -122,6 +128,8 @@ def diagnose(address: str, tls: TlsConfig | None, timeout: float = 3.0) -> str:
         return f"nothing is listening at {address} (connection refused)"
     except (OSError, ValueError) as exc:
         return f"cannot connect to {address}: {getattr(exc, 'strerror', None) or exc}"
+    if tls is None and ca_only:
+        return _without_certificate(address, ca_only, timeout)
     if tls is None:
         return _plaintext_to(address, timeout)
     bundle = ", ".join(Path(ca).name for ca in tls.ca)
@@ -140,6 +148,28 @@ def diagnose(address: str, tls: TlsConfig | None, timeout: float = 3.0) -> str:
         return (
             f"our certificate was refused by the server: {_why_ours_is_refused(tls)} ({tls.cert})"
         )
+    return f"TLS with {address} works; the server closed the gRPC connection"
+
+
+def _without_certificate(address: str, cas: Sequence[Path], timeout: float) -> str:
+    """We offered TLS without a certificate: untrusted server, or it wants ours."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    for ca in cas:
+        context.load_verify_locations(cafile=str(ca))
+    context.set_alpn_protocols(["h2"])
+    try:
+        answered = _handshake(address, context, timeout)
+    except ssl.SSLCertVerificationError as exc:
+        bundle = ", ".join(Path(ca).name for ca in cas)
+        return f"server certificate not trusted by our CA bundle ({bundle}): {exc.verify_message}"
+    except ssl.SSLError as exc:
+        if _alert(exc) not in ("CERTIFICATE_REQUIRED", "HANDSHAKE_FAILURE"):
+            return f"TLS with {address} failed: {_alert(exc)}"
+        answered = False
+    except OSError as exc:
+        return f"TLS with {address} failed: {exc}"
+    if not answered:
+        return "server asked for a client certificate and we sent none (give --cert and --key)"
     return f"TLS with {address} works; the server closed the gRPC connection"
 
 

@@ -29,9 +29,11 @@ def test_pki(tmp_path: Path) -> TestPki:
     return TestPki.create(tmp_path / "pki")
 
 
-async def query(port: int, tls: TlsConfig | None) -> tuple[int, str]:
+async def query(port: int, tls: TlsConfig | Path | None) -> tuple[int, str]:
     flags = ["--insecure"]
-    if tls is not None:
+    if isinstance(tls, Path):  # --ca alone: TLS without a client certificate
+        flags = ["--ca", str(tls)]
+    elif tls is not None:
         flags = ["--ca", str(tls.ca[0]), "--cert", str(tls.cert), "--key", str(tls.key)]
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "mesh", "query", "1-55051215-G-GA", "--target",
@@ -106,6 +108,17 @@ async def test_plaintext_against_tls_and_tls_against_plaintext(test_pki: TestPki
     assert line == (
         f"allelemesh: error: cannot reach 127.0.0.1:{plain.port}: 127.0.0.1:{plain.port} does "
         "not speak TLS (a plaintext server? then use --insecure)"
+    )
+
+
+async def test_no_client_certificate_is_named(test_pki: TestPki) -> None:
+    server = test_pki.tls(test_pki.leaf("NO", "node", "no-oslo-1"))
+    async with run_node(server) as port:
+        code, line = await query(port, test_pki.root_cert)
+    assert code == 1
+    assert line == (
+        f"allelemesh: error: cannot reach 127.0.0.1:{port}: server asked for a client "
+        "certificate and we sent none (give --cert and --key)"
     )
 
 
