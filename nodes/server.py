@@ -22,7 +22,7 @@ import grpc
 
 from mesh.certificates import check_tls_files
 from mesh.config import NodeConfig
-from mesh.errors import ConfigError
+from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
 from mesh.federation import FederationSettings, LocalSource, MeshBackend
 from mesh.paging import PageTokenCodec
 from mesh.ports import PortLock, check_port_free, lock_port
@@ -93,8 +93,13 @@ async def start_node(
     budgets = None
     if config.state_dir is not None and any(d.query_budget for d in config.datasets):
         budgets = BudgetLedger.in_state_dir(config.state_dir)
-    store = IndexStore([(d.id, d.index, d.log_queries) for d in config.datasets])
-    references = {a: FastaReference(path, a) for a, path in config.references.items()}
+    try:
+        # At start, an index or reference that cannot be opened is a configuration
+        # problem (exit 2), like a bad key; later, a rebuilt index that fails is logged.
+        store = IndexStore([(d.id, d.index, d.log_queries) for d in config.datasets])
+        references = {a: FastaReference(path, a) for a, path in config.references.items()}
+    except (IndexStoreError, IndexBuildError) as exc:
+        raise ConfigError(exc.message) from None
     lookup = LocalLookup(
         store,
         NodeIdentity(config.id, config.country),

@@ -57,3 +57,14 @@ def test_misspelled_required_key_names_both_keys(tmp_path: Path, index: Path):
         f"allelemesh: configuration error: {config}: [[datasets]][0].id: is required "
         "(found unknown key 'idd': a misspelling of 'id'?)"
     )
+
+
+def test_an_index_that_cannot_be_opened_is_a_config_error(tmp_path: Path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "dataset.json").write_text("{not json")
+    config = node_toml(tmp_path, f'id = "de-a"\nindex = "{broken}"')
+    line = the_error(serve(config))
+    assert line.startswith(
+        f"allelemesh: configuration error: index {broken}: cannot read dataset.json"
+    )
