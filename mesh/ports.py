@@ -40,7 +40,18 @@ def runtime_dir() -> Path:
         path = Path(os.environ["XDG_RUNTIME_DIR"]) / "allelemesh"
     else:
         path = Path(tempfile.gettempdir()) / f"allelemesh-{os.getuid()}"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        owner = path.stat().st_uid
+    except OSError as exc:
+        raise ConfigError(
+            f"port locks: cannot use {path}: {exc.strerror} (set {RUNTIME_DIR_ENV})"
+        ) from None
+    if owner != os.getuid():
+        # A directory someone else made (in /tmp) could hold their lock files or links.
+        raise ConfigError(
+            f"port locks: {path} belongs to uid {owner}, not to us; set {RUNTIME_DIR_ENV}"
+        )
     return path
 
 
@@ -100,7 +111,10 @@ def lock_port(setting: str, listen: str, owner: str) -> PortLock | None:
     if port == 0:
         return None
     path = _lock_path(port)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"{setting} {listen}: cannot open the port lock {path}: {exc}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

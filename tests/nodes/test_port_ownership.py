@@ -184,3 +184,19 @@ def test_the_port_is_free_again_once_the_owner_dies(
     with serving(env, *node_args(indexes[1], "de-munich-1", address)):
         wait_for_health(address, 30.0)
         assert allele_count(address) == 99
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a directory of another uid")
+def test_a_runtime_dir_of_another_user_is_refused(
+    tmp_path: Path, indexes: tuple[Path, Path]
+) -> None:
+    run = tmp_path / "someone-elses"
+    run.mkdir()
+    os.chown(run, 12345, 12345)
+    env = {**os.environ, "ALLELEMESH_RUNTIME_DIR": str(run)}
+    address = f"127.0.0.1:{free_port()}"
+    result = allelemesh(env, *node_args(indexes[0], "de-berlin-1", address))
+    clean_one_line(
+        result,
+        f"port locks: {run} belongs to uid 12345, not to us; set ALLELEMESH_RUNTIME_DIR",
+    )
