@@ -24,7 +24,9 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from rdflib import Graph
 
 from gateway.http.backend import MeshBackend
+from gateway.http.convert import outcomes_from_details
 from mesh.config import FdpConfig
+from mesh.errors import UnavailableError
 from mesh.fdp import SHAPES_ENV, CacheState, Problem, load_shapes, validate_dataset
 from mesh.federation import cached_since
 from mesh.tracing import Telemetry
@@ -147,10 +149,15 @@ class FdpPublisher:
         outcomes: list[allele_pb2.NodeOutcome] = []
         token = ""
         for _ in range(MAX_PAGES):
-            response = await self.backend.list_datasets(
-                catalog_service_pb2.ListDatasetsRequest(page_size=1000, page_token=token),
-                timeout=10.0,
-            )
+            try:
+                response = await self.backend.list_datasets(
+                    catalog_service_pb2.ListDatasetsRequest(page_size=1000, page_token=token),
+                    timeout=10.0,
+                )
+            except UnavailableError as error:
+                # No node has answered yet (a gateway started before its nodes): an
+                # empty catalogue whose outcomes say why, not a gateway that fails to start.
+                return datasets, outcomes_from_details(list(error.details))
             datasets.extend(response.datasets)
             outcomes = list(response.outcomes) or outcomes
             token = response.next_page_token
