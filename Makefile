@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# `make test-hail`: the Hail pipeline's tests in a venv of their own (hail pins its own
+# dependencies, e.g. rich 12; the main venv stays as it is).
+HAIL_VENV  := .venv-hail
+HAIL_STAMP := $(HAIL_VENV)/.installed
 TOOLS  := .tools
 BUF    := $(TOOLS)/node_modules/.bin/buf
 PROTO_SRC := $(wildcard protos/mesh/v1/*.proto)
@@ -29,6 +33,19 @@ demo-serve: $(STAMP)
 
 test: $(STAMP) browser-deps deploy-deps lint typecheck proto-check
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+$(HAIL_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(HAIL_VENV)
+	$(HAIL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(HAIL_VENV)/bin/python -m pip install --quiet -e '.[hail,test]'
+	touch $(HAIL_STAMP)
+
+# Hail needs Java (Debian 12 ships 17; Hail is built with 11 and runs on 17 here).
+test-hail: $(HAIL_STAMP)
+	@if ! command -v java >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y --no-install-recommends default-jre-headless || (apt-get update && apt-get install -y --no-install-recommends default-jre-headless)); \
+	fi
+	ALLELEMESH_REQUIRE_HAIL=1 $(HAIL_VENV)/bin/python -m pytest tests/hail $(PYTEST_ARGS)
 
 # Debian's Chromium for the browser tests (tests/pages); Playwright drives it, no download.
 browser-deps:
@@ -104,4 +121,4 @@ reliability: $(STAMP)
 	$(PY) -m tests.faults.report --check
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache demo-run
+	rm -rf $(VENV) $(HAIL_VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache demo-run

@@ -28,6 +28,7 @@ COMMAND_GROUPS: tuple[tuple[str, str], ...] = (
     ("mesh.pki_cli", "add_pki_commands"),
     ("mesh.trace_cli", "add_trace_commands"),
     ("mesh.health_cli", "add_health_commands"),
+    ("nodes.hail_cli", "add_hail_commands"),
 )
 
 EXIT_ERROR = 1

@@ -23,10 +23,12 @@ from nodes._encode import ValueEncoder, encode_filters
 from nodes.genotype_counts import GenotypeCounter, Sample, is_haploid_for_males
 from nodes.keys import encode_key, position_prefix
 from nodes.vcf_counts import (
+    GROUPS_HEADER_KEY,
     InfoConvention,
     InfoCounter,
     RecordError,
     check_header,
+    declared_convention,
     detect_convention,
 )
 
@@ -138,6 +140,14 @@ def open_vcf(path: str) -> Any:
         pysam.set_verbosity(verbosity)
 
 
+def _convention_of(header: Any) -> InfoConvention | None:
+    """The convention a header declares (``##allelemesh_groups``), else the detected one."""
+    for record in header.records:
+        if record.key == GROUPS_HEADER_KEY:
+            return declared_convention(record.value or "", header.info.keys())
+    return detect_convention(header.info.keys())
+
+
 def check_assembly(path: str, header: Any, assembly: Assembly) -> None:
     """Refuse a file whose ``##contig`` lengths say it is of another assembly.
 
@@ -176,7 +186,7 @@ class PysamReader:
         self.info: InfoCounter | None = None
         self.genotypes: GenotypeCounter | None = None
         convention = config.info_map or (
-            None if config.samples is not None else detect_convention(header.info.keys())
+            None if config.samples is not None else _convention_of(header)
         )
         if convention is not None:
             try:

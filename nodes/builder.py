@@ -39,8 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import pysam
+
 from mesh.errors import ConfigError, IndexBuildError
-from mesh.genome import Assembly
+from mesh.genome import Assembly, canonical_chromosome
 from nodes import index_dir
 from nodes._encode import ValueEncoder, encode_filters
 from nodes._reader import Config, Item, Origin, PysamReader, Stats, Task, origin_text
@@ -210,6 +212,8 @@ def _config(options: BuildOptions, fast_text: bool) -> Config:
     for path in options.inputs:
         if not Path(path).is_file():
             raise IndexBuildError(f"{path}: no such file")
+    if len(options.inputs) > 1:
+        _check_chromosomes_apart(options.inputs, Assembly(options.assembly))
     return Config(
         inputs=tuple(str(p) for p in options.inputs),
         dataset_id=options.dataset_id,
@@ -220,6 +224,33 @@ def _config(options: BuildOptions, fast_text: bool) -> Config:
         skip=options.on_error == "skip",
         fast_text=fast_text,
     )
+
+
+def _check_chromosomes_apart(inputs: Sequence[Path], assembly: Assembly) -> None:
+    """Refuse a chromosome that two of a dataset's files hold (per-chromosome files).
+
+    Read from the files' tabix/CSI indexes, which list the contigs with records; files
+    without an index are not checked here (a variant in two files is still refused as
+    a duplicate when the build reaches it).
+    """
+    owner: dict[str, Path] = {}
+    for path in inputs:
+        try:
+            with pysam.VariantFile(str(path)) as vcf:
+                contigs = [str(c) for c in vcf.index] if vcf.index is not None else []
+        except (OSError, ValueError):
+            continue  # unreadable here: the reader names the problem when it opens it
+        for contig in contigs:
+            try:
+                chromosome = canonical_chromosome(contig, assembly)
+            except ValueError:
+                chromosome = contig
+            if chromosome in owner and owner[chromosome] != path:
+                raise IndexBuildError(
+                    f"chromosome {chromosome} is in both {owner[chromosome]} and {path}: "
+                    "give each chromosome of a dataset in one file"
+                )
+            owner[chromosome] = path
 
 
 def _publication_text(path: Path | None) -> str | None:

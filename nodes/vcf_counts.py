@@ -22,6 +22,9 @@ Conventions, in detection order:
     code with optional ``_M``/``_F`` (``NO``, ``NO_M``) or ``M``/``F``.
 ``basic``
     ``AC``/``AN`` only (e.g. ``bcftools +fill-tags``); no populations.
+``allelemesh`` (``allelemesh hail export``)
+    declared, not detected: a ``##allelemesh_groups=`` header line lists the groups,
+    whose keys are ``AC_<L>``/``AN_<L>``/``nhomalt_<L>``/``nhet_<L>``/``nhemi_<L>``.
 
 Homozygous keys are ``nhomalt_<L>``, ``HOM_<L>``, ``Hom_<L>`` (totals: ``nhomalt``,
 ``HOM``, ``AC_Hom``), hemizygous ``nhemi_<L>``, ``HEMI_<L>``, ``Hemi_<L>`` (totals
@@ -180,6 +183,25 @@ def detect_convention(info_keys: Iterable[str]) -> InfoConvention | None:
     else:
         return None
     return InfoConvention(name, (("", total), *sorted(groups.items())))
+
+
+#: A header line ``##allelemesh_groups=NO,NO_F,NO_M`` declares the groups of a file that
+#: ``allelemesh hail export`` wrote (keys ``AC``/``AN``/``nhomalt``/``nhet``/``nhemi``,
+#: suffixed ``_<label>`` per group): read by :func:`declared_convention`, never guessed.
+GROUPS_HEADER_KEY = "allelemesh_groups"
+
+
+def declared_convention(value: str, info_keys: Iterable[str]) -> InfoConvention:
+    """The convention a ``##allelemesh_groups=`` header line declares (keys checked)."""
+    labels = [label.strip() for label in value.split(",") if label.strip()]
+    groups = [
+        (label, CountFields(*(f"{p}_{label}" if label else p
+                              for p in ("AC", "AN", "nhomalt", "nhet", "nhemi"))))
+        for label in ("", *labels)
+    ]  # fmt: skip
+    convention = InfoConvention("allelemesh", tuple(groups))
+    check_header(convention, info_keys)
+    return convention
 
 
 def load_info_map(path: Path) -> InfoConvention:
