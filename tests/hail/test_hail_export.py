@@ -175,3 +175,13 @@ def test_missing_extra_or_bad_input_is_a_clear_error(tmp_path: Path, hail_availa
     assert result.returncode == 2
     assert "--populations: SE not in" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_without_the_extra_the_command_says_how_to_get_it(tmp_path: Path) -> None:
+    if importlib.util.find_spec("hail") is not None:
+        pytest.skip("hail is installed here: this checks a venv without the extra")
+    samples = write_samples_tsv(tmp_path / "samples.tsv", SAMPLES)
+    result = allelemesh("hail", "export", "--input", str(tmp_path / "x.vcf.gz"),
+                        "--samples", str(samples), "--out", str(tmp_path / "out"))  # fmt: skip
+    assert result.returncode == 2
+    assert "allelemesh hail needs the hail extra: pip install 'allelemesh[hail]'" in result.stderr
