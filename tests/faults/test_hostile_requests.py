@@ -300,9 +300,12 @@ async def test_forged_and_replayed_page_tokens_read_nothing(world, figures):
                     try:
                         response = await stubs[at].SearchRegion(request, timeout=5)
                     except grpc.aio.AioRpcError as error:
-                        if error.code() != INVALID:
-                            figures.wrong_answers += 1
                         reason = reason_of(error)
+                        # GRCh37, which nothing here holds, is refused before the token
+                        # is read: NOT_FOUND says so, and reads nothing either.
+                        not_held = kind == "other assembly" and reason == "ASSEMBLY_NOT_HELD"
+                        if error.code() != INVALID and not not_held:
+                            figures.wrong_answers += 1
                         reasons[reason] = reasons.get(reason, 0) + 1
                         figures.within_deadline += 1
                         continue
@@ -319,7 +322,11 @@ async def test_forged_and_replayed_page_tokens_read_nothing(world, figures):
                 await channel.close()
     figures.note(refusal_reasons=reasons)
     assert figures.wrong_answers == 0
-    assert set(reasons) <= {"INVALID_PAGE_TOKEN", "PAGE_TOKEN_QUERY_MISMATCH"}, reasons
+    assert set(reasons) <= {
+        "INVALID_PAGE_TOKEN",
+        "PAGE_TOKEN_QUERY_MISMATCH",
+        "ASSEMBLY_NOT_HELD",
+    }, reasons
 
 
 async def test_overload_is_shed_with_resource_exhausted(world, figures):
