@@ -76,17 +76,16 @@ class Selection:
     A plain slotted class: one is built per request on the hot path.
     """
 
-    __slots__ = ("budgeted", "datasets", "explicit", "notes", "refusals")
+    __slots__ = ("budgeted", "datasets", "explicit", "notes")
 
     def __init__(self, explicit: bool) -> None:
         self.datasets: list[ServedDataset] = []
-        #: The request named its datasets (a refusal of all it asked is then an error).
+        #: The request named its datasets.
         self.explicit = explicit
         #: Whether any covered dataset has a query budget.
         self.budgeted = False
         #: Encoded ``DatasetOutcome`` entries, in the order they arose.
         self.notes: list[bytes] = []
-        self.refusals: list[MeshError] = []
 
     def add(self, served: ServedDataset) -> None:
         """Cover ``served``."""
@@ -97,7 +96,6 @@ class Selection:
     def refuse(self, dataset_id: str, error: MeshError) -> None:
         """Report ``dataset_id`` as giving (some) rows not, for ``error``."""
         self.notes.append(dataset_outcome(dataset_id, error.to_status()))
-        self.refusals.append(error)
 
     def charge(self, ledger: BudgetLedger, rows: dict[str, int]) -> dict[str, Grant]:
         """Charge the origin ``rows[id]`` for each budgeted dataset; note every refusal."""
@@ -141,13 +139,9 @@ class Selection:
             limited[i] = column
         return limited
 
-    def finish(self, found: int) -> bytes:
-        """The encoded dataset outcomes; raises when named datasets gave nothing for budgets."""
-        if not self.notes:
-            return b""
-        if self.explicit and found == 0 and self.refusals:
-            raise self.refusals[0]
-        return b"".join(self.notes)
+    def finish(self) -> bytes:
+        """The encoded dataset outcomes (a budget never fails the request: it is reported)."""
+        return b"".join(self.notes) if self.notes else b""
 
     def reserve(self, ledger: BudgetLedger, page_size: int) -> dict[str, Grant]:
         """Hold up to ``page_size`` rows of each budgeted dataset for one region page.

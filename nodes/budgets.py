@@ -12,8 +12,10 @@ budget never touches the ledger.
 A spent budget refuses only that dataset (a ``DatasetOutcome`` with
 ``RESOURCE_EXHAUSTED`` and a ``RetryInfo``); other datasets still answer. Once the
 budget is spent, the dataset is refused whether or not it holds what was asked, so a
-refusal says nothing about the data. A request that named its datasets and got no
-rows because of budgets is refused as a whole (``RESOURCE_EXHAUSTED``).
+refusal says nothing about the data. A budget never fails a request, even one that
+named only that dataset: the request is answered (without its rows) and the refusal
+is its outcome, so a gateway never takes it for a node failure, and chunks of one
+batch are answered alike.
 
 The ledger is one SQLite database in WAL mode, ``<state_dir>/budgets.sqlite3``,
 shared by every ``--workers`` process of the node and kept across restarts. A charge

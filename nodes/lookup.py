@@ -223,7 +223,7 @@ class LocalLookup:
         found = len(parts)
         pooled = pool.encode()
         parts.append(FIELD3 + _varint(len(pooled)) + pooled)
-        notes = selection.finish(found)
+        notes = selection.finish()
         return LookupResult(b"".join(parts), found, [d.index.id for d in datasets], notes)
 
     def batch_lookup(
@@ -262,7 +262,7 @@ class LocalLookup:
             if selection.budgeted:
                 columns = selection.limit(self._ledger(), columns)
             payload, found = self._batch_released(echoes, datasets, columns, populations, tail)
-        notes = selection.finish(found)
+        notes = selection.finish()
         return LookupResult(payload, found, [d.index.id for d in datasets], notes)
 
     def _batch_keys(
@@ -433,5 +433,5 @@ class LocalLookup:
         if held:
             cut = {i for i, stop in stops.items() if stop.stopped}
             selection.settle(self._ledger(), held, used, cut)
-        notes = selection.finish(count)
+        notes = selection.finish()
         return LookupResult(b"".join(parts), count, list(by_id), notes)

@@ -174,18 +174,14 @@ def error_from_rpc(error: grpc.aio.AioRpcError, target: str = "") -> MeshError:
     reason: str | None = None
     metadata: dict[str, str] = {}
     field = ""
-    retry_after_s: float | None = None
     if status is not None:
         for detail in status.details:
             info = error_details_pb2.ErrorInfo()
             bad = error_details_pb2.BadRequest()
-            retry = error_details_pb2.RetryInfo()
             if detail.Unpack(info):
                 reason, metadata = info.reason, dict(info.metadata)
             elif detail.Unpack(bad) and bad.field_violations:
                 field = bad.field_violations[0].field
-            elif detail.Unpack(retry):
-                retry_after_s = retry.retry_delay.ToNanoseconds() / 1e9
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidArgumentError(field, message, reason=reason, metadata=metadata)
     if code == grpc.StatusCode.NOT_FOUND:
@@ -193,9 +189,7 @@ def error_from_rpc(error: grpc.aio.AioRpcError, target: str = "") -> MeshError:
     if code == grpc.StatusCode.PERMISSION_DENIED:
         return PermissionDeniedError(message, reason=reason, metadata=metadata)
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return ResourceExhaustedError(
-            message, reason=reason, metadata=metadata, retry_after_s=retry_after_s
-        )
+        return ResourceExhaustedError(message, reason=reason, metadata=metadata)
     if code == grpc.StatusCode.UNAVAILABLE:
         if status is None and target:
             message = f"{target} is unavailable: {message}"

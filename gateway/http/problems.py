@@ -11,7 +11,6 @@ it is a valid ``beaconErrorResponse`` too.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -24,12 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http.convert import JsonObject, outcome_json, outcomes_from_details
-from mesh.errors import (
-    InvalidArgumentError,
-    MeshError,
-    ResourceExhaustedError,
-    UnavailableError,
-)
+from mesh.errors import InvalidArgumentError, MeshError, UnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +117,6 @@ def problem_from_mesh_error(error: MeshError) -> ProblemError:
         extra["metadata"] = dict(error.metadata)
     if isinstance(error, UnavailableError):
         extra["outcomes"] = [outcome_json(o) for o in outcomes_from_details(error.details)]
-    if isinstance(error, ResourceExhaustedError) and error.retry_after_s is not None:
-        extra["retry_after_s"] = round(error.retry_after_s, 3)
     field = error.field or None if isinstance(error, InvalidArgumentError) else None
     if field is None and "field" in error.metadata:
         field = error.metadata["field"]
@@ -165,10 +157,7 @@ def problem_response(request: Request, problem: ProblemError) -> JSONResponse:
     decorate: BeaconDecorator | None = getattr(request.app.state, "beacon_error_decorator", None)
     if decorate is not None and request.url.path.startswith("/api"):
         body = decorate(request, body)
-    headers = None
-    if problem.status in (429, 503):  # whole seconds; a spent query budget says how many
-        retry = problem.extra.get("retry_after_s")
-        headers = {"Retry-After": str(math.ceil(retry)) if isinstance(retry, float) else "1"}
+    headers = {"Retry-After": "1"} if problem.status in (429, 503) else None
     return JSONResponse(
         body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
     )

@@ -19,9 +19,9 @@ from typing import Generic, TypeVar
 import grpc
 from google.protobuf import any_pb2
 from google.protobuf.message import DecodeError, Message
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import status_pb2
 
-from mesh.errors import ResourceExhaustedError, UnavailableError, ok_status, status_from_code
+from mesh.errors import UnavailableError, ok_status, status_from_code
 from mesh.federation._sources import METHOD_PATHS, LocalSource, Source, SourceCallError
 from mesh.tracing import Telemetry, peer_span
 from mesh.v1 import allele_pb2
@@ -185,16 +185,9 @@ def is_ok(outcome: allele_pb2.NodeOutcome) -> bool:
 
 
 def raise_if_all_failed(outcomes: Sequence[allele_pb2.NodeOutcome]) -> None:
-    """Raise ``UNAVAILABLE`` with every outcome in the details when none is OK.
-
-    When every node refused for a spent budget (``RESOURCE_EXHAUSTED``: the request
-    named only datasets whose budget is spent), that is the answer, with the earliest
-    retry any node gave: nothing was unavailable.
-    """
+    """Raise ``UNAVAILABLE`` with every outcome in the details when none is OK."""
     if not outcomes or any(is_ok(o) for o in outcomes):
         return
-    if all(o.status.code == _RESOURCE_EXHAUSTED for o in outcomes):
-        raise _refused(outcomes)
     details = []
     for outcome in outcomes:
         packed = any_pb2.Any()
@@ -203,25 +196,4 @@ def raise_if_all_failed(outcomes: Sequence[allele_pb2.NodeOutcome]) -> None:
     summary = "; ".join(f"{o.node_id}: {o.status.message or o.status.code}" for o in outcomes)
     raise UnavailableError(
         f"no node could answer ({summary})", reason="ALL_NODES_FAILED", details=details
-    )
-
-
-_RESOURCE_EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
-
-
-def _refused(outcomes: Sequence[allele_pb2.NodeOutcome]) -> ResourceExhaustedError:
-    """One ``RESOURCE_EXHAUSTED`` for nodes that all refused, keeping reason and retry."""
-    reason, retries = "RESOURCE_EXHAUSTED", []
-    for outcome in outcomes:
-        for detail in outcome.status.details:
-            info, retry = error_details_pb2.ErrorInfo(), error_details_pb2.RetryInfo()
-            if detail.Unpack(info):
-                reason = info.reason or reason
-            elif detail.Unpack(retry):
-                retries.append(retry.retry_delay.ToNanoseconds() / 1e9)
-    summary = "; ".join(f"{o.node_id}: {o.status.message}" for o in outcomes)
-    return ResourceExhaustedError(
-        f"refused by every node asked ({summary})",
-        reason=reason,
-        retry_after_s=min(retries) if retries else None,
     )

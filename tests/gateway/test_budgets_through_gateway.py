@@ -15,7 +15,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_status import rpc_status
 
 from gateway.http.convert import outcome_json
 from gateway.server import RunningGateway, start_gateway
@@ -116,13 +115,12 @@ async def test_budget_refusals_never_open_the_breaker(world):
     async with alice_channel, bob_channel:
         for _ in range(3):
             await alice.LookupVariant(named, timeout=5)
-        for _ in range(10):  # named and spent: the node refuses the whole request
-            with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await alice.LookupVariant(named, timeout=5)
-            # The node's refusal, passed on: not UNAVAILABLE, not "circuit open".
-            assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-            assert "query budget of dataset 'dense' is spent" in caught.value.details()
-            delay = retry_delay_s(rpc_status.from_call(caught.value))
+        for _ in range(10):  # named and spent: answered, the refusal is the dataset's outcome
+            refused = await alice.LookupVariant(named, timeout=5)
+            [outcome] = refused.outcomes
+            assert outcome.status.code == 0  # not a node failure
+            assert dataset_statuses(outcome) == {"dense": RESOURCE_EXHAUSTED}
+            delay = retry_delay_s(outcome.datasets[0].status)
             assert delay is not None
             assert 3500 < delay <= LATEST_RETRY_S
         breaker = world.gateway.backend.peers[0].breaker
@@ -160,8 +158,64 @@ async def test_the_json_api_shows_dataset_outcomes(world):
     assert set(by_id) == {"dense", "sparse"}
     assert by_id["dense"]["status"]["code_name"] == "RESOURCE_EXHAUSTED"
     assert 3500 < by_id["dense"]["retry_after_s"] <= LATEST_RETRY_S
-    # Named and spent: 429, a problem naming the budget.
-    assert named.status_code == 429
-    assert "query budget of dataset 'dense' is spent" in named.json()["detail"]
-    assert 3500 < named.json()["retry_after_s"] <= LATEST_RETRY_S
-    assert 3500 < int(named.headers["Retry-After"]) <= LATEST_RETRY_S
+    # Named and spent: an answer without rows, the refusal in the node's outcome.
+    assert named.status_code == 200
+    [named_outcome] = named.json()["outcomes"]
+    assert [d["dataset_id"] for d in named_outcome["datasets"]] == ["dense"]
+    assert (
+        "query budget of dataset 'dense' is spent"
+        in (named_outcome["datasets"][0]["status"]["message"])
+    )
+
+
+async def test_dataset_outcomes_of_batch_chunks_are_merged_once_per_dataset(world):
+    """Two chunks race for 2 rows left: one is cut, the node's outcome says so once."""
+    settings = fast_settings(chunk_size=2)
+    config = GatewayConfig(
+        id="eu-gw-2", listen="127.0.0.1:0", tls=world.certs.tls("DE", "gateway", "eu-gw-2"),
+        peers=(peer("no-oslo-1", "NO", world.node.port, world.certs.pki),),
+    )  # fmt: skip
+    gateway = await start_gateway(config, settings=settings)
+    channel = open_aio_channel(
+        f"127.0.0.1:{gateway.port}", world.certs.tls("DE", "operator", "alice")
+    )
+    try:
+        stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
+        named = Lookup(variant=variant(1000), dataset_ids=["dense"])
+        assert rows_of((await stub.LookupVariant(named, timeout=5)).frequencies, "dense") == 1
+        batch = allele_service_pb2.BatchLookupVariantsRequest(
+            variants=[variant(1000), variant(2000), variant(3000)], dataset_ids=["dense"]
+        )
+        response = await stub.BatchLookupVariants(batch, timeout=5)
+    finally:
+        await channel.close()
+        await gateway.stop(0)
+    assert sum(rows_of(r.frequencies, "dense") for r in response.results) == 2
+    [outcome] = response.outcomes
+    assert outcome.status.code == 0
+    assert [(d.dataset_id, d.status.code) for d in outcome.datasets] == [
+        ("dense", RESOURCE_EXHAUSTED)
+    ]
+
+
+@pytest.mark.parametrize(
+    "code", [grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.PERMISSION_DENIED]
+)
+async def test_a_node_refusing_every_call_stays_asked_behind_a_closed_breaker(code):
+    """A node that answers every call with a refusal is asked every time: it is reachable."""
+    from tests.mesh_harness import failing_server, peer_of, running_gateway
+
+    settings = fast_settings(breaker=BreakerSettings(failure_threshold=2, cooldown_s=30))
+    async with (
+        failing_server(code, "query budget of dataset 'x' is spent") as port,
+        running_gateway([peer_of("no-oslo-1", "NO", port)], settings=settings) as gw,
+    ):
+        for _ in range(10):
+            with pytest.raises(grpc.aio.AioRpcError):  # the only node refused: no answer
+                await gw.allele.LookupVariant(Lookup(variant=variant(2000)), timeout=5)
+        breaker = gw.gateway.backend.peers[0].breaker
+        assert breaker.times_opened == 0
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await gw.allele.LookupVariant(Lookup(variant=variant(2000)), timeout=5)
+    assert "circuit open" not in caught.value.details()
+    assert "query budget of dataset 'x' is spent" in caught.value.details()

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import grpc
 import pytest
 
 from mesh.channels import open_aio_channel
@@ -101,9 +100,10 @@ async def test_one_users_spent_budget_leaves_another_users_untouched(node, pki):
     async with alice_channel, bob_channel:
         for _ in range(3):
             assert rows_of((await alice.LookupVariant(request, timeout=5)).frequencies, "dense")
-        with pytest.raises(grpc.aio.AioRpcError) as caught:  # named, and nothing left: refused
-            await alice.LookupVariant(request, timeout=5)
-        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        # Named and spent: still an answer (never a failed request), the refusal its outcome.
+        spent = await alice.LookupVariant(request, timeout=5)
+        assert not spent.frequencies
+        assert dataset_statuses(spent.outcomes[0]) == {"dense": RESOURCE_EXHAUSTED}
         for _ in range(3):
             assert rows_of((await bob.LookupVariant(request, timeout=5)).frequencies, "dense")
 
@@ -157,9 +157,10 @@ async def test_a_region_page_larger_than_the_budget_is_served_and_charged_by_row
         [cut] = second.outcomes[0].datasets
         assert (cut.dataset_id, cut.status.code) == ("dense", RESOURCE_EXHAUSTED)
         assert "1 of its rows were served" in cut.status.message
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.SearchRegion(region(3500), timeout=5)
-    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        spent = await stub.SearchRegion(region(3500), timeout=5)
+    assert not spent.frequencies
+    assert not spent.next_page_token
+    assert dataset_statuses(spent.outcomes[0]) == {"dense": RESOURCE_EXHAUSTED}
 
 
 async def test_region_rows_of_open_datasets_flow_past_a_spent_budget(node, pki):

@@ -185,11 +185,14 @@ async def test_query_budget_is_enforced_per_caller_with_retry_info(node, pki):
     async with channel, other:
         for _ in range(3):
             assert (await stub.LookupVariant(request, timeout=5)).frequencies
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.LookupVariant(request, timeout=5)
+        # Spent: answered without its rows, the refusal is the dataset's outcome.
+        spent = await stub.LookupVariant(request, timeout=5)
         assert (await other_stub.LookupVariant(request, timeout=5)).frequencies
-    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    status = rpc_status.from_call(caught.value)
+    assert not spent.frequencies
+    [refused] = spent.outcomes[0].datasets
+    assert refused.dataset_id == "budgeted"
+    assert refused.status.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+    status = refused.status
     retry = [d for d in status.details if d.Is(error_details_pb2.RetryInfo.DESCRIPTOR)]
     assert len(retry) == 1
     info = error_details_pb2.RetryInfo()
