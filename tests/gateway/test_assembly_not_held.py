@@ -19,6 +19,7 @@ from gateway.server import start_gateway
 from mesh.config import GatewayConfig
 from mesh.rpc import STATUS_DETAILS_KEY
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
+from tests.http import beacon_schemas as bs
 from tests.mesh_harness import REPO, NodeSpec, fast_settings, peer_of, running_nodes, write_dataset
 from tests.vcf_factory import GroupCounts, SiteRecord
 
@@ -136,6 +137,7 @@ async def test_beacon_warns_and_json_api_says_it(mesh) -> None:
         body = beacon.json()
         assert body["responseSummary"]["exists"] is False
         assert MESSAGE in body["info"]["warnings"]
+        bs.assert_g_variants_valid(body)  # still a valid Beacon v2 count response
 
         plain = await client.get("/v1/variants/1-55051215-G-GA", params={"assembly": "GRCh37"})
     assert plain.status_code == 404
