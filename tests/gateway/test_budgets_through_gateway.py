@@ -151,11 +151,14 @@ async def test_the_json_api_shows_dataset_outcomes(world):
     finally:
         await server.stop()
         await backend.close()
-    assert sorted(f["dataset_id"] for f in body["frequencies"]) == ["gated", "open"]
+    # (gated answers or is withheld as the gateway's deputy rules say: not asserted here)
+    answered = {f["dataset_id"] for f in body["frequencies"]}
+    assert "open" in answered
+    assert not answered & {"dense", "sparse"}
     [outcome] = body["outcomes"]
     assert outcome["status"]["code_name"] == "OK"
     by_id = {d["dataset_id"]: d for d in outcome["datasets"]}
-    assert set(by_id) == {"dense", "sparse"}
+    assert {"dense", "sparse"} <= set(by_id)
     assert by_id["dense"]["status"]["code_name"] == "RESOURCE_EXHAUSTED"
     assert 3500 < by_id["dense"]["retry_after_s"] <= LATEST_RETRY_S
     # Named and spent: an answer without rows, the refusal in the node's outcome.
