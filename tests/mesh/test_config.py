@@ -88,3 +88,22 @@ def test_duplicate_dataset(tmp_path):
     text = GOOD + '\n[[datasets]]\nid = "no-gnomad"\nindex = "idx"\n'
     with pytest.raises(ConfigError, match="listed twice"):
         load_node_config(write(tmp_path, text))
+
+
+BUDGETED = GOOD.replace(
+    "log_queries = true", "log_queries = true\nquery_budget = { lookups = 20, per_seconds = 60 }"
+)
+
+
+def test_a_query_budget_needs_a_state_dir(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_node_config(write(tmp_path, BUDGETED))
+    assert "[node].state_dir: is required when a dataset has a query_budget" in caught.value.message
+    assert "no-gnomad" in caught.value.message
+
+
+def test_state_dir_is_relative_to_the_file(tmp_path):
+    text = BUDGETED.replace("workers = 2", 'workers = 2\nstate_dir = "state"')
+    config = load_node_config(write(tmp_path, text))
+    assert config.state_dir == tmp_path / "state"
+    assert config.datasets[0].query_budget == (20, 60.0)
