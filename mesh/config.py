@@ -137,6 +137,8 @@ class GatewayConfig:
     #: ``[http]``: public URL and request-head deadline of the HTTP API.
     http: HttpOptions = field(default_factory=HttpOptions)
     fdp: FdpConfig = field(default_factory=FdpConfig)
+    #: ``[references]``: FASTAs that translate HGVS indels at the HTTP edge.
+    references: Mapping[Assembly, Path] = field(default_factory=dict)
 
 
 class _Table:
@@ -367,6 +369,16 @@ def _dataset(table: _Table, dataset_id: str, base: Path) -> DatasetConfig:
     )
 
 
+def _references(root: _Table, base: Path) -> dict[Assembly, Path]:
+    """``[references]``: one reference FASTA per assembly (``GRCh38 = "ref.fa"``)."""
+    references: dict[Assembly, Path] = {}
+    ref_table = root.table("references")
+    if ref_table is not None:
+        for key in list(ref_table.data):
+            references[_assembly(ref_table, key, key)] = _path(ref_table, key, base)
+    return references
+
+
 def load_node_config(path: Path) -> NodeConfig:
     """Read and validate ``node.toml``."""
     root = _Table(str(path), "", read_toml(path))
@@ -383,11 +395,7 @@ def load_node_config(path: Path) -> NodeConfig:
         seen.add(dataset_id)
         datasets.append(_dataset(table, dataset_id, base))
         table.reject_unknown()
-    references: dict[Assembly, Path] = {}
-    ref_table = root.table("references")
-    if ref_table is not None:
-        for key in list(ref_table.data):
-            references[_assembly(ref_table, key, key)] = _path(ref_table, key, base)
+    references = _references(root, base)
     audit_path = None
     audit = root.table("audit")
     if audit is not None:
@@ -511,6 +519,7 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         dataset_ownership=_ownership(gateway),
         http=parse_http(root),
         fdp=_fdp(root, path.parent),
+        references=_references(root, path.parent),
     )
     if not config.peers:
         raise root.fail("peers", "is required: a gateway needs at least one [[peers]] entry")

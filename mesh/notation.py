@@ -8,16 +8,20 @@
 ``1:55051215 G>GA``, ``1:55051215:G>GA``      arrow style (1-based)
 ``NC_000001.11:55051214:G:GA``                SPDI (0-based interbase position!)
 ``NC_000001.11:g.55051215G>A``                HGVS genomic substitution
+``NC_000001.11:g.55051215del``, ``..._55051217del``, ``..._55051216insTTA``,
+``...g.55051215dup``, ``..._55051217delinsAT``  HGVS genomic indels (need a reference)
 ============================================  ==========================================
 
 Four colon-separated fields are read as SPDI when the first is a RefSeq ``NC_``
 accession and as VCF style otherwise. SPDI with an empty allele or a numeric deletion
 length needs reference bases to become a VCF-style key; they are fetched when a
-``reference`` is given and are an error otherwise. Other HGVS forms (``del``, ``ins``,
-``c.``, ``p.``) are refused: they need a reference or transcript mapping.
+``reference`` is given and are an error otherwise. HGVS genomic indels are translated
+with the ``reference`` too (:mod:`mesh.hgvs`, which also left-aligns them on it) and are
+an error without one; ``c.``, ``n.``, ``r.`` and ``p.`` descriptions are refused (no
+transcript data).
 
-The parser does not normalize: callers run :func:`mesh.normalize.normalize` on the
-result, as for any other input.
+The parser does not normalize other notations: callers run
+:func:`mesh.normalize.normalize` on the result, as for any other input.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from mesh.errors import InvalidArgumentError
 from mesh.genome import Assembly, canonical_chromosome, refseq_accession
+from mesh.hgvs import HGVS_INDEL, HGVS_TRANSCRIPT, transcript_refused, translate_indel
 from mesh.variants import RegionKey, VariantKey, validate_region, validate_variant
 
 if TYPE_CHECKING:
@@ -35,7 +40,9 @@ if TYPE_CHECKING:
 ACCEPTED_VARIANT_NOTATIONS = (
     "1-55051215-G-GA (gnomAD), chr1:55051215:G:GA, 1:55051215 G>GA or 1:55051215:G>GA, "
     "NC_000001.11:55051214:G:GA (SPDI, 0-based position), "
-    "NC_000001.11:g.55051215G>A (HGVS genomic substitution)"
+    "NC_000001.11:g.55051215G>A (HGVS genomic substitution), "
+    "NC_000001.11:g.55051215del, ...g.55051215_55051216insTTA, ...g.55051215dup, "
+    "...g.55051215_55051217delinsAT (HGVS genomic indels, ranges too; need a reference FASTA)"
 )
 ACCEPTED_REGION_NOTATIONS = "1:55051000-55052000, chr1:55,051,000-55,052,000, 1-55051000-55052000"
 
@@ -119,8 +126,8 @@ def parse_variant(
 ) -> VariantKey:
     """Read a variant in any accepted notation (module docstring) into a validated key.
 
-    Every error names ``field`` and quotes the input; ``reference`` is only used to
-    anchor SPDI alleles that lack an anchor base.
+    Every error names ``field`` and quotes the input; ``reference`` (of ``assembly``)
+    anchors SPDI alleles that lack an anchor base and translates HGVS indels.
     """
     stripped = text.strip()
     try:
@@ -140,12 +147,16 @@ def _parse_variant(
     if match := _HGVS_SUBSTITUTION.fullmatch(text):
         chrom, pos, ref, alt = match.group("chrom", "pos", "ref", "alt")
         return validate_variant(chrom, _number(pos, "position"), ref, alt, assembly)
+    if match := HGVS_INDEL.fullmatch(text):
+        return translate_indel(match, assembly, reference, field)
+    if HGVS_TRANSCRIPT.fullmatch(text):
+        raise transcript_refused(text, field)
     if _HGVS_ANY.fullmatch(text):
         raise InvalidArgumentError(
             field,
-            f"{_shorten(text)!r} is an HGVS description other than a genomic substitution; "
-            "only the form NC_000001.11:g.55051215G>A is accepted (write indels as "
-            "1-55051215-G-GA)",
+            f"{_shorten(text)!r} is an HGVS description of a kind not read here; accepted: "
+            "genomic substitutions (NC_000001.11:g.55051215G>A) and genomic del, ins, dup "
+            "and delins (NC_000001.11:g.55051215del)",
             reason="UNSUPPORTED_HGVS",
         )
     match = _ARROW.fullmatch(text) or _COLONS.fullmatch(text) or _GNOMAD.fullmatch(text)
@@ -254,7 +265,12 @@ _RSID = re.compile(r"rs[0-9]+", _FLAGS | re.IGNORECASE)
 
 
 def parse_variant_or_region(
-    text: str, assembly: Assembly, *, max_span: int | None = None, field: str = "variant"
+    text: str,
+    assembly: Assembly,
+    *,
+    max_span: int | None = None,
+    field: str = "variant",
+    reference: ReferenceSequence | None = None,
 ) -> VariantKey | RegionKey:
     """A variant in any notation, else a region: what a search box or ``query`` is given.
 
@@ -265,7 +281,7 @@ def parse_variant_or_region(
     if _REGION.fullmatch(stripped):
         return parse_region(stripped, assembly, max_span=max_span, field=field)
     try:
-        return parse_variant(stripped, assembly, field=field)
+        return parse_variant(stripped, assembly, reference=reference, field=field)
     except InvalidArgumentError as error:
         if error.reason != "UNPARSEABLE_VARIANT":
             raise

@@ -17,6 +17,7 @@ from mesh.config import TlsConfig
 from mesh.errors import ConfigError, InvalidArgumentError, UnavailableError
 from mesh.genome import Assembly
 from mesh.notation import parse_variant_or_region
+from mesh.reference import FastaReference
 from mesh.rpc import STATUS_DETAILS_KEY
 from mesh.tables import print_table
 from mesh.tls_diagnosis import diagnose
@@ -32,8 +33,8 @@ def add_query_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         "query",
         help="look up a variant (or a region) at a node or gateway",
         description="VARIANT in any accepted notation: 1-55051215-G-GA, chr1:55051215:G:GA, "
-        "'1:55051215 G>GA', SPDI NC_000001.11:55051214:G:GA, HGVS NC_000001.11:g.55051215G>A; "
-        "or a region such as 1:55051000-55052000.",
+        "'1:55051215 G>GA', SPDI NC_000001.11:55051214:G:GA, HGVS NC_000001.11:g.55051215G>A "
+        "or an HGVS genomic indel (with --reference); or a region such as 1:55051000-55052000.",
     )
     query.add_argument("variant", metavar="VARIANT", help="variant or region")
     query.add_argument("--target", required=True, help="HOST:PORT of a node or gateway")
@@ -47,6 +48,11 @@ def add_query_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="at a node: local datasets only, or the whole mesh",
     )
     query.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    query.add_argument(
+        "--reference",
+        type=Path,
+        help="reference FASTA of --assembly: translates HGVS indels (g.del, ins, dup, delins)",
+    )
     query.add_argument("--json", action="store_true", help="print the response as JSON")
     query.add_argument("--insecure", action="store_true", help="plaintext gRPC")
     query.add_argument("--ca", type=Path, action="append", default=[], help="trusted CA (PEM)")
@@ -78,7 +84,12 @@ def run_query(args: argparse.Namespace) -> int:
     """Send the lookup and print the answer."""
     assembly = Assembly(args.assembly)
     scope = _SCOPES[args.scope]
-    key = parse_variant_or_region(args.variant, assembly, field="VARIANT")
+    reference = FastaReference(args.reference, assembly) if args.reference else None
+    try:
+        key = parse_variant_or_region(args.variant, assembly, field="VARIANT", reference=reference)
+    finally:
+        if reference is not None:
+            reference.close()
     variant = key if isinstance(key, VariantKey) else None
     region = key if isinstance(key, RegionKey) else None
     tls = _tls(args)

@@ -32,7 +32,9 @@ from gateway.http.server import HttpServer, serve, server_ssl_context
 from gateway.http.settings import FALLBACK_PUBLIC_URL, SERVICE_VERSION, HttpSettings
 from gateway.pages import mount_pages
 from mesh.config import TlsConfig
+from mesh.errors import ConfigError, IndexBuildError
 from mesh.http_config import HttpOptions
+from mesh.reference import open_references
 from mesh.tracing import Telemetry, TracingMiddleware
 
 
@@ -118,6 +120,12 @@ async def start_http(
             settings = replace(
                 settings, public_url=options.public_url, header_timeout_s=options.header_timeout_s
             )
+        paths = getattr(config, "references", None)
+        if paths:
+            try:
+                settings = replace(settings, references=open_references(paths))
+            except IndexBuildError as exc:
+                raise ConfigError(f"[references]: {exc.message}") from None
         peer_timeout_ms = getattr(config, "timeout_ms", None)
         if isinstance(peer_timeout_ms, int) and peer_timeout_ms > 0:
             # The federation answers within the peer deadline; leave it room to do so.

@@ -225,7 +225,10 @@ def _locate(query: BeaconQuery, p: _Reader, settings: HttpSettings) -> None:
     short_form = p.text("genomicAlleleShortForm")
     if short_form is not None:
         try:
-            query.variant = parse_variant(short_form, query.assembly, field="x")
+            reference = settings.references.get(query.assembly)
+            query.variant = parse_variant(
+                short_form, query.assembly, reference=reference, field="x"
+            )
         except InvalidArgumentError as error:
             raise bad_request(
                 p.name("genomicAlleleShortForm"), error.message, error.reason

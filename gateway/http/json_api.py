@@ -80,7 +80,8 @@ async def get_variant(
     """
     settings = _settings(request)
     chosen = _assembly(request, assembly)
-    key = parse_variant(variant, chosen, field="variant")
+    reference = settings.references.get(chosen)
+    key = parse_variant(variant, chosen, reference=reference, field="variant")
     req = allele_service_pb2.LookupVariantRequest(
         assembly=chosen.to_proto(),
         variant=variant_to_proto(key),
@@ -115,8 +116,10 @@ async def batch_variants(request: Request, body: BatchRequest) -> JsonObject:
     if not body.variants:
         raise bad_request("variants", "variants is empty: give at least one", "MISSING_FIELD")
     chosen = _assembly(request, body.assembly)
+    reference = settings.references.get(chosen)
     keys = [
-        parse_variant(text, chosen, field=f"variants[{i}]") for i, text in enumerate(body.variants)
+        parse_variant(text, chosen, reference=reference, field=f"variants[{i}]")
+        for i, text in enumerate(body.variants)
     ]
     req = allele_service_pb2.BatchLookupVariantsRequest(
         assembly=chosen.to_proto(),

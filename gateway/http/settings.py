@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
 from mesh.genome import Assembly
+from mesh.normalize import ReferenceSequence
 from mesh.v1 import allele_pb2
 
 BEACON_API_VERSION = "v2.0.0"
@@ -44,6 +46,9 @@ class HttpSettings:
     public_url: str = ""
     #: Seconds a request's head may take to arrive before ``408`` and a close.
     header_timeout_s: float = 5.0
+    #: Reference genomes (gateway.toml ``[references]``) that translate HGVS indels into
+    #: the VCF-style alleles the contract carries; none: HGVS indels are a 400.
+    references: Mapping[Assembly, ReferenceSequence] = field(default_factory=dict)
 
 
 #: The public URL of an app whose server has not said where it listens (in-process tests).

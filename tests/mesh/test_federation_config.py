@@ -67,3 +67,14 @@ def test_gateway_without_peers_is_refused(tmp_path):
     path.write_text('[gateway]\nid = "gw"\nlisten = "127.0.0.1:1"\n')
     with pytest.raises(ConfigError, match="peers"):
         load_gateway_config(path)
+
+
+def test_gateway_references_resolve_beside_the_file(tmp_path):
+    (tmp_path / "grch38.fa").write_text(">chr1\nACGT\n")
+    path = tmp_path / "gateway.toml"
+    path.write_text(GOOD + '\n[references]\nGRCh38 = "grch38.fa"\n')
+    config = load_gateway_config(path)
+    assert {a.value: p for a, p in config.references.items()} == {"GRCh38": tmp_path / "grch38.fa"}
+    path.write_text(GOOD + '\n[references]\nGRCh39 = "grch38.fa"\n')
+    with pytest.raises(ConfigError, match="GRCh39"):
+        load_gateway_config(path)

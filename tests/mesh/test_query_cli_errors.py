@@ -13,7 +13,9 @@ from mesh.cli import main
 VARIANTS = (
     "1-55051215-G-GA (gnomAD), chr1:55051215:G:GA, 1:55051215 G>GA or 1:55051215:G>GA, "
     "NC_000001.11:55051214:G:GA (SPDI, 0-based position), "
-    "NC_000001.11:g.55051215G>A (HGVS genomic substitution)"
+    "NC_000001.11:g.55051215G>A (HGVS genomic substitution), "
+    "NC_000001.11:g.55051215del, ...g.55051215_55051216insTTA, ...g.55051215dup, "
+    "...g.55051215_55051217delinsAT (HGVS genomic indels, ranges too; need a reference FASTA)"
 )
 REGIONS = (
     "1:55051000-55052000, chr1:55,051,000-55,052,000, 1-55051000-55052000 (1-based, inclusive)"
