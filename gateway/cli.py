@@ -55,10 +55,16 @@ def _check_config(args: argparse.Namespace) -> int:
     describe_tls(report, config.tls, args.insecure)
     listeners = [("[gateway].listen", config.listen, "gRPC")]
     if config.http_listen:
-        scheme = "HTTPS (client certificates required)" if config.tls else "HTTP"
+        certs = "optional: bearer tokens accepted" if config.http.oidc else "required"
+        scheme = f"HTTPS (client certificates {certs})" if config.tls else "HTTP"
         listeners.append(("[gateway].http_listen", config.http_listen, f"{scheme} API and pages"))
     describe_ports(report, listeners)
     describe_peers(report, config.peers)
+    for issuer in config.http.oidc:
+        keys = issuer.jwks_url or str(issuer.jwks_file)
+        report.add(f"bearer tokens of {issuer.issuer} for audience {issuer.audience} ({keys})")
+    if config.audit_path is not None:
+        report.add(f"audit log {config.audit_path}")
     return report.finish()
 
 

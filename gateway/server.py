@@ -22,6 +22,7 @@ from gateway.fdp import FdpPublisher
 from gateway.http.app import start_http
 from gateway.http.server import HttpServer
 from gateway.servicers import GatewayServicers
+from mesh.audit import AuditLog
 from mesh.certificates import check_tls_files
 from mesh.config import GatewayConfig
 from mesh.errors import ConfigError
@@ -45,6 +46,7 @@ class RunningGateway:
     http: HttpServer | None = None
     telemetry: Telemetry | None = None
     fdp: FdpPublisher | None = None
+    audit: AuditLog | None = None
 
     async def stop(self, grace: float | None = GRACE_S) -> None:
         """Stop the HTTP API and gRPC server, then close every peer channel."""
@@ -54,6 +56,8 @@ class RunningGateway:
             await self.fdp.close()
         await self.server.stop(grace)
         await self.backend.close()
+        if self.audit is not None:
+            self.audit.close()
         if self.telemetry is not None:
             self.telemetry.shutdown()
 
@@ -76,6 +80,7 @@ async def start_gateway(
 ) -> RunningGateway:
     """Open peer channels, fetch catalogues, bind the port and start serving."""
     check_transport(config.tls, insecure, "gateway")
+    audit = AuditLog(config.audit_path) if config.audit_path is not None else None
     telemetry = setup_tracing(config.tracing, "allelemesh-gateway", config.id, config.country)
     backend = MeshBackend.open(
         config.peers,
@@ -84,7 +89,7 @@ async def start_gateway(
         telemetry=telemetry,
     )
     server, health_servicer = new_server(
-        GatewayServicers(backend).handlers(),
+        GatewayServicers(backend, audit).handlers(),
         telemetry,
         max_concurrent_rpcs=config.max_concurrent_rpcs,
         tls=config.tls,
@@ -95,10 +100,12 @@ async def start_gateway(
         await server.stop(None)
         await backend.close()
         telemetry.shutdown()
+        if audit is not None:
+            audit.close()
         raise
     await backend.start()
     await server.start()
-    running = RunningGateway(server, port, backend, config, telemetry=telemetry)
+    running = RunningGateway(server, port, backend, config, telemetry=telemetry, audit=audit)
     if config.http_listen:
         # The portal's HTTP API and FAIR Data Point, in this event loop, over the same
         # backend; the FDP validates the catalogue first and logs what it leaves out.
@@ -107,7 +114,9 @@ async def start_gateway(
         )
         try:
             await running.fdp.start()
-            running.http = await start_http(backend, config, telemetry=telemetry, fdp=running.fdp)
+            running.http = await start_http(
+                backend, config, telemetry=telemetry, fdp=running.fdp, audit=audit
+            )
         except BaseException:
             await running.stop(None)  # stop cleanly: no "Event loop is closed" at exit
             raise

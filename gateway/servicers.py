@@ -4,6 +4,9 @@ A gateway has no datasets of its own, so every request is fanned out whatever it
 ``scope``; the work is :class:`mesh.federation.MeshBackend`'s. A request that carries
 the hop metadata (another node or gateway forwarding) gets an empty local answer,
 never a second fan-out, so a gateway listed as a peer cannot create a loop.
+
+The caller (its client certificate) is the principal the fan-out forwards, signed, to
+every node; with ``[audit]``, one record per request names it.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from typing import Any, TypeAlias
 import grpc
 from google.protobuf.message import Message
 
+from mesh import callctx
+from mesh.audit import AuditLog, AuditRecord
+from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
-from mesh.rpc import parse_request, unary_handlers
+from mesh.rpc import Handler, parse_request, unary_handlers
 from mesh.serving import ALLELE_SERVICE, CATALOG_SERVICE
-from mesh.tracing import result_count, set_result_count
+from mesh.tracing import current_trace_id, result_count, set_result_count
 from mesh.v1 import allele_service_pb2, catalog_service_pb2
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
@@ -29,25 +35,58 @@ def _forwarded(context: Context) -> bool:
 class GatewayServicers:
     """Binds a :class:`MeshBackend` to the wire."""
 
-    def __init__(self, backend: MeshBackend) -> None:
+    def __init__(self, backend: MeshBackend, audit: AuditLog | None = None) -> None:
         self.backend = backend
+        self.audit = audit
 
     def handlers(self) -> list[grpc.GenericRpcHandler]:
         """Generic handlers for both services."""
+        audited = self._audited
         return [
             unary_handlers(
                 {
-                    "LookupVariant": self.lookup_variant,
-                    "BatchLookupVariants": self.batch_lookup_variants,
-                    "SearchRegion": self.search_region,
+                    "LookupVariant": audited("LookupVariant", self.lookup_variant),
+                    "BatchLookupVariants": audited(
+                        "BatchLookupVariants", self.batch_lookup_variants
+                    ),
+                    "SearchRegion": audited("SearchRegion", self.search_region),
                 },
                 ALLELE_SERVICE,
             ),
             unary_handlers(
-                {"ListDatasets": self.list_datasets, "GetDataset": self.get_dataset},
+                {
+                    "ListDatasets": audited("ListDatasets", self.list_datasets),
+                    "GetDataset": audited("GetDataset", self.get_dataset),
+                },
                 CATALOG_SERVICE,
             ),
         ]
+
+    def _audited(self, method: str, handler: Handler) -> Handler:
+        """``handler``, writing one audit record per call (when the gateway keeps one)."""
+        if self.audit is None:
+            return handler
+        audit = self.audit
+
+        async def handle(data: bytes, context: Context) -> bytes | Message:
+            status, results = "OK", 0
+            try:
+                response = await handler(data, context)
+                results = result_count(response) if isinstance(response, Message) else 0
+                return response
+            except MeshError as error:
+                status = error.code.name
+                raise
+            except Exception:
+                status = grpc.StatusCode.INTERNAL.name
+                raise
+            finally:
+                record = AuditRecord.of_call(
+                    callctx.current(), method, ("*",), results, status, current_trace_id()
+                )
+                audit.write(record)
+
+        return handle
 
     async def lookup_variant(self, data: bytes, context: Context) -> Message:
         request = parse_request(allele_service_pb2.LookupVariantRequest, data)

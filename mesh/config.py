@@ -139,6 +139,8 @@ class GatewayConfig:
     fdp: FdpConfig = field(default_factory=FdpConfig)
     #: ``[references]``: FASTAs that translate HGVS indels at the HTTP edge.
     references: Mapping[Assembly, Path] = field(default_factory=dict)
+    #: ``[audit] path``: the gateway's own audit log (``None``: none).
+    audit_path: Path | None = None
 
 
 class _Table:
@@ -396,11 +398,7 @@ def load_node_config(path: Path) -> NodeConfig:
         datasets.append(_dataset(table, dataset_id, base))
         table.reject_unknown()
     references = _references(root, base)
-    audit_path = None
-    audit = root.table("audit")
-    if audit is not None:
-        audit_path = _path(audit, "path", base, must_exist=False)
-        audit.reject_unknown()
+    audit_path = _audit_path(root, base)
     workers = node.get("workers", int, 1)
     if workers < 1:
         raise node.fail("workers", "must be at least 1")
@@ -446,6 +444,15 @@ def load_node_config(path: Path) -> NodeConfig:
     node.reject_unknown()
     root.reject_unknown()
     return config
+
+
+def _audit_path(root: _Table, base: Path) -> Path | None:
+    audit = root.table("audit")
+    if audit is None:
+        return None
+    path = _path(audit, "path", base, must_exist=False)
+    audit.reject_unknown()
+    return path
 
 
 #: Shortest page-token key accepted from a file (HMAC-SHA256 wants 32 bytes or more).
@@ -517,9 +524,10 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         max_concurrent_rpcs=_max_concurrent_rpcs(gateway),
         tracing=parse_tracing(root, path.parent),
         dataset_ownership=_ownership(gateway),
-        http=parse_http(root),
+        http=parse_http(root, path.parent),
         fdp=_fdp(root, path.parent),
         references=_references(root, path.parent),
+        audit_path=_audit_path(root, path.parent),
     )
     if not config.peers:
         raise root.fail("peers", "is required: a gateway needs at least one [[peers]] entry")

@@ -21,6 +21,7 @@ from google.protobuf.message import DecodeError, Message
 
 from mesh import callctx
 from mesh.errors import InvalidArgumentError, MeshError
+from mesh.origin_token import OriginVerifier
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,16 @@ Handler = Callable[[bytes, grpc.aio.ServicerContext[Any, Any]], Awaitable[bytes 
 R = TypeVar("R")
 
 
-def guarded(method: str, handler: Handler) -> Handler:
-    """Wrap a servicer method so errors become statuses, never stack traces."""
+def guarded(method: str, handler: Handler, verifier: OriginVerifier | None = None) -> Handler:
+    """Wrap a servicer method so errors become statuses, never stack traces.
+
+    ``verifier`` checks forwarding tokens addressed to this server (None: none accepted).
+    """
+    path = f"/{method}"
 
     async def call(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes | Message:
         # Who is asking, for policies, audit and the peers we forward to (mesh.callctx).
-        token = callctx.bind(callctx.from_grpc(context))
+        token = callctx.bind(callctx.from_grpc(context, path, request, verifier))
         try:
             return await handler(request, context)
         except MeshError as error:
@@ -84,11 +89,13 @@ def guarded(method: str, handler: Handler) -> Handler:
     return call
 
 
-def unary_handlers(handlers: dict[str, Handler], service: str) -> grpc.GenericRpcHandler:
+def unary_handlers(
+    handlers: dict[str, Handler], service: str, verifier: OriginVerifier | None = None
+) -> grpc.GenericRpcHandler:
     """Return a generic handler for ``service`` whose methods take raw request bytes."""
     method_handlers = {
         name: grpc.unary_unary_rpc_method_handler(
-            guarded(f"{service}/{name}", handler),
+            guarded(f"{service}/{name}", handler, verifier),
             request_deserializer=None,
             response_serializer=serialize_response,
         )

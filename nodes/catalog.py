@@ -1,7 +1,8 @@
 """A node's ``CatalogService`` answers: its datasets, as the caller may know of them.
 
-A dataset the caller may query (:meth:`nodes.policy.DatasetPolicy.granularity_for`
-grants it any granularity) is listed in full. Of one it may not query, the catalogue
+A dataset the caller may query (:meth:`nodes.policy.DatasetPolicy.granularity_for_call`
+grants it any granularity: for a forwarded call, the origin and the forwarder both) is
+listed in full. Of one it may not query, the catalogue
 shows what ``[node] catalog_visibility`` says:
 
 * ``existence`` (the default): its id, node and country, with ``existence_only`` set
@@ -19,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mesh import callctx
+from mesh.callctx import CallContext
 from mesh.errors import InvalidArgumentError, NotFoundError
 from mesh.genome import Assembly
-from mesh.identity import SpiffeId
 from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
 from mesh.v1 import catalog_service_pb2
 from nodes._response import NodeIdentity
@@ -51,12 +53,13 @@ class NodeCatalog:
         self.visibility = visibility
 
     def entry(
-        self, dataset: DatasetIndex, caller: SpiffeId | None
+        self, dataset: DatasetIndex, caller: CallContext | None = None
     ) -> catalog_service_pb2.Dataset | None:
         """``dataset``'s entry as ``caller`` may see it; ``None``: not at all."""
         node_id, country = self.identity.node_id, self.identity.country
         policy = self.policies.get(dataset.id, OPEN_POLICY)
-        if self.visibility == FULL or policy.granularity_for(caller) is not None:
+        call = caller if caller is not None else callctx.current()
+        if self.visibility == FULL or policy.granularity_for_call(dataset.id, call) is not None:
             return dataset.metadata.to_proto(node_id, country, dataset.publication)
         if self.visibility == HIDDEN:
             return None
@@ -65,7 +68,9 @@ class NodeCatalog:
         )
 
     def list_datasets(
-        self, request: catalog_service_pb2.ListDatasetsRequest, caller: SpiffeId | None = None
+        self,
+        request: catalog_service_pb2.ListDatasetsRequest,
+        caller: CallContext | None = None,
     ) -> catalog_service_pb2.ListDatasetsResponse:
         """The catalogue of this node, optionally one assembly, paged."""
         datasets = self.store.datasets()
@@ -87,7 +92,9 @@ class NodeCatalog:
         return response
 
     def get_dataset(
-        self, request: catalog_service_pb2.GetDatasetRequest, caller: SpiffeId | None = None
+        self,
+        request: catalog_service_pb2.GetDatasetRequest,
+        caller: CallContext | None = None,
     ) -> catalog_service_pb2.Dataset:
         """One dataset's entry as the caller may see it."""
         if not request.dataset_id:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from mesh import wire
+from mesh import callctx, wire
+from mesh.callctx import CallContext
 from mesh.errors import ConfigError, InvalidArgumentError, NotFoundError
 from mesh.genome import Assembly, assembly_not_held
-from mesh.identity import SpiffeId
 from mesh.normalize import ReferenceSequence, normalize
 from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
 from mesh.v1 import allele_pb2, allele_service_pb2
@@ -79,8 +79,8 @@ class LocalLookup:
                 metadata={"key": "node.state_dir"},
             )
         self.budgets = budgets
-        #: (dataset id, caller) -> encoded "withheld" dataset outcome (callers repeat).
-        self._withheld: dict[tuple[str, str], bytes] = {}
+        #: (dataset id, origin, forwarder) -> encoded "withheld" dataset outcome.
+        self._withheld: dict[tuple[str, str, str], bytes] = {}
         self.identity = identity
         self.default_assembly = default_assembly
         self.references = dict(references or {})
@@ -102,14 +102,17 @@ class LocalLookup:
         self,
         assembly: Assembly,
         dataset_ids: Sequence[str],
-        caller: SpiffeId | None = None,
+        caller: CallContext | None = None,
     ) -> Selection:
         """The datasets a request covers, as the caller may see them.
 
-        Named datasets the caller may not see are refused; when none are named, those
-        are left out (and reported as dataset outcomes), and a caller who may see none
-        is refused. Budgets are charged later, for the rows each dataset gives.
+        ``caller`` (default: the bound :func:`mesh.callctx.current`) is resolved only
+        for datasets with an ``allow`` list. Named datasets it may not see are refused;
+        when none are named, those are left out (and reported as dataset outcomes), and
+        a caller who may see none is refused. Budgets are charged later, for the rows
+        each dataset gives.
         """
+        call = caller if caller is not None else callctx.current()
         if dataset_ids:
             chosen = []
             for i, dataset_id in enumerate(dict.fromkeys(dataset_ids)):
@@ -131,12 +134,12 @@ class LocalLookup:
             if dataset.assembly != assembly:
                 continue
             policy = self.policies.get(dataset.id, OPEN_POLICY)
-            granularity = policy.granularity_for(caller)
+            granularity = policy.granularity_for_call(dataset.id, call)
             if granularity is None:
-                denied = denied or access_denied(dataset.id, caller)
+                denied = denied or access_denied(dataset.id, call)
                 if explicit:
                     raise denied
-                selection.notes.append(self._withheld_note(dataset.id, caller))
+                selection.notes.append(self._withheld_note(dataset.id, call))
                 continue
             selection.add(ServedDataset(dataset, granularity, policy))
         if not selection.datasets and denied is not None:
@@ -146,12 +149,13 @@ class LocalLookup:
             raise assembly_not_held(assembly, (d.assembly.value for d in chosen), where)
         return selection
 
-    def _withheld_note(self, dataset_id: str, caller: SpiffeId | None) -> bytes:
-        """The dataset outcome of a dataset withheld from ``caller`` (encoded once each)."""
-        key = (dataset_id, str(caller) if caller is not None else "")
+    def _withheld_note(self, dataset_id: str, call: CallContext) -> bytes:
+        """The dataset outcome of a dataset withheld from ``call`` (encoded once each)."""
+        forwarder = call.forwarder
+        key = (dataset_id, call.principal.name, forwarder.name if forwarder else "")
         note = self._withheld.get(key)
         if note is None:
-            note = dataset_outcome(dataset_id, access_denied(dataset_id, caller).to_status())
+            note = dataset_outcome(dataset_id, access_denied(dataset_id, call).to_status())
             if len(self._withheld) >= 4096:
                 self._withheld.clear()
             self._withheld[key] = note
@@ -190,7 +194,7 @@ class LocalLookup:
     # -- RPCs -------------------------------------------------------------------------
 
     def lookup_variant(
-        self, request: allele_service_pb2.LookupVariantRequest, caller: SpiffeId | None = None
+        self, request: allele_service_pb2.LookupVariantRequest, caller: CallContext | None = None
     ) -> LookupResult:
         """Encode a ``LookupVariantResponse`` (without outcomes) for one variant."""
         assembly = self.assembly_of(request.assembly)
@@ -229,7 +233,7 @@ class LocalLookup:
     def batch_lookup(
         self,
         request: allele_service_pb2.BatchLookupVariantsRequest,
-        caller: SpiffeId | None = None,
+        caller: CallContext | None = None,
         *,
         trailer: Callable[[int, bytes], bytes] | None = None,
     ) -> LookupResult:
@@ -373,7 +377,7 @@ class LocalLookup:
         return b"".join(parts), found
 
     def search_region(
-        self, request: allele_service_pb2.SearchRegionRequest, caller: SpiffeId | None = None
+        self, request: allele_service_pb2.SearchRegionRequest, caller: CallContext | None = None
     ) -> LookupResult:
         """Encode a ``SearchRegionResponse`` page (without outcomes), in genomic order."""
         assembly = self.assembly_of(request.assembly)

@@ -1,15 +1,20 @@
 """Per-dataset access policy and privacy safeguards, applied when counts leave the node.
 
-Access: a dataset's ``allow`` patterns (SPIFFE IDs with ``*`` per path segment) say
-who may query it, and ``granularity`` per pattern how much they see:
+Access: a dataset's ``allow`` patterns (SPIFFE IDs with ``*`` per path segment, OIDC
+users ``oidc:<issuer>#<sub>``, ``ga4gh:ControlledAccessGrants``; see
+:mod:`mesh.principal`) say who may query it, and ``granularity`` per pattern how much
+they see:
 
 * ``record``: counts and per-population rows;
 * ``count``: the dataset's counts, no per-population rows;
 * ``boolean``: only that the variant exists (counts withheld, precision SUPPRESSED).
 
-The caller is the identity in its verified client certificate (never a header). A
-dataset without ``allow`` is open to every caller, including plaintext ones on an
-``--insecure`` node; with ``allow``, a plaintext caller matches only the pattern ``*``.
+The caller is the identity in its verified client certificate (never a header). When
+it forwards someone else's request with a verified forwarding token
+(:mod:`mesh.callctx`), the dataset must admit both, and releases what the stricter of
+the two may see (:meth:`DatasetPolicy.granularity_for_call`). A dataset without
+``allow`` is open to every caller, including plaintext ones on an ``--insecure`` node;
+with ``allow``, a plaintext or anonymous caller matches only the pattern ``*``.
 
 Privacy (applied after granularity, to the dataset row and to each population row):
 
@@ -29,9 +34,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from mesh.callctx import CallContext
 from mesh.config import DatasetConfig
 from mesh.errors import PermissionDeniedError
-from mesh.identity import SpiffeId, identity_pattern_matches
+from mesh.identity import SpiffeId
+from mesh.principal import Principal, pattern_matches
 from mesh.v1 import allele_pb2
 from nodes.budgets import QueryBudget
 
@@ -84,25 +91,44 @@ class DatasetPolicy:
     privacy: PrivacyPolicy = PrivacyPolicy()
     budget: QueryBudget | None = None
 
-    def granularity_for(self, caller: SpiffeId | None) -> Granularity | None:
-        """The most a caller may see, or ``None`` when it may not query at all."""
+    def granularity_for(
+        self, who: Principal | SpiffeId | None, dataset_id: str = ""
+    ) -> Granularity | None:
+        """The most one principal may see, or ``None`` when it may not query at all."""
         if self.rules is None:
             return Granularity.RECORD
+        principal = who if isinstance(who, Principal) else Principal.of_spiffe(who)
         best: Granularity | None = None
         for rule in self.rules:
-            if rule.pattern == "*" or (
-                caller is not None and identity_pattern_matches(rule.pattern, caller)
-            ):
+            if pattern_matches(rule.pattern, principal, dataset_id):
                 best = rule.granularity if best is None else max(best, rule.granularity)
         return best
+
+    def granularity_for_call(self, dataset_id: str, call: CallContext) -> Granularity | None:
+        """What this request may see: the origin's access, capped by the forwarder's.
+
+        An open dataset answers at once: nothing about the call is resolved.
+        """
+        if self.rules is None:
+            return Granularity.RECORD
+        granted = self.granularity_for(call.principal, dataset_id)
+        forwarder = call.forwarder
+        if granted is None or forwarder is None:
+            return granted
+        through = self.granularity_for(forwarder, dataset_id)
+        return None if through is None else min(granted, through)
 
 
 OPEN_POLICY = DatasetPolicy()
 
 
-def access_denied(dataset_id: str, caller: SpiffeId | None) -> PermissionDeniedError:
-    """The error for a caller that a dataset's ``allow`` list does not name."""
-    who = str(caller) if caller is not None else "an unauthenticated caller"
+def access_denied(dataset_id: str, call: CallContext) -> PermissionDeniedError:
+    """The error for a request that a dataset's ``allow`` list does not admit."""
+    principal = call.principal
+    who = "an unauthenticated caller" if principal.anonymous else principal.name
+    forwarder = call.forwarder
+    if forwarder is not None:
+        who = f"{who} (through {forwarder.name})"
     return PermissionDeniedError(
         f"{who} may not query dataset {dataset_id!r}",
         reason="DATASET_ACCESS_DENIED",

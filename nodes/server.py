@@ -20,15 +20,17 @@ from dataclasses import dataclass, replace
 
 import grpc
 
+from mesh.audit import AuditLog
 from mesh.certificates import check_tls_files
 from mesh.config import NodeConfig
 from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
 from mesh.federation import FederationSettings, LocalSource, MeshBackend
+from mesh.identity import client_identity_of
+from mesh.origin_token import OriginVerifier
 from mesh.paging import PageTokenCodec
 from mesh.ports import PortLock, check_port_free, lock_port
 from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_server
 from mesh.tracing import Telemetry, setup_tracing, start_metrics_server
-from nodes.audit import AuditLog
 from nodes.budgets import BudgetLedger
 from nodes.lookup import LocalLookup, NodeIdentity
 from nodes.policy import policy_from_config
@@ -112,7 +114,10 @@ async def start_node(
         catalog_visibility=config.catalog_visibility,
     )
     telemetry = setup_tracing(config.tracing, "allelemesh-node", config.id, config.country)
-    servicers = NodeServicers(lookup, log_queries=config.log_queries, audit=audit)
+    verifier = _origin_verifier(config)
+    servicers = NodeServicers(
+        lookup, log_queries=config.log_queries, audit=audit, verifier=verifier
+    )
     if config.peers:
         # The same engine as the gateway; this node's datasets are one of its sources.
         servicers.mesh = MeshBackend.open(
@@ -163,6 +168,17 @@ async def start_node(
     return RunningNode(
         server, port, store, lookup, reloader, servicers.mesh, audit, telemetry, metrics_server
     )
+
+
+def _origin_verifier(config: NodeConfig) -> OriginVerifier | None:
+    """Checks forwarding tokens addressed to us (None: plaintext, or no identity of our own)."""
+    if config.tls is None:
+        return None
+    try:
+        return OriginVerifier(client_identity_of(config.tls))
+    except ConfigError as error:  # peers refuse such a node anyway; it trusts no forwarder
+        log.warning("forwarded origins will not be trusted: %s", error.message)
+        return None
 
 
 async def _watch_indexes(store: IndexStore, interval_s: float) -> None:

@@ -9,9 +9,10 @@ A node with ``[[peers]]`` answers ``SCOPE_MESH`` requests through
 Point lookups run inline on the event loop: an LMDB get costs microseconds, an
 executor hop about 90 µs.
 
-Every request is answered for the caller named by its client certificate
-(:mod:`mesh.callctx`): dataset policies decide what it may see, and one audit record
-per request names it, whatever the outcome.
+Every request is answered for the principal :mod:`mesh.callctx` establishes: the caller
+named by its client certificate, or the origin a forwarding gateway or node proved with
+a signed token (then policies admit the intersection of the two). One audit record per
+request names both, whatever the outcome.
 """
 
 from __future__ import annotations
@@ -25,14 +26,15 @@ import grpc
 from google.protobuf.message import Message
 
 from mesh import callctx, wire
+from mesh.audit import AuditLog, AuditRecord
+from mesh.callctx import CallContext
 from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
-from mesh.identity import SpiffeId
+from mesh.origin_token import OriginVerifier
 from mesh.rpc import parse_request, unary_handlers
 from mesh.serving import ALLELE_SERVICE, CATALOG_SERVICE
 from mesh.tracing import current_trace_id, set_dataset_ids, set_query, set_result_count
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
-from nodes.audit import AuditLog, AuditRecord
 from nodes.lookup import LocalLookup, LookupResult, outcome_bytes
 
 log = logging.getLogger("allelemesh.node.requests")
@@ -43,7 +45,7 @@ _OUTCOMES_FIELD_3 = wire.tag(3, wire.WIRE_LEN)
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 #: Answers a parsed request over local datasets: (response bytes, audit result).
-_Local = Callable[[Any, float, SpiffeId | None], tuple[bytes, LookupResult]]
+_Local = Callable[[Any, float, CallContext], tuple[bytes, LookupResult]]
 
 
 class NodeServicers:
@@ -56,8 +58,11 @@ class NodeServicers:
         log_queries: bool = False,
         mesh: MeshBackend | None = None,
         audit: AuditLog | None = None,
+        verifier: OriginVerifier | None = None,
     ) -> None:
         self.lookup = lookup
+        #: Checks forwarding tokens addressed to this node (None: plaintext, none accepted).
+        self.verifier = verifier
         self.log_queries = log_queries
         self.audit = audit
         #: Dataset ids of an answer -> whether all of them opted in to query logging.
@@ -81,7 +86,7 @@ class NodeServicers:
         (bound by :meth:`_rpc`) decides what its datasets release.
         """
         started = time.perf_counter()
-        caller = callctx.current().caller
+        caller = callctx.current()
         request_type, local = self._local_methods[method]
         return local(parse_request(request_type, data), started, caller)[0]
 
@@ -104,7 +109,10 @@ class NodeServicers:
             ),
             "GetDataset": self._rpc("GetDataset", lambda m, r, t: m.get_dataset(r, timeout=t)),
         }
-        return [unary_handlers(allele, ALLELE_SERVICE), unary_handlers(catalog, CATALOG_SERVICE)]
+        return [
+            unary_handlers(allele, ALLELE_SERVICE, self.verifier),
+            unary_handlers(catalog, CATALOG_SERVICE, self.verifier),
+        ]
 
     def _build_local_methods(self) -> dict[str, tuple[type[Message], _Local]]:
         return {
@@ -136,7 +144,7 @@ class NodeServicers:
                     response = await federated(mesh, request, context.time_remaining())
                     results = _result_count(response)
                     return response
-                payload, result = local(request, started, call.caller)
+                payload, result = local(request, started, call)
                 results, datasets = result.frequency_count, tuple(result.dataset_ids)
                 return payload
             except MeshError as error:
@@ -151,14 +159,8 @@ class NodeServicers:
                 set_dataset_ids(datasets)
                 if self.audit is not None:
                     self.audit.write(
-                        AuditRecord(
-                            call.caller_name,
-                            call.origin,
-                            method,
-                            datasets,
-                            results,
-                            status,
-                            current_trace_id() or call.trace_id,
+                        AuditRecord.of_call(
+                            call, method, datasets, results, status, current_trace_id()
                         )
                     )
 
@@ -221,7 +223,7 @@ class NodeServicers:
         self,
         request: allele_service_pb2.LookupVariantRequest,
         started: float,
-        caller: SpiffeId | None,
+        caller: CallContext,
     ) -> tuple[bytes, LookupResult]:
         result = self.lookup.lookup_variant(request, caller)
 
@@ -235,7 +237,7 @@ class NodeServicers:
         self,
         request: allele_service_pb2.BatchLookupVariantsRequest,
         started: float,
-        caller: SpiffeId | None,
+        caller: CallContext,
     ) -> tuple[bytes, LookupResult]:
         identity = self.lookup.identity
 
@@ -253,7 +255,7 @@ class NodeServicers:
         self,
         request: allele_service_pb2.SearchRegionRequest,
         started: float,
-        caller: SpiffeId | None,
+        caller: CallContext,
     ) -> tuple[bytes, LookupResult]:
         result = self.lookup.search_region(request, caller)
         r = request.region
@@ -267,7 +269,7 @@ class NodeServicers:
         self,
         request: catalog_service_pb2.ListDatasetsRequest,
         started: float,
-        caller: SpiffeId | None,
+        caller: CallContext,
     ) -> tuple[bytes, LookupResult]:
         response = self.lookup.catalog.list_datasets(request, caller)
         count = len(response.datasets)
@@ -280,7 +282,7 @@ class NodeServicers:
         self,
         request: catalog_service_pb2.GetDatasetRequest,
         started: float,
-        caller: SpiffeId | None,
+        caller: CallContext,
     ) -> tuple[bytes, LookupResult]:
         dataset = self.lookup.catalog.get_dataset(request, caller)
         return dataset.SerializeToString(), LookupResult(b"", 1, [dataset.id])

@@ -24,13 +24,16 @@ from fastapi import FastAPI
 
 from gateway.fdp import FdpPublisher, mount_fdp
 from gateway.http import beacon, json_api
+from gateway.http.auth import CallerIdentity
 from gateway.http.backend import MeshBackend
 from gateway.http.docs import mount_docs
+from gateway.http.oidc import BearerAuthenticator
 from gateway.http.problems import PROBLEM_RESPONSES, BodySizeLimit, install_problem_handlers
 from gateway.http.security import EdgeMiddleware
 from gateway.http.server import HttpServer, serve, server_ssl_context
 from gateway.http.settings import FALLBACK_PUBLIC_URL, SERVICE_VERSION, HttpSettings
 from gateway.pages import mount_pages
+from mesh.audit import AuditLog
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError, IndexBuildError
 from mesh.http_config import HttpOptions
@@ -57,11 +60,16 @@ def create_app(
     settings: HttpSettings | None = None,
     telemetry: Telemetry | None = None,
     fdp: FdpPublisher | None = None,
+    *,
+    authenticator: BearerAuthenticator | None = None,
+    audit: AuditLog | None = None,
 ) -> FastAPI:
     """The HTTP API over ``backend``; with ``telemetry``, traced and serving ``/metrics``.
 
     The FAIR Data Point (``/fdp``) publishes through ``fdp`` (default: one over
-    ``backend`` that validates on first use).
+    ``backend`` that validates on first use). Every request is answered for the caller
+    :class:`~gateway.http.auth.CallerIdentity` establishes (a bearer token validated by
+    ``authenticator``, a client certificate, or nobody), and recorded in ``audit``.
     """
     settings = settings or HttpSettings()
     app = FastAPI(
@@ -82,6 +90,8 @@ def create_app(
     app.state.beacon_error_decorator = beacon.beacon_error_decorator
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outside the body limit (a bad token is refused before a body is read), inside tracing.
+    app.add_middleware(CallerIdentity, authenticator=authenticator, audit=audit)
     app.include_router(beacon.router)
     app.include_router(json_api.router)
     mount_docs(app)
@@ -105,16 +115,20 @@ async def start_http(
     ssl_context: ssl.SSLContext | None = None,
     telemetry: Telemetry | None = None,
     fdp: FdpPublisher | None = None,
+    audit: AuditLog | None = None,
 ) -> HttpServer:
     """Serve the HTTP API on ``config.http_listen`` in the running event loop.
 
     ``ssl_context`` wins; otherwise ``config.tls`` (if any) makes it HTTPS with client
-    certificates required, like every other listener of the mesh.
+    certificates required, like every other listener of the mesh, unless
+    ``config.http.oidc`` names issuers: then a caller may bring a bearer token instead.
     """
+    options = getattr(config, "http", None)
+    issuers = options.oidc if isinstance(options, HttpOptions) else ()
+    authenticator = BearerAuthenticator(issuers) if issuers else None
     if ssl_context is None and config.tls is not None:
-        ssl_context = server_ssl_context(config.tls)
+        ssl_context = server_ssl_context(config.tls, require_client_cert=not issuers)
     if settings is None:
-        options = getattr(config, "http", None)
         settings = HttpSettings()
         if isinstance(options, HttpOptions):
             settings = replace(
@@ -130,7 +144,7 @@ async def start_http(
         if isinstance(peer_timeout_ms, int) and peer_timeout_ms > 0:
             # The federation answers within the peer deadline; leave it room to do so.
             settings = replace(settings, timeout_s=peer_timeout_ms / 1000.0 + 1.0)
-    app = create_app(backend, settings, telemetry, fdp)
+    app = create_app(backend, settings, telemetry, fdp, authenticator=authenticator, audit=audit)
     server = await serve(
         app, config.http_listen, ssl_context, header_timeout_s=settings.header_timeout_s
     )

@@ -15,7 +15,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.http.protocol import DEFAULT_HEADER_TIMEOUT_S, protocol_class
 from mesh.config import TlsConfig
@@ -68,15 +68,50 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def server_ssl_context(tls: TlsConfig) -> ssl.SSLContext:
-    """HTTPS that demands a client certificate from the federation's trust bundle."""
+def server_ssl_context(tls: TlsConfig, *, require_client_cert: bool = True) -> ssl.SSLContext:
+    """HTTPS verifying client certificates against the federation's trust bundle.
+
+    ``require_client_cert=False`` (a gateway that accepts bearer tokens) lets callers
+    without a certificate in; a certificate that is presented must still verify.
+    """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(str(tls.cert), str(tls.key))
     for ca in tls.ca:
         context.load_verify_locations(cafile=str(ca))
-    context.verify_mode = ssl.CERT_REQUIRED
+    context.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
     return context
+
+
+class _ClientCertificate:
+    """ASGI wrapper giving each request the ``tls`` extension: the verified client leaf."""
+
+    def __init__(self, app: ASGIApp, pem: str) -> None:
+        self.app, self.pem = app, pem
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        extensions = scope.setdefault("extensions", {})
+        extensions["tls"] = {"client_cert_chain": [self.pem]}
+        await self.app(scope, receive, send)
+
+
+def _with_client_certificates(protocol: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
+    """Uvicorn's HTTP protocol, passing each connection's client certificate to the app.
+
+    uvicorn does not implement the ASGI TLS extension; the certificate is read from the
+    connection once (``connection_made``) and attached to every request on it.
+    """
+
+    class WithClientCertificate(protocol):  # type: ignore[valid-type,misc]
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            ssl_object = transport.get_extra_info("ssl_object")
+            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+            app: ASGIApp | None = getattr(self, "app", None)
+            if der and app is not None:
+                self.app = _ClientCertificate(app, ssl.DER_cert_to_PEM_cert(der))
+
+    return WithClientCertificate
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -121,6 +156,8 @@ async def serve(
     config.load()
     # uvicorn builds its own context from file names; the caller's context wins here.
     config.ssl = ssl_context
+    if ssl_context is not None:
+        config.http_protocol_class = _with_client_certificates(config.http_protocol_class)
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"http {listen}")
     while not server.started:

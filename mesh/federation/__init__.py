@@ -20,19 +20,13 @@ The gateway and every node with ``[[peers]]`` use the same engine::
 * Region pages are merged in genomic order behind one signed composite page token.
 """
 
+from mesh.callctx import HOP_METADATA_KEY, hop_of
 from mesh.federation._backend import FederationSettings, MeshBackend
 from mesh.federation._breaker import BreakerSettings
 from mesh.federation._catalog import CATALOGUE_CACHED, cached_since
 from mesh.federation._hedging import HedgeSettings
 from mesh.federation._pooling import pool_counts
-from mesh.federation._sources import (
-    HOP_METADATA_KEY,
-    LocalHandler,
-    LocalSource,
-    Source,
-    SourceCallError,
-    hop_of,
-)
+from mesh.federation._sources import LocalHandler, LocalSource, Source, SourceCallError
 
 __all__ = [
     "CATALOGUE_CACHED",

@@ -21,13 +21,16 @@ from google.rpc import status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mesh import callctx
+from mesh.callctx import HOP_METADATA_KEY
 from mesh.channels import CHANNEL_OPTIONS
 from mesh.config import PeerConfig, TlsConfig
 from mesh.errors import MeshError
 from mesh.federation._breaker import BreakerSettings, CircuitBreaker
 from mesh.federation._hedging import HedgeSettings, LatencyWindow, ReplicaStats, hedged
-from mesh.federation._sources import HOP_METADATA_KEY, METHOD_PATHS, SourceCallError
-from mesh.identity import client_identity_of
+from mesh.federation._sources import METHOD_PATHS, SourceCallError
+from mesh.identity import SpiffeId, client_identity_of
+from mesh.origin_signing import OriginSigner
+from mesh.origin_token import ORIGIN_TOKEN_KEY
 from mesh.rpc import STATUS_DETAILS_KEY
 from mesh.tls import (
     CredentialWatcher,
@@ -75,12 +78,22 @@ def _status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
     return status_pb2.Status(code=error.code().value[0], message=error.details() or "")
 
 
-def _outgoing_metadata() -> tuple[tuple[str, str | bytes], ...]:
-    """Hop count (the peer never fans out again), origin (its audit log), trace context."""
-    origin = callctx.current().origin
+def _outgoing_metadata(
+    signer: OriginSigner | None, audience: SpiffeId | None, method: str, request: bytes
+) -> tuple[tuple[str, str | bytes], ...]:
+    """Hop count (the peer never fans out again), whom we ask for (signed), trace context.
+
+    With mTLS every call carries a forwarding token (:mod:`mesh.origin_token`) naming the
+    principal this request is answered for, made for this request and this peer only.
+    """
     base: tuple[tuple[str, str], ...] = ((HOP_METADATA_KEY, "1"),)
-    if origin:
-        base += ((callctx.ORIGIN_METADATA_KEY, origin),)
+    if signer is not None and audience is not None:
+        call = callctx.current()
+        # Outside any request (catalogue refresh, probes) we ask for ourselves.
+        origin = signer.own_principal if call is callctx.ANONYMOUS else call.principal
+        token = signer.sign(origin, audience, METHOD_PATHS[method], request, call.trace_id)
+        if token is not None:
+            base += ((ORIGIN_TOKEN_KEY, token),)
     # W3C traceparent of the current (peer) span, so the node continues this trace.
     return outgoing_metadata(base)
 
@@ -152,9 +165,11 @@ class PeerSource:
         verifier: PeerIdentityVerifier | None = None,
         trust_domain: str = "",
         credentials: ClientCredentials | None = None,
+        signer: OriginSigner | None = None,
     ) -> None:
         self.config = config
         self._verifier = verifier
+        self._signer = signer
         #: The SPIFFE ID (or pattern) the peer's certificate must carry.
         self.identity = (
             expected_peer_identity(config, trust_domain) if verifier else config.identity
@@ -237,9 +252,10 @@ class PeerSource:
         if timeout <= 0:
             raise SourceCallError.of(grpc.StatusCode.DEADLINE_EXCEEDED, "no time left to ask")
         replica.refresh()
+        audience = None
         if self._verifier is not None:
             try:
-                await self._verifier.verify(
+                audience = await self._verifier.verify(
                     replica.address, self.identity, timeout=min(timeout, 5.0)
                 )
             except MeshError as error:
@@ -247,7 +263,9 @@ class PeerSource:
         started = time.perf_counter()
         try:
             data: bytes = await replica.methods[method](
-                request, timeout=timeout, metadata=_outgoing_metadata()
+                request,
+                timeout=timeout,
+                metadata=_outgoing_metadata(self._signer, audience, method, request),
             )
         except grpc.aio.AioRpcError as error:
             self._stats.observe(replica.index, max(timeout, time.perf_counter() - started))
@@ -287,4 +305,8 @@ def open_peers(
     verifier = PeerIdentityVerifier(tls)
     trust_domain = client_identity_of(tls).trust_domain
     credentials = ClientCredentials(tls)  # one watcher for every peer's channels
-    return [PeerSource(peer, tls, settings, verifier, trust_domain, credentials) for peer in peers]
+    signer = OriginSigner(tls)
+    return [
+        PeerSource(peer, tls, settings, verifier, trust_domain, credentials, signer)
+        for peer in peers
+    ]

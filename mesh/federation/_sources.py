@@ -9,18 +9,17 @@ path, no network), a peer is a :class:`mesh.federation._peers.PeerSource`.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import grpc
 from google.rpc import status_pb2
 
 from mesh.errors import MeshError, status_from_code
 
-#: Metadata key counting how many mesh hops a request has travelled. The fan-out sends
-#: ``1``; a node that receives ``>= 1`` answers from its own datasets only, so a full
-#: mesh where every node lists every other cannot loop.
-HOP_METADATA_KEY = "x-mesh-hop"
+# HOP_METADATA_KEY counts how many mesh hops a request has travelled. The fan-out sends
+# ``1``; a node that receives ``>= 1`` answers from its own datasets only, so a full mesh
+# where every node lists every other cannot loop (defined in mesh.callctx, a lower layer).
 
 ALLELE_SERVICE = "mesh.v1.AlleleFrequencyService"
 CATALOG_SERVICE = "mesh.v1.CatalogService"
@@ -122,15 +121,3 @@ class LocalSource:
 
     async def close(self) -> None:
         """Nothing to release."""
-
-
-def hop_of(metadata: Sequence[tuple[str, Any]] | None) -> int:
-    """The hop count in invocation metadata (0 when absent or unreadable)."""
-    for key, value in metadata or ():
-        if key == HOP_METADATA_KEY:
-            try:
-                return max(0, int(value))
-            except (TypeError, ValueError):
-                # A garbled hop is treated as forwarded: answering locally is always safe.
-                return 1
-    return 0

@@ -25,6 +25,7 @@ from mesh.v1 import allele_service_pb2, allele_service_pb2_grpc
 from nodes.server import RunningNode, start_node
 from tests.budget_world import (
     LATEST_RETRY_S,
+    PERMISSION_DENIED,
     RESOURCE_EXHAUSTED,
     Certs,
     budgeted_node,
@@ -93,19 +94,22 @@ async def test_one_users_budget_leaves_another_user_of_the_same_gateway_served(w
             assert rows_of(response.frequencies, "dense") == 1
         spent = await alice.LookupVariant(request, timeout=5)
         served = await bob.LookupVariant(request, timeout=5)
-    # alice: dense and sparse spent, open and gated (gateways may see it) still answer.
-    assert sorted(f.dataset_id for f in spent.frequencies) == ["gated", "open"]
+    # alice: dense and sparse spent, open still answers; gated is withheld from her (an
+    # operator), through the gateway as directly.
+    assert sorted(f.dataset_id for f in spent.frequencies) == ["open"]
     [outcome] = spent.outcomes
     assert outcome.status.code == 0
-    assert dataset_statuses(outcome) == {"dense": RESOURCE_EXHAUSTED, "sparse": RESOURCE_EXHAUSTED}
+    assert dataset_statuses(outcome) == {
+        "dense": RESOURCE_EXHAUSTED, "sparse": RESOURCE_EXHAUSTED, "gated": PERMISSION_DENIED
+    }  # fmt: skip
     # bob, through the same gateway certificate, has his own budget.
-    assert sorted(f.dataset_id for f in served.frequencies) == ["dense", "gated", "open", "sparse"]
-    assert not served.outcomes[0].datasets
+    assert sorted(f.dataset_id for f in served.frequencies) == ["dense", "open", "sparse"]
+    assert dataset_statuses(served.outcomes[0]) == {"gated": PERMISSION_DENIED}
     # The JSON API's outcome object shows the refusals with when to retry.
-    shown = outcome_json(outcome)["datasets"]
-    assert [d["dataset_id"] for d in shown] == ["dense", "sparse"]
-    assert shown[0]["status"]["code_name"] == "RESOURCE_EXHAUSTED"
-    assert 3500 < shown[0]["retry_after_s"] <= LATEST_RETRY_S
+    shown = {d["dataset_id"]: d for d in outcome_json(outcome)["datasets"]}
+    assert set(shown) == {"dense", "sparse", "gated"}
+    assert shown["dense"]["status"]["code_name"] == "RESOURCE_EXHAUSTED"
+    assert 3500 < shown["dense"]["retry_after_s"] <= LATEST_RETRY_S
 
 
 async def test_budget_refusals_never_open_the_breaker(world):

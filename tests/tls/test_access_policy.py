@@ -32,6 +32,7 @@ pytestmark = pytest.mark.asyncio
 
 GATEWAYS = "spiffe://allelemesh.example/country/*/gateway/*"
 FI_NODES = "spiffe://allelemesh.example/country/FI/node/*"
+PORTAL = "spiffe://allelemesh.example/country/DE/operator/portal-backend"
 
 #: AC 3 (suppressed below 5), AC 47 (rounds to 50), AC 0 (released as 0).
 RECORDS = [
@@ -81,8 +82,8 @@ def node_config(indexes: dict[str, Path], tls: TlsConfig, audit: Path) -> NodeCo
             DatasetConfig(
                 "counts",
                 indexes["counts"],
-                allow=(GATEWAYS, FI_NODES),
-                granularity={GATEWAYS: "count", FI_NODES: "boolean"},
+                allow=(GATEWAYS, FI_NODES, PORTAL),
+                granularity={GATEWAYS: "count", FI_NODES: "boolean", PORTAL: "count"},
                 min_allele_count=5,
                 round_counts_to=10,
             ),
@@ -201,9 +202,10 @@ async def test_query_budget_is_enforced_per_caller_with_retry_info(node, pki):
 
 
 async def test_through_a_gateway_pooled_precision_and_audit(node, pki, tmp_path):
-    """Portal -> gateway (mTLS) -> node: the node releases to the gateway's identity,
-    the gateway pools without claiming exactness, and the node's audit log names the
-    gateway as peer and the portal as origin, without coordinates."""
+    """Portal -> gateway (mTLS) -> node: the node releases what both the gateway and the
+    portal may see (not "gateways-only": the portal may not read it), the gateway pools
+    without claiming exactness, and the node's audit log names the gateway as peer and
+    forwarder and the portal as the verified origin, without coordinates."""
     from gateway.server import start_gateway
 
     gateway_tls = pki.tls(pki.leaf("DE", "gateway", "eu-gw-1"))
@@ -224,19 +226,21 @@ async def test_through_a_gateway_pooled_precision_and_audit(node, pki, tmp_path)
     [outcome] = response.outcomes
     assert outcome.status.code == 0
     by_id = {f.dataset_id: f for f in response.frequencies}
-    assert set(by_id) == {"open", "gateways-only", "counts", "budgeted"}
+    assert set(by_id) == {"open", "counts", "budgeted"}
     assert by_id["counts"].counts.allele_count == 50
-    assert response.pooled.allele_count == 47 * 3 + 50
+    assert response.pooled.allele_count == 47 * 2 + 50
     assert response.pooled.precision == allele_pb2.COUNT_PRECISION_ROUNDED
 
     lines = [json.loads(line) for line in
              (tmp_path / "audit" / "no.jsonl").read_text().splitlines()]  # fmt: skip
     [record] = [r for r in lines if r["method"] == "LookupVariant"]
     assert record["peer"] == "spiffe://allelemesh.example/country/DE/gateway/eu-gw-1"
-    assert record["origin"] == "spiffe://allelemesh.example/country/DE/operator/portal-backend"
+    assert record["forwarder"] == record["peer"]
+    assert record["origin"] == PORTAL
+    assert record["origin_status"] == "verified"
     assert record["status"] == "OK"
-    assert record["results"] == 4
-    assert sorted(record["dataset_ids"]) == ["budgeted", "counts", "gateways-only", "open"]
+    assert record["results"] == 3
+    assert sorted(record["dataset_ids"]) == ["budgeted", "counts", "open"]
     assert "2000" not in json.dumps(record)
 
 

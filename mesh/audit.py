@@ -1,9 +1,12 @@
-"""The node's audit log: one JSON line per request, appended to a configured file.
+"""Audit logs of nodes and gateways: one JSON line per request, appended to a file.
 
-Each line records who asked (the immediate peer's verified identity, and the
-originating identity the gateway forwarded, which is informative only), what was
-asked for (method and dataset ids, never variant coordinates), how many results
-left the node, the status, and the trace id.
+Each line records who asked: ``peer`` (the immediate caller's verified identity),
+``forwarder`` (the peer, when it forwarded someone else's request), ``origin`` (whom the
+request was answered for: the verified origin, ``unverified`` when a forwarder claimed
+one it could not prove, else the peer) and ``origin_status`` (``direct``, ``verified``,
+``unverified`` or ``ignored``: a direct caller sent origin metadata it may not send);
+what was asked for (method and dataset ids, never variant coordinates), how many
+results left, the status, and the trace id.
 
 The file is opened once at start with ``O_APPEND``; a file that cannot be written, or
 a file system without room, stops the node at start instead of being discovered
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mesh.callctx import DIRECT, UNVERIFIED, CallContext
 from mesh.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -37,9 +41,38 @@ class AuditRecord:
     origin: str
     method: str
     dataset_ids: tuple[str, ...]
-    results: int
+    #: Results that left (``None``: not known where the record is written).
+    results: int | None
     status: str
     trace_id: str
+    forwarder: str = ""
+    origin_status: str = DIRECT
+
+    @classmethod
+    def of_call(
+        cls,
+        call: CallContext,
+        method: str,
+        dataset_ids: tuple[str, ...],
+        results: int | None,
+        status: str,
+        trace_id: str,
+    ) -> AuditRecord:
+        """The record of one request answered under ``call``."""
+        forwarder = call.forwarder
+        origin_status = call.origin_status
+        origin = UNVERIFIED if origin_status == UNVERIFIED else call.principal.name
+        return cls(
+            call.caller_name,
+            origin,
+            method,
+            dataset_ids,
+            results,
+            status,
+            trace_id or call.trace_id,
+            forwarder.name if forwarder is not None else "",
+            origin_status,
+        )
 
     def to_json(self) -> str:
         """The JSON line (without the newline)."""
@@ -47,7 +80,9 @@ class AuditRecord:
             {
                 "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
                 "peer": self.peer,
+                "forwarder": self.forwarder,
                 "origin": self.origin,
+                "origin_status": self.origin_status,
                 "method": self.method,
                 "dataset_ids": list(self.dataset_ids),
                 "results": self.results,

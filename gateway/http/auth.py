@@ -1,0 +1,145 @@
+"""Who is calling the HTTP API: a bearer token, a mesh client certificate, or nobody.
+
+:class:`CallerIdentity` (ASGI middleware) binds a :class:`mesh.callctx.CallContext` for
+each request, so the fan-out forwards the right principal to every node (signed, see
+:mod:`mesh.origin_token`):
+
+1. ``Authorization: Bearer <JWT>``: the OIDC user ``oidc:<issuer>#<sub>`` with the
+   datasets their passport visas grant (:mod:`gateway.http.oidc`); a token that does
+   not validate is ``401`` with ``WWW-Authenticate: Bearer error="invalid_token"`` and a
+   problem body (a Beacon error under ``/api``), whatever certificate came with it;
+2. else the SPIFFE ID of the verified client certificate (ASGI ``tls`` extension, filled
+   in by :mod:`gateway.http.server`);
+3. else ``anonymous``: only datasets open to everybody.
+
+It also writes the gateway's audit record of each request (route template, never the
+path: a path can hold coordinates).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.http.oidc import BearerAuthenticator, BearerError, KeysUnavailableError
+from gateway.http.problems import ProblemError, problem_response
+from mesh import callctx
+from mesh.audit import AuditLog, AuditRecord
+from mesh.callctx import UNVERIFIED, CallContext
+from mesh.identity import SpiffeId, spiffe_id_of_pem
+from mesh.principal import ANONYMOUS_NAME, Principal
+from mesh.tracing import current_trace_id
+
+log = logging.getLogger("allelemesh.security")
+
+
+def client_certificate_identity(scope: Scope) -> SpiffeId | None:
+    """The SPIFFE ID of the verified client certificate of this connection, if any."""
+    tls = scope.get("extensions", {}).get("tls") or {}
+    chain = tls.get("client_cert_chain") or []
+    if not chain:
+        return None
+    pem = chain[0]
+    return spiffe_id_of_pem(pem.encode("ascii") if isinstance(pem, str) else pem)
+
+
+def _bearer(scope: Scope) -> str | None:
+    """The ``Authorization`` header's value, or None without one."""
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
+class CallerIdentity:
+    """ASGI middleware: authenticate the caller, bind it, audit the request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: BearerAuthenticator | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.audit = audit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        certificate = client_certificate_identity(scope)
+        principal = Principal.of_spiffe(certificate)
+        header = _bearer(scope)
+        if header is not None:
+            try:
+                principal = await self._authenticate(header)
+            except BearerError as exc:
+                await self._refuse(scope, receive, send, str(exc), certificate)
+                return
+            except KeysUnavailableError as exc:
+                problem = ProblemError(503, str(exc), reason="OIDC_KEYS_UNAVAILABLE")
+                await problem_response(Request(scope, receive), problem)(scope, receive, send)
+                return
+        call = CallContext(certificate, current_trace_id(), principal=principal)
+        status = 500
+
+        async def observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        token = callctx.bind(call)
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            callctx.reset(token)
+            self._audit(scope, call, str(status))
+
+    async def _authenticate(self, header: str) -> Principal:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise BearerError("the Authorization header must be `Bearer <token>`")
+        if self.authenticator is None:
+            raise BearerError("this gateway accepts no bearer tokens (no [[http.oidc]] issuer)")
+        return await self.authenticator.authenticate(token.strip())
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, why: str, certificate: SpiffeId | None
+    ) -> None:
+        log.warning(
+            "bearer token refused: %s",
+            why,
+            extra={"fields": {"event": "bearer_refused", "reason": why,
+                              "certificate": str(certificate) if certificate else ""}},
+        )  # fmt: skip
+        request = Request(scope, receive)
+        problem = ProblemError(401, f"invalid bearer token: {why}", reason="INVALID_TOKEN")
+        response = problem_response(request, problem)
+        description = why.replace('"', "'").replace("\\", "/")
+        response.headers["WWW-Authenticate"] = (
+            f'Bearer error="invalid_token", error_description="{description}"'
+        )
+        await response(scope, receive, send)
+        if self.audit is not None:
+            peer = str(certificate) if certificate else ANONYMOUS_NAME
+            self.audit.write(
+                AuditRecord(peer, UNVERIFIED, _method(scope), (), None, "401",
+                            current_trace_id(), "", UNVERIFIED)
+            )  # fmt: skip
+
+    def _audit(self, scope: Scope, call: CallContext, status: str) -> None:
+        if self.audit is not None:
+            self.audit.write(
+                AuditRecord.of_call(call, _method(scope), (), None, status, current_trace_id())
+            )
+
+
+def _method(scope: Scope) -> str:
+    """``GET /v1/variants/{variant}``: the route template, never the path itself."""
+    template = getattr(scope.get("route"), "path", None) or "-"
+    return f"{scope.get('method', '')} {template}"
