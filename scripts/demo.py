@@ -214,7 +214,9 @@ path = "{RUN / f"{node_id}.audit.jsonl"}"
 [[datasets]]
 id = "{cc.lower()}-demo"
 index = "{index}"
-allow = ["spiffe://{TRUST_DOMAIN}/country/*/gateway/*", "spiffe://{TRUST_DOMAIN}/country/*/node/*"]
+# Through the gateway a dataset must admit the gateway AND the caller (the portal).
+allow = ["spiffe://{TRUST_DOMAIN}/country/*/gateway/*", "spiffe://{TRUST_DOMAIN}/country/*/node/*",
+         "spiffe://{TRUST_DOMAIN}/country/{PORTAL[0]}/operator/{PORTAL[1]}"]
 {privacy}"""
     path = RUN / f"{node_id}.toml"
     path.write_text(text)
