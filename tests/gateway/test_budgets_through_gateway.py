@@ -155,14 +155,13 @@ async def test_the_json_api_shows_dataset_outcomes(world):
     finally:
         await server.stop()
         await backend.close()
-    # (gated answers or is withheld as the gateway's deputy rules say: not asserted here)
-    answered = {f["dataset_id"] for f in body["frequencies"]}
-    assert "open" in answered
-    assert not answered & {"dense", "sparse"}
+    # gated admits gateways only: alice (an operator) is refused it through the gateway.
+    assert sorted(f["dataset_id"] for f in body["frequencies"]) == ["open"]
     [outcome] = body["outcomes"]
     assert outcome["status"]["code_name"] == "OK"
     by_id = {d["dataset_id"]: d for d in outcome["datasets"]}
-    assert {"dense", "sparse"} <= set(by_id)
+    assert set(by_id) == {"dense", "sparse", "gated"}
+    assert by_id["gated"]["status"]["code_name"] == "PERMISSION_DENIED"
     assert by_id["dense"]["status"]["code_name"] == "RESOURCE_EXHAUSTED"
     assert 3500 < by_id["dense"]["retry_after_s"] <= LATEST_RETRY_S
     # Named and spent: an answer without rows, the refusal in the node's outcome.
