@@ -69,6 +69,7 @@ def federation_settings(config: GatewayConfig) -> FederationSettings:
         catalog_refresh_s=config.catalog_refresh_s,
         page_token_secret=config.page_token_secret,
         dataset_ownership=config.dataset_ownership,
+        default_assembly=config.default_assembly,
     )
 
 

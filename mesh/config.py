@@ -98,6 +98,13 @@ class NodeConfig:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     #: One of :data:`CATALOG_VISIBILITIES`.
     catalog_visibility: str = "existence"
+    #: This node's Beacon id (``beaconId`` of its Beacon result sets); empty: derived.
+    beacon_id: str = ""
+
+
+def default_beacon_id(node_id: str, country: str) -> str:
+    """The Beacon id of a node that names none: ``org.allelemesh.<cc>.<node id>``."""
+    return f"org.allelemesh.{country.lower()}.{node_id}" if country else f"org.allelemesh.{node_id}"
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,8 @@ class GatewayConfig:
     references: Mapping[Assembly, Path] = field(default_factory=dict)
     #: ``[audit] path``: the gateway's own audit log (``None``: none).
     audit_path: Path | None = None
+    #: The assembly of a request that names none (a Beacon query without ``assemblyId``).
+    default_assembly: Assembly = Assembly.GRCH38
 
 
 class _Table:
@@ -440,6 +449,7 @@ def load_node_config(path: Path) -> NodeConfig:
         tracing=parse_tracing(root, base),
         metrics=parse_metrics(root),
         catalog_visibility=visibility,
+        beacon_id=node.get("beacon_id", str, "").strip(),
     )
     node.reject_unknown()
     root.reject_unknown()
@@ -528,6 +538,9 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         fdp=_fdp(root, path.parent),
         references=_references(root, path.parent),
         audit_path=_audit_path(root, path.parent),
+        default_assembly=_assembly(
+            gateway, "default_assembly", gateway.get("default_assembly", str, "GRCh38")
+        ),
     )
     if not config.peers:
         raise root.fail("peers", "is required: a gateway needs at least one [[peers]] entry")

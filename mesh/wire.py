@@ -76,26 +76,33 @@ _PRECISION = tag(7, WIRE_VARINT)
 
 
 def allele_counts(
-    allele_count: int,
-    allele_number: int,
-    homozygous: int,
-    heterozygous: int,
-    hemizygous: int,
+    allele_count: int | None,
+    allele_number: int | None,
+    homozygous: int | None,
+    heterozygous: int | None,
+    hemizygous: int | None,
     precision: int = allele_pb2.COUNT_PRECISION_EXACT,
+    allele_frequency: float | None = None,
 ) -> bytes:
-    """Encode a ``mesh.v1.AlleleCounts``; AF is AC/AN (0 when AN is 0)."""
+    """Encode a ``mesh.v1.AlleleCounts``; every count has presence (``None``: absent).
+
+    A given count is encoded even when it is 0. AF is AC/AN when both are known and AN
+    is not 0, else ``allele_frequency`` (the source's own), else absent.
+    """
     parts = []
-    if allele_count:
+    if allele_count is not None:
         parts.append(_AC + varint(allele_count))
-    if allele_number:
+    if allele_number is not None:
         parts.append(_AN + varint(allele_number))
-        if allele_count:
-            parts.append(_AF + _DOUBLE.pack(allele_count / allele_number))
-    if homozygous:
+    if allele_count is not None and allele_number:
+        parts.append(_AF + _DOUBLE.pack(allele_count / allele_number))
+    elif allele_frequency is not None:
+        parts.append(_AF + _DOUBLE.pack(allele_frequency))
+    if homozygous is not None:
         parts.append(_HOM + varint(homozygous))
-    if heterozygous:
+    if heterozygous is not None:
         parts.append(_HET + varint(heterozygous))
-    if hemizygous:
+    if hemizygous is not None:
         parts.append(_HEMI + varint(hemizygous))
     if precision:
         parts.append(_PRECISION + varint(precision))

@@ -9,6 +9,10 @@ A value is ``header | variant | dataset | counts | populations | filters``. Only
 ``variant`` depends on the allele's position and bases; the rest depends on its
 counts alone, so :meth:`ValueEncoder.counts_part` can be computed (and cached) once
 per count row and joined with :func:`variant_field` per allele.
+
+Counts have presence (see :mod:`nodes.vcf_counts`): a count the source gave is
+encoded even when it is 0; :data:`~nodes.vcf_counts.ABSENT` is not encoded at all, and
+the header stores :data:`nodes.records.ABSENT` for it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Sequence
 
 from mesh.v1 import allele_pb2
 from mesh.variants import VariantKey
+from nodes import records
 from nodes.records import MAX_COUNT
 from nodes.vcf_counts import Counts, RecordError
 
@@ -40,21 +45,21 @@ _LOW14 = [bytes(((i & 0x7F) | 0x80, (i >> 7) | 0x80)) for i in range(1 << 14)]
 
 
 def _tagged(tag: bytes) -> list[bytes]:
-    """``tag + varint(i)`` for every ``i`` below 2**14, and nothing for 0 (a default)."""
-    return [b""] + [tag + _VARINTS[i] for i in range(1, 1 << 14)]
+    """``tag + varint(i)`` for every ``i`` below 2**14 (a 0 too: counts have presence)."""
+    return [tag + _VARINTS[i] for i in range(1 << 14)]
 
 
 _AC, _AN, _HOM, _HET, _HEMI = (_tagged(t) for t in (b"\x08", b"\x10", b"\x20", b"\x28", b"\x30"))
 
 
 def _body(c: Counts, precision: bytes) -> bytes:
-    """The ``AlleleCounts`` body of non-negative counts: tag+varint tables, one join."""
-    ac, an, hom, het, hemi = c
+    """The ``AlleleCounts`` body of five known counts: tag+varint tables, one join."""
+    ac, an, hom, het, hemi = c[:5]
     return b"".join(
         (
             _AC[ac] if ac < 16384 else b"\x08" + varint(ac),
             _AN[an] if an < 16384 else b"\x10" + varint(an),
-            b"\x19" + _DOUBLE(ac / an) if ac and an else b"",
+            b"\x19" + _DOUBLE(ac / an) if an else b"",
             _HOM[hom] if hom < 16384 else b"\x20" + varint(hom),
             _HET[het] if het < 16384 else b"\x28" + varint(het),
             _HEMI[hemi] if hemi < 16384 else b"\x30" + varint(hemi),
@@ -117,7 +122,7 @@ class ValueEncoder:
         if len(cache) > 4096:  # bounded memory: 4096 entries x groups
             cache.clear()
             cache[None] = b""  # type: ignore[index]
-        counts = _body(c, self._precision) if min(c) >= 0 else self._counts_slow(c)
+        counts = _body(c, self._precision) if _known(c) else self._counts_slow(c)
         label = self._labels[g]
         size = _VARINTS[len(counts)]
         inner = varint(len(label) + len(counts) + 2)
@@ -129,23 +134,26 @@ class ValueEncoder:
         """The encoded ``AlleleCounts`` message of one count tuple."""
         body = self._counts.get(c)
         if body is None:
-            body = _body(c, self._precision) if min(c) >= 0 else self._counts_slow(c)
+            body = _body(c, self._precision) if _known(c) else self._counts_slow(c)
             if len(self._counts) > 50_000:
                 self._counts.clear()  # bounded memory on huge, diverse inputs
             self._counts[c] = body
         return body
 
     def _counts_slow(self, c: Counts) -> bytes:
-        ac, an, hom, het, hemi = c
+        """Counts with absent values, or the source's own AF (``c[5]``) and no AC/AN."""
+        ac, an, hom, het, hemi = c[:5]
         parts = []
-        if ac:
+        if ac >= 0:
             parts.append(b"\x08" + varint(ac))
-        if an:
+        if an >= 0:
             parts.append(b"\x10" + varint(an))
-        if ac and an:
+        if ac >= 0 and an > 0:
             parts.append(b"\x19" + _DOUBLE(ac / an))
+        elif len(c) > 5:
+            parts.append(b"\x19" + _DOUBLE(c[5]))
         for tag, value in ((b"\x20", hom), (b"\x28", het), (b"\x30", hemi)):
-            if value:
+            if value >= 0:
                 parts.append(tag + varint(value))
         parts.append(self._precision)
         return b"".join(parts)
@@ -157,8 +165,8 @@ class ValueEncoder:
         """
         total = row[0]
         assert total is not None
-        if max(total) > MAX_COUNT:
-            raise RecordError(f"a count ({max(total)}) does not fit in 32 bits")
+        if max(total[:5]) > MAX_COUNT:
+            raise RecordError(f"a count ({max(total[:5])}) does not fit in 32 bits")
         rest = row[1:]
         # One C-level pass over the per-group caches (an absent group maps to b"").
         entries = list(map(dict.get, self._entries[1:], rest))  # type: ignore[arg-type]
@@ -167,7 +175,12 @@ class ValueEncoder:
                 if entry is None:
                     entries[i] = self._entry(i + 1, rest[i])  # type: ignore[arg-type]
         total_field = self.counts(total)
-        return _HEADER(total[0], total[1], total[2], total[3], total[4]), b"".join(
+        header = (
+            _HEADER(*total)
+            if _known(total)
+            else _HEADER(*(v if v >= 0 else records.ABSENT for v in total[:5]))
+        )
+        return header, b"".join(
             (self._dataset, b"\x2a", varint(len(total_field)), total_field, *entries)  # type: ignore[arg-type]
         )
 
@@ -188,6 +201,11 @@ class ValueEncoder:
             variant.alt.encode(),
         )
         return b"".join((header, field, tail, filters))
+
+
+def _known(c: Counts) -> bool:
+    """Five counts, every one of them given (the common case: the table path)."""
+    return len(c) == 5 and min(c) >= 0
 
 
 def encode_filters(names: Sequence[str]) -> bytes:

@@ -19,7 +19,7 @@ from itertools import repeat
 from operator import add, itemgetter, le, sub
 from typing import Any
 
-from nodes.vcf_counts import Counts, InfoCounter
+from nodes.vcf_counts import ABSENT, Counts, InfoCounter
 
 _INT = re.compile(rb"-?[0-9]{1,9}")  # wider values: htslib's int32 rules, left to pysam
 _MISSING = object()
@@ -171,7 +171,7 @@ def _simple_rows(
         hets = list(map(sub, acs, map(add, homs, homs)))
         if min(hets) < 0:
             return None
-        rows.append(list(zip(acs, ans, homs, hets, repeat(0), strict=False)))
+        rows.append(list(zip(acs, ans, homs, hets, repeat(ABSENT), strict=False)))
     return rows  # type: ignore[return-value]
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from mesh import wire
+from mesh.config import default_beacon_id
 from mesh.genome import CONTIG_CODES, Assembly
 from mesh.v1 import allele_pb2
 from mesh.variants import VariantKey, chromosome_table
-from nodes.records import HEADER, HEADER_LEN
+from nodes.records import ABSENT, HEADER, HEADER_LEN
 
 # Field keys of the response messages (see protos/mesh/v1/allele_service.proto).
 FIELD1 = wire.tag(1, wire.WIRE_LEN)
@@ -34,6 +35,13 @@ class NodeIdentity:
 
     node_id: str
     country: str
+    #: The node's Beacon id; empty: :func:`mesh.config.default_beacon_id`.
+    beacon_id: str = ""
+
+    @cached_property
+    def beacon(self) -> str:
+        """The Beacon id the catalogue names as this node's (``Dataset.beacon_id``)."""
+        return self.beacon_id or default_beacon_id(self.node_id, self.country)
 
     @cached_property
     def outcome_prefix(self) -> bytes:
@@ -53,26 +61,39 @@ class LookupResult:
 
 
 class PooledCounts:
-    """Pooled counts over the datasets of one variant (rule: mesh.federation pooling)."""
+    """Pooled counts over the datasets of one variant (rule: mesh.federation pooling).
 
-    __slots__ = ("ac", "an", "contributed", "hemi", "het", "hom", "inexact", "suppressed")
+    A count absent (:data:`~nodes.records.ABSENT` or ``None``) from any contributing
+    dataset makes the pooled count absent: a sum with an unknown part is unknown.
+    """
+
+    __slots__ = ("contributed", "inexact", "sums", "suppressed")
 
     def __init__(self) -> None:
-        self.ac = self.an = self.hom = self.het = self.hemi = 0
+        self.sums: list[int | None] = [0, 0, 0, 0, 0]
         self.contributed = self.inexact = self.suppressed = False
 
-    def add(self, counts: tuple[int, int, int, int, int], precision: int) -> None:
+    def add(self, counts: tuple[int | None, ...], precision: int) -> None:
         if precision == SUPPRESSED:
             self.suppressed = True
             return
         self.contributed = True
         if precision == ROUNDED:
             self.inexact = True
-        self.ac += counts[0]
-        self.an += counts[1]
-        self.hom += counts[2]
-        self.het += counts[3]
-        self.hemi += counts[4]
+        sums = self.sums
+        if ABSENT not in counts and None not in counts and None not in sums:
+            sums[0] += counts[0]  # type: ignore[operator]
+            sums[1] += counts[1]  # type: ignore[operator]
+            sums[2] += counts[2]  # type: ignore[operator]
+            sums[3] += counts[3]  # type: ignore[operator]
+            sums[4] += counts[4]  # type: ignore[operator]
+            return
+        for i in range(5):
+            value, total = counts[i], sums[i]
+            if value is None or value == ABSENT:
+                sums[i] = None
+            elif total is not None:
+                sums[i] = total + value
 
     def encode(self) -> bytes:
         if self.suppressed and not self.contributed:
@@ -81,7 +102,8 @@ class PooledCounts:
             precision = ROUNDED
         else:
             precision = EXACT
-        return wire.allele_counts(self.ac, self.an, self.hom, self.het, self.hemi, precision)
+        ac, an, hom, het, hemi = self.sums
+        return wire.allele_counts(ac, an, hom, het, hemi, precision)
 
 
 def variant_message(variant: VariantKey) -> bytes:
@@ -155,7 +177,7 @@ POOLED_ONE_MAX = 1 << 16
 def pool_one(value: bytes | memoryview) -> bytes:
     """The ``pooled`` field of one exact dataset's stored value (and cache it)."""
     header = bytes(value[:HEADER_LEN])
-    ac, an, hom, het, hemi = unpack_header(header)
+    ac, an, hom, het, hemi = (None if v == ABSENT else v for v in unpack_header(header))
     pooled = wire.len_field(FIELD3, wire.allele_counts(ac, an, hom, het, hemi, EXACT))
     if len(POOLED_ONE) >= POOLED_ONE_MAX:
         POOLED_ONE.clear()

@@ -67,6 +67,9 @@ class BuildOptions:
     assembly: Assembly = Assembly.GRCH38
     title: str = ""
     description: str = ""
+    #: The study and a reference to it, shown as Beacon ``source``/``sourceReference``.
+    source: str = ""
+    source_reference: str = ""
     samples: Path | None = None
     reference: Path | None = None
     jobs: int = 1
@@ -397,6 +400,8 @@ def _metadata(
         assembly=config.assembly,
         title=options.title,
         description=options.description,
+        source=options.source,
+        source_reference=options.source_reference,
         sample_count=sample_count,
         populations=sorted({label for r in readers for label in r.labels[1:]}),
         variant_count=variant_count,

@@ -60,7 +60,9 @@ class NodeCatalog:
         policy = self.policies.get(dataset.id, OPEN_POLICY)
         call = caller if caller is not None else callctx.current()
         if self.visibility == FULL or policy.granularity_for_call(dataset.id, call) is not None:
-            return dataset.metadata.to_proto(node_id, country, dataset.publication)
+            return dataset.metadata.to_proto(
+                node_id, country, dataset.publication, self.identity.beacon
+            )
         if self.visibility == HIDDEN:
             return None
         return catalog_service_pb2.Dataset(

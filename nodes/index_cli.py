@@ -34,6 +34,16 @@ def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type:
     build.add_argument("--out", required=True, type=Path, help="index directory (a symlink)")
     build.add_argument("--title", default="")
     build.add_argument("--description", default="")
+    build.add_argument(
+        "--source",
+        default="",
+        help='the study the counts come from, e.g. "The Genome of Europe" (Beacon source)',
+    )
+    build.add_argument(
+        "--source-reference",
+        default="",
+        help="a reference to the study's documentation, e.g. a URL (Beacon sourceReference)",
+    )
     build.add_argument("--samples", type=Path, help="TSV: sample, population, sex")
     build.add_argument("--reference", type=Path, help="FASTA for left-aligning indels")
     build.add_argument("--jobs", type=int, default=1, help="worker processes")
@@ -98,6 +108,8 @@ def _build(args: argparse.Namespace) -> int:
         assembly=Assembly(args.assembly),
         title=args.title,
         description=args.description,
+        source=args.source,
+        source_reference=args.source_reference,
         samples=args.samples,
         reference=args.reference,
         jobs=args.jobs,

@@ -50,7 +50,9 @@ from mesh.v1 import catalog_service_pb2
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+#: 2: counts carry presence (an unknown count is absent, a 0 is stored as 0); version 1
+#: indexes stored unknown counts as 0 and are refused with a "rebuild" message.
+SCHEMA_VERSION = 2
 METADATA_FILE = "dataset.json"
 #: The dataset's publishable metadata file, copied verbatim into the version.
 PUBLICATION_FILE = "metadata.toml"
@@ -80,6 +82,10 @@ class DatasetMetadata:
     build_seconds: float = 0.0
     #: When the publishable metadata was last set (empty: with the build, or never).
     metadata_time: str = ""
+    #: The study the counts come from (``--source``), e.g. "The Genome of Europe".
+    source: str = ""
+    #: A reference to its documentation (``--source-reference``), e.g. a URL.
+    source_reference: str = ""
     schema_version: int = SCHEMA_VERSION
 
     def to_proto(
@@ -87,11 +93,13 @@ class DatasetMetadata:
         node_id: str,
         country: str,
         publication: catalog_service_pb2.DatasetMetadata | None = None,
+        beacon_id: str = "",
     ) -> catalog_service_pb2.Dataset:
         """The catalogue entry (``mesh.v1.Dataset``) of this dataset, served by a node.
 
         ``publication`` (the metadata file, placeholders unresolved) becomes
-        ``metadata``, filled in for this dataset and ``country``.
+        ``metadata``, filled in for this dataset and ``country``; ``beacon_id`` is the
+        node's Beacon id.
         """
         created = timestamp_pb2.Timestamp()
         if self.created_time:
@@ -108,6 +116,9 @@ class DatasetMetadata:
             populations=list(self.populations),
             created_time=created,
             source_sha256=self.source_sha256,
+            beacon_id=beacon_id,
+            source=self.source,
+            source_reference=self.source_reference,
         )
         if publication is not None:
             meta = resolve_metadata(publication, self.id, country, str(self.assembly))
@@ -132,10 +143,16 @@ def read_metadata(path: Path | str) -> DatasetMetadata:
     except (OSError, ValueError) as exc:
         raise IndexStoreError(f"index {path}: cannot read {METADATA_FILE}: {exc}") from exc
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        found = data.get("schema_version") if isinstance(data, dict) else None
+        advice = ""
+        if isinstance(found, int) and found < SCHEMA_VERSION:
+            advice = (
+                "; it was built by an older allelemesh (unknown counts stored as 0): rebuild "
+                "it with `allelemesh index build`"
+            )
         raise IndexStoreError(
-            f"index {path}: {METADATA_FILE} has schema_version "
-            f"{data.get('schema_version') if isinstance(data, dict) else None!r}, "
-            f"expected {SCHEMA_VERSION}"
+            f"index {path}: {METADATA_FILE} has schema_version {found!r}, "
+            f"expected {SCHEMA_VERSION}{advice}"
         )
     try:
         known = {k: v for k, v in data.items() if k in DatasetMetadata.__dataclass_fields__}

@@ -136,6 +136,15 @@ def access_denied(dataset_id: str, call: CallContext) -> PermissionDeniedError:
     )
 
 
+_ROUNDED_FIELDS = (
+    "allele_count",
+    "allele_number",
+    "homozygous_count",
+    "heterozygous_count",
+    "hemizygous_count",
+)
+
+
 def _round(value: int, step: int) -> int:
     return (value + step // 2) // step * step
 
@@ -149,13 +158,14 @@ def release_counts(counts: allele_pb2.AlleleCounts, privacy: PrivacyPolicy) -> N
         return
     step = privacy.round_counts_to
     if step > 1:
-        counts.allele_count = _round(counts.allele_count, step)
-        counts.allele_number = _round(counts.allele_number, step)
-        counts.homozygous_count = _round(counts.homozygous_count, step)
-        counts.heterozygous_count = _round(counts.heterozygous_count, step)
-        counts.hemizygous_count = _round(counts.hemizygous_count, step)
-        an = counts.allele_number
-        counts.allele_frequency = counts.allele_count / an if an else 0.0
+        # Only the counts the source gave: an absent count stays absent.
+        for name in _ROUNDED_FIELDS:
+            if counts.HasField(name):  # type: ignore[arg-type]
+                setattr(counts, name, _round(getattr(counts, name), step))
+        if counts.HasField("allele_count") and counts.allele_number:
+            counts.allele_frequency = counts.allele_count / counts.allele_number
+        elif counts.HasField("allele_number"):
+            counts.ClearField("allele_frequency")
         counts.precision = ROUNDED
     elif not counts.precision:
         counts.precision = EXACT

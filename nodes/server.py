@@ -104,7 +104,7 @@ async def start_node(
         raise ConfigError(exc.message) from None
     lookup = LocalLookup(
         store,
-        NodeIdentity(config.id, config.country),
+        NodeIdentity(config.id, config.country, config.beacon_id),
         default_assembly=config.default_assembly,
         references=references,
         page_tokens=PageTokenCodec(page_token_secret),

@@ -17,23 +17,31 @@ Conventions, in detection order:
     ``nhomalt_<pop>`` for the gnomAD population codes (``afr`` → ``AFR``); sexes
     ``_XY``/``_male`` → ``M`` and ``_XX``/``_female`` → ``F`` (``AC_afr_XY`` → ``AFR_M``).
     Subsets (``joint``, ``non_ukb``, ``raw``, ``grpmax`` ...) are ignored.
-``gdi`` (GDI / 1+MG country files)
-    totals ``AC``/``AN``; groups ``AC_<L>``/``AN_<L>`` with ``L`` a two-letter country
-    code with optional ``_M``/``_F`` (``NO``, ``NO_M``) or ``M``/``F``.
+``gdi`` (GDI / 1+MG country files, as GDI's own VCF-to-node writer names them)
+    totals ``AC``/``AN`` with ``AC_Het``/``AC_Hom``/``AC_Hemi``; groups
+    ``AC_<L>``/``AN_<L>`` with ``AC_<L>_Het``/``AC_<L>_Hom``/``AC_<L>_Hemi``, ``L`` a
+    two- or three-letter country or population code with optional ``_M``/``_F``
+    (``NO``, ``NO_M``, ``AFR_M``) or ``M``/``F``. A label may give only ``AF_<L>``
+    (no ``AC_<L>``/``AN_<L>``): its row then has the frequency and no counts.
 ``basic``
     ``AC``/``AN`` only (e.g. ``bcftools +fill-tags``); no populations.
 ``allelemesh`` (``allelemesh hail export``)
     declared, not detected: a ``##allelemesh_groups=`` header line lists the groups,
     whose keys are ``AC_<L>``/``AN_<L>``/``nhomalt_<L>``/``nhet_<L>``/``nhemi_<L>``.
 
-Homozygous keys are ``nhomalt_<L>``, ``HOM_<L>``, ``Hom_<L>`` (totals: ``nhomalt``,
-``HOM``, ``AC_Hom``), hemizygous ``nhemi_<L>``, ``HEMI_<L>``, ``Hemi_<L>`` (totals
-``nhemi``, ``HEMI``, ``AC_Hemi``), heterozygous ``nhet_<L>``, ``HET_<L>``.
+Homozygous keys are ``nhomalt_<L>``, ``HOM_<L>``, ``Hom_<L>``, ``AC_<L>_Hom``
+(totals: ``nhomalt``, ``HOM``, ``AC_Hom``), hemizygous ``nhemi_<L>``, ``HEMI_<L>``,
+``Hemi_<L>``, ``AC_<L>_Hemi`` (totals ``nhemi``, ``HEMI``, ``AC_Hemi``), heterozygous
+``nhet_<L>``, ``HET_<L>``, ``AC_<L>_Het`` (totals ``nhet``, ``HET``, ``AC_Het``).
 
-Derived counts (documented rule):
+A count the file does not give is :data:`ABSENT` (``-1``) in :data:`Counts`, and
+absent from every answer, never 0; a 0 in the file is a 0. Derived counts
+(documented rule):
 
-* heterozygous = AC - 2 * homozygous - hemizygous when not given, and 0 when the
-  homozygous count is not in the file either (unknown, not "all heterozygous");
+* heterozygous = AC - 2 * homozygous - hemizygous (hemizygous taken as 0 when not
+  given: outside haploid regions nobody is hemizygous) when not given, and absent
+  when the homozygous count is not in the file either; a hemizygous count not given
+  is absent;
 * on X outside the pseudo-autosomal regions and on Y (males are haploid there), a
   male group (``M``, ``*_M``) has hemizygous = its hemizygous key if present, else
   its AC, and no homozygous/heterozygous calls (gnomAD counts hemizygous males as
@@ -65,8 +73,12 @@ from typing import Any
 
 from mesh.errors import IndexBuildError
 
-#: One allele's counts in one group: AC, AN, homozygous, heterozygous, hemizygous.
-Counts = tuple[int, int, int, int, int]
+#: One allele's counts in one group: AC, AN, homozygous, heterozygous, hemizygous
+#: (:data:`ABSENT` where the source gave none), and, only for a group whose source
+#: gave a frequency but no AC/AN, that frequency as a sixth item.
+Counts = tuple[int, ...] | tuple[int, int, int, int, int, float]
+#: A count the source did not give.
+ABSENT = -1
 
 GNOMAD_POPULATIONS = frozenset(
     {"afr", "ami", "amr", "asj", "eas", "fin", "mid", "nfe", "oth", "remaining", "sas"}
@@ -74,10 +86,10 @@ GNOMAD_POPULATIONS = frozenset(
 EXAC_POPULATIONS = frozenset({"AFR", "AMR", "ASJ", "EAS", "FIN", "NFE", "OTH", "SAS"})
 _GNOMAD_SEX = {"XY": "M", "XX": "F", "male": "M", "female": "F"}
 _EXAC_SEX = {"MALE": "M", "Male": "M", "FEMALE": "F", "Female": "F"}
-_GDI_LABEL = re.compile(r"^(?:[A-Z]{2}(?:_[MF])?|[MF])$")
-_HOM = ("nhomalt_{}", "HOM_{}", "Hom_{}")
-_HET = ("nhet_{}", "HET_{}")
-_HEMI = ("nhemi_{}", "HEMI_{}", "Hemi_{}")
+_GDI_LABEL = re.compile(r"^(?:[A-Z]{2,3}(?:_[MF])?|[MF])$")
+_HOM = ("nhomalt_{}", "HOM_{}", "Hom_{}", "AC_{}_Hom")
+_HET = ("nhet_{}", "HET_{}", "AC_{}_Het")
+_HEMI = ("nhemi_{}", "HEMI_{}", "Hemi_{}", "AC_{}_Hemi")
 
 
 class RecordError(ValueError):
@@ -86,13 +98,17 @@ class RecordError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CountFields:
-    """The INFO keys holding one group's counts (``None``: not in the file)."""
+    """The INFO keys holding one group's counts (``None``: not in the file).
 
-    ac: str
-    an: str
+    ``ac``/``an`` are ``None`` only for a group given by its frequency ``af`` alone.
+    """
+
+    ac: str | None
+    an: str | None
     hom: str | None = None
     het: str | None = None
     hemi: str | None = None
+    af: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +195,10 @@ def detect_convention(info_keys: Iterable[str]) -> InfoConvention | None:
                     fields = _group(keys, key, f"AN_{label}", label, {})
                     if fields:
                         groups[label] = fields
+            for key in keys:
+                label = key[3:]
+                if key.startswith("AF_") and _GDI_LABEL.match(label) and label not in groups:
+                    groups[label] = CountFields(None, None, af=key)
             name = "gdi" if groups else "basic"
     else:
         return None
@@ -222,7 +242,7 @@ def load_info_map(path: Path) -> InfoConvention:
 
 
 def _fields_from_toml(path: Path, where: str, table: Any) -> CountFields:
-    allowed = {"ac", "an", "hom", "het", "hemi"}
+    allowed = {"ac", "an", "hom", "het", "hemi", "af"}
     if not isinstance(table, dict):
         raise IndexBuildError(f"info map {path}: {where} must be a table")
     unknown = set(table) - allowed
@@ -230,16 +250,21 @@ def _fields_from_toml(path: Path, where: str, table: Any) -> CountFields:
         raise IndexBuildError(f"info map {path}: {where}: unknown keys {sorted(unknown)}")
     if not all(isinstance(v, str) for v in table.values()):
         raise IndexBuildError(f"info map {path}: {where}: values must be INFO key strings")
-    if "ac" not in table or "an" not in table:
+    if where == "total" and ("ac" not in table or "an" not in table):
         raise IndexBuildError(f"info map {path}: {where}: ac and an are required")
-    return CountFields(**table)
+    if ("ac" in table) != ("an" in table) or ("ac" not in table and "af" not in table):
+        raise IndexBuildError(f"info map {path}: {where}: give ac and an, or af alone")
+    return CountFields(
+        table.get("ac"), table.get("an"), table.get("hom"), table.get("het"),
+        table.get("hemi"), table.get("af")
+    )  # fmt: skip
 
 
 def check_header(convention: InfoConvention, info_keys: Iterable[str]) -> None:
     """Raise if a header lacks a key the convention (e.g. an info map) names."""
     keys = set(info_keys)
     for label, fields in convention.groups:
-        for key in (fields.ac, fields.an, fields.hom, fields.het, fields.hemi):
+        for key in (fields.ac, fields.an, fields.hom, fields.het, fields.hemi, fields.af):
             if key is not None and key not in keys:
                 raise IndexBuildError(f"INFO {key} (group {label or 'total'}) not in the header")
 
@@ -258,14 +283,17 @@ class InfoCounter:
             for label in self.labels
         ]
         self._keys = [(f.ac, f.an, f.hom, f.het, f.hemi) for f in self._fields]
-        needed = {k for keys in self._keys for k in keys if k}
+        #: Per group: its AF key when the group is given by its frequency alone.
+        self._af_only = [f.af if f.ac is None else None for f in self._fields]
+        needed = {k for keys in self._keys for k in keys if k} | {k for k in self._af_only if k}
         #: Decode every INFO field at once when most of them are needed: one
         #: ``info.items()`` costs ~0.1 µs a field, one ``info.get`` ~0.35 µs.
         self.bulk = len(needed) * 2 >= len(set(header_keys)) if header_keys else False
 
     def needed_keys(self) -> tuple[str, ...]:
         """Every INFO key :meth:`count` reads, each once, in group order."""
-        return tuple(dict.fromkeys(k for keys in self._keys for k in keys if k))
+        keys = [k for keys in self._keys for k in keys if k]
+        return tuple(dict.fromkeys([*keys, *(k for k in self._af_only if k)]))
 
     def count(self, info: Any, n_alt: int, haploid_males: bool) -> list[list[Counts | None]]:
         """Return ``counts[allele][group]`` (``None``: population absent in this record)."""
@@ -273,7 +301,11 @@ class InfoCounter:
             info = dict(info.items())
         get = info.get
         raw: list[tuple[Any, ...] | None] = []
+        af_only = self._af_only
         for i, (k_ac, k_an, k_hom, k_het, k_hemi) in enumerate(self._keys):
+            if k_ac is None:
+                raw.append(_frequencies(get, af_only[i], n_alt))
+                continue
             ac = get(k_ac)
             an = get(k_an)
             hom = get(k_hom) if k_hom else None
@@ -289,7 +321,7 @@ class InfoCounter:
                 continue
             else:
                 ac = _per_allele(k_ac, ac, n_alt)
-                an = _scalar(k_an, an)
+                an = _scalar(str(k_an), an)
                 hom = _optional(info, k_hom, n_alt)
             het = _optional(info, k_het, n_alt) if k_het else None
             hemi = _optional(info, k_hemi, n_alt) if k_hemi else None
@@ -302,13 +334,16 @@ class InfoCounter:
                 if values is None:
                     row.append(None)
                     continue
+                if len(values) == 1:  # a frequency alone
+                    row.append((ABSENT, ABSENT, ABSENT, ABSENT, ABSENT, values[0][a]))
+                    continue
                 ac_v, an, hom_v, het_v, hemi_v = values
                 ac = ac_v[a]
                 if het_v is None and hemi_v is None and hom_v is not None and not haploid_males:
                     hom = hom_v[a]
                     het = ac - 2 * hom
                     if het >= 0 and ac <= an and hom >= 0:
-                        row.append((ac, an, hom, het, 0))
+                        row.append((ac, an, hom, het, ABSENT))
                         continue
                 row.append(one(g, a, values, raw, haploid_males))
             result.append(row)
@@ -321,10 +356,10 @@ class InfoCounter:
         fields = self._fields[g]
         ac = ac_v[a]
         hom = hom_v[a] if hom_v is not None else None
-        hemi = hemi_v[a] if hemi_v is not None else 0
+        hemi = hemi_v[a] if hemi_v is not None else None
         if ac > an:
             raise RecordError(f"{fields.ac} {ac} > {fields.an} {an}")
-        if (hom is not None and hom < 0) or hemi < 0 or ac < 0:
+        if (hom is not None and hom < 0) or (hemi is not None and hemi < 0) or ac < 0:
             raise RecordError(f"negative count in {fields.ac}/{fields.hom}/{fields.hemi}")
         if haploid_males:
             male, part = self._male[g]
@@ -332,21 +367,28 @@ class InfoCounter:
                 hemi = hemi_v[a] if hemi_v is not None else ac
                 return (ac, an, 0, 0, hemi)
             part_values = raw[part] if part >= 0 else None
-            if part_values is not None and hemi_v is None:
+            if part_values is not None and len(part_values) > 1 and hemi_v is None:
                 hemi = part_values[0][a]
                 if hom is not None and part_values[2] is not None:
                     hom = max(0, hom - part_values[2][a])
+        het: int | None
         if het_v is not None:
             het = het_v[a]
         elif hom is not None:
-            het = ac - 2 * hom - hemi
+            het = ac - 2 * hom - (hemi or 0)
             if het < 0:
                 raise RecordError(
                     f"{fields.hom} {hom} and hemizygous {hemi} exceed {fields.ac} {ac}"
                 )
         else:
-            het = 0
-        return (ac, an, hom or 0, het, hemi)
+            het = None
+        return (
+            ac,
+            an,
+            ABSENT if hom is None else hom,
+            ABSENT if het is None else het,
+            ABSENT if hemi is None else hemi,
+        )
 
 
 def _per_allele(key: str, value: Any, n_alt: int) -> Sequence[int]:
@@ -369,6 +411,20 @@ def _scalar(key: str, value: Any) -> int:
     if not isinstance(value, int) or value < 0:
         raise RecordError(f"{key} has a missing or negative value {value!r}")
     return value
+
+
+def _frequencies(get: Any, key: str | None, n_alt: int) -> tuple[Sequence[float]] | None:
+    """The per-allele frequencies of an AF-only group (``None``: not in this record)."""
+    value = get(key) if key else None
+    if value is None:
+        return None
+    values = value if isinstance(value, tuple) else (value,)
+    if len(values) != n_alt:
+        raise RecordError(f"{key} has {len(values)} values but ALT has {n_alt} alleles")
+    for v in values:
+        if not isinstance(v, int | float) or isinstance(v, bool) or not 0 <= v <= 1:
+            raise RecordError(f"{key} has a missing or out-of-range frequency {v!r}")
+    return (tuple(float(v) for v in values),)
 
 
 def _optional(info: Any, key: str | None, n_alt: int) -> Sequence[int] | None:

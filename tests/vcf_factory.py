@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pysam
 
-#: (AC, AN, homozygous, heterozygous, hemizygous)
-Counts = tuple[int, int, int, int, int]
+#: (AC, AN, homozygous, heterozygous, hemizygous); None: not given
+Counts = tuple[int | None, int | None, int | None, int | None, int | None]
 
 LENGTHS = {
     "GRCh38": {"1": 248956422, "2": 242193529, "17": 83257441, "X": 156040895, "Y": 57227415},
@@ -334,6 +334,7 @@ def expected_site_counts(
     Rule (nodes.vcf_counts docstring): het = AC - 2*hom - hemi; on haploid regions male
     groups are all hemizygous (hemi = AC unless given), and a group with a male part
     takes hemi from it and excludes the male part's homozygotes when no hemi is given.
+    A count the file does not give (and that the rule cannot derive) is ``None``.
     """
     haploid = in_haploid_region(rec.chrom, rec.pos, assembly)
     groups = {"": rec.total, **rec.populations}
@@ -342,19 +343,19 @@ def expected_site_counts(
         row: dict[str, Counts] = {}
         for label, g in groups.items():
             ac, an = g.ac[a], g.an
-            hom = g.hom[a] if (with_hom and g.hom) else 0
-            hemi = g.hemi[a] if (with_hemi and g.hemi) else 0
+            hom = g.hom[a] if (with_hom and g.hom) else None
+            hemi = g.hemi[a] if (with_hemi and g.hemi) else None
             male = label == "M" or label.endswith("_M")
             male_label = f"{label}_M" if label else "M"
             if haploid and male:
-                row[label] = (ac, an, 0, 0, hemi if with_hemi else ac)
+                row[label] = (ac, an, 0, 0, hemi if hemi is not None else ac)
                 continue
-            if haploid and male_label in groups and not with_hemi:
+            if haploid and male_label in groups and hemi is None:
                 part = groups[male_label]
                 hemi = part.ac[a]
-                if with_hom and part.hom:
+                if hom is not None and with_hom and part.hom:
                     hom = max(0, hom - part.hom[a])
-            het = ac - 2 * hom - hemi if with_hom else 0
+            het = ac - 2 * hom - (hemi or 0) if hom is not None else None
             row[label] = (ac, an, hom, het, hemi)
         result.append(row)
     return result

@@ -36,6 +36,7 @@ from gateway.pages import mount_pages
 from mesh.audit import AuditLog
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError, IndexBuildError
+from mesh.genome import Assembly
 from mesh.http_config import HttpOptions
 from mesh.reference import open_references
 from mesh.tracing import Telemetry, TracingMiddleware
@@ -92,7 +93,10 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outside the body limit (a bad token is refused before a body is read), inside tracing.
     app.add_middleware(CallerIdentity, authenticator=authenticator, audit=audit)
-    app.include_router(beacon.router)
+    app.include_router(beacon.router, prefix=beacon.BEACON_PREFIX)
+    # The GDI portal appends /v2.0.0/g_variants to its base URL: serve the same Beacon
+    # there too (left out of the OpenAPI document, which would list every route twice).
+    app.include_router(beacon.router, prefix=beacon.VERSIONED_PREFIX, include_in_schema=False)
     app.include_router(json_api.router)
     mount_docs(app)
     mount_fdp(app, fdp or FdpPublisher(backend))
@@ -140,6 +144,9 @@ async def start_http(
                 settings = replace(settings, references=open_references(paths))
             except IndexBuildError as exc:
                 raise ConfigError(f"[references]: {exc.message}") from None
+        default_assembly = getattr(config, "default_assembly", None)
+        if isinstance(default_assembly, Assembly):
+            settings = replace(settings, default_assembly=default_assembly)
         peer_timeout_ms = getattr(config, "timeout_ms", None)
         if isinstance(peer_timeout_ms, int) and peer_timeout_ms > 0:
             # The federation answers within the peer deadline; leave it room to do so.

@@ -1,11 +1,15 @@
 """GA4GH Beacon v2 for allele frequencies, under ``/api``.
 
 ``/api/g_variants`` (GET and POST) answers sequence queries (one variant) and range
-queries (a region, paged with ``skip``/``limit``) at ``boolean``, ``count`` or
-``record`` granularity, with one result set per (node, dataset). Every response
-says, in ``info``, which nodes were asked and which failed (``outcomes``,
-``failedNodes``), and how exact the counts are. Responses validate against the
-official Beacon v2 schemas (see ``tests/http``).
+queries (a region) at ``boolean``, ``count`` or ``record`` granularity, with one
+result set per (node, dataset): ``beaconId`` the node's Beacon id, ``id`` the dataset
+id. ``skip``/``limit`` page the results *within* each result set (see
+:mod:`gateway.http.beacon_search`). Every response says, in ``info``, which nodes
+were asked and which failed (``outcomes``, ``failedNodes``), which datasets gave no
+rows and why (``withheldDatasets``), and how exact the counts are. Every route is
+also served under ``/api/v2.0.0`` (the GDI portal appends ``/v2.0.0/g_variants`` to
+its base URL). Responses validate against the official Beacon v2 schemas and the GDI
+portal's contract (see ``tests/http``).
 """
 
 from __future__ import annotations
@@ -21,14 +25,18 @@ from gateway.http.backend import MeshBackend
 from gateway.http.beacon_query import VARIANT_TYPES, BeaconQuery, build_query
 from gateway.http.beacon_records import precision_of, record
 from gateway.http.beacon_search import SearchResult, catalog_datasets, run_query
-from gateway.http.convert import JsonObject, assembly_name, outcome_json
+from gateway.http.convert import JsonObject, assembly_name, outcome_json, status_json
 from gateway.http.numbers import ASCII_COUNT
 from gateway.http.problems import PROBLEM_RESPONSES, bad_request
-from gateway.http.settings import HttpSettings, public_base_url
+from gateway.http.settings import BEACON_API_VERSION, HttpSettings, public_base_url
 from mesh.paging import MAX_PAGE_SIZE
-from mesh.v1 import catalog_service_pb2
+from mesh.v1 import allele_pb2, catalog_service_pb2
 
-router = APIRouter(prefix="/api", tags=["Beacon v2"], responses=PROBLEM_RESPONSES)
+#: Mounted at ``/api`` and again at ``/api/v2.0.0`` (see :func:`include_beacon`).
+router = APIRouter(tags=["Beacon v2"], responses=PROBLEM_RESPONSES)
+#: Where the Beacon is mounted; problems under these paths are ``beaconErrorResponse``s.
+BEACON_PREFIX = "/api"
+VERSIONED_PREFIX = f"{BEACON_PREFIX}/{BEACON_API_VERSION}"
 
 _COUNTS_NOTE = (
     "Counts are exact unless a frequency says countPrecision 'rounded' (rounded by the "
@@ -264,18 +272,26 @@ async def _answer(request: Request, query: BeaconQuery) -> JsonObject:
         parameters=query.parameters,
         include=query.include,
         filters=query.filters,
+        assembly=query.assembly,
     )
     summary: JsonObject = {"exists": result.matched > 0}
     if query.granularity == "count" or (query.granularity == "record" and result.complete):
         summary["numTotalResults"] = result.matched
     response: JsonObject = {"meta": meta, "responseSummary": summary}
     if query.granularity == "record":
-        misses: list[catalog_service_pb2.Dataset] = []
-        if query.include in ("MISS", "ALL"):
-            misses = await catalog_datasets(backend, query, settings)
-        response["response"] = {"resultSets": _result_sets(request, query, result, misses)}
+        catalog = await catalog_datasets(backend, query, settings) if query.located else []
+        response["response"] = {"resultSets": _result_sets(request, query, result, catalog)}
     response["info"] = _info(query, result)
     return response
+
+
+def _source(dataset: catalog_service_pb2.Dataset | None, dataset_id: str, base: str) -> JsonObject:
+    """``source``/``sourceReference`` of a dataset: its metadata, else its catalogue entry."""
+    source = dataset.source if dataset is not None and dataset.source else ""
+    if not source:
+        source = dataset.title if dataset is not None and dataset.title else dataset_id
+    reference = dataset.source_reference if dataset is not None else ""
+    return {"source": source, "source_reference": reference or f"{base}api/datasets/{dataset_id}"}
 
 
 def _result_sets(
@@ -287,33 +303,42 @@ def _result_sets(
     """One result set per (node, dataset), as ``includeResultsetResponses`` asks."""
     if query.include == "NONE":
         return []
-    settings = _settings(request)
     base = public_base_url(request)
+    known = {(d.node_id, d.id): d for d in catalog}
     sets: dict[tuple[str, str], JsonObject] = {}
 
     def result_set(node_id: str, country: str, dataset_id: str) -> JsonObject:
         key = (node_id, dataset_id)
         if key not in sets:
             count = result.per_dataset.get(key, 0)
+            dataset = known.get(key)
+            info: JsonObject = {"nodeId": node_id, "country": country, "datasetId": dataset_id}
+            if count:
+                info["pagination"] = _set_paging(query, result, key)
             sets[key] = {
                 "id": dataset_id,
                 "setType": "dataset",
                 "exists": count > 0,
                 "resultsCount": count,
                 "results": [],
-                "info": {"nodeId": node_id, "country": country, "datasetId": dataset_id},
+                "info": info,
             }
+            beacon_id = dataset.beacon_id if dataset is not None else ""
+            # The node's Beacon id; a node too old to say one is named by the gateway's.
+            sets[key]["beaconId"] = beacon_id or _settings(request).beacon_id
         return sets[key]
 
     if query.include in ("HIT", "ALL"):
         for frequency in result.page:
+            key = (frequency.node_id, frequency.dataset_id)
             entry = result_set(frequency.node_id, frequency.country, frequency.dataset_id)
+            source = _source(known.get(key), frequency.dataset_id, base)
             entry["results"].append(
                 record(
                     frequency,
                     query.assembly,
-                    source=f"{settings.source} ({frequency.country}, {frequency.dataset_id})",
-                    source_reference=f"{base}api/datasets/{frequency.dataset_id}",
+                    source=source["source"],
+                    source_reference=source["source_reference"],
                 )
             )
             if precision_of(frequency.counts) != "exact" or any(
@@ -329,28 +354,47 @@ def _result_sets(
     return list(sets.values())
 
 
+def _set_paging(query: BeaconQuery, result: SearchResult, key: tuple[str, str]) -> JsonObject:
+    """One result set's page: ``nextSkip`` is the ``skip`` of the request for its next page."""
+    paging: JsonObject = {"skip": query.skip, "limit": query.limit}
+    if result.has_more(key):
+        paging["hasMore"] = True
+        paging["nextSkip"] = query.skip + query.limit
+    else:
+        paging["hasMore"] = False
+    return paging
+
+
 def _info(query: BeaconQuery, result: SearchResult) -> JsonObject:
-    """Top-level ``info``: node outcomes, failures, count exactness, paging, warnings."""
+    """Top-level ``info``: node outcomes, failures, withheld datasets, paging, warnings."""
     outcomes = list(result.outcomes.values())
     failed = [o for o in outcomes if o.status.code != 0]
     info: JsonObject = {
         "outcomes": [outcome_json(o) for o in outcomes],
         "failedNodes": [outcome_json(o) for o in failed],
+        "withheldDatasets": withheld_datasets(outcomes),
         "countPrecision": _COUNTS_NOTE,
     }
     if failed:
         names = ", ".join(f"{o.node_id} ({o.country})" for o in failed)
         info["warning"] = f"these nodes did not answer, so their data is missing: {names}"
+    if not query.located:
+        info["note"] = (
+            "no query parameters: give referenceName and start (0-based) with "
+            "referenceBases and alternateBases for a variant, or start and end for a range"
+        )
     if query.granularity == "record":
-        has_more = result.has_more(query.skip)
+        has_more = result.has_more()
         paging: JsonObject = {
             "skip": query.skip,
             "limit": query.limit,
+            "per": "resultSet",
             "returned": len(result.page),
             "hasMore": has_more,
         }
         if has_more:
-            paging["nextSkip"] = query.skip + len(result.page)
+            # skip and limit count results within each result set (dataset).
+            paging["nextSkip"] = query.skip + query.limit
         info["pagination"] = paging
     if not result.complete and query.granularity == "count":
         info["numTotalResultsIsLowerBound"] = True
@@ -365,6 +409,22 @@ def _info(query: BeaconQuery, result: SearchResult) -> JsonObject:
     if warnings:
         info["warnings"] = warnings
     return info
+
+
+def withheld_datasets(outcomes: list[allele_pb2.NodeOutcome]) -> list[JsonObject]:
+    """Every dataset a node reported giving no rows, with why (withheld, budget spent)."""
+    out: list[JsonObject] = []
+    for outcome in outcomes:
+        for dataset in outcome.datasets:
+            out.append(
+                {
+                    "datasetId": dataset.dataset_id,
+                    "nodeId": outcome.node_id,
+                    "country": outcome.country,
+                    "status": status_json(dataset.status),
+                }
+            )
+    return out
 
 
 def beacon_error_decorator(request: Request, body: JsonObject) -> JsonObject:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gateway.http.convert import JsonObject
 from gateway.http.settings import BEACON_API_VERSION, SERVICE_VERSION, HttpSettings
+from mesh.genome import Assembly
 
 SCHEMA_BASE = "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/"
 G_VARIANT_SCHEMA = "ga4gh-beacon-variant-v2.0.0"
@@ -44,17 +45,25 @@ def response_meta(
     parameters: JsonObject | None = None,
     include: str | None = None,
     filters: list[str] | None = None,
+    assembly: Assembly | None = None,
 ) -> JsonObject:
-    """``meta`` of a query response, with the request summary the schema requires."""
+    """``meta`` of a query response, with the request summary the schema requires.
+
+    ``assembly`` is the one the query was answered on: the request's ``assemblyId``, or
+    the gateway's ``default_assembly`` when it gave none (echoed as ``assemblyId``).
+    """
     summary: JsonObject = {
         "apiVersion": BEACON_API_VERSION,
         "requestedSchemas": [],
         "pagination": {"skip": skip, "limit": limit},
         "requestedGranularity": requested_granularity,
     }
-    if parameters:
+    if parameters or assembly is not None:
         # requestParameters maps entry types to objects: {"g_variant": {...}}.
-        summary["requestParameters"] = {"g_variant": parameters}
+        received = dict(parameters or {})
+        if assembly is not None:
+            received["assemblyId"] = assembly.value
+        summary["requestParameters"] = {"g_variant": received}
     if include is not None:
         summary["includeResultsetResponses"] = include
     if filters:

@@ -62,6 +62,11 @@ class BeaconQuery:
     #: The request as received, for ``meta.receivedRequestSummary``.
     parameters: JsonObject = field(default_factory=dict)
 
+    @property
+    def located(self) -> bool:
+        """Whether the request names a variant or a range (a bare ``GET`` names neither)."""
+        return self.variant is not None or self.region is not None
+
 
 def variant_class(ref: str, alt: str) -> str:
     """``SNP``, ``MNP``, ``INS``, ``DEL`` or ``INDEL`` (Beacon ``variantType``) of two alleles."""
@@ -220,8 +225,18 @@ def build_query(
     return query
 
 
+#: Parameters that locate a query; a request with none of them asks for nothing.
+_LOCATING = ("referenceName", "start", "end", "referenceBases", "alternateBases")
+
+
 def _locate(query: BeaconQuery, p: _Reader, settings: HttpSettings) -> None:
-    """Set the query's variant (sequence query) or region (range query)."""
+    """Set the query's variant (sequence query) or region (range query).
+
+    A request without any locating parameter (``GET /api/g_variants``, as EGA's
+    beacon-verifier sends it) is valid and matches nothing.
+    """
+    if all(p.raw.get(k) in (None, "", []) for k in (*_LOCATING, "genomicAlleleShortForm")):
+        return
     short_form = p.text("genomicAlleleShortForm")
     if short_form is not None:
         try:

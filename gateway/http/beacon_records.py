@@ -1,14 +1,19 @@
 """One ``mesh.v1.VariantFrequency`` as a Beacon v2 ``genomicVariation`` record.
 
 * ``variation`` is a ``LegacyVariation``: VCF-style alleles and ``variantType`` with a
-  VRS 1.3 ``SequenceLocation`` (interbase, on the RefSeq accession), which the
-  default schema accepts and which keeps the alleles exactly as queried.
+  VRS 1.3 ``SequenceLocation`` (interbase), which the default schema accepts and
+  which keeps the alleles exactly as queried.
 * ``frequencyInPopulations`` has one entry per record (the dataset it came from),
   whose ``frequencies`` carry the GDI fields ``alleleCount``, ``alleleNumber``,
   ``alleleCountHomozygous``, ``alleleCountHeterozygous`` and ``alleleCountHemizygous``.
-* Population labels are GDI style: the dataset-wide counts are ``<CC>`` (the node's
-  country), a bare ``M``/``F`` group becomes ``<CC>_M``/``<CC>_F``, other labels
-  (``NO_M``, ``AFR``) are kept.
+* Population labels arrive exactly as the dataset defines them (``M``, ``F``, ``FR``,
+  ``FR_M``, ``AFR_M``): the GDI portal filters rows by exact label, so nothing is
+  prefixed or merged. The dataset-wide counts are the ``Total`` row, as GDI nodes
+  answer it.
+* A count the dataset did not give is left out of its row (the key is absent), never
+  written as 0; a 0 means zero.
+* ``variation.location.sequence_id`` is ``HGVSid:<chrom>:g.<pos><ref>><alt>`` (what the
+  portal parses), ``identifiers.genomicHGVSId`` the RefSeq form.
 * Privacy: a suppressed group (counts withheld, all zero) is left out of
   ``frequencies`` rather than shown as a zero count, and named in the record's
   ``info``; rounded counts are marked ``countPrecision: "rounded"``.
@@ -51,7 +56,7 @@ def variation(variant: allele_pb2.Variant, assembly: Assembly) -> JsonObject:
         "alternateBases": variant.alternate_bases,
         "location": {
             "type": "SequenceLocation",
-            "sequence_id": f"refseq:{refseq_accession(variant.chromosome, assembly)}",
+            "sequence_id": hgvs_sequence_id(variant),
             "interval": {
                 "type": "SequenceInterval",
                 "start": {"type": "Number", "value": start},
@@ -59,6 +64,12 @@ def variation(variant: allele_pb2.Variant, assembly: Assembly) -> JsonObject:
             },
         },
     }
+
+
+def hgvs_sequence_id(variant: allele_pb2.Variant) -> str:
+    """``HGVSid:21:g.9411239G>A``: the form the GDI portal parses (VCF alleles, 1-based)."""
+    v = variant
+    return f"HGVSid:{v.chromosome}:g.{v.position}{v.reference_bases}>{v.alternate_bases}"
 
 
 def identifiers(variant: allele_pb2.Variant, assembly: Assembly) -> JsonObject:
@@ -70,39 +81,37 @@ def identifiers(variant: allele_pb2.Variant, assembly: Assembly) -> JsonObject:
     return {"genomicHGVSId": f"{accession}:g.{variant.position}{ref}>{alt}"}
 
 
-def population_label(label: str, country: str) -> str:
-    """The GDI label of a population row (``M`` → ``<CC>_M``)."""
-    if country and label in ("M", "F"):
-        return f"{country}_{label}"
-    return label
+#: The label of the dataset-wide row (GDI nodes answer their totals under it).
+TOTAL_LABEL = "Total"
+#: Beacon key of each ``AlleleCounts`` count field, in the order rows show them.
+_COUNT_KEYS = (
+    ("allele_frequency", "alleleFrequency", float),
+    ("allele_count", "alleleCount", int),
+    ("allele_number", "alleleNumber", int),
+    ("homozygous_count", "alleleCountHomozygous", int),
+    ("heterozygous_count", "alleleCountHeterozygous", int),
+    ("hemizygous_count", "alleleCountHemizygous", int),
+)
 
 
 def frequency_entry(population: str, counts: allele_pb2.AlleleCounts) -> JsonObject:
-    """One ``frequencies[]`` entry with the GDI count fields."""
-    return {
-        "population": population,
-        "alleleFrequency": float(counts.allele_frequency),
-        "alleleCount": int(counts.allele_count),
-        "alleleNumber": int(counts.allele_number),
-        "alleleCountHomozygous": int(counts.homozygous_count),
-        "alleleCountHeterozygous": int(counts.heterozygous_count),
-        "alleleCountHemizygous": int(counts.hemizygous_count),
-        "countPrecision": precision_of(counts),
-    }
+    """One ``frequencies[]`` entry with the GDI count fields the dataset gave."""
+    entry: JsonObject = {"population": population}
+    for name, key, kind in _COUNT_KEYS:
+        if counts.HasField(name):  # type: ignore[arg-type]
+            entry[key] = kind(getattr(counts, name))
+    entry["countPrecision"] = precision_of(counts)
+    return entry
 
 
 def _groups(
     frequency: allele_pb2.VariantFrequency,
 ) -> Iterable[tuple[str, allele_pb2.AlleleCounts]]:
-    """(GDI label, counts) of the dataset-wide counts and every population row."""
-    country = frequency.country
-    rows = [(population_label(p.population, country), p.counts) for p in frequency.populations]
-    labels = {label for label, _ in rows}
-    overall = country or frequency.dataset_id
-    # A file with its own <CC> group (GDI convention) already names the whole dataset.
-    if overall not in labels:
-        yield overall, frequency.counts
-    yield from rows
+    """(label, counts) of the ``Total`` row and every population row, labels unchanged."""
+    if not any(p.population == TOTAL_LABEL for p in frequency.populations):
+        yield TOTAL_LABEL, frequency.counts
+    for p in frequency.populations:
+        yield p.population, p.counts
 
 
 def record(
@@ -115,9 +124,13 @@ def record(
     """The ``genomicVariation`` record of one dataset's counts of one variant."""
     entries: list[JsonObject] = []
     suppressed: list[str] = []
+    no_frequency: list[str] = []
     for label, counts in _groups(frequency):
         if precision_of(counts) == "suppressed":
             suppressed.append(label)
+        elif not counts.HasField("allele_frequency"):
+            # Beacon requires alleleFrequency in a row; with AN 0 or unknown there is none.
+            no_frequency.append(label)
         else:
             entries.append(frequency_entry(label, counts))
     result: JsonObject = {
@@ -142,6 +155,8 @@ def record(
         "country": frequency.country,
         "filters": filter_values(frequency),
     }
+    if no_frequency:
+        info["populationsWithoutFrequency"] = no_frequency
     if suppressed:
         info["suppressedPopulations"] = suppressed
         info["note"] = (

@@ -1,12 +1,15 @@
 """Running a ``g_variants`` query against the backend, Beacon paging included.
 
-Beacon pages by ``skip``/``limit``; the backend pages a region by opaque tokens
-(AIP-158) that can only be followed, never jumped. So a range query reads pages in
-order, counts the matching records, keeps those in ``[skip, skip + limit)`` and
-stops as soon as it knows what the response needs: one more record than the page
-(``hasMore``) for records, every record for counts and for MISS/ALL result sets
-(which must know every dataset that has a hit). Page sizes grow with what is still
-needed, and a scan stops at :data:`SCAN_CAP` records, reported as a lower bound.
+Beacon's ``skip``/``limit`` count results **within each result set** (each node's
+dataset), never result sets: a variant lookup with ``limit: 1`` answers with every
+dataset that holds it, and a range query with ``limit: 1000`` gives up to 1000
+alleles of each dataset, in genomic order; the next page is the same request with
+``skip + limit``. The backend pages a region by opaque tokens (AIP-158) that can only
+be followed, never jumped, and merges every dataset in genomic order, so a range
+query reads pages in order, counts the matching records per dataset and keeps each
+dataset's ``[skip, skip + limit)``. Only a ``boolean`` query can stop at its first
+hit: any other must see every dataset to the end of the range. A scan stops at
+:data:`SCAN_CAP` records, reported as incomplete (``hasMore``, a lower bound).
 """
 
 from __future__ import annotations
@@ -35,8 +38,11 @@ DatasetKey = tuple[str, str]  # (node_id, dataset_id)
 class SearchResult:
     """What a ``g_variants`` query found."""
 
-    #: The records of the requested page, in backend order.
+    #: The records of the requested page of every dataset, in backend order.
     page: list[allele_pb2.VariantFrequency] = field(default_factory=list)
+    #: The query's ``skip`` and ``limit``, per dataset.
+    skip: int = 0
+    limit: int = 0
     #: Matching records seen (the total when ``complete``).
     matched: int = 0
     #: Whether every record was seen (so ``matched`` is the exact total).
@@ -48,9 +54,14 @@ class SearchResult:
     #: Why nothing could be found at all (e.g. no dataset of the assembly), for ``info``.
     warnings: list[str] = field(default_factory=list)
 
-    def has_more(self, skip: int) -> bool:
-        """Whether matching records exist after the page that starts at ``skip``."""
-        return not self.complete or self.matched > skip + len(self.page)
+    def has_more(self, key: DatasetKey | None = None) -> bool:
+        """Whether matching records exist after this page (of one dataset, or of any)."""
+        if not self.complete:
+            return True
+        end = self.skip + self.limit
+        if key is not None:
+            return self.per_dataset.get(key, 0) > end
+        return any(count > end for count in self.per_dataset.values())
 
     def add_outcomes(self, outcomes: Iterable[allele_pb2.NodeOutcome]) -> None:
         """Merge outcomes of one call: a failure on any page stays a failure."""
@@ -74,11 +85,10 @@ def _copy(outcome: allele_pb2.NodeOutcome) -> allele_pb2.NodeOutcome:
 
 def _needed(query: BeaconQuery) -> int:
     """How many matching records the response needs to see."""
-    if query.granularity == "count" or query.include in ("MISS", "ALL"):
-        return SCAN_CAP
-    if query.granularity == "boolean":
+    if query.granularity == "boolean" and query.include not in ("MISS", "ALL"):
         return 1
-    return query.skip + query.limit + 1  # one more, to know whether another page exists
+    # Paging is per dataset, and a dataset not seen yet may still come: read to the end.
+    return SCAN_CAP
 
 
 def _matches(query: BeaconQuery, frequency: allele_pb2.VariantFrequency) -> bool:
@@ -93,8 +103,8 @@ def _take(query: BeaconQuery, result: SearchResult, frequency: allele_pb2.Varian
         return
     result.matched += 1
     key = (frequency.node_id, frequency.dataset_id)
-    result.per_dataset[key] = result.per_dataset.get(key, 0) + 1
-    if query.skip < result.matched <= query.skip + query.limit:
+    seen = result.per_dataset[key] = result.per_dataset.get(key, 0) + 1
+    if query.skip < seen <= query.skip + query.limit:
         result.page.append(frequency)
 
 
@@ -122,7 +132,9 @@ async def _run_query(
             f"skip + limit may be at most {SCAN_CAP}; narrow the range instead",
             reason="SKIP_TOO_LARGE",
         )
-    result = SearchResult()
+    result = SearchResult(skip=query.skip, limit=query.limit)
+    if not query.located:
+        return result
     if query.variant is not None:
         lookup = allele_service_pb2.LookupVariantRequest(
             assembly=query.assembly.to_proto(),
@@ -142,7 +154,7 @@ async def _run_query(
     scanned = 0
     while True:
         # Filtered pages may hold records that do not match: read full pages then.
-        want = MAX_PAGE_SIZE if filtered else max(1, min(MAX_PAGE_SIZE, needed - result.matched))
+        want = MAX_PAGE_SIZE if filtered else max(1, min(MAX_PAGE_SIZE, needed - scanned))
         request = allele_service_pb2.SearchRegionRequest(
             assembly=query.assembly.to_proto(),
             region=region_to_proto(query.region),

@@ -2,8 +2,9 @@
 
 Names are the proto field names and enums their proto names, as
 ``MessageToDict(preserving_proto_field_name=True)`` writes them; but every field is
-written (a zero count is a count), and 64-bit integers stay JSON numbers (the proto
-JSON mapping makes them strings, which no portal wants to parse).
+written (a zero count is a count, a count the dataset did not give is ``null``), and
+64-bit integers stay JSON numbers (the proto JSON mapping makes them strings, which no
+portal wants to parse).
 """
 
 from __future__ import annotations
@@ -44,15 +45,21 @@ def variant_json(variant: allele_pb2.Variant) -> JsonObject:
     }
 
 
+def _present(counts: allele_pb2.AlleleCounts, name: str) -> int | None:
+    """A count, or ``None`` (JSON ``null``) when the dataset did not give it."""
+    return int(getattr(counts, name)) if counts.HasField(name) else None  # type: ignore[arg-type]
+
+
 def counts_json(counts: allele_pb2.AlleleCounts) -> JsonObject:
-    """A ``mesh.v1.AlleleCounts``."""
+    """A ``mesh.v1.AlleleCounts``: an unknown count is ``null``, never 0."""
+    frequency = counts.HasField("allele_frequency")
     return {
-        "allele_count": int(counts.allele_count),
-        "allele_number": int(counts.allele_number),
-        "allele_frequency": float(counts.allele_frequency),
-        "homozygous_count": int(counts.homozygous_count),
-        "heterozygous_count": int(counts.heterozygous_count),
-        "hemizygous_count": int(counts.hemizygous_count),
+        "allele_count": _present(counts, "allele_count"),
+        "allele_number": _present(counts, "allele_number"),
+        "allele_frequency": float(counts.allele_frequency) if frequency else None,
+        "homozygous_count": _present(counts, "homozygous_count"),
+        "heterozygous_count": _present(counts, "heterozygous_count"),
+        "hemizygous_count": _present(counts, "hemizygous_count"),
         "precision": precision_name(counts.precision),
     }
 

@@ -3,7 +3,9 @@
 The rule, applied per variant over the ``VariantFrequency.counts`` of every dataset:
 
 * ``EXACT`` counts (and ``UNSPECIFIED``, which older nodes send for exact counts) are
-  summed: AC, AN, homozygous, heterozygous and hemizygous; AF = AC / AN (0 if AN is 0).
+  summed: AC, AN, homozygous, heterozygous and hemizygous; AF = AC / AN (absent if AN
+  is 0). A count absent from any contributing dataset is absent from the pool: a sum
+  with an unknown part is unknown, not the sum of the others.
 * ``ROUNDED`` counts are summed too, but the pooled precision becomes ``ROUNDED``:
   the sum of rounded numbers is itself only approximate.
 * ``SUPPRESSED`` counts contribute nothing (they are withheld, not zero). If any
@@ -20,12 +22,20 @@ from mesh.v1 import allele_pb2
 
 EXACT = allele_pb2.COUNT_PRECISION_EXACT
 ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
+#: The summed count fields of ``AlleleCounts``.
+COUNT_FIELDS = (
+    "allele_count",
+    "allele_number",
+    "homozygous_count",
+    "heterozygous_count",
+    "hemizygous_count",
+)
 SUPPRESSED = allele_pb2.COUNT_PRECISION_SUPPRESSED
 
 
 def pool_counts(counts: Iterable[allele_pb2.AlleleCounts]) -> allele_pb2.AlleleCounts:
     """Sum ``counts`` following the module's precision rule."""
-    ac = an = hom = het = hemi = 0
+    sums: dict[str, int | None] = dict.fromkeys(COUNT_FIELDS, 0)
     contributed = suppressed = rounded = False
     for item in counts:
         if item.precision == SUPPRESSED:
@@ -33,26 +43,25 @@ def pool_counts(counts: Iterable[allele_pb2.AlleleCounts]) -> allele_pb2.AlleleC
             continue
         contributed = True
         rounded = rounded or item.precision == ROUNDED
-        ac += item.allele_count
-        an += item.allele_number
-        hom += item.homozygous_count
-        het += item.heterozygous_count
-        hemi += item.hemizygous_count
+        for name in COUNT_FIELDS:
+            total = sums[name]
+            if not item.HasField(name):  # type: ignore[arg-type]
+                sums[name] = None
+            elif total is not None:
+                sums[name] = total + getattr(item, name)
     if suppressed and not contributed:
         precision = SUPPRESSED
     elif rounded or suppressed:
         precision = ROUNDED
     else:
         precision = EXACT
-    return allele_pb2.AlleleCounts(
-        allele_count=ac,
-        allele_number=an,
-        allele_frequency=ac / an if an else 0.0,
-        homozygous_count=hom,
-        heterozygous_count=het,
-        hemizygous_count=hemi,
-        precision=precision,
-    )
+    pooled = allele_pb2.AlleleCounts(
+        precision=precision, **{k: v for k, v in sums.items() if v is not None}
+    )  # type: ignore[arg-type]
+    ac, an = sums["allele_count"], sums["allele_number"]
+    if ac is not None and an:
+        pooled.allele_frequency = ac / an
+    return pooled
 
 
 def pool_frequencies(

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from mesh.v1 import allele_pb2 as mesh_dot_v1_dot_allele__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dmesh/v1/catalog_service.proto\x12\x07mesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14mesh/v1/allele.proto\"\xcf\x02\n\x07\x44\x61taset\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12#\n\x08\x61ssembly\x18\x04 \x01(\x0e\x32\x11.mesh.v1.Assembly\x12\x0f\n\x07node_id\x18\x05 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x06 \x01(\t\x12\x14\n\x0csample_count\x18\x07 \x01(\x03\x12\x15\n\rvariant_count\x18\x08 \x01(\x03\x12\x13\n\x0bpopulations\x18\t \x03(\t\x12\x30\n\x0c\x63reated_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rsource_sha256\x18\x0b \x01(\t\x12\x16\n\x0e\x65xistence_only\x18( \x01(\x08\x12*\n\x08metadata\x18\x14 \x01(\x0b\x32\x18.mesh.v1.DatasetMetadata\"\xfe\x04\n\x0f\x44\x61tasetMetadata\x12%\n\x05title\x18\x01 \x03(\x0b\x32\x16.mesh.v1.LocalizedText\x12+\n\x0b\x64\x65scription\x18\x02 \x03(\x0b\x32\x16.mesh.v1.LocalizedText\x12\x12\n\nidentifier\x18\x03 \x01(\t\x12!\n\tpublisher\x18\x04 \x01(\x0b\x32\x0e.mesh.v1.Agent\x12 \n\x08\x63reators\x18\x05 \x03(\x0b\x32\x0e.mesh.v1.Agent\x12,\n\rcontact_point\x18\x06 \x01(\x0b\x32\x15.mesh.v1.ContactPoint\x12\x1c\n\x04hdab\x18\x07 \x01(\x0b\x32\x0e.mesh.v1.Agent\x12\x15\n\raccess_rights\x18\x08 \x01(\t\x12\x1e\n\x16\x61pplicable_legislation\x18\t \x03(\t\x12\x19\n\x11health_categories\x18\n \x03(\t\x12\x0e\n\x06themes\x18\x0b \x03(\t\x12(\n\x08keywords\x18\x0c \x03(\x0b\x32\x16.mesh.v1.LocalizedText\x12\x11\n\tlanguages\x18\r \x03(\t\x12\x0e\n\x06status\x18\x0e \x01(\t\x12\x13\n\x0b\x63onforms_to\x18\x0f \x03(\t\x12\x13\n\x0blegal_basis\x18\x10 \x03(\t\x12\r\n\x05types\x18\x11 \x03(\t\x12\x18\n\x10is_referenced_by\x18\x12 \x03(\t\x12\x16\n\x0etemporal_start\x18\x13 \x01(\t\x12\x14\n\x0ctemporal_end\x18\x14 \x01(\t\x12\x0f\n\x07version\x18\x15 \x01(\t\x12\x31\n\rmodified_time\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"/\n\rLocalizedText\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\"\x8a\x01\n\x05\x41gent\x12$\n\x04name\x18\x01 \x03(\x0b\x32\x16.mesh.v1.LocalizedText\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x10\n\x08homepage\x18\x04 \x01(\t\x12,\n\rcontact_point\x18\x05 \x01(\x0b\x32\x15.mesh.v1.ContactPoint\"8\n\x0c\x43ontactPoint\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\"\x80\x01\n\x13ListDatasetsRequest\x12#\n\x08\x61ssembly\x18\x01 \x01(\x0e\x32\x11.mesh.v1.Assembly\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x1d\n\x05scope\x18\x04 \x01(\x0e\x32\x0e.mesh.v1.Scope\"{\n\x14ListDatasetsResponse\x12\"\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x10.mesh.v1.Dataset\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12&\n\x08outcomes\x18\x03 \x03(\x0b\x32\x14.mesh.v1.NodeOutcome\"F\n\x11GetDatasetRequest\x12\x12\n\ndataset_id\x18\x01 \x01(\t\x12\x1d\n\x05scope\x18\x02 \x01(\x0e\x32\x0e.mesh.v1.Scope2\x99\x01\n\x0e\x43\x61talogService\x12K\n\x0cListDatasets\x12\x1c.mesh.v1.ListDatasetsRequest\x1a\x1d.mesh.v1.ListDatasetsResponse\x12:\n\nGetDataset\x12\x1a.mesh.v1.GetDatasetRequest\x1a\x10.mesh.v1.Datasetb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dmesh/v1/catalog_service.proto\x12\x07mesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14mesh/v1/allele.proto\"\x8c\x03\n\x07\x44\x61taset\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12#\n\x08\x61ssembly\x18\x04 \x01(\x0e\x32\x11.mesh.v1.Assembly\x12\x0f\n\x07node_id\x18\x05 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x06 \x01(\t\x12\x14\n\x0csample_count\x18\x07 \x01(\x03\x12\x15\n\rvariant_count\x18\x08 \x01(\x03\x12\x13\n\x0bpopulations\x18\t \x03(\t\x12\x30\n\x0c\x63reated_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rsource_sha256\x18\x0b \x01(\t\x12\x16\n\x0e\x65xistence_only\x18( \x01(\x08\x12\x11\n\tbeacon_id\x18\x0c \x01(\t\x12\x0e\n\x06source\x18\r \x01(\t\x12\x18\n\x10source_reference\x18\x0e \x01(\t\x12*\n\x08metadata\x18\x14 \x01(\x0b\x32\x18.mesh.v1.DatasetMetadata\"\xfe\x04\n\x0f\x44\x61tasetMetadata\x12%\n\x05title\x18\x01 \x03(\x0b\x32\x16.mesh.v1.LocalizedText\x12+\n\x0b\x64\x65scription\x18\x02 \x03(\x0b\x32\x16.mesh.v1.LocalizedText\x12\x12\n\nidentifier\x18\x03 \x01(\t\x12!\n\tpublisher\x18\x04 \x01(\x0b\x32\x0e.mesh.v1.Agent\x12 \n\x08\x63reators\x18\x05 \x03(\x0b\x32\x0e.mesh.v1.Agent\x12,\n\rcontact_point\x18\x06 \x01(\x0b\x32\x15.mesh.v1.ContactPoint\x12\x1c\n\x04hdab\x18\x07 \x01(\x0b\x32\x0e.mesh.v1.Agent\x12\x15\n\raccess_rights\x18\x08 \x01(\t\x12\x1e\n\x16\x61pplicable_legislation\x18\t \x03(\t\x12\x19\n\x11health_categories\x18\n \x03(\t\x12\x0e\n\x06themes\x18\x0b \x03(\t\x12(\n\x08keywords\x18\x0c \x03(\x0b\x32\x16.mesh.v1.LocalizedText\x12\x11\n\tlanguages\x18\r \x03(\t\x12\x0e\n\x06status\x18\x0e \x01(\t\x12\x13\n\x0b\x63onforms_to\x18\x0f \x03(\t\x12\x13\n\x0blegal_basis\x18\x10 \x03(\t\x12\r\n\x05types\x18\x11 \x03(\t\x12\x18\n\x10is_referenced_by\x18\x12 \x03(\t\x12\x16\n\x0etemporal_start\x18\x13 \x01(\t\x12\x14\n\x0ctemporal_end\x18\x14 \x01(\t\x12\x0f\n\x07version\x18\x15 \x01(\t\x12\x31\n\rmodified_time\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"/\n\rLocalizedText\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\"\x8a\x01\n\x05\x41gent\x12$\n\x04name\x18\x01 \x03(\x0b\x32\x16.mesh.v1.LocalizedText\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x10\n\x08homepage\x18\x04 \x01(\t\x12,\n\rcontact_point\x18\x05 \x01(\x0b\x32\x15.mesh.v1.ContactPoint\"8\n\x0c\x43ontactPoint\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\"\x80\x01\n\x13ListDatasetsRequest\x12#\n\x08\x61ssembly\x18\x01 \x01(\x0e\x32\x11.mesh.v1.Assembly\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x1d\n\x05scope\x18\x04 \x01(\x0e\x32\x0e.mesh.v1.Scope\"{\n\x14ListDatasetsResponse\x12\"\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x10.mesh.v1.Dataset\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12&\n\x08outcomes\x18\x03 \x03(\x0b\x32\x14.mesh.v1.NodeOutcome\"F\n\x11GetDatasetRequest\x12\x12\n\ndataset_id\x18\x01 \x01(\t\x12\x1d\n\x05scope\x18\x02 \x01(\x0e\x32\x0e.mesh.v1.Scope2\x99\x01\n\x0e\x43\x61talogService\x12K\n\x0cListDatasets\x12\x1c.mesh.v1.ListDatasetsRequest\x1a\x1d.mesh.v1.ListDatasetsResponse\x12:\n\nGetDataset\x12\x1a.mesh.v1.GetDatasetRequest\x1a\x10.mesh.v1.Datasetb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,21 +34,21 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mesh.v1.catalog_service_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DATASET']._serialized_start=98
-  _globals['_DATASET']._serialized_end=433
-  _globals['_DATASETMETADATA']._serialized_start=436
-  _globals['_DATASETMETADATA']._serialized_end=1074
-  _globals['_LOCALIZEDTEXT']._serialized_start=1076
-  _globals['_LOCALIZEDTEXT']._serialized_end=1123
-  _globals['_AGENT']._serialized_start=1126
-  _globals['_AGENT']._serialized_end=1264
-  _globals['_CONTACTPOINT']._serialized_start=1266
-  _globals['_CONTACTPOINT']._serialized_end=1322
-  _globals['_LISTDATASETSREQUEST']._serialized_start=1325
-  _globals['_LISTDATASETSREQUEST']._serialized_end=1453
-  _globals['_LISTDATASETSRESPONSE']._serialized_start=1455
-  _globals['_LISTDATASETSRESPONSE']._serialized_end=1578
-  _globals['_GETDATASETREQUEST']._serialized_start=1580
-  _globals['_GETDATASETREQUEST']._serialized_end=1650
-  _globals['_CATALOGSERVICE']._serialized_start=1653
-  _globals['_CATALOGSERVICE']._serialized_end=1806
+  _globals['_DATASET']._serialized_end=494
+  _globals['_DATASETMETADATA']._serialized_start=497
+  _globals['_DATASETMETADATA']._serialized_end=1135
+  _globals['_LOCALIZEDTEXT']._serialized_start=1137
+  _globals['_LOCALIZEDTEXT']._serialized_end=1184
+  _globals['_AGENT']._serialized_start=1187
+  _globals['_AGENT']._serialized_end=1325
+  _globals['_CONTACTPOINT']._serialized_start=1327
+  _globals['_CONTACTPOINT']._serialized_end=1383
+  _globals['_LISTDATASETSREQUEST']._serialized_start=1386
+  _globals['_LISTDATASETSREQUEST']._serialized_end=1514
+  _globals['_LISTDATASETSRESPONSE']._serialized_start=1516
+  _globals['_LISTDATASETSRESPONSE']._serialized_end=1639
+  _globals['_GETDATASETREQUEST']._serialized_start=1641
+  _globals['_GETDATASETREQUEST']._serialized_end=1711
+  _globals['_CATALOGSERVICE']._serialized_start=1714
+  _globals['_CATALOGSERVICE']._serialized_end=1867
 # @@protoc_insertion_point(module_scope)

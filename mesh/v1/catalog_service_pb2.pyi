@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Dataset(_message.Message):
-    __slots__ = ("id", "title", "description", "assembly", "node_id", "country", "sample_count", "variant_count", "populations", "created_time", "source_sha256", "existence_only", "metadata")
+    __slots__ = ("id", "title", "description", "assembly", "node_id", "country", "sample_count", "variant_count", "populations", "created_time", "source_sha256", "existence_only", "beacon_id", "source", "source_reference", "metadata")
     ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +24,9 @@ class Dataset(_message.Message):
     CREATED_TIME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_SHA256_FIELD_NUMBER: _ClassVar[int]
     EXISTENCE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    BEACON_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_REFERENCE_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     id: str
     title: str
@@ -37,8 +40,11 @@ class Dataset(_message.Message):
     created_time: _timestamp_pb2.Timestamp
     source_sha256: str
     existence_only: bool
+    beacon_id: str
+    source: str
+    source_reference: str
     metadata: DatasetMetadata
-    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., assembly: _Optional[_Union[_allele_pb2.Assembly, str]] = ..., node_id: _Optional[str] = ..., country: _Optional[str] = ..., sample_count: _Optional[int] = ..., variant_count: _Optional[int] = ..., populations: _Optional[_Iterable[str]] = ..., created_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source_sha256: _Optional[str] = ..., existence_only: _Optional[bool] = ..., metadata: _Optional[_Union[DatasetMetadata, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., assembly: _Optional[_Union[_allele_pb2.Assembly, str]] = ..., node_id: _Optional[str] = ..., country: _Optional[str] = ..., sample_count: _Optional[int] = ..., variant_count: _Optional[int] = ..., populations: _Optional[_Iterable[str]] = ..., created_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source_sha256: _Optional[str] = ..., existence_only: _Optional[bool] = ..., beacon_id: _Optional[str] = ..., source: _Optional[str] = ..., source_reference: _Optional[str] = ..., metadata: _Optional[_Union[DatasetMetadata, _Mapping]] = ...) -> None: ...
 
 class DatasetMetadata(_message.Message):
     __slots__ = ("title", "description", "identifier", "publisher", "creators", "contact_point", "hdab", "access_rights", "applicable_legislation", "health_categories", "themes", "keywords", "languages", "status", "conforms_to", "legal_basis", "types", "is_referenced_by", "temporal_start", "temporal_end", "version", "modified_time")

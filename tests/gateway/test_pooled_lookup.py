@@ -10,6 +10,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from mesh.v1 import allele_pb2, allele_service_pb2
+from tests.count_helpers import as_tuple, pool_tuples
 from tests.gateway.conftest import Country
 from tests.mesh_harness import CallCounter, VariantTuple, fast_settings, running_mesh
 
@@ -33,21 +34,12 @@ def expected_rows(countries: list[Country], v: VariantTuple) -> dict[tuple[str, 
 
 
 def rows_of(frequencies) -> dict[tuple[str, str, str], tuple]:
-    return {
-        (f.node_id, f.country, f.dataset_id): (
-            f.counts.allele_count, f.counts.allele_number, f.counts.homozygous_count,
-            f.counts.heterozygous_count, f.counts.hemizygous_count,
-        )
-        for f in frequencies
-    }  # fmt: skip
+    return {(f.node_id, f.country, f.dataset_id): as_tuple(f.counts) for f in frequencies}
 
 
 def check_pooled(pooled: allele_pb2.AlleleCounts, rows: dict) -> None:
-    sums = [sum(r[i] for r in rows.values()) for i in range(5)]
-    assert [
-        pooled.allele_count, pooled.allele_number, pooled.homozygous_count,
-        pooled.heterozygous_count, pooled.hemizygous_count,
-    ] == sums  # fmt: skip
+    sums = pool_tuples(rows.values())
+    assert as_tuple(pooled) == sums
     assert pooled.allele_frequency == pytest.approx(sums[0] / sums[1] if sums[1] else 0.0)
     assert pooled.precision == allele_pb2.COUNT_PRECISION_EXACT
 

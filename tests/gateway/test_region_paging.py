@@ -7,6 +7,7 @@ import pytest
 
 from mesh.genome import CONTIG_CODES
 from mesh.v1 import allele_pb2, allele_service_pb2
+from tests.count_helpers import as_tuple
 from tests.gateway.conftest import Country
 from tests.mesh_harness import (
     failing_server,
@@ -65,11 +66,7 @@ async def test_paging_returns_every_variant_once_in_genomic_order(countries):
     # ...which is exactly the independent expectation, each item once, with its counts,
     keys = [item_of(f) for f in whole]
     assert len(keys) == len(set(keys))
-    got = {
-        item_of(f): (f.counts.allele_count, f.counts.allele_number, f.counts.homozygous_count,
-                     f.counts.heterozygous_count, f.counts.hemizygous_count)
-        for f in whole
-    }  # fmt: skip
+    got = {item_of(f): as_tuple(f.counts) for f in whole}
     assert got == expected
     # ...in genomic order, ties between nodes in node order.
     order = [

@@ -73,10 +73,10 @@ async def test_rounded_and_suppressed_counts_are_not_shown_as_exact():
     assert "rounded" in result_set["info"]["countPrecision"]
     (record,) = result_set["results"]
     frequencies = {f["population"]: f for f in record["frequencyInPopulations"][0]["frequencies"]}
-    # The suppressed group is withheld, not shown as a zero count.
-    assert set(frequencies) == {"FI", "FI_M"}
+    # The suppressed group is withheld, not shown as a zero count; labels are unchanged.
+    assert set(frequencies) == {"Total", "M"}
     assert all(f["countPrecision"] == "rounded" for f in frequencies.values())
-    assert record["info"]["suppressedPopulations"] == ["FI_F"]
+    assert record["info"]["suppressedPopulations"] == ["F"]
     assert "suppressed" in document["info"]["countPrecision"]
 
 
@@ -84,7 +84,7 @@ async def test_scope_and_dataset_ids_reach_the_backend():
     backend = FakeBackend(lookup=lookup_response())
     async with asgi_client(backend) as http:
         await http.get("/api/g_variants", params={**PARAMS, "datasetIds": "a,b"})
-    (request,) = backend.requests
+    (request,) = [r for r in backend.requests if hasattr(r, "variant")]
     assert list(request.dataset_ids) == ["a", "b"]
     assert request.scope == allele_pb2.SCOPE_MESH
     assert request.variant.position == 100  # start 99 is 0-based

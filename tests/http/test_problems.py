@@ -41,7 +41,7 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
         ("/v1/regions/1:1-100", {"page_size": "many"}, "page_size"),
         ("/v1/regions/1:1-100", {"page_token": "forged"}, "page_token"),
         ("/v1/datasets", {"country": "Norway"}, "country"),
-        ("/api/g_variants", {}, "referenceName"),
+        ("/api/g_variants", {"start": "5"}, "referenceName"),
         ("/api/g_variants", {"referenceName": "1"}, "start"),
         ("/api/g_variants", {"referenceName": "1", "start": "x"}, "start"),
         ("/api/g_variants", {"referenceName": "1", "start": "5", "end": "5"}, "end"),

@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 from mesh import wire
 from mesh.v1 import allele_pb2
 
-counts = st.integers(min_value=0, max_value=2**40)
+counts = st.one_of(st.none(), st.integers(min_value=0, max_value=2**40))
+FIELDS = ("allele_count", "allele_number", "homozygous_count", "heterozygous_count",
+          "hemizygous_count")  # fmt: skip
 
 
 @given(
@@ -18,18 +20,19 @@ counts = st.integers(min_value=0, max_value=2**40)
     het=counts,
     hemi=counts,
     precision=st.sampled_from([0, 1, 2, 3]),
+    af=st.one_of(st.none(), st.floats(min_value=0, max_value=1)),
 )
-def test_allele_counts_parses_to_the_same_message(ac, an, hom, het, hemi, precision):
-    encoded = wire.allele_counts(ac, an, hom, het, hemi, precision)
+def test_allele_counts_parses_to_the_same_message(ac, an, hom, het, hemi, precision, af):
+    encoded = wire.allele_counts(ac, an, hom, het, hemi, precision, af)
     parsed = allele_pb2.AlleleCounts.FromString(encoded)
-    assert parsed.allele_count == ac
-    assert parsed.allele_number == an
-    assert parsed.homozygous_count == hom
-    assert parsed.heterozygous_count == het
-    assert parsed.hemizygous_count == hemi
+    # Presence is kept: None is absent, a 0 is a present 0.
+    for name, value in zip(FIELDS, (ac, an, hom, het, hemi), strict=True):
+        assert parsed.HasField(name) == (value is not None)
+        assert getattr(parsed, name) == (value or 0)
     assert parsed.precision == precision
-    expected_af = ac / an if an and ac else 0.0
-    assert parsed.allele_frequency == expected_af
+    expected_af = ac / an if ac is not None and an else af
+    assert parsed.HasField("allele_frequency") == (expected_af is not None)
+    assert parsed.allele_frequency == (expected_af or 0.0)
 
 
 @given(st.integers(min_value=0, max_value=2**63 - 1))

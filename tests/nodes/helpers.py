@@ -10,6 +10,7 @@ from mesh.v1 import allele_pb2
 from mesh.variants import VariantKey
 from nodes.keys import encode_key
 from nodes.records import decode_frequency, decode_header
+from tests.count_helpers import as_tuple
 from tests.vcf_factory import Counts
 
 
@@ -29,31 +30,19 @@ def lookup(path: Path, chrom: str, pos: int, ref: str, alt: str) -> allele_pb2.V
     value = raw[encode_key(VariantKey(chrom, pos, ref, alt))]
     freq = decode_frequency(value)
     header = decode_header(value)
-    c = freq.counts
     assert (
         header.allele_count,
         header.allele_number,
         header.homozygous,
         header.heterozygous,
         header.hemizygous,
-    ) == (
-        c.allele_count,
-        c.allele_number,
-        c.homozygous_count,
-        c.heterozygous_count,
-        c.hemizygous_count,
-    )
+    ) == _tuple(freq.counts)
     return freq
 
 
 def _tuple(c: allele_pb2.AlleleCounts) -> Counts:
-    return (
-        c.allele_count,
-        c.allele_number,
-        c.homozygous_count,
-        c.heterozygous_count,
-        c.hemizygous_count,
-    )
+    """The five counts, ``None`` where the index holds none (presence kept)."""
+    return as_tuple(c)  # type: ignore[return-value]
 
 
 def counts_by_label(freq: allele_pb2.VariantFrequency) -> dict[str, Counts]:
@@ -62,7 +51,9 @@ def counts_by_label(freq: allele_pb2.VariantFrequency) -> dict[str, Counts]:
     for p in freq.populations:
         result[p.population] = _tuple(p.counts)
     for c in [freq.counts, *(p.counts for p in freq.populations)]:
-        expected_af = c.allele_count / c.allele_number if c.allele_number else 0.0
-        assert c.allele_frequency == expected_af
+        known = c.HasField("allele_count") and c.allele_number
+        assert c.HasField("allele_frequency") == bool(known)
+        if known:
+            assert c.allele_frequency == c.allele_count / c.allele_number
         assert c.precision == allele_pb2.COUNT_PRECISION_EXACT
     return result

@@ -144,6 +144,8 @@ def test_metadata_content(tmp_path):
         "skipped",
         "build_seconds",
         "metadata_time",
+        "source",
+        "source_reference",
     }
     assert (meta.id, meta.title, meta.description, str(meta.assembly)) == (
         "ds",

@@ -69,7 +69,7 @@ def test_on_error_skip_counts_bad_records(tmp_path):
     report = build_index(BuildOptions(inputs=[vcf], dataset_id="ds", out=out_dir, on_error="skip"))
     assert report.skipped == {"invalid": 2, "symbolic": 1, "duplicate": 1}
     assert read_metadata(out_dir).skipped == report.skipped
-    assert counts_by_label(lookup(out_dir, "1", 400, "A", "C"))[""] == (2, 10, 0, 2, 0)
+    assert counts_by_label(lookup(out_dir, "1", 400, "A", "C"))[""] == (2, 10, 0, 2, None)
     assert len(read_raw(out_dir)) == 2
 
 

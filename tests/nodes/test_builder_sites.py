@@ -120,7 +120,8 @@ def test_gnomad_x_nonpar_hemizygous_from_xy(tmp_path):
     _check(out, [par, rec], {})
     hemi = counts_by_label(lookup(out, "X", 5_000_000, "G", "A"))
     assert hemi[""] == (50, 30000, 0, 30, 20)  # by hand: hom 6 - 20 XY "homs" → 0
-    assert counts_by_label(lookup(out, "X", 2_000_000, "G", "A"))["M"][4] == 0
+    # On a PAR males are diploid: no hemizygous count is derived, none was given.
+    assert counts_by_label(lookup(out, "X", 2_000_000, "G", "A"))["M"][4] is None
 
 
 def test_exac_style(tmp_path):
@@ -193,7 +194,7 @@ def test_basic_without_hom_leaves_het_unknown(tmp_path):
     recs = [SiteRecord("1", 100_000, "A", ["C"], GroupCounts(50, [5]))]
     vcf = write_sites_vcf(tmp_path / "b.vcf", recs, style="basic", with_hom=False)
     out = _build(tmp_path, [vcf])
-    assert counts_by_label(lookup(out, "1", 100_000, "A", "C")) == {"": (5, 50, 0, 0, 0)}
+    assert counts_by_label(lookup(out, "1", 100_000, "A", "C")) == {"": (5, 50, None, None, None)}
     assert read_metadata(out).info_convention == "basic"
     assert read_metadata(out).sample_count == 25
 
@@ -247,7 +248,7 @@ def test_symbolic_and_star_alleles_skipped_and_counted(tmp_path):
     out = _build(tmp_path, [vcf])
     raw = read_raw(out)
     assert len(raw) == 1
-    assert counts_by_label(lookup(out, "1", 500, "A", "G")) == {"": (3, 100, 1, 1, 0)}
+    assert counts_by_label(lookup(out, "1", 500, "A", "G")) == {"": (3, 100, 1, 1, None)}
     assert read_metadata(out).skipped == {"invalid": 0, "symbolic": 2, "duplicate": 0}
 
 
@@ -255,7 +256,8 @@ def test_value_encoder_matches_protobuf():
     enc = ValueEncoder("ds-1", ["", "NO", "NO_M"])
     from mesh.variants import VariantKey
 
-    row = [(5, 100, 1, 3, 0), (0, 40, 0, 0, 0), None]
+    # Presence: the total's hemizygous count is unknown (-1), NO's zeros are zeros.
+    row = [(5, 100, 1, 3, -1), (0, 40, 0, 0, 0), None]
     value = enc.encode(VariantKey("X", 300_000_000, "ACGT" * 40, "A"), row, b"\x3a\x03AC0")
     expected = allele_pb2.VariantFrequency(
         variant=allele_pb2.Variant(
@@ -274,7 +276,13 @@ def test_value_encoder_matches_protobuf():
             allele_pb2.PopulationFrequency(
                 population="NO",
                 counts=allele_pb2.AlleleCounts(
-                    allele_number=40, precision=allele_pb2.COUNT_PRECISION_EXACT
+                    allele_count=0,
+                    allele_number=40,
+                    allele_frequency=0.0,
+                    homozygous_count=0,
+                    heterozygous_count=0,
+                    hemizygous_count=0,
+                    precision=allele_pb2.COUNT_PRECISION_EXACT,
                 ),
             )
         ],

@@ -38,7 +38,7 @@ def test_left_alignment_with_reference(tmp_path):
     vcf = write_sites_vcf(tmp_path / "r.vcf", recs, style="basic")
     out = tmp_path / "index"
     build_index(BuildOptions([vcf], "ds", out, reference=_fasta(tmp_path)))
-    assert counts_by_label(lookup(out, "1", 10, "CA", "C"))[""] == (4, 100, 1, 2, 0)
+    assert counts_by_label(lookup(out, "1", 10, "CA", "C"))[""] == (4, 100, 1, 2, None)
     assert len(read_raw(out)) == 1
 
 

@@ -24,6 +24,7 @@ from mesh.v1 import (
     catalog_service_pb2_grpc,
 )
 from nodes.builder import BuildOptions, build_index
+from tests.count_helpers import as_tuple, pool_tuples
 from tests.nodes.service_harness import NodeHandle, node_config, running_node
 from tests.vcf_factory import GroupCounts, SiteRecord, expected_site_counts, write_sites_vcf
 
@@ -132,16 +133,6 @@ def stub(node: NodeHandle):
         yield allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
 
 
-def as_tuple(c: allele_pb2.AlleleCounts) -> tuple[int, int, int, int, int]:
-    return (
-        c.allele_count,
-        c.allele_number,
-        c.homozygous_count,
-        c.heterozygous_count,
-        c.hemizygous_count,
-    )
-
-
 def variant(chrom: str, pos: int, ref: str, alt: str) -> allele_pb2.Variant:
     return allele_pb2.Variant(
         chromosome=chrom, position=pos, reference_bases=ref, alternate_bases=alt
@@ -179,8 +170,8 @@ def test_every_variant_has_its_exact_counts(stub, mesh_data):
             assert as_tuple(frequency.counts) == labels[""]
             populations = {p.population: as_tuple(p.counts) for p in frequency.populations}
             assert populations == {k: v for k, v in labels.items() if k}
-        pooled = [sum(labels[""][i] for labels in per_dataset.values()) for i in range(5)]
-        assert as_tuple(response.pooled) == tuple(pooled)
+        pooled = pool_tuples(labels[""] for labels in per_dataset.values())
+        assert as_tuple(response.pooled) == pooled
         assert response.pooled.allele_frequency == pytest.approx(
             pooled[0] / pooled[1] if pooled[1] and pooled[0] else 0.0
         )
@@ -254,8 +245,7 @@ def test_batch_keeps_request_order_and_pools_per_variant(stub, mesh_data):
         assert {f.dataset_id: as_tuple(f.counts) for f in result.frequencies} == {
             d: c[""] for d, c in per_dataset.items()
         }
-        pooled = tuple(sum(c[""][i] for c in per_dataset.values()) for i in range(5))
-        assert as_tuple(result.pooled) == pooled
+        assert as_tuple(result.pooled) == pool_tuples(c[""] for c in per_dataset.values())
     [outcome] = response.outcomes
     assert outcome.frequency_count == sum(len(v) for v in expected.values())
 

@@ -1,5 +1,6 @@
 // How counts are written: exact counts as numbers, rounded ones as "≈50", suppressed
-// ones as "suppressed" — never a suppressed or rounded count as if it were exact.
+// ones as "suppressed", counts the dataset did not give (null) as "—" — never a
+// suppressed, rounded or unknown count as if it were an exact number.
 
 import { h } from "./dom.js";
 
@@ -28,6 +29,9 @@ export function countText(counts, value, kind = "count") {
   if (counts.precision === SUPPRESSED) {
     return h("span", { class: "suppressed", title: "withheld by the dataset's privacy policy" },
       "suppressed");
+  }
+  if (value === null || value === undefined) {
+    return h("span", { class: "unknown", title: "not given by the dataset (unknown, not 0)" }, "—");
   }
   const text = kind === "af" ? formatFrequency(value) : formatInteger(value);
   if (counts.precision === ROUNDED) {
@@ -80,9 +84,12 @@ export function poolCounts(rows) {
     if (c.precision === SUPPRESSED) { inexact = true; continue; }
     if (!isExact(c)) inexact = true;
     released = true;
-    for (const key of Object.keys(sum)) sum[key] += c[key];
+    // A count unknown in any row is unknown in the pool.
+    for (const key of Object.keys(sum)) {
+      sum[key] = sum[key] === null || c[key] === null || c[key] === undefined ? null : sum[key] + c[key];
+    }
   }
-  const af = sum.allele_number ? sum.allele_count / sum.allele_number : 0;
+  const af = sum.allele_number && sum.allele_count !== null ? sum.allele_count / sum.allele_number : null;
   let precision = inexact ? ROUNDED : EXACT;
   if (!released) precision = SUPPRESSED;
   return { ...sum, allele_frequency: af, precision };
