@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mesh.v1 import allele_pb2, allele_service_pb2
+from tests.count_helpers import as_tuple
 from tests.gateway.conftest import recount
 from tests.mesh_harness import VariantTuple, expected_totals, random_sites, write_dataset
 from tests.vcf_factory import Counts
@@ -75,13 +76,7 @@ def to_variant(v: VariantTuple) -> allele_pb2.Variant:
 
 
 def counts_of(c: allele_pb2.AlleleCounts) -> Counts:
-    return (
-        c.allele_count,
-        c.allele_number,
-        c.homozygous_count,
-        c.heterozygous_count,
-        c.hemizygous_count,
-    )
+    return as_tuple(c)  # type: ignore[return-value]
 
 
 class AnswerChecker:
