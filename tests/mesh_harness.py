@@ -478,13 +478,22 @@ def node_process(
     *,
     port: int | None = None,
     startup_timeout_s: float = 30.0,
+    config: Path | None = None,
 ) -> Iterator[NodeProcess]:
-    """Run ``python -m mesh node serve --index ... --insecure``; kill it on exit."""
+    """Run ``python -m mesh node serve --index ... --insecure``; kill it on exit.
+
+    With ``config`` (a node.toml), that file is served instead (``indexes``, ``node_id``
+    and ``country`` then only name the node in messages); ``--listen`` still wins.
+    """
     port = port or free_port()
     command = [sys.executable, "-m", "mesh", "node", "serve", "--listen", f"127.0.0.1:{port}",
-               "--node-id", node_id, "--country", country, "--insecure"]  # fmt: skip
-    for index in indexes:
-        command += ["--index", str(index)]
+               "--insecure"]  # fmt: skip
+    if config is not None:
+        command += ["--config", str(config)]
+    else:
+        command += ["--node-id", node_id, "--country", country]
+        for index in indexes:
+            command += ["--index", str(index)]
     # A file, not a pipe: a node logs every request and would block on a full pipe.
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log)

@@ -279,7 +279,7 @@ async def _answer(request: Request, query: BeaconQuery) -> JsonObject:
         summary["numTotalResults"] = result.matched
     response: JsonObject = {"meta": meta, "responseSummary": summary}
     if query.granularity == "record":
-        catalog = await catalog_datasets(backend, query, settings) if query.located else []
+        catalog = await catalog_datasets(backend, query, settings)
         response["response"] = {"resultSets": _result_sets(request, query, result, catalog)}
     response["info"] = _info(query, result)
     return response
@@ -345,7 +345,7 @@ def _result_sets(
                 precision_of(p.counts) != "exact" for p in frequency.populations
             ):
                 entry["info"]["countPrecision"] = _COUNTS_NOTE
-    if query.include in ("MISS", "ALL"):
+    if query.include in ("MISS", "ALL") or not query.located:
         for dataset in catalog:
             if (dataset.node_id, dataset.id) not in result.per_dataset:
                 result_set(dataset.node_id, dataset.country, dataset.id)
@@ -380,8 +380,9 @@ def _info(query: BeaconQuery, result: SearchResult) -> JsonObject:
         info["warning"] = f"these nodes did not answer, so their data is missing: {names}"
     if not query.located:
         info["note"] = (
-            "no query parameters: give referenceName and start (0-based) with "
-            "referenceBases and alternateBases for a variant, or start and end for a range"
+            "no query parameters, so no variant matched: each dataset is listed with "
+            "exists false. Give referenceName and start (0-based) with referenceBases and "
+            "alternateBases for a variant, or start and end for a range"
         )
     if query.granularity == "record":
         has_more = result.has_more()

@@ -221,6 +221,10 @@ def build_query(
     if variant_type is not None:
         query.variant_type = variant_type.upper()
     _locate(query, p, settings)
+    if not query.located and c.text("requestedGranularity") is None:
+        # A bare request (EGA's beacon-verifier) gets a first page of result sets: one
+        # empty set per dataset of the catalogue, at record granularity.
+        query.granularity = "record"
     query.parameters = {k: v for k, v in params.items() if v not in (None, "", [])}
     return query
 
