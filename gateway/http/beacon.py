@@ -219,7 +219,13 @@ async def g_variants_get(
 ) -> JsonObject:
     """Beacon ``g_variants`` by query parameters (``start`` is 0-based)."""
     raw = _query_params(request)
-    control_keys = ("requestedGranularity", "includeResultsetResponses", "skip", "limit")
+    control_keys = (
+        "requestedGranularity",
+        "includeResultsetResponses",
+        "skip",
+        "limit",
+        "testMode",
+    )
     control = {k: raw.pop(k) for k in control_keys if k in raw}
     if "filters" in raw:
         control["filters"] = raw.pop("filters")
@@ -244,6 +250,7 @@ async def g_variants_post(request: Request, body: BeaconRequestBody) -> JsonObje
         "skip": pagination.get("skip") if isinstance(pagination, Mapping) else None,
         "limit": pagination.get("limit") if isinstance(pagination, Mapping) else None,
         "filters": query_part.get("filters"),
+        "testMode": query_part.get("testMode"),
         "datasetIds": datasets_part.get("datasetIds")
         if isinstance(datasets_part, Mapping)
         else None,
@@ -273,6 +280,7 @@ async def _answer(request: Request, query: BeaconQuery) -> JsonObject:
         include=query.include,
         filters=query.filters,
         assembly=query.assembly,
+        test_mode=query.test_mode,
     )
     summary: JsonObject = {"exists": result.matched > 0}
     if query.granularity == "count" or (query.granularity == "record" and result.complete):

@@ -46,6 +46,7 @@ def response_meta(
     include: str | None = None,
     filters: list[str] | None = None,
     assembly: Assembly | None = None,
+    test_mode: bool = False,
 ) -> JsonObject:
     """``meta`` of a query response, with the request summary the schema requires.
 
@@ -57,6 +58,7 @@ def response_meta(
         "requestedSchemas": [],
         "pagination": {"skip": skip, "limit": limit},
         "requestedGranularity": requested_granularity,
+        "testMode": test_mode,
     }
     if parameters or assembly is not None:
         # requestParameters maps entry types to objects: {"g_variant": {...}}.
@@ -74,7 +76,8 @@ def response_meta(
         "returnedSchemas": RETURNED_SCHEMAS[entity],
         "returnedGranularity": granularity,
         "receivedRequestSummary": summary,
-        "testMode": False,
+        # No meta.testMode: the spec types it boolean, EGA's beacon-verifier an object;
+        # the request's own testMode is echoed in receivedRequestSummary instead.
     }
 
 

@@ -59,6 +59,8 @@ class BeaconQuery:
     variant_type: str | None = None
     alternate_bases: str | None = None
     filters: list[str] = field(default_factory=list)
+    #: The request's ``testMode`` (echoed; this Beacon answers test requests as any other).
+    test_mode: bool = False
     #: The request as received, for ``meta.receivedRequestSummary``.
     parameters: JsonObject = field(default_factory=dict)
 
@@ -217,6 +219,10 @@ def build_query(
         dataset_ids=p.strings("datasetIds") or c.strings("datasetIds"),
         filters=c.strings("filters"),
     )
+    test_mode = c.raw.get("testMode")
+    if test_mode not in (None, "", True, False, "true", "false"):
+        raise bad_request(c.name("testMode"), f"{c.name('testMode')} must be true or false")
+    query.test_mode = test_mode in (True, "true")
     variant_type = p.text("variantType")
     if variant_type is not None:
         query.variant_type = variant_type.upper()

@@ -21,6 +21,7 @@ import pytest
 from gateway.server import start_gateway
 from mesh.config import GatewayConfig, PeerConfig
 from mesh.genome import Assembly
+from mesh.http_config import HttpOptions
 from nodes.builder import BuildOptions, build_index
 from tests import gdi_portal_client as portal
 from tests.gdi_vcf import Cohort, Row, Site, cohort, expected_rows, sites, write_gdi_vcf
@@ -150,7 +151,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @contextlib.asynccontextmanager
 async def gateway_http(
-    peers: tuple[PeerConfig, ...], assembly: Assembly = Assembly.GRCH38
+    peers: tuple[PeerConfig, ...], assembly: Assembly = Assembly.GRCH38, public_url: str = ""
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway (gRPC and HTTP) over ``peers``; a client on its HTTP API."""
     config = GatewayConfig(
@@ -160,6 +161,7 @@ async def gateway_http(
         peers=peers,
         timeout_ms=3000,
         default_assembly=assembly,
+        http=HttpOptions(public_url=public_url),
     )
     gateway = await start_gateway(config, insecure=True)
     try:
@@ -419,3 +421,34 @@ def test_world_labels_are_gdi_style(world: World):
     assert {"M", "F", "FR", "FR_M", "AFR_M", "DE", "Total"} <= set(rows)
     assert rows["F"].het is None  # counts-only label
     assert rows["DE"].ac is None  # frequency-only label
+
+
+@pytest.mark.parametrize("base", ["/api", "/api/v2.0.0"])
+async def test_what_egas_beacon_verifier_requests_and_checks(world: World, base: str):
+    """The requests EGA's beacon-verifier-v2 makes (read from its source, run against this
+    gateway on loopback during development) and the checks it failed on before."""
+    config_peers = world.peers()
+    async with gateway_http(config_peers, public_url="https://gateway.example/") as client:
+        beacon_map = (await client.get(f"{base}/map")).json()
+        endpoints = [
+            url
+            for entry in beacon_map["response"]["endpointSets"].values()
+            for key, url in entry.items()
+            if key == "rootUrl"
+        ]
+        assert any(url.endswith("/g_variants") for url in endpoints)
+        info = (await client.get(f"{base}/info")).json()["response"]
+        assert info["welcomeUrl"].startswith("https://")  # it wants an https welcomeUrl
+        assert (await client.get(f"{base}/configuration")).status_code == 200
+        assert "response" in (await client.get(f"{base}/filtering_terms")).json()
+        document = (await client.get(f"{base}/g_variants")).json()
+    assert document["response"]["resultSets"][0]["id"]  # it reads the first set's id
+    meta = document["meta"]
+    assert meta["returnedGranularity"] == "record"
+    # It types meta.testMode as an object, the spec as a boolean: left out of meta, the
+    # request's testMode is in receivedRequestSummary (a boolean in both).
+    assert "testMode" not in meta
+    assert meta["receivedRequestSummary"]["testMode"] is False
+    for result_set in document["response"]["resultSets"]:
+        assert isinstance(result_set["id"], str)
+        assert isinstance(result_set["exists"], bool)
