@@ -154,9 +154,15 @@ def _server_sent(error: grpc.RpcError) -> bool:
     return STATUS_DETAILS_KEY in metadata
 
 
+#: What a count the dataset did not give shows as (unknown, not 0).
+UNKNOWN = "."
+
+
 def _af(counts: allele_pb2.AlleleCounts) -> str:
     if counts.precision == allele_pb2.COUNT_PRECISION_SUPPRESSED:
         return "suppressed"
+    if not counts.HasField("allele_frequency"):
+        return UNKNOWN
     return f"{counts.allele_frequency:.6g}"
 
 
@@ -164,13 +170,18 @@ def _count_cells(counts: allele_pb2.AlleleCounts) -> list[str]:
     mark = "~" if counts.precision == allele_pb2.COUNT_PRECISION_ROUNDED else ""
     if counts.precision == allele_pb2.COUNT_PRECISION_SUPPRESSED:
         return ["—"] * 5 + ["suppressed"]
+
+    def cell(name: str) -> str:
+        present = counts.HasField(name)  # type: ignore[arg-type]
+        return f"{mark}{getattr(counts, name)}" if present else UNKNOWN
+
     return [
-        f"{mark}{counts.allele_count}",
-        f"{mark}{counts.allele_number}",
+        cell("allele_count"),
+        cell("allele_number"),
         _af(counts),
-        f"{mark}{counts.homozygous_count}",
-        f"{mark}{counts.heterozygous_count}",
-        f"{mark}{counts.hemizygous_count}",
+        cell("homozygous_count"),
+        cell("heterozygous_count"),
+        cell("hemizygous_count"),
     ]
 
 
