@@ -107,3 +107,60 @@ def test_state_dir_is_relative_to_the_file(tmp_path):
     config = load_node_config(write(tmp_path, text))
     assert config.state_dir == tmp_path / "state"
     assert config.datasets[0].query_budget == (20, 60.0)
+
+
+def test_beacon_id_of_a_node_is_configured_or_derived(tmp_path):
+    from mesh.config import default_beacon_id
+
+    config = load_node_config(write(tmp_path, GOOD))
+    assert config.beacon_id == ""
+    assert default_beacon_id(config.id, config.country) == "org.allelemesh.no.no-oslo-1"
+    named = GOOD.replace("workers = 2", 'workers = 2\nbeacon_id = "org.example.no"')
+    assert load_node_config(write(tmp_path, named)).beacon_id == "org.example.no"
+
+
+GATEWAY = """
+[gateway]
+id = "eu-gw-1"
+listen = "127.0.0.1:50050"
+{extra}
+
+[[peers]]
+id = "no-oslo-1"
+country = "NO"
+address = "127.0.0.1:50051"
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "assembly", "public_url"),
+    [
+        ("", Assembly.GRCH38, ""),
+        ('default_assembly = "GRCh37"\npublic_url = "https://gw.example/"', Assembly.GRCH37,
+         "https://gw.example/"),
+    ],
+)  # fmt: skip
+def test_gateway_default_assembly_and_public_url(tmp_path, extra, assembly, public_url):
+    from mesh.config import load_gateway_config
+
+    path = tmp_path / "gateway.toml"
+    path.write_text(GATEWAY.format(extra=extra))
+    config = load_gateway_config(path)
+    assert config.default_assembly is assembly
+    assert config.public_url == public_url
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ('default_assembly = "hg99"', "default_assembly"),
+        ('public_url = "gw.example"', "public_url"),
+    ],
+)
+def test_gateway_bad_default_assembly_or_public_url_names_the_key(tmp_path, extra, key):
+    from mesh.config import load_gateway_config
+
+    path = tmp_path / "gateway.toml"
+    path.write_text(GATEWAY.format(extra=extra))
+    with pytest.raises(ConfigError, match=rf"\[gateway\]\.{key}"):
+        load_gateway_config(path)
