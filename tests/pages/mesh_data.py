@@ -90,7 +90,9 @@ class DatasetSpec:
             return (0, 0, 0, 0, 0)
         if self.round_to > 1:
             step = self.round_to
-            ac, an, hom, het, hemi = ((v + step // 2) // step * step for v in counts)
+            ac, an, hom, het, hemi = (
+                None if v is None else (v + step // 2) // step * step for v in counts
+            )
             return (ac, an, hom, het, hemi)
         return counts
 
