@@ -335,9 +335,6 @@ async def test_default_assembly_is_used_when_assembly_id_is_left_out(world: Worl
         check_rows(portal.portal_rows(with_id), expected(world, NODES, [site]))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="nodes report withheld datasets once the budgets branch lands"
-)
 async def test_withheld_dataset_appears_in_info_with_its_outcome(world: World):
     site = SHARED[0]
     async with gateway_http(world.peers()) as client:
