@@ -63,37 +63,44 @@ class LookupResult:
 class PooledCounts:
     """Pooled counts over the datasets of one variant (rule: mesh.federation pooling).
 
-    A count absent (:data:`~nodes.records.ABSENT` or ``None``) from any contributing
-    dataset makes the pooled count absent: a sum with an unknown part is unknown.
+    A count absent (:data:`~nodes.records.ABSENT`) from any contributing dataset makes
+    the pooled count absent: a sum with an unknown part is unknown.
     """
 
-    __slots__ = ("contributed", "inexact", "sums", "suppressed")
+    __slots__ = (
+        "ac", "an", "contributed", "hemi", "het", "hom", "inexact", "suppressed", "unknown"
+    )  # fmt: skip
 
     def __init__(self) -> None:
-        self.sums: list[int | None] = [0, 0, 0, 0, 0]
+        self.ac = self.an = self.hom = self.het = self.hemi = 0
+        #: Bit i set: count i (AC, AN, hom, het, hemi) is unknown in some part.
+        self.unknown = 0
         self.contributed = self.inexact = self.suppressed = False
 
-    def add(self, counts: tuple[int | None, ...], precision: int) -> None:
+    def add(self, counts: tuple[int, ...], precision: int) -> None:
         if precision == SUPPRESSED:
             self.suppressed = True
             return
         self.contributed = True
         if precision == ROUNDED:
             self.inexact = True
-        sums = self.sums
-        if ABSENT not in counts and None not in counts and None not in sums:
-            sums[0] += counts[0]  # type: ignore[operator]
-            sums[1] += counts[1]  # type: ignore[operator]
-            sums[2] += counts[2]  # type: ignore[operator]
-            sums[3] += counts[3]  # type: ignore[operator]
-            sums[4] += counts[4]  # type: ignore[operator]
-            return
-        for i in range(5):
-            value, total = counts[i], sums[i]
-            if value is None or value == ABSENT:
-                sums[i] = None
-            elif total is not None:
-                sums[i] = total + value
+        if ABSENT in counts:  # the slow path passes ABSENT for an unknown count too
+            counts = self._mark_unknown(counts)
+        self.ac += counts[0]  # type: ignore[operator]
+        self.an += counts[1]  # type: ignore[operator]
+        self.hom += counts[2]  # type: ignore[operator]
+        self.het += counts[3]  # type: ignore[operator]
+        self.hemi += counts[4]  # type: ignore[operator]
+
+    def _mark_unknown(self, counts: tuple[int, ...]) -> tuple[int, ...]:
+        known = []
+        for i, value in enumerate(counts[:5]):
+            if value == ABSENT:
+                self.unknown |= 1 << i
+                known.append(0)
+            else:
+                known.append(value)
+        return tuple(known)
 
     def encode(self) -> bytes:
         if self.suppressed and not self.contributed:
@@ -102,7 +109,12 @@ class PooledCounts:
             precision = ROUNDED
         else:
             precision = EXACT
-        ac, an, hom, het, hemi = self.sums
+        if not self.unknown:
+            return wire.allele_counts(self.ac, self.an, self.hom, self.het, self.hemi, precision)
+        ac, an, hom, het, hemi = (
+            None if self.unknown >> i & 1 else v
+            for i, v in enumerate((self.ac, self.an, self.hom, self.het, self.hemi))
+        )
         return wire.allele_counts(ac, an, hom, het, hemi, precision)
 
 

@@ -46,7 +46,7 @@ from nodes.budgets import BudgetLedger
 from nodes.catalog import NodeCatalog
 from nodes.keys import MAX_INLINE_ALLELES, encode_key, pack_prefix, region_bounds
 from nodes.policy import OPEN_POLICY, DatasetPolicy, access_denied, release
-from nodes.records import COUNT_FIELDS, HEADER_LEN, decode_frequency
+from nodes.records import ABSENT, COUNT_FIELDS, HEADER_LEN, decode_frequency
 from nodes.store import IndexStore, merge_scans
 
 __all__ = ["LocalLookup", "LookupResult", "NodeIdentity", "ServedDataset", "outcome_bytes"]
@@ -178,7 +178,7 @@ class LocalLookup:
 
     def _release(
         self, value: bytes, served: ServedDataset, populations: frozenset[str]
-    ) -> tuple[bytes, tuple[int | None, ...], int]:
+    ) -> tuple[bytes, tuple[int, ...], int]:
         """Slow path: the frequency as this caller may see it, its counts and precision."""
         frequency = decode_frequency(value)
         release(frequency, served.granularity, served.policy.privacy)
@@ -187,7 +187,7 @@ class LocalLookup:
             del frequency.populations[:]
             frequency.populations.extend(kept)
         c = frequency.counts
-        counts = tuple(getattr(c, f) if c.HasField(f) else None for f in COUNT_FIELDS)  # type: ignore[arg-type]
+        counts = tuple(getattr(c, f) if c.HasField(f) else ABSENT for f in COUNT_FIELDS)  # type: ignore[arg-type]
         return frequency.SerializeToString() + self._identity_suffix, counts, c.precision
 
     # -- RPCs -------------------------------------------------------------------------
