@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-from rich.console import Console
-
 from mesh.query_cli import print_frequencies
 from mesh.v1 import allele_pb2, allele_service_pb2
 
@@ -29,7 +27,7 @@ def test_absent_counts_print_as_unknown_and_zeros_as_zero():
         ]
     )
     out = io.StringIO()
-    print_frequencies(response, Console(file=out, width=200))
+    print_frequencies(response, out)
     (row,) = [line for line in out.getvalue().splitlines() if "21-5-A-T" in line]
     cells = [c.strip() for c in row.split("│") if c.strip()]
     # AC, AN, AF, hom (not given), het (not given), hemi (a given 0).
