@@ -80,7 +80,9 @@ async def test_made_up_http_methods_do_not_grow_metrics():
     assert {labels["http_route"] for labels in requests} <= {"/api", "(unmatched)"}
     # 500 more made-up methods add no series: the exposition is the same size.
     assert len(requests) == len(_series(after_50, "mesh_http_server_requests"))
-    assert len(after_550) < 16_000, len(after_550)
+    # Measured as growth: other tests in this process may have added process-wide
+    # series (certificate expiry gauges), which count in the absolute size.
+    assert len(after_550) - len(after_50) < 2_000, (len(after_50), len(after_550))
     other = [
         labels
         for labels in requests
