@@ -29,6 +29,7 @@ from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, MeshBackend
 from mesh.ports import PortLock, check_port_free, lock_port
 from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_server
+from mesh.tiers import check_own_tier
 from mesh.tracing import Telemetry, setup_tracing
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,11 @@ async def start_gateway(
 ) -> RunningGateway:
     """Open peer channels, fetch catalogues, bind the port and start serving."""
     check_transport(config.tls, insecure, "gateway")
+    check_own_tier(config.tier, config.tls, "gateway")
     audit = AuditLog(config.audit_path) if config.audit_path is not None else None
-    telemetry = setup_tracing(config.tracing, "allelemesh-gateway", config.id, config.country)
+    telemetry = setup_tracing(
+        config.tracing, "allelemesh-gateway", config.id, config.country, tier=config.tier
+    )
     backend = MeshBackend.open(
         config.peers,
         tls=config.tls,

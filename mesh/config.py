@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from mesh.errors import ConfigError
 from mesh.genome import Assembly
 from mesh.http_config import HttpOptions, parse_http
+from mesh.tiers import PRODUCTION, validate_tier
 from mesh.tracing import MetricsConfig, TracingConfig, parse_metrics, parse_tracing
 
 T = TypeVar("T")
@@ -100,6 +101,8 @@ class NodeConfig:
     catalog_visibility: str = "existence"
     #: This node's Beacon id (``beaconId`` of its Beacon result sets); empty: derived.
     beacon_id: str = ""
+    #: ``production``, ``staging`` or a federation's own; must match the certificate's.
+    tier: str = "production"
 
 
 def default_beacon_id(node_id: str, country: str) -> str:
@@ -150,6 +153,12 @@ class GatewayConfig:
     audit_path: Path | None = None
     #: The assembly of a request that names none (a Beacon query without ``assemblyId``).
     default_assembly: Assembly = Assembly.GRCH38
+    #: ``production``, ``staging`` or a federation's own; must match the certificate's.
+    tier: str = "production"
+    #: Seconds between runs of the continuous ``mesh check`` (0: off).
+    mesh_check_interval_s: float = 300.0
+    #: ``mesh check`` latency: p50 of health calls above this is a warning.
+    mesh_check_latency_warn_ms: float = 500.0
 
 
 class _Table:
@@ -219,6 +228,14 @@ def _max_concurrent_rpcs(table: _Table) -> int:
     if value < 1:
         raise table.fail("max_concurrent_rpcs", "must be at least 1")
     return value
+
+
+def _tier(table: _Table) -> str:
+    value = table.get("tier", str, PRODUCTION)
+    try:
+        return validate_tier(value, table.where("tier"))
+    except ConfigError as exc:
+        raise ConfigError(exc.message, metadata={"key": table.where("tier")}) from None
 
 
 def _identifier(table: _Table, key: str) -> str:
@@ -450,6 +467,7 @@ def load_node_config(path: Path) -> NodeConfig:
         metrics=parse_metrics(root),
         catalog_visibility=visibility,
         beacon_id=node.get("beacon_id", str, "").strip(),
+        tier=_tier(node),
     )
     node.reject_unknown()
     root.reject_unknown()
@@ -483,6 +501,13 @@ def _secret_file(table: _Table, base: Path) -> bytes | None:
             "(e.g. `openssl rand -hex 32`)",
         )
     return secret
+
+
+def _non_negative(table: _Table, key: str, default: float) -> float:
+    value = table.get(key, float, default)
+    if value < 0:
+        raise table.fail(key, "must not be negative")
+    return value
 
 
 def _ownership(table: _Table) -> str:
@@ -541,6 +566,9 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         default_assembly=_assembly(
             gateway, "default_assembly", gateway.get("default_assembly", str, "GRCh38")
         ),
+        tier=_tier(gateway),
+        mesh_check_interval_s=_non_negative(gateway, "mesh_check_interval_s", 300.0),
+        mesh_check_latency_warn_ms=_non_negative(gateway, "mesh_check_latency_warn_ms", 500.0),
     )
     if not config.peers:
         raise root.fail("peers", "is required: a gateway needs at least one [[peers]] entry")

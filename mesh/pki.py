@@ -2,7 +2,7 @@
 
 Layout of a PKI directory (``allelemesh pki ... --out DIR``)::
 
-    pki.toml                 trust_domain = "allelemesh.example"
+    pki.toml                 trust_domain = "allelemesh.example", tier = "production"
     root-ca.crt / .key       the federation root (the trust bundle every process loads)
     no-ca.crt / .key         Norway's intermediate CA, signed by the root
     no-oslo-1.crt / .key     a leaf: the .crt holds leaf + country CA, so servers send the chain
@@ -25,6 +25,13 @@ Constrained country CAs
     subtree's ``C`` is also where :mod:`mesh.trust` reads the CA's country to check,
     independently of any constraint enforcement, that a leaf's SPIFFE country equals it.
 
+Tiers
+    One PKI directory is one tier (``pki init --tier staging``; default ``production``):
+    its root, country CAs and leaves carry the tier as the subject's ``OU``, and each
+    country CA's directoryName constraint includes it (``C=<CC>, O=<td>, OU=<tier>``),
+    so a country CA cannot issue for another tier (see :mod:`mesh.tiers`). Give every
+    tier its own trust domain too (``staging.allelemesh.example``).
+
 A CA is never overwritten, not even with ``--force`` (that would orphan every
 certificate it issued, or turn a CA into a leaf); ``--force`` replaces leaves only.
 """
@@ -46,6 +53,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mesh.errors import ConfigError
 from mesh.identity import SpiffeId, validate_trust_domain
+from mesh.tiers import PRODUCTION, validate_tier
 
 PKI_FILE = "pki.toml"
 ROOT_NAME = "root-ca"
@@ -79,10 +87,23 @@ def country_code(cc: str) -> str:
     return code
 
 
-def write_trust_domain(out: Path, trust_domain: str) -> None:
-    """Record the trust domain in ``DIR/pki.toml`` so later commands need not repeat it."""
+def write_trust_domain(out: Path, trust_domain: str, tier: str = PRODUCTION) -> None:
+    """Record trust domain and tier in ``DIR/pki.toml`` so later commands need not repeat them."""
     validate_trust_domain(trust_domain)
-    (out / PKI_FILE).write_text(f'trust_domain = "{trust_domain}"\n', encoding="utf-8")
+    validate_tier(tier, "pki: --tier")
+    (out / PKI_FILE).write_text(
+        f'trust_domain = "{trust_domain}"\ntier = "{tier}"\n', encoding="utf-8"
+    )
+
+
+def read_tier(out: Path) -> str:
+    """The tier recorded by ``pki init`` (a PKI made before tiers: ``production``)."""
+    read_trust_domain(out)  # the file exists and is valid
+    data = tomllib.loads((out / PKI_FILE).read_text(encoding="utf-8"))
+    value = data.get("tier", PRODUCTION)
+    if not isinstance(value, str):
+        raise ConfigError(f"pki: {out / PKI_FILE}: tier must be a string")
+    return validate_tier(value, f"pki: {out / PKI_FILE}: tier")
 
 
 def read_trust_domain(out: Path) -> str:
@@ -224,25 +245,32 @@ def _ca_extensions(builder: x509.CertificateBuilder, path_length: int) -> x509.C
     )
 
 
-def _name(common_name: str, trust_domain: str, country: str | None = None) -> x509.Name:
+def _name(
+    common_name: str, trust_domain: str, country: str | None = None, tier: str | None = None
+) -> x509.Name:
     prefix = [x509.NameAttribute(NameOID.COUNTRY_NAME, country)] if country else []
+    unit = [x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, tier)] if tier else []
     return x509.Name(
         [
             *prefix,
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, trust_domain),
+            *unit,
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
 
 
-def country_name_constraints(cc: str, trust_domain: str) -> x509.NameConstraints:
-    """What a country CA may issue: our trust domain's URIs, subjects ``C=<CC>, O=<td>``."""
-    subtree = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, cc),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, trust_domain),
-        ]
-    )
+def country_name_constraints(
+    cc: str, trust_domain: str, tier: str | None = None
+) -> x509.NameConstraints:
+    """What a country CA may issue: URIs of our trust domain, subjects ``C, O=<td>, OU=<tier>``."""
+    attributes = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, cc),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, trust_domain),
+    ]
+    if tier:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, tier))
+    subtree = x509.Name(attributes)
     return x509.NameConstraints(
         permitted_subtrees=[
             x509.UniformResourceIdentifier(trust_domain),
@@ -259,19 +287,21 @@ def init_root(
     days: int = ROOT_DAYS,
     force: bool = False,
     not_before: dt.datetime | None = None,
+    tier: str = PRODUCTION,
 ) -> Issued:
-    """Create ``DIR``, record the trust domain and make the federation root CA."""
+    """Create ``DIR``, record the trust domain and tier, and make the federation root CA."""
     validate_trust_domain(trust_domain)
+    validate_tier(tier, "pki: --tier")
     out.mkdir(parents=True, exist_ok=True)
     issued = Issued(out / f"{ROOT_NAME}.crt", out / f"{ROOT_NAME}.key")
     _check_free(issued, force=force, ca=True)
     key = _new_key()
-    name = _name(f"allelemesh federation root CA ({trust_domain})", trust_domain)
+    name = _name(f"allelemesh federation root CA ({trust_domain})", trust_domain, tier=tier)
     start = (not_before or _now()) - CLOCK_SKEW
     # path_length=1: the root signs country CAs, which sign only leaves.
     builder = _ca_extensions(_builder(name, name, key.public_key(), start, days), path_length=1)
     cert = builder.sign(key, hashes.SHA256())
-    write_trust_domain(out, trust_domain)
+    write_trust_domain(out, trust_domain, tier)
     _write_atomic(issued.key, _key_pem(key), 0o600, force=force)
     _write_atomic(issued.cert, _cert_pem(cert), 0o644, force=force)
     return issued
@@ -287,14 +317,14 @@ def issue_country_ca(
 ) -> Issued:
     """Make a country's intermediate CA, signed by the root in ``DIR``."""
     code = country_code(cc)
-    trust_domain = read_trust_domain(out)
+    trust_domain, tier = read_trust_domain(out), read_tier(out)
     root_cert, root_key = load_ca(out / f"{ROOT_NAME}.crt", out / f"{ROOT_NAME}.key")
     issued = Issued(out / f"{code.lower()}-ca.crt", out / f"{code.lower()}-ca.key")
     _check_free(issued, force=force, ca=True)
     key = _new_key()
     start = (not_before or _now()) - CLOCK_SKEW
     builder = _builder(
-        _name(f"allelemesh {code} CA", trust_domain, code),
+        _name(f"allelemesh {code} CA", trust_domain, code, tier),
         root_cert.subject,
         key.public_key(),
         start,
@@ -306,7 +336,7 @@ def issue_country_ca(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
             critical=False,
         )
-        .add_extension(country_name_constraints(code, trust_domain), critical=True)
+        .add_extension(country_name_constraints(code, trust_domain, tier), critical=True)
     )
     cert = builder.sign(root_key, hashes.SHA256())
     _write_atomic(issued.key, _key_pem(key), 0o600, force=force)
@@ -406,7 +436,7 @@ def issue_leaf(
         ca_cert,
         ca_key,
         key.public_key(),
-        _name(name, spiffe_id.trust_domain, code),
+        _name(name, spiffe_id.trust_domain, code, read_tier(out)),
         _san_entries(spiffe_id, sans),
         server=role != "operator",
         not_before=(not_before or _now()) - CLOCK_SKEW,

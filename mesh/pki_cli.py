@@ -32,6 +32,12 @@ def add_pki_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     init = sub.add_parser("init", help="make the federation root CA")
     init.add_argument("--trust-domain", required=True, help="e.g. allelemesh.example")
+    init.add_argument(
+        "--tier",
+        default="production",
+        help="the tier every certificate of this PKI belongs to (default production; "
+        "give each tier its own PKI and trust domain, e.g. staging.allelemesh.example)",
+    )
     _common(init, days=pki.ROOT_DAYS)
     init.set_defaults(handler=_init)
 
@@ -98,7 +104,9 @@ def _report(issued: pki.Issued) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    return _report(pki.init_root(args.out, args.trust_domain, days=args.days, force=args.force))
+    return _report(
+        pki.init_root(args.out, args.trust_domain, days=args.days, force=args.force, tier=args.tier)
+    )
 
 
 def _country(args: argparse.Namespace) -> int:

@@ -11,6 +11,10 @@ handshake. :class:`TrustStore` adds what the TLS stack cannot know, on every cal
   subtree ``C=<CC>``, see :mod:`mesh.pki`). This does not rely on the constraint being
   enforced: a FI-signed ``…/country/NO/…`` leaf is refused even if it passes the TLS
   stack, and a CA without a country vouches for nobody;
+* **the tier rule** (:mod:`mesh.tiers`): a leaf of another tier than ours is refused
+  (``TIER_MISMATCH``, both tiers named), and so is one whose CA is constrained to
+  another tier: staging and production never exchange a query, even when a trust
+  bundle lists both roots by mistake;
 * **revocation**: a deny list (``[tls].deny_list``) of certificate serials and SPIFFE
   IDs, see :class:`DenyList`;
 * **the current bundle**: the CA files and the deny list are re-read when their contents
@@ -46,7 +50,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import NameOID
 
-from mesh import identity
+from mesh import identity, tiers
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError, InvalidArgumentError, MeshError
 from mesh.identity import SpiffeId, spiffe_ids_of_certificate
@@ -211,6 +215,8 @@ class TrustStore:
         self._lock = threading.Lock()  # gRPC's handshake threads and the event loop share it
         self._digest = self._files_digest()
         self._state = self._load(0)  # a bad bundle or deny list stops the process at start
+        #: Our own tier, as our certificate says (a certified tier cannot change by rotation).
+        self.tier = tiers.own_tier(tls)
         self._checked = time.monotonic()
         self._verdicts: dict[tuple[bytes, bytes], SpiffeId | IdentityRefusedError] = {}
 
@@ -342,6 +348,31 @@ class TrustStore:
                 f"{spiffe_id} is issued by {what} ({issuer_name}); "
                 f"only the {spiffe_id.country} CA may vouch for {spiffe_id.country} identities",
                 reason="ISSUER_COUNTRY_MISMATCH",
+                metadata=meta,
+            )
+        return self._tier_verdict(spiffe_id, leaf, issuer, meta)
+
+    def _tier_verdict(
+        self,
+        spiffe_id: SpiffeId,
+        leaf: x509.Certificate,
+        issuer: x509.Certificate,
+        meta: dict[str, str],
+    ) -> SpiffeId | IdentityRefusedError:
+        leaf_tier = tiers.tier_of_certificate(leaf)
+        issuer_tier = tiers.ca_tier(issuer)
+        meta.update(peer_tier=leaf_tier, tier=self.tier)
+        if issuer_tier is not None and issuer_tier != leaf_tier:
+            return IdentityRefusedError(
+                f"{spiffe_id} claims tier {leaf_tier!r} but its CA issues for tier "
+                f"{issuer_tier!r} only",
+                reason="TIER_MISMATCH",
+                metadata=meta,
+            )
+        if leaf_tier != self.tier:
+            return IdentityRefusedError(
+                tiers.mismatch_message(str(spiffe_id), leaf_tier, self.tier),
+                reason="TIER_MISMATCH",
                 metadata=meta,
             )
         return spiffe_id

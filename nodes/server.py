@@ -30,6 +30,7 @@ from mesh.origin_token import OriginVerifier
 from mesh.paging import PageTokenCodec
 from mesh.ports import PortLock, check_port_free, lock_port
 from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_server
+from mesh.tiers import check_own_tier
 from mesh.tracing import Telemetry, setup_tracing, start_metrics_server
 from nodes.budgets import BudgetLedger
 from nodes.lookup import LocalLookup, NodeIdentity
@@ -91,6 +92,7 @@ async def start_node(
     ``shared_port``: this is one of ``--workers`` whose parent holds the port lock.
     """
     check_transport(config.tls, insecure, "node")
+    check_own_tier(config.tier, config.tls, "node")
     audit = AuditLog(config.audit_path) if config.audit_path is not None else None
     budgets = None
     if config.state_dir is not None and any(d.query_budget for d in config.datasets):
@@ -113,7 +115,9 @@ async def start_node(
         budgets=budgets,
         catalog_visibility=config.catalog_visibility,
     )
-    telemetry = setup_tracing(config.tracing, "allelemesh-node", config.id, config.country)
+    telemetry = setup_tracing(
+        config.tracing, "allelemesh-node", config.id, config.country, tier=config.tier
+    )
     verifier = _origin_verifier(config)
     servicers = NodeServicers(
         lookup, log_queries=config.log_queries, audit=audit, verifier=verifier

@@ -41,6 +41,7 @@ class TestPki:
 
     out: Path
     trust_domain: str = TRUST_DOMAIN
+    tier: str = "production"
     _countries: set[str] = field(default_factory=set)
 
     @classmethod
@@ -49,9 +50,10 @@ class TestPki:
         out: Path,
         trust_domain: str = TRUST_DOMAIN,
         countries: tuple[str, ...] = ("NO", "FI"),
+        tier: str = "production",
     ) -> TestPki:
-        pki.init_root(out, trust_domain)
-        made = cls(out, trust_domain)
+        pki.init_root(out, trust_domain, tier=tier)
+        made = cls(out, trust_domain, tier)
         for cc in countries:
             made.country(cc)
         return made
@@ -121,6 +123,8 @@ class TestPki:
             [
                 x509.NameAttribute(NameOID.COUNTRY_NAME, (subject_cc or signer_cc).upper()),
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.trust_domain),
+                # The tier (mesh.tiers): country CAs only issue for their own.
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, self.tier),
                 x509.NameAttribute(NameOID.COMMON_NAME, name),
             ]
         )

@@ -22,12 +22,14 @@ from prometheus_client import CollectorRegistry
 
 from mesh.certificates import EXPIRY
 from mesh.ports import port_in_use
+from mesh.tiers import PRODUCTION, TierInfo
 from mesh.tracing._config import TracingConfig
 from mesh.tracing._metrics import MeshMetrics, new_registry, render, serve_metrics_http
 from mesh.tracing._spans import (
     COUNTRY_KEY,
     NODE_ID_KEY,
     SERVICE_NAME_KEY,
+    TIER_KEY,
     JsonlSpanExporter,
     SpanBuffer,
 )
@@ -79,15 +81,27 @@ def _exporter(config: TracingConfig) -> SpanExporter | None:
 
 
 def setup_tracing(
-    config: TracingConfig, service_name: str, node_id: str, country: str = ""
+    config: TracingConfig,
+    service_name: str,
+    node_id: str,
+    country: str = "",
+    *,
+    tier: str = PRODUCTION,
 ) -> Telemetry:
-    """Build this process's telemetry (no global OpenTelemetry state is touched)."""
+    """Build this process's telemetry (no global OpenTelemetry state is touched).
+
+    The tier is a resource attribute (``mesh.tier`` and OpenTelemetry's
+    ``deployment.environment.name``), so every span and metric carries it, and
+    ``/metrics`` shows ``allelemesh_tier_info{tier=...}``.
+    """
     resource = Resource.create(
         {
             SERVICE_NAME_KEY: service_name,
             "service.instance.id": node_id,
             NODE_ID_KEY: node_id,
             COUNTRY_KEY: country,
+            TIER_KEY: tier,
+            "deployment.environment.name": tier,
         }
     )
     # ParentBased: a sampled portal traceparent is always continued, an unsampled one never.
@@ -114,6 +128,7 @@ def setup_tracing(
     )
     registry = new_registry(reader)
     registry.register(EXPIRY)  # certificate expiry gauges on every /metrics
+    registry.register(TierInfo(tier, service_name))
     return Telemetry(
         config=config,
         service_name=service_name,

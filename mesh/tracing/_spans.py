@@ -20,6 +20,7 @@ from mesh.v1 import trace_service_pb2
 #: Resource attribute keys naming the recording process.
 NODE_ID_KEY = "mesh.node.id"
 COUNTRY_KEY = "mesh.country"
+TIER_KEY = "mesh.tier"
 SERVICE_NAME_KEY = "service.name"
 
 _KINDS = {

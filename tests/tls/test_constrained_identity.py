@@ -53,6 +53,7 @@ def test_country_cas_carry_name_constraints(pki: TestPki) -> None:
     assert attributes == {
         NameOID.COUNTRY_NAME: "NO",
         NameOID.ORGANIZATION_NAME: "allelemesh.example",
+        NameOID.ORGANIZATIONAL_UNIT_NAME: "production",  # the tier (mesh.tiers)
     }
     assert extension.value.excluded_subtrees is None
     assert ca_country(ca) == "NO"
