@@ -24,9 +24,11 @@ from gateway.http.server import HttpServer
 from gateway.servicers import GatewayServicers
 from mesh.audit import AuditLog
 from mesh.certificates import check_tls_files
+from mesh.check import CheckSettings, MeshCheckMonitor
 from mesh.config import GatewayConfig
 from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, MeshBackend
+from mesh.health_cli import local_target
 from mesh.ports import PortLock, check_port_free, lock_port
 from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_server
 from mesh.tiers import check_own_tier
@@ -48,6 +50,8 @@ class RunningGateway:
     telemetry: Telemetry | None = None
     fdp: FdpPublisher | None = None
     audit: AuditLog | None = None
+    #: The continuous ``mesh check`` (None when ``mesh_check_interval_s = 0``).
+    mesh_check: MeshCheckMonitor | None = None
 
     async def stop(self, grace: float | None = GRACE_S) -> None:
         """Stop the HTTP API and gRPC server, then close every peer channel."""
@@ -55,6 +59,8 @@ class RunningGateway:
             await self.http.stop()
         if self.fdp is not None:
             await self.fdp.close()
+        if self.mesh_check is not None:
+            await self.mesh_check.stop()
         await self.server.stop(grace)
         await self.backend.close()
         if self.audit is not None:
@@ -111,6 +117,7 @@ async def start_gateway(
     await backend.start()
     await server.start()
     running = RunningGateway(server, port, backend, config, telemetry=telemetry, audit=audit)
+    running.mesh_check = start_mesh_check(config, port, telemetry)
     if config.http_listen:
         # The portal's HTTP API and FAIR Data Point, in this event loop, over the same
         # backend; the FDP validates the catalogue first and logs what it leaves out.
@@ -135,6 +142,25 @@ async def start_gateway(
         extra={"fields": {"gateway_id": config.id, "port": port, "tls": config.tls is not None}},
     )
     return running
+
+
+def start_mesh_check(
+    config: GatewayConfig, port: int, telemetry: Telemetry
+) -> MeshCheckMonitor | None:
+    """The continuous ``mesh check`` of every peer, exported on ``/metrics``."""
+    if config.mesh_check_interval_s <= 0:
+        return None
+    host = config.listen.rpartition(":")[0]
+    settings = CheckSettings(
+        tls=config.tls,
+        tier=config.tier,
+        mesh_address=local_target(f"{host}:{port}"),  # canaries compare with our answers
+        latency_warn_ms=config.mesh_check_latency_warn_ms,
+    )
+    monitor = MeshCheckMonitor(config.peers, settings, config.mesh_check_interval_s)
+    telemetry.registry.register(monitor)
+    monitor.start()
+    return monitor
 
 
 async def _serve(config: GatewayConfig, insecure: bool) -> None:

@@ -29,6 +29,7 @@ COMMAND_GROUPS: tuple[tuple[str, str], ...] = (
     ("mesh.trace_cli", "add_trace_commands"),
     ("mesh.health_cli", "add_health_commands"),
     ("nodes.hail_cli", "add_hail_commands"),
+    ("mesh.check.cli", "add_mesh_commands"),
 )
 
 EXIT_ERROR = 1

@@ -63,7 +63,8 @@ def test_files_and_modes(out: Path) -> None:
         assert (out / key).stat().st_mode & 0o777 == 0o600, key
     for cert in ("root-ca.crt", "no-ca.crt", "no-oslo-1.crt"):
         assert (out / cert).stat().st_mode & 0o777 == 0o644, cert
-    assert (out / "pki.toml").read_text() == 'trust_domain = "allelemesh.example"\ntier = "production"\n'
+    expected = 'trust_domain = "allelemesh.example"\ntier = "production"\n'
+    assert (out / "pki.toml").read_text() == expected
 
 
 def test_node_leaf_contents(out: Path) -> None:
