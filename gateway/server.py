@@ -127,7 +127,12 @@ async def start_gateway(
         try:
             await running.fdp.start()
             running.http = await start_http(
-                backend, config, telemetry=telemetry, fdp=running.fdp, audit=audit
+                backend,
+                config,
+                telemetry=telemetry,
+                fdp=running.fdp,
+                audit=audit,
+                mesh_check=running.mesh_check,
             )
         except BaseException:
             await running.stop(None)  # stop cleanly: no "Event loop is closed" at exit

@@ -23,7 +23,7 @@ from typing import Protocol
 from fastapi import FastAPI
 
 from gateway.fdp import FdpPublisher, mount_fdp
-from gateway.http import beacon, json_api
+from gateway.http import beacon, json_api, mesh_status
 from gateway.http.auth import CallerIdentity
 from gateway.http.backend import MeshBackend
 from gateway.http.docs import mount_docs
@@ -39,6 +39,7 @@ from mesh.errors import ConfigError, IndexBuildError
 from mesh.genome import Assembly
 from mesh.http_config import HttpOptions
 from mesh.reference import open_references
+from mesh.tiers import beacon_environment
 from mesh.tracing import Telemetry, TracingMiddleware
 
 
@@ -64,6 +65,7 @@ def create_app(
     *,
     authenticator: BearerAuthenticator | None = None,
     audit: AuditLog | None = None,
+    mesh_check: object | None = None,
 ) -> FastAPI:
     """The HTTP API over ``backend``; with ``telemetry``, traced and serving ``/metrics``.
 
@@ -88,6 +90,7 @@ def create_app(
     app.state.settings = settings
     # start_http replaces the fallback by the listen address when none is configured.
     app.state.public_url = settings.public_url or FALLBACK_PUBLIC_URL
+    app.state.mesh_check = mesh_check  # a mesh.check.MeshCheckMonitor, or None
     app.state.beacon_error_decorator = beacon.beacon_error_decorator
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -100,6 +103,7 @@ def create_app(
     app.include_router(json_api.router)
     mount_docs(app)
     mount_fdp(app, fdp or FdpPublisher(backend))
+    app.include_router(mesh_status.router)
     mount_pages(app)  # last: the browser page at / and its assets under /static
     if telemetry is not None:
         # Continues a portal's traceparent, answers with traceresponse and X-Trace-Id,
@@ -120,6 +124,7 @@ async def start_http(
     telemetry: Telemetry | None = None,
     fdp: FdpPublisher | None = None,
     audit: AuditLog | None = None,
+    mesh_check: object | None = None,
 ) -> HttpServer:
     """Serve the HTTP API on ``config.http_listen`` in the running event loop.
 
@@ -151,7 +156,19 @@ async def start_http(
         if isinstance(peer_timeout_ms, int) and peer_timeout_ms > 0:
             # The federation answers within the peer deadline; leave it room to do so.
             settings = replace(settings, timeout_s=peer_timeout_ms / 1000.0 + 1.0)
-    app = create_app(backend, settings, telemetry, fdp, authenticator=authenticator, audit=audit)
+        tier = getattr(config, "tier", None)
+        if isinstance(tier, str):
+            # Beacon info.environment and the pages' banner follow the certified tier.
+            settings = replace(settings, tier=tier, environment=beacon_environment(tier))
+    app = create_app(
+        backend,
+        settings,
+        telemetry,
+        fdp,
+        authenticator=authenticator,
+        audit=audit,
+        mesh_check=mesh_check,
+    )
     server = await serve(
         app, config.http_listen, ssl_context, header_timeout_s=settings.header_timeout_s
     )

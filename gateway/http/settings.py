@@ -24,8 +24,10 @@ class HttpSettings:
     organization_id: str = "allelemesh"
     organization_name: str = "allelemesh federation"
     organization_url: str = "https://allelemesh.org/"
-    #: Beacon ``environment``: prod, test, dev or staging.
+    #: Beacon ``environment``: prod, test, dev or staging (the gateway sets it from its tier).
     environment: str = "dev"
+    #: The gateway's certified tier (:mod:`mesh.tiers`), shown by the pages.
+    tier: str = "production"
     #: Shown as ``source`` of every ``frequencyInPopulations`` entry.
     source: str = "allelemesh federated allele frequencies"
     default_assembly: Assembly = Assembly.GRCH38

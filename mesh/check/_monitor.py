@@ -40,7 +40,7 @@ class MeshCheckMonitor(Collector):
         self.runs = 0
 
     def start(self) -> None:
-        """Start the loop (the first run at once)."""
+        """Start the loop (the first run after one interval)."""
         if self._task is None and self.interval_s > 0:
             self._task = asyncio.create_task(self._loop(), name="mesh-check")
 
@@ -69,12 +69,14 @@ class MeshCheckMonitor(Collector):
         return report
 
     async def _loop(self) -> None:
+        # The first run waits one interval too: a gateway that restarts often (or a test)
+        # does not send canary lookups, which count against budgets and audit logs, at once.
         while True:
+            await asyncio.sleep(self.interval_s)
             try:
                 await self.run_once()
             except Exception:  # a bug in one run must not stop the next ones
                 log.exception("mesh check run failed")
-            await asyncio.sleep(self.interval_s)
 
     def collect(self) -> Iterable[PromMetric]:
         status = GaugeMetricFamily(

@@ -49,3 +49,7 @@ export function searchRegion(region, assembly, pageToken, pageSize, dataset) {
 export function listDatasets(filters = {}) {
   return getJson("datasets", filters);
 }
+
+export function meshStatus() {
+  return getJson("mesh/status");
+}

@@ -10,6 +10,7 @@ import { h, replace } from "./dom.js";
 import { outcomesTable, traceLine } from "./outcomes.js";
 import { DEFAULT_PAGE_SIZE, loadRegionPage, renderRegion } from "./region-view.js";
 import { renderVariant } from "./variant-view.js";
+import { meshView, showTierBanner } from "./mesh-view.js";
 
 const ASSEMBLIES = ["GRCh38", "GRCh37"];
 const REGION = /^[^\s:]+:[\d,]+-[\d,]+$/;
@@ -59,7 +60,7 @@ async function render({ focus = false } = {}) {
   const p = params();
   syncForm(p);
   showError("");
-  const view = p.get("view") === "catalog" ? "catalog" : "search";
+  const view = ["catalog", "mesh"].includes(p.get("view")) ? p.get("view") : "search";
   markNav(view);
   const q = (p.get("q") ?? "").trim();
   if (view === "search" && !q) {
@@ -72,6 +73,7 @@ async function render({ focus = false } = {}) {
   let content;
   try {
     if (view === "catalog") content = await catalogView(p);
+    else if (view === "mesh") content = await meshView();
     else if (REGION.test(q)) content = await regionView(p, q);
     else content = await variantView(p, q);
   } catch (error) {
@@ -191,4 +193,5 @@ document.addEventListener("click", (event) => {
 });
 
 window.addEventListener("popstate", () => render({ focus: true }));
+showTierBanner();
 render();
