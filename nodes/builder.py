@@ -80,6 +80,8 @@ class BuildOptions:
     #: ``None``: a rich progress bar when stderr is a terminal, log lines otherwise.
     progress: bool | None = None
     batch_size: int = 20_000
+    #: The tier this build is for (recorded in ``dataset.json``; see ``index promote``).
+    tier: str = ""
 
 
 @dataclass
@@ -409,4 +411,5 @@ def _metadata(
         created_time=index_dir.utc_now(),
         info_convention=",".join(sorted({r.convention for r in readers})),
         skipped={"invalid": stats.invalid, "symbolic": stats.symbolic, "duplicate": duplicates},
+        built_tier=options.tier,
     )

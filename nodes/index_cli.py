@@ -15,9 +15,11 @@ from pathlib import Path
 from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
 from mesh.fdp import SHAPES_ENV
 from mesh.genome import Assembly
+from mesh.tiers import validate_tier
 from nodes.builder import BuildOptions, build_index
 from nodes.index_dir import check_target, prune_old_versions, read_metadata
 from nodes.metadata_check import check_index_metadata
+from nodes.promotion import current_tier, promote, tier_record
 
 
 def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,6 +53,9 @@ def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type:
     build.add_argument("--on-error", choices=["fail", "skip"], default="fail")
     build.add_argument(
         "--metadata", type=Path, help="the dataset's publishable metadata (TOML, see samples/)"
+    )
+    build.add_argument(
+        "--tier", default="", help="the tier this build is for, e.g. staging (recorded)"
     )
     build.set_defaults(handler=_build)
 
@@ -86,6 +91,15 @@ def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type:
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(handler=_info)
 
+    promote = commands.add_parser(
+        "promote",
+        help="record that an index now serves another tier (no rebuild)",
+        description="Writes .DIR.versions/<build-id>.tiers.json beside the immutable index.",
+    )
+    promote.add_argument("dir", type=Path, help="index directory")
+    promote.add_argument("--to-tier", required=True, help="e.g. production")
+    promote.set_defaults(handler=_promote)
+
 
 def _prune(args: argparse.Namespace) -> int:
     try:
@@ -116,6 +130,7 @@ def _build(args: argparse.Namespace) -> int:
         info_map=args.info_map,
         on_error=args.on_error,
         metadata=args.metadata,
+        tier=validate_tier(args.tier, "index build: --tier") if args.tier else "",
     )
     try:
         report = build_index(options)
@@ -138,6 +153,9 @@ def _info(args: argparse.Namespace) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     data = metadata.to_json()
+    record = tier_record(args.dir)
+    data["tier"] = current_tier(record) or "unrecorded"
+    data["promotions"] = record["promotions"]
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=True))
         return 0
@@ -152,6 +170,10 @@ def _info(args: argparse.Namespace) -> int:
         text = ", ".join(map(str, value)) if isinstance(value, list) else value
         if isinstance(value, dict):
             text = ", ".join(f"{k}={v}" for k, v in value.items())
+        if key == "promotions":
+            text = "; ".join(
+                f"{p['from_tier']} -> {p['tier']} at {p['promoted_at']}" for p in value
+            )
         table.add_row(key, str(text))
     print_table(table)
     return 0
@@ -191,3 +213,17 @@ def _metadata(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"  {problem}")
     return 1
+
+
+def _promote(args: argparse.Namespace) -> int:
+    try:
+        record = promote(args.dir, args.to_tier)
+    except IndexStoreError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    last = record["promotions"][-1]
+    print(
+        f"promoted {args.dir} (build {record['build_id']}) from {last['from_tier']} "
+        f"to {last['tier']} at {last['promoted_at']}"
+    )
+    return 0

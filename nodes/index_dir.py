@@ -86,6 +86,8 @@ class DatasetMetadata:
     source: str = ""
     #: A reference to its documentation (``--source-reference``), e.g. a URL.
     source_reference: str = ""
+    #: The tier it was built in (``index build --tier``); empty: not recorded.
+    built_tier: str = ""
     schema_version: int = SCHEMA_VERSION
 
     def to_proto(
@@ -209,10 +211,15 @@ def set_publication(out: Path, source: Path) -> Path:
         metadata.metadata_time = utc_now()
         write_metadata(tmp, metadata)
         write_publication(tmp, text)
-        return publish(tmp, out, current)
+        version = publish(tmp, out, current)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    # Same data, same tier history (nodes.promotion): the record follows the new version.
+    record = current.parent / f"{current.name}.tiers.json"
+    if record.exists():
+        shutil.copy2(record, version.parent / f"{version.name}.tiers.json")
+    return version
 
 
 def write_publication(directory: Path, text: str) -> None:
@@ -369,6 +376,8 @@ def prune(versions: Path, keep: set[str]) -> None:
         if entry.name in keep or entry.name.startswith(_TMP_PREFIX) or not entry.is_dir():
             continue
         shutil.rmtree(entry, ignore_errors=True)
+        # Its tier record (nodes.promotion) goes with it.
+        (versions / f"{entry.name}.tiers.json").unlink(missing_ok=True)
         log.info("removed old index version %s", entry.name)
 
 

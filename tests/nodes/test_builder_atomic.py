@@ -146,6 +146,7 @@ def test_metadata_content(tmp_path):
         "metadata_time",
         "source",
         "source_reference",
+        "built_tier",
     }
     assert (meta.id, meta.title, meta.description, str(meta.assembly)) == (
         "ds",
