@@ -388,6 +388,16 @@ def fdp_crawl(http: str, tls: TlsConfig, shapes: Path | None) -> bool:
     return True
 
 
+def mesh_check(gateway_config: Path) -> None:
+    """``allelemesh mesh check`` from the gateway's identity: every peer, every check."""
+    console.rule("allelemesh mesh check (from the gateway's identity)")
+    args = [*CLI, "mesh", "check", "--config", str(gateway_config), "--canary", "1-55051215-G-GA"]
+    console.print(f"[dim]$ allelemesh {' '.join(args[len(CLI) :])}[/dim]")
+    done = subprocess.run(args, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"demo: mesh check found a failing check (exit {done.returncode})")
+
+
 def main() -> int:
     """Run the demo."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -420,6 +430,7 @@ def main() -> int:
         http_lookups(f"https://127.0.0.1:{http_port}", portal)
         show_trace(trace_id, config)
         fdp_ok = fdp_crawl(f"https://127.0.0.1:{http_port}", portal, shapes)
+        mesh_check(config)
         if args.serve:
             how_to_browse(http_port, bundle, serving=True)
             with contextlib.suppress(KeyboardInterrupt):

@@ -11,6 +11,7 @@ misread without any error.
 from __future__ import annotations
 
 import asyncio
+import logging
 import statistics
 import time
 
@@ -25,6 +26,11 @@ from mesh.channels import open_channel
 from mesh.check._model import PeerReport, Status
 from mesh.config import TlsConfig
 from mesh.v1 import allele_service_pb2, catalog_service_pb2
+
+# The reflection client logs every file it loads at INFO: noise in a check's output.
+logging.getLogger("grpc_reflection.v1alpha.proto_reflection_descriptor_database").setLevel(
+    logging.WARNING
+)
 
 #: The ``mesh.v1`` methods allelemesh calls on a peer.
 CALLED_METHODS: tuple[tuple[descriptor.ServiceDescriptor, tuple[str, ...]], ...] = (
