@@ -15,6 +15,7 @@ for LU, from the rounding and suppression rules applied here by hand.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import threading
 import tomllib
@@ -269,6 +270,8 @@ class RunningMesh:
 
     url: str
     specs: list[DatasetSpec]
+    #: A second gateway over the same peers, of the staging tier, checking them every 1 s.
+    staging_url: str = ""
 
 
 def _node_configs(specs: list[DatasetSpec], root: Path) -> list[NodeConfig]:
@@ -298,7 +301,7 @@ def running_mesh(root: Path) -> Iterator[RunningMesh]:
         return asyncio.run_coroutine_threadsafe(coro, loop).result(60)
 
     nodes: list[RunningNode] = []
-    gateway = None
+    gateway = staging = None
     try:
         for config in configs:
             nodes.append(run(start_node(config, insecure=True)))
@@ -316,10 +319,17 @@ def running_mesh(root: Path) -> Iterator[RunningMesh]:
             timeout_ms=3000,
         )
         gateway = run(start_gateway(config, insecure=True, settings=fast_settings(timeout_s=3.0)))
-        yield RunningMesh(gateway.http.url, specs)
+        staging_config = dataclasses.replace(
+            config, id="gw-pages-staging", tier="staging", mesh_check_interval_s=1.0
+        )
+        staging = run(
+            start_gateway(staging_config, insecure=True, settings=fast_settings(timeout_s=3.0))
+        )
+        yield RunningMesh(gateway.http.url, specs, staging.http.url)
     finally:
-        if gateway is not None:
-            run(gateway.stop(grace=0.5))
+        for running in (gateway, staging):
+            if running is not None:
+                run(running.stop(grace=0.5))
         for node in nodes:
             run(node.stop(0))
         loop.call_soon_threadsafe(loop.stop)
