@@ -52,7 +52,7 @@ def _check_config(args: argparse.Namespace) -> int:
     config = load_gateway_config(args.config)
     report = ConfigReport(str(args.config))
     report.add(f"gateway {config.id}" + (f" ({config.country})" if config.country else ""))
-    describe_tls(report, config.tls, args.insecure)
+    describe_tls(report, config.tls, args.insecure, tier=("gateway", config.tier))
     listeners = [("[gateway].listen", config.listen, "gRPC")]
     if config.http_listen:
         certs = "optional: bearer tokens accepted" if config.http.oidc else "required"

@@ -20,6 +20,7 @@ from mesh.config import PeerConfig, TlsConfig
 from mesh.errors import MeshError
 from mesh.identity import spiffe_id_of_certificate
 from mesh.ports import check_port_free
+from mesh.tiers import check_own_tier
 from mesh.tls import load_material
 
 T = TypeVar("T")
@@ -63,8 +64,16 @@ class ConfigReport:
         return EXIT_OK
 
 
-def describe_tls(report: ConfigReport, tls: TlsConfig | None, insecure: bool) -> None:
-    """Cert and key readable and matching, cert and CAs valid now: the start's TLS checks."""
+def describe_tls(
+    report: ConfigReport,
+    tls: TlsConfig | None,
+    insecure: bool,
+    tier: tuple[str, str] | None = None,
+) -> None:
+    """Cert and key readable and matching, cert and CAs valid now: the start's TLS checks.
+
+    ``tier``: ``(who, configured tier)``, checked against the certificate's (mesh.tiers).
+    """
     if tls is None:
         report.add("transport: plaintext (--insecure)" if insecure else "transport: no [tls]")
         if not insecure:
@@ -72,6 +81,10 @@ def describe_tls(report: ConfigReport, tls: TlsConfig | None, insecure: bool) ->
         return
     material = report.check(lambda: load_material(tls))
     report.check(lambda: check_tls_files(tls.cert, tls.ca))
+    if tier is not None:
+        who, configured = tier
+        if report.check(lambda: check_own_tier(configured, tls, who)) is not None:
+            report.add(f"tier: {configured} (certified by {tls.cert})")
     if material is None:
         return
     leaf = material.leaf

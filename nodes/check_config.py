@@ -24,7 +24,7 @@ def check_node(config: NodeConfig, source: str, *, insecure: bool = False) -> in
     """Check everything ``node serve`` checks; print the report; return the exit status."""
     report = ConfigReport(source)
     report.add(f"node {config.id} ({config.country}), {config.workers} worker(s)")
-    describe_tls(report, config.tls, insecure)
+    describe_tls(report, config.tls, insecure, tier=("node", config.tier))
     for position, dataset in enumerate(config.datasets):
         report.check(partial(_describe_dataset, report, dataset, position))
     for assembly, path in config.references.items():

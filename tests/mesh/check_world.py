@@ -97,7 +97,7 @@ def launch(kind: str, config: Path, port: int) -> Process:
 
 def wait_healthy(process: Process, tls: TlsConfig) -> None:
     try:
-        wait_for_health(f"127.0.0.1:{process.port}", 40.0, tls=tls)
+        wait_for_health(f"127.0.0.1:{process.port}", 150.0, tls=tls)
     except TimeoutError:
         process.stop()
         raise TimeoutError(
