@@ -110,3 +110,19 @@ async def test_production_gateway_never_asks_a_staging_peer(
     assert outcome_reason(refused) == "TIER_MISMATCH"
     assert "'staging'" in refused.status.message
     assert "'production'" in refused.status.message
+
+
+def test_check_config_names_a_tier_the_certificate_does_not_carry(
+    tiers: tuple[TestPki, TestPki], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mesh.cli import main
+
+    _, staging = tiers
+    issued = staging.leaf("NO", "node", "s-cc")
+    toml = tmp_path / "node.toml"
+    toml.write_text(
+        f'[node]\nid = "s-cc"\ncountry = "NO"\nlisten = "127.0.0.1:0"\ntier = "production"\n\n'
+        f'[tls]\nca = ["{staging.root_cert}"]\ncert = "{issued.cert}"\nkey = "{issued.key}"\n'
+    )
+    assert main(["node", "check-config", str(toml)]) == 2
+    assert "tier: 'production' but certificate" in capsys.readouterr().err
