@@ -53,17 +53,28 @@ class MeshCheckMonitor(Collector):
             self._task = None
 
     async def run_once(self) -> MeshReport:
-        """One run; logs every failure once per run, without variant coordinates."""
+        """One run; logs each check that starts failing (once, not every run)."""
         report = await run_mesh_check(self.peers, self.settings)
+        before = self.last
         self.last, self.runs = report, self.runs + 1
+        was_failing = {
+            (p.id, p.address, c.name)
+            for p in (before.peers if before is not None else ())
+            for c in p.checks
+            if c.status is Status.FAIL
+        }
         for peer in report.peers:
             for check in peer.checks:
-                if check.status is Status.FAIL:
+                if (
+                    check.status is Status.FAIL
+                    and (peer.id, peer.address, check.name) not in was_failing
+                ):
                     log.warning(
                         "mesh check: peer %s (%s) %s failed",
                         peer.id,
                         peer.address,
                         check.name,
+                        # No detail: a canary's names variant coordinates (privacy).
                         extra={"fields": {"peer": peer.id, "check": check.name}},
                     )
         return report

@@ -10,7 +10,7 @@ import httpx
 
 from gateway.server import start_gateway
 from mesh.config import GatewayConfig, PeerConfig
-from tests.http.harness import COUNTRY, NODE_ID, NodeHandle
+from tests.http.harness import COUNTRY, NODE_ID, POS, NodeHandle
 
 
 def _dead_address() -> str:
@@ -54,6 +54,11 @@ async def test_staging_gateway_says_test_and_shows_its_last_mesh_check(node: Nod
             assert peers[NODE_ID]["tls"] == "skip"  # plaintext mesh
             assert peers[NODE_ID]["health"] == "ok"
             assert check["ok"] is False
+            [node_report] = [p for p in check["peers"] if p["id"] == NODE_ID]
+            [canary] = [c for c in node_report["checks"] if c["name"] == "canary"]
+            assert canary["status"] == "ok", canary
+            assert "run `allelemesh mesh check`" in canary["detail"]  # no coordinates here
+            assert str(POS) not in canary["detail"]
     finally:
         await gateway.stop(grace=1.0)
 
