@@ -270,6 +270,42 @@ def test_plaintext_mesh_skips_certificate_checks(tmp_path: Path) -> None:
     assert "mesh not compared" in checks["canary"]["detail"]  # our own process is not running
 
 
+def test_replicas_duplicate_ids_and_latency_threshold(tmp_path: Path) -> None:
+    """Every address of a replicated peer is checked; a dataset id listed by two peers fails
+    both catalogues; a latency threshold below any p50 warns (exit 0: warnings allowed)."""
+    index = dataset(tmp_path, "same-ds", 5)
+    with (
+        node_process([index], "no-a", "NO") as first,
+        node_process([index], "no-b", "NO") as replica,
+        node_process([dataset(tmp_path / "se", "same-ds", 9)], "se-1", "SE") as other,
+    ):
+        config = tmp_path / "node.toml"
+        config.write_text(
+            f'[node]\nid = "me"\ncountry = "FI"\nlisten = "127.0.0.1:{free_port()}"\n\n'
+            f'[[peers]]\nid = "no"\ncountry = "NO"\n'
+            f'addresses = ["{first.address}", "{replica.address}"]\n\n'
+            f'[[peers]]\nid = "se"\ncountry = "SE"\naddress = "{other.address}"\n'
+        )
+        code, output, _ = run_mesh_check(config, "--json", "--insecure")
+        assert code == 1, output
+        report, _ = json_checks(output)
+        addresses = {(p["id"], p["address"]) for p in report["peers"]}
+        assert addresses == {("no", first.address), ("no", replica.address), ("se", other.address)}
+        for peer in report["peers"]:
+            [catalogue] = [c for c in peer["checks"] if c["name"] == "catalogue"]
+            assert catalogue["status"] == "fail", peer
+            assert "same-ds (also listed by " in catalogue["detail"]
+        unique = tmp_path / "unique.toml"
+        unique.write_text(config.read_text().split('\n\n[[peers]]\nid = "se"')[0] + "\n")
+        code, output, _ = run_mesh_check(unique, "--json", "--insecure", "--latency-warn-ms", "0")
+    assert code == 0, output  # replicas of one peer share their ids; a warning is no failure
+    report, _ = json_checks(output)
+    for peer in report["peers"]:
+        statuses = {c["name"]: c["status"] for c in peer["checks"]}
+        assert statuses["catalogue"] == "ok"
+        assert statuses["latency"] == "warn"
+
+
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     code, _, output = run_mesh_check(tmp_path / "missing.toml")
     assert code == 2

@@ -126,3 +126,19 @@ def test_check_config_names_a_tier_the_certificate_does_not_carry(
     )
     assert main(["node", "check-config", str(toml)]) == 2
     assert "tier: 'production' but certificate" in capsys.readouterr().err
+
+
+def test_pki_cli_issues_per_tier_identities(tmp_path: Path) -> None:
+    from mesh.cli import main
+
+    out = tmp_path / "staging-pki"
+    assert main(["pki", "init", "--out", str(out), "--trust-domain", "staging.allelemesh.example",
+                 "--tier", "staging"]) == 0  # fmt: skip
+    assert main(["pki", "country", "--cc", "NO", "--out", str(out)]) == 0
+    assert main(["pki", "issue", "--cc", "NO", "--role", "node", "--name", "s-1",
+                 "--out", str(out)]) == 0  # fmt: skip
+    leaf = x509.load_pem_x509_certificate((out / "s-1.crt").read_bytes())
+    assert tier_of_certificate(leaf) == "staging"
+    assert 'tier = "staging"' in (out / "pki.toml").read_text()
+    assert main(["pki", "init", "--out", str(tmp_path / "x"), "--trust-domain", "x.example",
+                 "--tier", "Bad Tier"]) == 2  # fmt: skip
