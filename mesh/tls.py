@@ -233,7 +233,7 @@ def client_ssl_context(material: TlsMaterial, tls: TlsConfig) -> ssl.SSLContext:
     return context
 
 
-def _verified_chain(ssl_object: ssl.SSLObject) -> list[x509.Certificate]:
+def verified_chain(ssl_object: ssl.SSLObject) -> list[x509.Certificate]:
     """The chain OpenSSL verified, leaf first (public in Python 3.13, private before)."""
     getter = getattr(ssl_object, "get_verified_chain", None)
     if getter is None:
@@ -269,7 +269,7 @@ async def fetch_peer_certificate(
     try:
         ssl_object = writer.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True)
-        chain = _verified_chain(ssl_object)[1:]
+        chain = verified_chain(ssl_object)[1:]
     finally:
         # Abort rather than close: a gRPC server waits for HTTP/2 and never answers a TLS
         # close_notify, so a graceful close would hang for asyncio's 30 s shutdown timeout.

@@ -41,6 +41,7 @@ from mesh.http_config import HttpOptions
 from mesh.reference import open_references
 from mesh.tiers import beacon_environment
 from mesh.tracing import Telemetry, TracingMiddleware
+from mesh.trust import TrustStore, store_for
 
 
 class HttpConfig(Protocol):
@@ -66,6 +67,7 @@ def create_app(
     authenticator: BearerAuthenticator | None = None,
     audit: AuditLog | None = None,
     mesh_check: object | None = None,
+    trust: TrustStore | None = None,
 ) -> FastAPI:
     """The HTTP API over ``backend``; with ``telemetry``, traced and serving ``/metrics``.
 
@@ -95,7 +97,7 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outside the body limit (a bad token is refused before a body is read), inside tracing.
-    app.add_middleware(CallerIdentity, authenticator=authenticator, audit=audit)
+    app.add_middleware(CallerIdentity, authenticator=authenticator, audit=audit, trust=trust)
     app.include_router(beacon.router, prefix=beacon.BEACON_PREFIX)
     # The GDI portal appends /v2.0.0/g_variants to its base URL: serve the same Beacon
     # there too (left out of the OpenAPI document, which would list every route twice).
@@ -168,6 +170,8 @@ async def start_http(
         authenticator=authenticator,
         audit=audit,
         mesh_check=mesh_check,
+        # Client certificates on HTTPS meet the same rules as on the gRPC ports.
+        trust=store_for(config.tls) if config.tls is not None else None,
     )
     server = await serve(
         app, config.http_listen, ssl_context, header_timeout_s=settings.header_timeout_s

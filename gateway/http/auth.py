@@ -31,18 +31,28 @@ from mesh.callctx import UNVERIFIED, CallContext
 from mesh.identity import SpiffeId, spiffe_id_of_pem
 from mesh.principal import ANONYMOUS_NAME, Principal
 from mesh.tracing import current_trace_id
+from mesh.trust import IdentityRefusedError, TrustStore
 
 log = logging.getLogger("allelemesh.security")
 
 
-def client_certificate_identity(scope: Scope) -> SpiffeId | None:
-    """The SPIFFE ID of the verified client certificate of this connection, if any."""
+def client_certificate_identity(scope: Scope, trust: TrustStore | None = None) -> SpiffeId | None:
+    """The SPIFFE ID of the verified client certificate of this connection, if any.
+
+    With ``trust`` (the gateway's ``[tls]``), the certificate is held to the same rules as
+    on every gRPC port (:mod:`mesh.trust`): one SPIFFE ID, issued by its own country's
+    CA, not revoked, under the current bundle; a refusal raises
+    :class:`~mesh.trust.IdentityRefusedError`.
+    """
     tls = scope.get("extensions", {}).get("tls") or {}
-    chain = tls.get("client_cert_chain") or []
+    chain = [
+        p.encode("ascii") if isinstance(p, str) else p for p in tls.get("client_cert_chain") or []
+    ]
     if not chain:
         return None
-    pem = chain[0]
-    return spiffe_id_of_pem(pem.encode("ascii") if isinstance(pem, str) else pem)
+    if trust is not None:
+        return trust.check_pem(chain[0], b"".join(chain[1:]))
+    return spiffe_id_of_pem(chain[0])
 
 
 def _bearer(scope: Scope) -> str | None:
@@ -62,16 +72,22 @@ class CallerIdentity:
         app: ASGIApp,
         authenticator: BearerAuthenticator | None = None,
         audit: AuditLog | None = None,
+        trust: TrustStore | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.audit = audit
+        self.trust = trust
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        certificate = client_certificate_identity(scope)
+        try:
+            certificate = client_certificate_identity(scope, self.trust)
+        except IdentityRefusedError as exc:
+            await self._refuse_certificate(scope, receive, send, exc)
+            return
         principal = Principal.of_spiffe(certificate)
         header = _bearer(scope)
         if header is not None:
@@ -129,6 +145,25 @@ class CallerIdentity:
             peer = str(certificate) if certificate else ANONYMOUS_NAME
             self.audit.write(
                 AuditRecord(peer, UNVERIFIED, _method(scope), (), None, "401",
+                            current_trace_id(), "", UNVERIFIED)
+            )  # fmt: skip
+
+    async def _refuse_certificate(
+        self, scope: Scope, receive: Receive, send: Send, refused: IdentityRefusedError
+    ) -> None:
+        """403 for a client certificate the trust store refuses (revoked, wrong country...)."""
+        log.warning(
+            "client certificate refused: %s",
+            refused.message,
+            extra={"fields": {"event": "certificate_refused", "reason": refused.reason}},
+        )
+        problem = ProblemError(
+            403, f"client certificate refused: {refused.message}", reason=refused.reason
+        )
+        await problem_response(Request(scope, receive), problem)(scope, receive, send)
+        if self.audit is not None:
+            self.audit.write(
+                AuditRecord(UNVERIFIED, UNVERIFIED, _method(scope), (), None, "403",
                             current_trace_id(), "", UNVERIFIED)
             )  # fmt: skip
 

@@ -15,12 +15,14 @@ from collections.abc import Generator
 from dataclasses import dataclass
 
 import uvicorn
+from cryptography.hazmat.primitives import serialization
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.http.protocol import DEFAULT_HEADER_TIMEOUT_S, protocol_class
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError
 from mesh.ports import port_in_use
+from mesh.tls import verified_chain
 
 STOP_GRACE_S = 5.0
 
@@ -84,14 +86,14 @@ def server_ssl_context(tls: TlsConfig, *, require_client_cert: bool = True) -> s
 
 
 class _ClientCertificate:
-    """ASGI wrapper giving each request the ``tls`` extension: the verified client leaf."""
+    """ASGI wrapper giving each request the ``tls`` extension: the verified client chain."""
 
-    def __init__(self, app: ASGIApp, pem: str) -> None:
-        self.app, self.pem = app, pem
+    def __init__(self, app: ASGIApp, chain: list[str]) -> None:
+        self.app, self.chain = app, chain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         extensions = scope.setdefault("extensions", {})
-        extensions["tls"] = {"client_cert_chain": [self.pem]}
+        extensions["tls"] = {"client_cert_chain": self.chain}
         await self.app(scope, receive, send)
 
 
@@ -109,7 +111,13 @@ def _with_client_certificates(protocol: type[asyncio.Protocol]) -> type[asyncio.
             der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
             app: ASGIApp | None = getattr(self, "app", None)
             if der and app is not None:
-                self.app = _ClientCertificate(app, ssl.DER_cert_to_PEM_cert(der))
+                # Leaf first, then the intermediates OpenSSL verified it through: the trust
+                # store needs the issuing country CA (mesh.trust).
+                above = [
+                    c.public_bytes(serialization.Encoding.PEM).decode("ascii")
+                    for c in verified_chain(ssl_object)[1:]
+                ]
+                self.app = _ClientCertificate(app, [ssl.DER_cert_to_PEM_cert(der), *above])
 
     return WithClientCertificate
 
