@@ -25,6 +25,7 @@ COMMAND_GROUPS: tuple[tuple[str, str], ...] = (
     ("nodes.node_cli", "add_node_commands"),
     ("gateway.cli", "add_gateway_commands"),
     ("mesh.query_cli", "add_query_commands"),
+    ("mesh.annotate_cli", "add_annotate_commands"),
     ("mesh.pki_cli", "add_pki_commands"),
     ("mesh.trace_cli", "add_trace_commands"),
     ("mesh.health_cli", "add_health_commands"),
