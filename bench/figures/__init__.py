@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import ModuleType
 
-from bench.figures import build, gateway, http, node, scale, store, tracing
+from bench.figures import annotate, build, gateway, http, node, scale, store, tracing
 from bench.report import Figure
 from bench.workspace import Workspace
 
@@ -23,5 +23,6 @@ FIGURES: dict[str, ModuleType] = {
     "build": build,
     "tracing": tracing,
     "http": http,
+    "annotate": annotate,
     "scale": scale,
 }
