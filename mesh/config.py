@@ -67,6 +67,12 @@ class DatasetConfig:
     min_allele_count: int = 0
     round_counts_to: int = 0
     min_population_size: int = 0
+    #: Floor in individuals (two-tailed; ``min_allele_count`` is its allele form).
+    min_individuals: int = 0
+    #: ``suppress`` (complementary suppression) or ``collapse`` (rows to the total).
+    on_suppression: str = "suppress"
+    #: Declared population partitions ``(parent, cells)``; ``None``: the label rule.
+    partitions: tuple[tuple[str, tuple[str, ...]], ...] | None = None
     #: ``(lookups, per_seconds)``: rows per origin per sliding window (nodes.budgets).
     query_budget: tuple[int, float] | None = None
 
@@ -159,6 +165,8 @@ class GatewayConfig:
     mesh_check_interval_s: float = 300.0
     #: ``mesh check`` latency: p50 of health calls above this is a warning.
     mesh_check_latency_warn_ms: float = 500.0
+    #: Mesh-wide floor in individuals, on top of every node's own.
+    min_individuals: int = 0
 
 
 class _Table:
@@ -381,7 +389,7 @@ def _dataset(table: _Table, dataset_id: str, base: Path) -> DatasetConfig:
         budget_table.reject_unknown()
         budget = (lookups, per_seconds)
     minimums = {}
-    for key in ("min_allele_count", "min_population_size"):
+    for key in ("min_allele_count", "min_population_size", "min_individuals"):
         minimums[key] = table.get(key, int, 0)
         if minimums[key] < 0:
             raise table.fail(key, "must not be negative")
@@ -393,6 +401,8 @@ def _dataset(table: _Table, dataset_id: str, base: Path) -> DatasetConfig:
         granularity=granularity,
         round_counts_to=round_to,
         query_budget=budget,
+        on_suppression=_on_suppression(table),
+        partitions=_partitions(table),
         **minimums,
     )
 
@@ -405,6 +415,36 @@ def _references(root: _Table, base: Path) -> dict[Assembly, Path]:
         for key in list(ref_table.data):
             references[_assembly(ref_table, key, key)] = _path(ref_table, key, base)
     return references
+
+
+_ON_SUPPRESSION = ("suppress", "collapse")
+
+
+def _on_suppression(table: _Table) -> str:
+    value = table.get("on_suppression", str, "suppress")
+    if value not in _ON_SUPPRESSION:
+        raise table.fail("on_suppression", f"{value!r} must be one of {', '.join(_ON_SUPPRESSION)}")
+    return value
+
+
+def _partitions(table: _Table) -> tuple[tuple[str, tuple[str, ...]], ...] | None:
+    """``partitions = [{ of = "Total", cells = ["M", "F"] }, ...]``: declared partitions."""
+    raw = table.optional("partitions", list)
+    if raw is None:
+        return None
+    declared = []
+    for i, entry in enumerate(raw):
+        parent = entry.get("of") if isinstance(entry, dict) else None
+        cells = entry.get("cells") if isinstance(entry, dict) else None
+        if not (isinstance(parent, str) and parent and isinstance(cells, list) and cells
+                and set(entry) == {"of", "cells"} and len(set(cells)) == len(cells)
+                and all(isinstance(c, str) and c and c != parent for c in cells)):  # fmt: skip
+            raise table.fail(
+                f"partitions[{i}]",
+                'must be { of = "<label>", cells = ["<label>", ...] } with distinct cells',
+            )
+        declared.append((parent, tuple(cells)))
+    return tuple(declared)
 
 
 def load_node_config(path: Path) -> NodeConfig:
@@ -569,7 +609,10 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         tier=_tier(gateway),
         mesh_check_interval_s=_non_negative(gateway, "mesh_check_interval_s", 300.0),
         mesh_check_latency_warn_ms=_non_negative(gateway, "mesh_check_latency_warn_ms", 500.0),
+        min_individuals=gateway.get("min_individuals", int, 0),
     )
+    if config.min_individuals < 0:
+        raise gateway.fail("min_individuals", "must not be negative")
     if not config.peers:
         raise root.fail("peers", "is required: a gateway needs at least one [[peers]] entry")
     gateway.reject_unknown()

@@ -16,15 +16,18 @@ the two may see (:meth:`DatasetPolicy.granularity_for_call`). A dataset without
 ``allow`` is open to every caller, including plaintext ones on an ``--insecure`` node;
 with ``allow``, a plaintext or anonymous caller matches only the pattern ``*``.
 
-Privacy (applied after granularity, to the dataset row and to each population row):
+Privacy (applied after granularity; the rules themselves are :mod:`mesh.disclosure`'s):
 
-* ``min_allele_count = k``: an allele count in 1..k-1 is not released: the row's
-  counts are zeroed and its precision is ``SUPPRESSED``;
-* ``round_counts_to = 10 | 100``: released counts are rounded half up to that multiple,
-  precision ``ROUNDED``; AF is recomputed from the rounded AC and AN;
 * ``min_population_size = n``: a population row whose allele number says fewer than
   ``n`` samples (AN / 2, diploid) is left out of the per-population rows (its samples
-  stay in the dataset row);
+  stay in the dataset row, and in the remainders of the partitions);
+* ``min_individuals = n`` / ``min_allele_count = k``: two-tailed floors (in individuals,
+  and their allele form) with complementary suppression across the population
+  partitions, or ``on_suppression = "collapse"`` to the dataset row alone; withheld
+  counts are absent with precision ``SUPPRESSED``;
+* ``round_counts_to = 10 | 100``: after suppression, every released count of every row
+  (the dataset row too) is rounded half up to that multiple, precision ``ROUNDED``; AF
+  is recomputed from the rounded AC and AN;
 * ``query_budget = { lookups = N, per_seconds = S }``: rows per origin per sliding
   window, counted in a ledger shared by the node's workers (see :mod:`nodes.budgets`).
 """
@@ -36,6 +39,7 @@ from enum import IntEnum
 
 from mesh.callctx import CallContext
 from mesh.config import DatasetConfig
+from mesh.disclosure import DisclosureRules, Partition, disclose, round_frequency
 from mesh.errors import PermissionDeniedError
 from mesh.identity import SpiffeId
 from mesh.principal import Principal, pattern_matches
@@ -75,12 +79,24 @@ class PrivacyPolicy:
     min_allele_count: int = 0
     round_counts_to: int = 0
     min_population_size: int = 0
+    min_individuals: int = 0
+    #: ``on_suppression = "collapse"`` rather than complementary suppression.
+    collapse: bool = False
+    #: Declared population partitions (``None``: read from the labels).
+    partitions: tuple[Partition, ...] | None = None
 
     @property
     def exact(self) -> bool:
         """Whether stored counts are released untouched."""
-        return not (self.min_allele_count > 1 or self.round_counts_to > 1
+        return not (self.disclosure.active or self.round_counts_to > 1
                     or self.min_population_size > 0)  # fmt: skip
+
+    @property
+    def disclosure(self) -> DisclosureRules:
+        """The floors and suppression mode, as :mod:`mesh.disclosure` applies them."""
+        return DisclosureRules(
+            self.min_individuals, self.min_allele_count, self.collapse, self.partitions
+        )
 
 
 @dataclass(frozen=True)
@@ -136,41 +152,6 @@ def access_denied(dataset_id: str, call: CallContext) -> PermissionDeniedError:
     )
 
 
-_ROUNDED_FIELDS = (
-    "allele_count",
-    "allele_number",
-    "homozygous_count",
-    "heterozygous_count",
-    "hemizygous_count",
-)
-
-
-def _round(value: int, step: int) -> int:
-    return (value + step // 2) // step * step
-
-
-def release_counts(counts: allele_pb2.AlleleCounts, privacy: PrivacyPolicy) -> None:
-    """Apply suppression and rounding to one row of counts, in place."""
-    k = privacy.min_allele_count
-    if k > 1 and 0 < counts.allele_count < k:
-        counts.Clear()
-        counts.precision = SUPPRESSED
-        return
-    step = privacy.round_counts_to
-    if step > 1:
-        # Only the counts the source gave: an absent count stays absent.
-        for name in _ROUNDED_FIELDS:
-            if counts.HasField(name):  # type: ignore[arg-type]
-                setattr(counts, name, _round(getattr(counts, name), step))
-        if counts.HasField("allele_count") and counts.allele_number:
-            counts.allele_frequency = counts.allele_count / counts.allele_number
-        elif counts.HasField("allele_number"):
-            counts.ClearField("allele_frequency")
-        counts.precision = ROUNDED
-    elif not counts.precision:
-        counts.precision = EXACT
-
-
 def release(
     frequency: allele_pb2.VariantFrequency, granularity: Granularity, privacy: PrivacyPolicy
 ) -> None:
@@ -180,19 +161,22 @@ def release(
         frequency.counts.precision = SUPPRESSED
         del frequency.populations[:]
         return
-    release_counts(frequency.counts, privacy)
     if granularity is Granularity.COUNT:
         del frequency.populations[:]
-        return
-    kept = []
-    for population in frequency.populations:
-        if population.counts.allele_number // 2 < privacy.min_population_size:
-            continue
-        release_counts(population.counts, privacy)
-        kept.append(population)
-    if len(kept) != len(frequency.populations):
-        del frequency.populations[:]
-        frequency.populations.extend(kept)
+    elif privacy.min_population_size:
+        kept = [
+            p
+            for p in frequency.populations
+            if p.counts.allele_number // 2 >= privacy.min_population_size
+        ]
+        if len(kept) != len(frequency.populations):
+            del frequency.populations[:]
+            frequency.populations.extend(kept)
+    disclose(frequency, privacy.disclosure)
+    round_frequency(frequency, privacy.round_counts_to)
+    for counts in (frequency.counts, *(p.counts for p in frequency.populations)):
+        if not counts.precision:
+            counts.precision = EXACT
 
 
 def policy_from_config(config: DatasetConfig) -> DatasetPolicy:
@@ -210,6 +194,11 @@ def policy_from_config(config: DatasetConfig) -> DatasetPolicy:
             min_allele_count=config.min_allele_count,
             round_counts_to=config.round_counts_to,
             min_population_size=config.min_population_size,
+            min_individuals=config.min_individuals,
+            collapse=config.on_suppression == "collapse",
+            partitions=tuple(Partition(parent, cells) for parent, cells in config.partitions)
+            if config.partitions is not None
+            else None,
         ),
         budget=budget,
     )

@@ -1,0 +1,301 @@
+"""Disclosure control for one variant's counts: floors, complementary suppression, rounding.
+
+Used by a node on each stored frequency it releases (:func:`disclose`, then
+:func:`round_frequency`) and by the gateway on each frequency a node released
+(:func:`disclose_released`, the mesh-wide floor). What every answer satisfies:
+
+* **Two-tailed floors.** A row's allele count is released only if ``AC`` and
+  ``AN - AC`` are each 0 or at least the allele floor; a genotype count (hom, het,
+  hemi) only if it and, on autosomes, the samples without that genotype
+  (``AN / 2 - count``) are each 0 or at least the individual floor. Floors are in
+  individuals: ``min_individuals = n`` means an individual floor of ``n`` and an
+  allele floor of ``2n - 1`` (fewer alleles could come from fewer than ``n`` people);
+  ``min_allele_count = k`` is the allele form (individual floor ``ceil(k / 2)``).
+  The stricter of the two wins.
+* **Complementary suppression.** Rows form partitions of the total (see
+  :mod:`mesh.disclosure._partitions`); when a row is withheld, more rows of its
+  partitions are withheld, smallest first, until no withheld allele count (nor a
+  partition's remainder under the floor) is determined by the released counts and the
+  partition sums, in any partition (see :mod:`mesh.disclosure._search` for the model
+  and the proof each answer carries). With ``collapse`` any withheld row collapses the
+  variant's rows to the total alone; so does a case the search cannot protect.
+* **Withheld means absent.** A withheld row has every count absent and precision
+  ``SUPPRESSED``; AF goes with AC. Genotype counts of population rows are released
+  only when no row was withheld and every genotype count (remainders included) meets
+  its floor; otherwise they are absent from every population row (AC = 2 hom + het +
+  hemi would otherwise give a withheld count back).
+* **Rounding after suppression** (:func:`round_frequency`): every released count of
+  every row, the total included, so rounded parts never sum to an exact total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mesh.disclosure._partitions import ROOT, derive_partitions, usable_partitions
+from mesh.disclosure._search import (
+    InconsistentPartitionError,
+    Partition,
+    PartitionSystem,
+    complementary_suppression,
+    passes,
+)
+from mesh.v1 import allele_pb2
+
+__all__ = [
+    "ROOT",
+    "DisclosureRules",
+    "Partition",
+    "derive_partitions",
+    "disclose",
+    "disclose_released",
+    "passes",
+    "round_frequency",
+]
+
+EXACT = allele_pb2.COUNT_PRECISION_EXACT
+ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
+SUPPRESSED = allele_pb2.COUNT_PRECISION_SUPPRESSED
+GENOTYPES = ("homozygous_count", "heterozygous_count", "hemizygous_count")
+_HAPLOID_POSSIBLE = frozenset(("X", "Y", "MT"))
+Counts = allele_pb2.AlleleCounts
+
+
+@dataclass(frozen=True)
+class DisclosureRules:
+    """Floors and the suppression mode of one dataset (or of the mesh, at the gateway)."""
+
+    min_individuals: int = 0
+    min_allele_count: int = 0
+    #: ``on_suppression = "collapse"``: any withheld row leaves the total alone.
+    collapse: bool = False
+    #: Declared partitions; ``None``: read them from the labels.
+    partitions: tuple[Partition, ...] | None = None
+
+    @property
+    def individual_floor(self) -> int:
+        """Fewest individuals a released genotype count (or its complement) may stand for."""
+        return max(self.min_individuals, (self.min_allele_count + 1) // 2)
+
+    @property
+    def allele_floor(self) -> int:
+        """Fewest alleles a released allele count (or ``AN - AC``) may be."""
+        return max(self.min_allele_count, 2 * self.min_individuals - 1)
+
+    @property
+    def active(self) -> bool:
+        """Whether any floor applies."""
+        return self.allele_floor > 1 or self.individual_floor > 1
+
+
+def disclose(frequency: allele_pb2.VariantFrequency, rules: DisclosureRules) -> None:
+    """Apply floors and complementary suppression to one frequency, in place.
+
+    Expects exact counts (a node's stored frequency, or rows nobody withheld yet).
+    """
+    if not rules.active:
+        return
+    root = frequency.counts
+    rows: dict[str, Counts] = {ROOT: root}
+    aliases = []  # a population row labelled like the total follows the total
+    readable = root.HasField("allele_count") and root.HasField("allele_number")
+    for population in frequency.populations:
+        counts = population.counts
+        if population.population == ROOT:
+            aliases.append(counts)
+            continue
+        readable = readable and population.population not in rows
+        readable = readable and counts.HasField("allele_count")
+        readable = readable and counts.HasField("allele_number")
+        rows[population.population] = counts
+    floor = rules.allele_floor
+    hidden: set[str] | None = None
+    system = None
+    if readable:
+        values = {label: c.allele_count for label, c in rows.items()}
+        upper = {label: c.allele_number for label, c in rows.items()}
+        failing = [k for k in rows if not passes(values[k], upper[k] - values[k], floor)]
+        labels = list(rows)
+        partitions = usable_partitions(
+            rules.partitions if rules.partitions is not None else derive_partitions(labels),
+            labels,
+        )
+        try:
+            system = PartitionSystem(values, upper, partitions)
+        except InconsistentPartitionError:
+            system = None
+        if system is not None:
+            shy = [r for r in system.remainders if not _remainder_passes(system, r, floor)]
+            if not (rules.collapse and (set(failing) - {ROOT} or shy)):
+                hidden = complementary_suppression(system, failing, shy, ROOT)
+    if hidden is None:
+        _collapse(frequency, root, floor)
+        rows, hidden, system = {ROOT: root}, ({ROOT} if _withheld(root) else set()), None
+    for label in hidden:
+        _withhold(rows[label])
+    _release_genotypes(frequency, rows, hidden, system, rules.individual_floor)
+    for alias in aliases:
+        alias.CopyFrom(root)
+
+
+def disclose_released(frequency: allele_pb2.VariantFrequency, rules: DisclosureRules) -> None:
+    """The mesh-wide floor over a frequency a node already released, in place.
+
+    Rows all exact: the node's own algorithm, with these floors. Otherwise (the node
+    withheld or rounded some) the withheld values are unknown here, so nothing is
+    withheld cell by cell: if a released row or a remainder the released rows give is
+    under the floor, the rows collapse to the total; population genotype counts go
+    when a row is withheld or one of them is under the floor.
+    """
+    if not rules.active:
+        return
+    rows = [frequency.counts] + [p.counts for p in frequency.populations]
+    if all(c.precision in (EXACT, 0) for c in rows):
+        disclose(frequency, rules)
+        return
+    floor = rules.allele_floor
+    shown = {ROOT: frequency.counts}
+    shown.update({p.population: p.counts for p in frequency.populations})
+    released = {k: c for k, c in shown.items() if c.precision != SUPPRESSED}
+    ok = all(
+        passes(c.allele_count, c.allele_number - c.allele_count, floor)
+        for c in released.values()
+        if c.HasField("allele_count") and c.HasField("allele_number")
+    )
+    labels = list(shown)
+    for part in usable_partitions(
+        rules.partitions if rules.partitions is not None else derive_partitions(labels), labels
+    ):
+        cells = [part.parent, *part.children]
+        if ok and all(k in released and released[k].HasField("allele_count") for k in cells):
+            rest = released[part.parent].allele_count - sum(
+                released[c].allele_count for c in part.children
+            )
+            room = released[part.parent].allele_number - sum(
+                released[c].allele_number for c in part.children
+            )
+            ok = passes(rest, room - rest, floor)
+    if not ok:
+        _collapse(frequency, frequency.counts, floor)
+    autosomal = _autosomal(frequency)
+    if len(released) < len(shown) or not all(
+        _genotypes_pass(p.counts, autosomal, rules.individual_floor) for p in frequency.populations
+    ):
+        for population in frequency.populations:
+            _strip_genotypes(population.counts)
+    if frequency.counts.precision != SUPPRESSED and not _genotypes_pass(
+        frequency.counts, autosomal, rules.individual_floor
+    ):
+        _strip_genotypes(frequency.counts)
+
+
+def round_frequency(frequency: allele_pb2.VariantFrequency, step: int) -> None:
+    """Round every released count of every row (the total too) half up to ``step``."""
+    if step <= 1:
+        return
+    _round_counts(frequency.counts, step)
+    for population in frequency.populations:
+        _round_counts(population.counts, step)
+
+
+def _round_counts(counts: Counts, step: int) -> None:
+    if counts.precision == SUPPRESSED:
+        return
+    for name in ("allele_count", "allele_number", *GENOTYPES):
+        if counts.HasField(name):
+            value = getattr(counts, name)
+            setattr(counts, name, (value + step // 2) // step * step)
+    if counts.HasField("allele_count") and counts.allele_number:
+        counts.allele_frequency = counts.allele_count / counts.allele_number
+    else:
+        counts.ClearField("allele_frequency")
+    counts.precision = ROUNDED
+
+
+def _remainder_passes(system: PartitionSystem, r: int, floor: int) -> bool:
+    return passes(system.value[r], system.upper[r] - system.value[r], floor)
+
+
+def _withheld(counts: Counts) -> bool:
+    return counts.precision == SUPPRESSED
+
+
+def _withhold(counts: Counts) -> None:
+    counts.Clear()
+    counts.precision = SUPPRESSED
+
+
+def _collapse(frequency: allele_pb2.VariantFrequency, root: Counts, floor: int) -> None:
+    """Leave the total alone, itself withheld under the floor (or when unreadable)."""
+    del frequency.populations[:]
+    if root.precision == SUPPRESSED:
+        return
+    if not (root.HasField("allele_count") and root.HasField("allele_number")) or not passes(
+        root.allele_count, root.allele_number - root.allele_count, floor
+    ):
+        _withhold(root)
+
+
+def _autosomal(frequency: allele_pb2.VariantFrequency) -> bool:
+    return frequency.variant.chromosome not in _HAPLOID_POSSIBLE
+
+
+def _genotypes_pass(counts: Counts, autosomal: bool, floor: int) -> bool:
+    """Each present genotype count and, on autosomes, its complement meet the floor."""
+    samples = counts.allele_number // 2 if autosomal and counts.HasField("allele_number") else None
+    for name in GENOTYPES:
+        if not counts.HasField(name):
+            continue
+        value = getattr(counts, name)
+        known = samples is not None and name != "hemizygous_count"
+        if not passes(value, samples - value if known and samples is not None else None, floor):
+            return False
+    return True
+
+
+def _strip_genotypes(counts: Counts) -> None:
+    for name in GENOTYPES:
+        counts.ClearField(name)
+
+
+def _release_genotypes(
+    frequency: allele_pb2.VariantFrequency,
+    rows: dict[str, Counts],
+    hidden: set[str],
+    system: PartitionSystem | None,
+    floor: int,
+) -> None:
+    """Genotype counts: the total's by their own floor; the populations' all or none."""
+    autosomal = _autosomal(frequency)
+    root = rows[ROOT]
+    root_ok = ROOT not in hidden and _genotypes_pass(root, autosomal, floor)
+    if not root_ok:
+        _strip_genotypes(root)
+    populations_ok = root_ok and not hidden and system is not None
+    if populations_ok:
+        populations_ok = all(_genotypes_pass(c, autosomal, floor) for c in rows.values())
+    if populations_ok and system is not None:
+        populations_ok = _genotype_remainders_pass(system, rows, autosomal, floor)
+    if not populations_ok:
+        for label, counts in rows.items():
+            if label != ROOT:
+                _strip_genotypes(counts)
+
+
+def _genotype_remainders_pass(
+    system: PartitionSystem, rows: dict[str, Counts], autosomal: bool, floor: int
+) -> bool:
+    """What each partition leaves of its parent's genotype counts meets the floor too."""
+    for equation in system.equations:
+        cells = [(system.names[i], c) for i, c in equation.items() if i < system.labelled]
+        for name in GENOTYPES:
+            if not all(rows[label].HasField(name) for label, _ in cells):
+                continue  # a part unknown: the remainder cannot be computed
+            rest = sum(c * getattr(rows[label], name) for label, c in cells)
+            room = sum(c * rows[label].allele_number for label, c in cells) // 2
+            if rest < 0:
+                return False
+            known = autosomal and name != "hemizygous_count"
+            if not passes(rest, room - rest if known else None, floor):
+                return False
+    return True
