@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ def federation_settings(config: GatewayConfig) -> FederationSettings:
         page_token_secret=config.page_token_secret,
         dataset_ownership=config.dataset_ownership,
         default_assembly=config.default_assembly,
+        min_individuals=config.min_individuals,
     )
 
 
@@ -93,12 +95,10 @@ async def start_gateway(
     telemetry = setup_tracing(
         config.tracing, "allelemesh-gateway", config.id, config.country, tier=config.tier
     )
-    backend = MeshBackend.open(
-        config.peers,
-        tls=config.tls,
-        settings=settings or federation_settings(config),
-        telemetry=telemetry,
-    )
+    settings = settings or federation_settings(config)
+    if config.min_individuals > settings.min_individuals:  # the configured floor always holds
+        settings = dataclasses.replace(settings, min_individuals=config.min_individuals)
+    backend = MeshBackend.open(config.peers, tls=config.tls, settings=settings, telemetry=telemetry)
     server, health_servicer = new_server(
         GatewayServicers(backend, audit).handlers(),
         telemetry,

@@ -19,6 +19,7 @@ import grpc
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from mesh.config import PeerConfig, TlsConfig
+from mesh.disclosure import DisclosureRules, disclose_released
 from mesh.errors import InvalidArgumentError, NotFoundError, status_from_code
 from mesh.federation._breaker import BreakerSettings
 from mesh.federation._catalog import MeshCatalog
@@ -64,6 +65,8 @@ class FederationSettings:
     page_token_secret: bytes | None = None
     #: Who owns a dataset id: ``first`` to announce it, or ``country-prefix``.
     dataset_ownership: str = "first"
+    #: Mesh-wide floor (individuals) over every source's released rows (``[gateway]``).
+    min_individuals: int = 0
 
 
 class MeshBackend:
@@ -86,6 +89,7 @@ class MeshBackend:
             ownership=settings.dataset_ownership,
         )
         self.page_tokens = PageTokenCodec(settings.page_token_secret)
+        self.rules = DisclosureRules(min_individuals=settings.min_individuals)
         if telemetry is not None:
             meter = telemetry.meter_provider.get_meter("allelemesh.federation")
             meter.create_observable_gauge(
@@ -139,7 +143,7 @@ class MeshBackend:
         frequencies: Sequence[allele_pb2.VariantFrequency] | None = None,
     ) -> list[allele_pb2.VariantFrequency]:
         """The answer's rows, stamped, without any of a dataset id the source may not claim."""
-        rows = _stamped(answer, frequencies)
+        rows = _stamped(answer, self.rules, frequencies)
         return [r for r in rows if self.catalog.admits(answer.source, r.dataset_id)]
 
     def _assembly(self, value: int) -> Assembly:
@@ -353,9 +357,14 @@ def _stamped(
     answer: Answer[allele_service_pb2.LookupVariantResponse]
     | Answer[allele_service_pb2.SearchRegionResponse]
     | Answer[allele_service_pb2.BatchLookupVariantsResponse],
+    rules: DisclosureRules,
     frequencies: Sequence[allele_pb2.VariantFrequency] | None = None,
 ) -> list[allele_pb2.VariantFrequency]:
-    """The answer's frequencies, each naming its node and country (filled in if missing)."""
+    """The answer's frequencies, named by node and country, under the mesh-wide floor.
+
+    Node and country are filled in if missing; ``rules`` applies before anything is
+    pooled, so pooled counts are only ever built from released rows.
+    """
     if frequencies is None:
         response = answer.response
         if response is None or isinstance(response, allele_service_pb2.BatchLookupVariantsResponse):
@@ -367,6 +376,8 @@ def _stamped(
             item.node_id = answer.source.id
         if not item.country:
             item.country = answer.source.country
+        if rules.active:
+            disclose_released(item, rules)
     return items
 
 

@@ -56,13 +56,17 @@ def test_min_allele_count_suppresses_small_rows():
     s = allele_pb2.COUNT_PRECISION_SUPPRESSED
     e = allele_pb2.COUNT_PRECISION_EXACT
     assert rows(f) == {
-        "": (37, 1204, 3, 31, e),
-        "NO": (33, 1000, 3, 27, e),
+        "": (37, 1204, 3, 31, e),  # hom 3 meets the individual floor (ceil(5 / 2) = 3)
+        "NO": (33, 1000, 0, 0, e),  # population genotype counts go once a row is withheld
         "NO_M": (0, 0, 0, 0, s),  # AC 4 < 5
-        "SE": (0, 0, 0, 0, s),
-        "FI": (0, 6, 0, 0, e),  # AC 0 is not in 1..k-1: released
+        "SE": (0, 0, 0, 0, s),  # AC 4 < 5
+        # AC 0 meets the floor, but SE alone would be 37 - 33 - 0: the smallest other
+        # country is withheld too (complementary suppression)
+        "FI": (0, 0, 0, 0, s),
     }
-    assert f.populations[1].counts.allele_frequency == 0.0
+    assert not f.populations[0].counts.HasField("homozygous_count")
+    assert not f.populations[1].counts.HasField("allele_count")
+    assert not f.populations[1].counts.HasField("allele_frequency")
 
 
 def test_rounding_to_ten():
