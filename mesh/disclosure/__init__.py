@@ -32,6 +32,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mesh.disclosure._genotypes import (
+    GENOTYPES,
+    genotypes_pass,
+    is_autosomal,
+    release_genotypes,
+    strip_genotypes,
+)
 from mesh.disclosure._partitions import ROOT, derive_partitions, usable_partitions
 from mesh.disclosure._search import (
     InconsistentPartitionError,
@@ -56,8 +63,6 @@ __all__ = [
 EXACT = allele_pb2.COUNT_PRECISION_EXACT
 ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
 SUPPRESSED = allele_pb2.COUNT_PRECISION_SUPPRESSED
-GENOTYPES = ("homozygous_count", "heterozygous_count", "hemizygous_count")
-_HAPLOID_POSSIBLE = frozenset(("X", "Y", "MT"))
 Counts = allele_pb2.AlleleCounts
 
 
@@ -131,9 +136,9 @@ def disclose(frequency: allele_pb2.VariantFrequency, rules: DisclosureRules) -> 
     if hidden is None:
         _collapse(frequency, root, floor)
         rows, hidden, system = {ROOT: root}, ({ROOT} if _withheld(root) else set()), None
+    release_genotypes(frequency, rows, hidden, system, rules.individual_floor)  # reads all rows
     for label in hidden:
         _withhold(rows[label])
-    _release_genotypes(frequency, rows, hidden, system, rules.individual_floor)
     for alias in aliases:
         alias.CopyFrom(root)
 
@@ -177,16 +182,16 @@ def disclose_released(frequency: allele_pb2.VariantFrequency, rules: DisclosureR
             ok = passes(rest, room - rest, floor)
     if not ok:
         _collapse(frequency, frequency.counts, floor)
-    autosomal = _autosomal(frequency)
+    autosomal = is_autosomal(frequency)
     if len(released) < len(shown) or not all(
-        _genotypes_pass(p.counts, autosomal, rules.individual_floor) for p in frequency.populations
+        genotypes_pass(p.counts, autosomal, rules.individual_floor) for p in frequency.populations
     ):
         for population in frequency.populations:
-            _strip_genotypes(population.counts)
-    if frequency.counts.precision != SUPPRESSED and not _genotypes_pass(
+            strip_genotypes(population.counts)
+    if frequency.counts.precision != SUPPRESSED and not genotypes_pass(
         frequency.counts, autosomal, rules.individual_floor
     ):
-        _strip_genotypes(frequency.counts)
+        strip_genotypes(frequency.counts)
 
 
 def round_frequency(frequency: allele_pb2.VariantFrequency, step: int) -> None:
@@ -234,68 +239,3 @@ def _collapse(frequency: allele_pb2.VariantFrequency, root: Counts, floor: int) 
         root.allele_count, root.allele_number - root.allele_count, floor
     ):
         _withhold(root)
-
-
-def _autosomal(frequency: allele_pb2.VariantFrequency) -> bool:
-    return frequency.variant.chromosome not in _HAPLOID_POSSIBLE
-
-
-def _genotypes_pass(counts: Counts, autosomal: bool, floor: int) -> bool:
-    """Each present genotype count and, on autosomes, its complement meet the floor."""
-    samples = counts.allele_number // 2 if autosomal and counts.HasField("allele_number") else None
-    for name in GENOTYPES:
-        if not counts.HasField(name):
-            continue
-        value = getattr(counts, name)
-        known = samples is not None and name != "hemizygous_count"
-        if not passes(value, samples - value if known and samples is not None else None, floor):
-            return False
-    return True
-
-
-def _strip_genotypes(counts: Counts) -> None:
-    for name in GENOTYPES:
-        counts.ClearField(name)
-
-
-def _release_genotypes(
-    frequency: allele_pb2.VariantFrequency,
-    rows: dict[str, Counts],
-    hidden: set[str],
-    system: PartitionSystem | None,
-    floor: int,
-) -> None:
-    """Genotype counts: the total's by their own floor; the populations' all or none."""
-    autosomal = _autosomal(frequency)
-    root = rows[ROOT]
-    root_ok = ROOT not in hidden and _genotypes_pass(root, autosomal, floor)
-    if not root_ok:
-        _strip_genotypes(root)
-    populations_ok = root_ok and not hidden and system is not None
-    if populations_ok:
-        populations_ok = all(_genotypes_pass(c, autosomal, floor) for c in rows.values())
-    if populations_ok and system is not None:
-        populations_ok = _genotype_remainders_pass(system, rows, autosomal, floor)
-    if not populations_ok:
-        for label, counts in rows.items():
-            if label != ROOT:
-                _strip_genotypes(counts)
-
-
-def _genotype_remainders_pass(
-    system: PartitionSystem, rows: dict[str, Counts], autosomal: bool, floor: int
-) -> bool:
-    """What each partition leaves of its parent's genotype counts meets the floor too."""
-    for equation in system.equations:
-        cells = [(system.names[i], c) for i, c in equation.items() if i < system.labelled]
-        for name in GENOTYPES:
-            if not all(rows[label].HasField(name) for label, _ in cells):
-                continue  # a part unknown: the remainder cannot be computed
-            rest = sum(c * getattr(rows[label], name) for label, c in cells)
-            room = sum(c * rows[label].allele_number for label, c in cells) // 2
-            if rest < 0:
-                return False
-            known = autosomal and name != "hemizygous_count"
-            if not passes(rest, room - rest if known else None, floor):
-                return False
-    return True

@@ -21,7 +21,7 @@ never less. The search is bounded; running out of steps counts as "not proven".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 #: Search steps per proof; a variant's system has a few dozen cells at most.
@@ -60,16 +60,22 @@ class PartitionSystem:
         values: Mapping[str, int],
         upper: Mapping[str, int],
         partitions: Sequence[Partition],
+        remainder_upper: Callable[[Partition], int] | None = None,
     ) -> None:
+        """``remainder_upper``: a remainder's bound (default: what the cells' bounds leave)."""
         self.names: list[str] = list(values)
         self.index = {name: i for i, name in enumerate(self.names)}
         self.value = [values[n] for n in self.names]
         self.upper = [upper[n] for n in self.names]
         self.labelled = len(self.names)
+        self.partitions = list(partitions)
         self.equations: list[dict[int, int]] = []
         for number, part in enumerate(partitions):
             rest = values[part.parent] - sum(values[c] for c in part.children)
-            room = upper[part.parent] - sum(upper[c] for c in part.children)
+            if remainder_upper is None:
+                room = upper[part.parent] - sum(upper[c] for c in part.children)
+            else:
+                room = remainder_upper(part)
             if rest < 0 or room < rest:
                 raise InconsistentPartitionError(
                     f"{'+'.join(part.children)} exceed {part.parent} (partition {number})"
@@ -146,22 +152,27 @@ def complementary_suppression(
     suppressed: Iterable[str],
     protect_remainder: Iterable[int],
     keep_last: str,
+    *,
+    protect: Iterable[str] | None = None,
 ) -> set[str] | None:
     """Labelled cells to withhold so that none of them, nor a protected remainder, is derivable.
 
-    Starts from ``suppressed`` (the cells under the floor) and, while some protected cell
-    is still determined, withholds the smallest released cell sharing a partition with it
-    (any released cell when none does; ``keep_last`` only when nothing else is left).
-    ``None`` when even that cannot protect every cell (then the caller collapses).
+    Starts from ``suppressed`` (the cells under the floor; with ``protect``, only those
+    must stay undetermined) and, while some protected cell is still determined,
+    withholds the smallest released cell sharing a partition with it (any released cell
+    when none does; ``keep_last`` only when nothing else is left), which is protected in
+    turn. ``None`` when even that cannot protect every cell (then the caller collapses).
     """
     index = system.index
-    hidden = {index[name] for name in suppressed} | set(system.remainders)
-    protect = [index[name] for name in suppressed] + list(protect_remainder)
-    if not protect:
-        return set()
+    start = [index[name] for name in suppressed]
+    hidden = set(start) | set(system.remainders)
+    guarded = start if protect is None else [index[name] for name in protect]
+    guarded += list(protect_remainder)
+    if not guarded:
+        return {system.names[i] for i in start}
     last = index[keep_last]
     while True:
-        exposed = next((j for j in protect if not system.movable(j, hidden)), None)
+        exposed = next((j for j in guarded if not system.movable(j, hidden)), None)
         if exposed is None:
             return {system.names[i] for i in hidden if i < system.labelled}
         candidates = [v for v in system.neighbours(exposed) if v not in hidden and v != last]
@@ -173,4 +184,4 @@ def complementary_suppression(
             candidates = [last]
         pick = min(candidates, key=lambda v: (system.value[v], system.names[v]))
         hidden.add(pick)
-        protect.append(pick)
+        guarded.append(pick)
