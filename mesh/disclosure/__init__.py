@@ -132,13 +132,18 @@ def disclose(frequency: allele_pb2.VariantFrequency, rules: DisclosureRules) -> 
         if system is not None:
             shy = [r for r in system.remainders if not _remainder_passes(system, r, floor)]
             if not (rules.collapse and (set(failing) - {ROOT} or shy)):
-                hidden = complementary_suppression(system, failing, shy, ROOT)
-    if hidden is None:
-        _collapse(frequency, root, floor)
-        rows, hidden, system = {ROOT: root}, ({ROOT} if _withheld(root) else set()), None
+                hidden = complementary_suppression(system, failing, shy, ROOT, floor=floor)
+    collapsed = hidden is None
+    if hidden is None:  # every population row goes; the total stays if it meets the floor
+        total_ok = readable and passes(root.allele_count, root.allele_number - root.allele_count,
+                                       floor)  # fmt: skip
+        hidden = set(rows) - ({ROOT} if total_ok else set())
     release_genotypes(frequency, rows, hidden, system, rules.individual_floor)  # reads all rows
-    for label in hidden:
-        _withhold(rows[label])
+    if collapsed:
+        _collapse(frequency, root, floor)
+    else:
+        for label in hidden:
+            _withhold(rows[label])
     for alias in aliases:
         alias.CopyFrom(root)
 
@@ -148,9 +153,9 @@ def disclose_released(frequency: allele_pb2.VariantFrequency, rules: DisclosureR
 
     Rows all exact: the node's own algorithm, with these floors. Otherwise (the node
     withheld or rounded some) the withheld values are unknown here, so nothing is
-    withheld cell by cell: if a released row or a remainder the released rows give is
-    under the floor, the rows collapse to the total; population genotype counts go
-    when a row is withheld or one of them is under the floor.
+    withheld cell by cell: if a released row, or what a released parent leaves to its
+    other cells, is under the floor, the rows collapse to the total; genotype counts go
+    when population rows remain of which one is withheld or under the floor.
     """
     if not rules.active:
         return
@@ -171,26 +176,27 @@ def disclose_released(frequency: allele_pb2.VariantFrequency, rules: DisclosureR
     for part in usable_partitions(
         rules.partitions if rules.partitions is not None else derive_partitions(labels), labels
     ):
-        cells = [part.parent, *part.children]
-        if ok and all(k in released and released[k].HasField("allele_count") for k in cells):
-            rest = released[part.parent].allele_count - sum(
-                released[c].allele_count for c in part.children
-            )
-            room = released[part.parent].allele_number - sum(
-                released[c].allele_number for c in part.children
-            )
-            ok = passes(rest, room - rest, floor)
+        parent = released.get(part.parent)
+        if not ok or parent is None or not parent.HasField("allele_count"):
+            continue
+        given = [released[c] for c in part.children if c in released]
+        given = [c for c in given if c.HasField("allele_count")]
+        rest = parent.allele_count - sum(c.allele_count for c in given)
+        room = parent.allele_number - sum(c.allele_number for c in given)
+        # what the withheld cells (and the remainder) hold together is known: it must
+        # meet the floor too, both tails when it is the remainder alone
+        ok = passes(rest, room - rest if len(given) == len(part.children) else None, floor)
     if not ok:
         _collapse(frequency, frequency.counts, floor)
     autosomal = is_autosomal(frequency)
-    if len(released) < len(shown) or not all(
-        genotypes_pass(p.counts, autosomal, rules.individual_floor) for p in frequency.populations
-    ):
-        for population in frequency.populations:
-            strip_genotypes(population.counts)
-    if frequency.counts.precision != SUPPRESSED and not genotypes_pass(
-        frequency.counts, autosomal, rules.individual_floor
-    ):
+    individuals = rules.individual_floor
+    if frequency.populations and (
+        len(released) < len(shown)
+        or not all(genotypes_pass(p.counts, autosomal, individuals) for p in frequency.populations)
+    ):  # the withheld values are unknown here, so nothing proves the total's safe
+        for counts in rows:
+            strip_genotypes(counts)
+    elif not genotypes_pass(frequency.counts, autosomal, individuals):
         strip_genotypes(frequency.counts)
 
 

@@ -65,8 +65,8 @@ def release_genotypes(
     if populations_ok and system is not None:
         populations_ok = _genotype_remainders_pass(system, rows, autosomal, floor)
     if not populations_ok:
-        if root_ok and system is not None and len(rows) > 1:
-            root_ok = all(
+        if root_ok and len(rows) > 1:
+            root_ok = system is not None and all(
                 _total_hides(system, rows, hidden, name, autosomal, floor)
                 for name in GENOTYPES
                 if root.HasField(name)

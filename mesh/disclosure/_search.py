@@ -141,6 +141,20 @@ class PartitionSystem:
                 return False
         return False
 
+    def small_withheld_sum(self, hidden: set[int], floor: int) -> int | None:
+        """A remainder whose released parent leaves its withheld cells 1..floor-1 in all.
+
+        ``None`` when there is none.
+        """
+        for e, equation in enumerate(self.equations):
+            parent = next(v for v, c in equation.items() if c > 0)
+            if parent in hidden:
+                continue
+            rest = sum(self.value[v] for v, c in equation.items() if c < 0 and v in hidden)
+            if 0 < rest < floor:
+                return self.labelled + e
+        return None
+
     def neighbours(self, j: int) -> Iterable[int]:
         """Labelled cells that share an equation with cell ``j``."""
         for e in self.of_cell[j]:
@@ -154,6 +168,7 @@ def complementary_suppression(
     keep_last: str,
     *,
     protect: Iterable[str] | None = None,
+    floor: int = 0,
 ) -> set[str] | None:
     """Labelled cells to withhold so that none of them, nor a protected remainder, is derivable.
 
@@ -161,7 +176,10 @@ def complementary_suppression(
     must stay undetermined) and, while some protected cell is still determined,
     withholds the smallest released cell sharing a partition with it (any released cell
     when none does; ``keep_last`` only when nothing else is left), which is protected in
-    turn. ``None`` when even that cannot protect every cell (then the caller collapses).
+    turn. With ``floor``, what a released parent leaves to its withheld cells (their sum,
+    which the attacker knows) must meet it too, so that no withheld cell is bounded
+    under the floor by its partition. ``None`` when even that cannot protect every cell
+    (then the caller collapses).
     """
     index = system.index
     start = [index[name] for name in suppressed]
@@ -173,6 +191,8 @@ def complementary_suppression(
     last = index[keep_last]
     while True:
         exposed = next((j for j in guarded if not system.movable(j, hidden)), None)
+        if exposed is None:
+            exposed = system.small_withheld_sum(hidden, floor)
         if exposed is None:
             return {system.names[i] for i in hidden if i < system.labelled}
         candidates = [v for v in system.neighbours(exposed) if v not in hidden and v != last]
