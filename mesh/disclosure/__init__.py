@@ -103,15 +103,13 @@ def disclose(frequency: allele_pb2.VariantFrequency, rules: DisclosureRules) -> 
     root = frequency.counts
     rows: dict[str, Counts] = {ROOT: root}
     aliases = []  # a population row labelled like the total follows the total
-    readable = root.HasField("allele_count") and root.HasField("allele_number")
+    readable = _readable(root)
     for population in frequency.populations:
         counts = population.counts
         if population.population == ROOT:
             aliases.append(counts)
             continue
-        readable = readable and population.population not in rows
-        readable = readable and counts.HasField("allele_count")
-        readable = readable and counts.HasField("allele_number")
+        readable = readable and population.population not in rows and _readable(counts)
         rows[population.population] = counts
     floor = rules.allele_floor
     hidden: set[str] | None = None
@@ -135,8 +133,9 @@ def disclose(frequency: allele_pb2.VariantFrequency, rules: DisclosureRules) -> 
                 hidden = complementary_suppression(system, failing, shy, ROOT, floor=floor)
     collapsed = hidden is None
     if hidden is None:  # every population row goes; the total stays if it meets the floor
-        total_ok = readable and passes(root.allele_count, root.allele_number - root.allele_count,
-                                       floor)  # fmt: skip
+        total_ok = _readable(root) and passes(
+            root.allele_count, root.allele_number - root.allele_count, floor
+        )
         hidden = set(rows) - ({ROOT} if total_ok else set())
     release_genotypes(frequency, rows, hidden, system, rules.individual_floor)  # reads all rows
     if collapsed:
@@ -170,17 +169,17 @@ def disclose_released(frequency: allele_pb2.VariantFrequency, rules: DisclosureR
     ok = all(
         passes(c.allele_count, c.allele_number - c.allele_count, floor)
         for c in released.values()
-        if c.HasField("allele_count") and c.HasField("allele_number")
+        if _readable(c)
     )
     labels = list(shown)
     for part in usable_partitions(
         rules.partitions if rules.partitions is not None else derive_partitions(labels), labels
     ):
         parent = released.get(part.parent)
-        if not ok or parent is None or not parent.HasField("allele_count"):
+        if not ok or parent is None or not _readable(parent):
             continue
         given = [released[c] for c in part.children if c in released]
-        given = [c for c in given if c.HasField("allele_count")]
+        given = [c for c in given if _readable(c)]
         rest = parent.allele_count - sum(c.allele_count for c in given)
         room = parent.allele_number - sum(c.allele_number for c in given)
         # what the withheld cells (and the remainder) hold together is known: it must
@@ -223,6 +222,17 @@ def _round_counts(counts: Counts, step: int) -> None:
     counts.precision = ROUNDED
 
 
+def _readable(counts: Counts) -> bool:
+    """Whether the row's AC and AN are known.
+
+    An absent one reads as 0 (older records leave zeros out), unless a frequency stands
+    for the AC: then the AC is not known.
+    """
+    if counts.HasField("allele_count"):
+        return counts.HasField("allele_number") or counts.allele_count == 0
+    return not counts.HasField("allele_frequency")
+
+
 def _remainder_passes(system: PartitionSystem, r: int, floor: int) -> bool:
     return passes(system.value[r], system.upper[r] - system.value[r], floor)
 
@@ -241,7 +251,7 @@ def _collapse(frequency: allele_pb2.VariantFrequency, root: Counts, floor: int) 
     del frequency.populations[:]
     if root.precision == SUPPRESSED:
         return
-    if not (root.HasField("allele_count") and root.HasField("allele_number")) or not passes(
+    if not _readable(root) or not passes(
         root.allele_count, root.allele_number - root.allele_count, floor
     ):
         _withhold(root)
