@@ -69,7 +69,7 @@ def release_genotypes(
             root_ok = system is not None and all(
                 _total_hides(system, rows, hidden, name, autosomal, floor)
                 for name in GENOTYPES
-                if root.HasField(name)
+                if getattr(root, name)  # a total of 0 says 0 of every row: nothing to hide
             )
         for label, counts in rows.items():
             if label != ROOT:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 #: Search steps per proof; a variant's system has a few dozen cells at most.
-MAX_STEPS = 5_000
+MAX_STEPS = 400
 
 
 class InconsistentPartitionError(ValueError):
@@ -103,39 +103,40 @@ class PartitionSystem:
         """Whether hidden cell ``j`` can take another value (see the module docstring)."""
         steps = [MAX_STEPS]
         for sign in (1, -1):
-            if 0 <= self.value[j] + sign <= self.upper[j] and self._balance(
-                {j: sign}, hidden, steps
-            ):
+            if not 0 <= self.value[j] + sign <= self.upper[j]:
+                continue
+            imbalance = [0] * len(self.equations)
+            for e in self.of_cell[j]:
+                imbalance[e] += self.equations[e][j] * sign
+            if self._balance({j: sign}, imbalance, hidden, steps):
                 return True
         return False
 
-    def _balance(self, move: dict[int, int], hidden: set[int], steps: list[int]) -> bool:
+    def _balance(
+        self, move: dict[int, int], imbalance: list[int], hidden: set[int], steps: list[int]
+    ) -> bool:
+        """Extend ``move`` until every equation balances (depth-first, bounded)."""
         steps[0] -= 1
         if steps[0] < 0:
             return False
-        unbalanced = None
-        for i in move:
-            for e in self.of_cell[i]:
-                equation = self.equations[e]
-                total = sum(c * move.get(v, 0) for v, c in equation.items())
-                if total:
-                    unbalanced = (equation, total)
-                    break
-            if unbalanced:
-                break
-        if unbalanced is None:
+        e = next((e for e, total in enumerate(imbalance) if total), None)
+        if e is None:
             return True
-        equation, total = unbalanced
-        want = -1 if total > 0 else 1  # the sign the next term c * d_v must have
-        for v, c in equation.items():
+        want = -1 if imbalance[e] > 0 else 1  # the sign the next term c * d_v must have
+        equations, of_cell, value, upper = self.equations, self.of_cell, self.value, self.upper
+        for v, c in equations[e].items():
             if v in move or v not in hidden or c == 0:
                 continue
             sign = want if c > 0 else -want
-            if not 0 <= self.value[v] + sign <= self.upper[v]:
+            if not 0 <= value[v] + sign <= upper[v]:
                 continue
             move[v] = sign
-            if self._balance(move, hidden, steps):
+            for f in of_cell[v]:
+                imbalance[f] += equations[f][v] * sign
+            if self._balance(move, imbalance, hidden, steps):
                 return True
+            for f in of_cell[v]:
+                imbalance[f] -= equations[f][v] * sign
             del move[v]
             if steps[0] < 0:
                 return False
@@ -189,8 +190,16 @@ def complementary_suppression(
     if not guarded:
         return {system.names[i] for i in start}
     last = index[keep_last]
+    proven: set[int] = set()  # withholding more only adds moves: a proof stays valid
     while True:
-        exposed = next((j for j in guarded if not system.movable(j, hidden)), None)
+        exposed = None
+        for j in guarded:
+            if j in proven:
+                continue
+            if not system.movable(j, hidden):
+                exposed = j
+                break
+            proven.add(j)
         if exposed is None:
             exposed = system.small_withheld_sum(hidden, floor)
         if exposed is None:
