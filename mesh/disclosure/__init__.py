@@ -217,20 +217,14 @@ def _round_counts(counts: Counts, step: int) -> None:
             setattr(counts, name, (value + step // 2) // step * step)
     if counts.HasField("allele_count") and counts.allele_number:
         counts.allele_frequency = counts.allele_count / counts.allele_number
-    else:
-        counts.ClearField("allele_frequency")
+    elif counts.HasField("allele_number"):
+        counts.ClearField("allele_frequency")  # AC unknown or AN 0: no frequency
     counts.precision = ROUNDED
 
 
 def _readable(counts: Counts) -> bool:
-    """Whether the row's AC and AN are known.
-
-    An absent one reads as 0 (older records leave zeros out), unless a frequency stands
-    for the AC: then the AC is not known.
-    """
-    if counts.HasField("allele_count"):
-        return counts.HasField("allele_number") or counts.allele_count == 0
-    return not counts.HasField("allele_frequency")
+    """Whether the row's AC and AN are known (an absent count is unknown, never 0)."""
+    return counts.HasField("allele_count") and counts.HasField("allele_number")
 
 
 def _remainder_passes(system: PartitionSystem, r: int, floor: int) -> bool:
