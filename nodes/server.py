@@ -33,6 +33,7 @@ from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_serve
 from mesh.tiers import check_own_tier
 from mesh.tracing import Telemetry, setup_tracing, start_metrics_server
 from nodes.budgets import BudgetLedger
+from nodes.index_metrics import IndexMetrics
 from nodes.lookup import LocalLookup, NodeIdentity
 from nodes.policy import policy_from_config
 from nodes.reference import FastaReference
@@ -118,6 +119,7 @@ async def start_node(
     telemetry = setup_tracing(
         config.tracing, "allelemesh-node", config.id, config.country, tier=config.tier
     )
+    telemetry.registry.register(IndexMetrics(store))  # builds and versions on /metrics
     verifier = _origin_verifier(config)
     servicers = NodeServicers(
         lookup, log_queries=config.log_queries, audit=audit, verifier=verifier
