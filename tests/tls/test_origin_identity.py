@@ -155,6 +155,8 @@ def identityless_tls(pki: TestPki, out: Path) -> TlsConfig:
         .subject_name(x509.Name([
             x509.NameAttribute(NameOID.COUNTRY_NAME, "NO"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, pki.trust_domain),
+            # The tier, as the CA's name constraint requires (else TLS refuses it first).
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, pki.tier),
             x509.NameAttribute(NameOID.COMMON_NAME, "nobody"),
         ]))
         .issuer_name(ca_cert.subject)
