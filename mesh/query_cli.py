@@ -198,6 +198,9 @@ def print_frequencies(response: Any, out: TextIO) -> None:
             table.add_row("", f"  {p.population}", "", "", *_count_cells(p.counts)[:6])
     if response.HasField("pooled") if hasattr(response, "pooled") else False:
         table.add_row("pooled", "", "", "", *_count_cells(response.pooled)[:6], style="bold")
+        for p in getattr(response, "pooled_populations", ()):
+            cells = _count_cells(p.counts)[:6]
+            table.add_row("", f"  {p.population}", "", "", *cells, style="bold")
     print_table(table, out)
     outcomes = Table(title="Node outcomes")
     for column in ("node", "country", "status", "latency ms", "frequencies"):

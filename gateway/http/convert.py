@@ -9,6 +9,7 @@ portal wants to parse).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import grpc
@@ -82,12 +83,14 @@ def frequency_json(frequency: allele_pb2.VariantFrequency) -> JsonObject:
         "node_id": frequency.node_id,
         "country": frequency.country,
         "counts": counts_json(frequency.counts),
-        "populations": [
-            {"population": p.population, "counts": counts_json(p.counts)}
-            for p in frequency.populations
-        ],
+        "populations": populations_json(frequency.populations),
         "filters": filter_values(frequency),
     }
+
+
+def populations_json(populations: Iterable[allele_pb2.PopulationFrequency]) -> list[JsonObject]:
+    """Population rows (a dataset's, or the pooled ones) as ``{population, counts}``."""
+    return [{"population": p.population, "counts": counts_json(p.counts)} for p in populations]
 
 
 def status_json(status: status_pb2.Status) -> JsonObject:

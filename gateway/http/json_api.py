@@ -26,6 +26,7 @@ from gateway.http.convert import (
     dataset_json,
     frequency_json,
     outcome_json,
+    populations_json,
     variant_json,
 )
 from gateway.http.numbers import ASCII_COUNT
@@ -95,6 +96,7 @@ async def get_variant(
         "variant": variant_json(req.variant),
         "frequencies": [frequency_json(f) for f in response.frequencies],
         "pooled": counts_json(response.pooled),
+        "pooled_populations": populations_json(response.pooled_populations),
         "outcomes": [outcome_json(o) for o in response.outcomes],
     }
 
@@ -137,6 +139,7 @@ async def batch_variants(request: Request, body: BatchRequest) -> JsonObject:
                 "variant": variant_json(result.variant),
                 "frequencies": [frequency_json(f) for f in result.frequencies],
                 "pooled": counts_json(result.pooled),
+                "pooled_populations": populations_json(result.pooled_populations),
             }
         )
     return {

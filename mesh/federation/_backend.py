@@ -26,7 +26,7 @@ from mesh.federation._catalog import MeshCatalog
 from mesh.federation._fanout import Answer, Call, FanOut, outcome_of, raise_if_all_failed
 from mesh.federation._hedging import HedgeSettings
 from mesh.federation._peers import PeerSettings, PeerSource, open_peers
-from mesh.federation._pooling import pool_frequencies
+from mesh.federation._pooling import pool_frequencies, pool_populations
 from mesh.federation._region_merge import (
     CursorState,
     NodeCursor,
@@ -181,6 +181,7 @@ class MeshBackend:
         raise_if_all_failed(response.outcomes)
         self.catalog.shadow_outcomes(response.outcomes, req.dataset_ids)
         response.pooled.CopyFrom(pool_frequencies(response.frequencies))
+        response.pooled_populations.extend(pool_populations(response.frequencies))
         return response
 
     async def batch_lookup_variants(
@@ -243,6 +244,7 @@ class MeshBackend:
         self.catalog.shadow_outcomes(response.outcomes, req.dataset_ids)
         for row in response.results:
             row.pooled.CopyFrom(pool_frequencies(row.frequencies))
+            row.pooled_populations.extend(pool_populations(row.frequencies))
         return response
 
     async def search_region(

@@ -12,6 +12,10 @@ The rule, applied per variant over the ``VariantFrequency.counts`` of every data
   other dataset contributed, the pooled precision is ``ROUNDED`` (the sum is a lower
   bound, not exact); if every dataset was suppressed it is ``SUPPRESSED``.
 * No frequencies at all pool to exact zeros.
+
+:func:`pool_populations` applies the same rule per population label, to every label
+that more than one dataset reports (exact match: ``M`` with ``M``, ``FR_M`` with
+``FR_M``; never ``M`` with ``XY``).
 """
 
 from __future__ import annotations
@@ -69,3 +73,18 @@ def pool_frequencies(
 ) -> allele_pb2.AlleleCounts:
     """Pool the dataset counts of ``frequencies``."""
     return pool_counts(f.counts for f in frequencies)
+
+
+def pool_populations(
+    frequencies: Iterable[allele_pb2.VariantFrequency],
+) -> list[allele_pb2.PopulationFrequency]:
+    """Pool each population label reported by more than one dataset, sorted by label."""
+    by_label: dict[str, list[allele_pb2.AlleleCounts]] = {}
+    for frequency in frequencies:
+        for entry in frequency.populations:
+            by_label.setdefault(entry.population, []).append(entry.counts)
+    return [
+        allele_pb2.PopulationFrequency(population=label, counts=pool_counts(parts))
+        for label, parts in sorted(by_label.items())
+        if len(parts) > 1
+    ]

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from mesh.v1 import allele_pb2 as mesh_dot_v1_dot_allele__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmesh/v1/allele_service.proto\x12\x07mesh.v1\x1a\x14mesh/v1/allele.proto\"\xa7\x01\n\x14LookupVariantRequest\x12#\n\x08\x61ssembly\x18\x01 \x01(\x0e\x32\x11.mesh.v1.Assembly\x12!\n\x07variant\x18\x02 \x01(\x0b\x32\x10.mesh.v1.Variant\x12\x13\n\x0b\x64\x61taset_ids\x18\x03 \x03(\t\x12\x13\n\x0bpopulations\x18\x04 \x03(\t\x12\x1d\n\x05scope\x18\x05 \x01(\x0e\x32\x0e.mesh.v1.Scope\"\x96\x01\n\x15LookupVariantResponse\x12.\n\x0b\x66requencies\x18\x01 \x03(\x0b\x32\x19.mesh.v1.VariantFrequency\x12&\n\x08outcomes\x18\x02 \x03(\x0b\x32\x14.mesh.v1.NodeOutcome\x12%\n\x06pooled\x18\x03 \x01(\x0b\x32\x15.mesh.v1.AlleleCounts\"\xae\x01\n\x1a\x42\x61tchLookupVariantsRequest\x12#\n\x08\x61ssembly\x18\x01 \x01(\x0e\x32\x11.mesh.v1.Assembly\x12\"\n\x08variants\x18\x02 \x03(\x0b\x32\x10.mesh.v1.Variant\x12\x13\n\x0b\x64\x61taset_ids\x18\x03 \x03(\t\x12\x13\n\x0bpopulations\x18\x04 \x03(\t\x12\x1d\n\x05scope\x18\x05 \x01(\x0e\x32\x0e.mesh.v1.Scope\"\x8f\x01\n\x13VariantLookupResult\x12!\n\x07variant\x18\x01 \x01(\x0b\x32\x10.mesh.v1.Variant\x12.\n\x0b\x66requencies\x18\x02 \x03(\x0b\x32\x19.mesh.v1.VariantFrequency\x12%\n\x06pooled\x18\x03 \x01(\x0b\x32\x15.mesh.v1.AlleleCounts\"t\n\x1b\x42\x61tchLookupVariantsResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.mesh.v1.VariantLookupResult\x12&\n\x08outcomes\x18\x02 \x03(\x0b\x32\x14.mesh.v1.NodeOutcome\"\xb6\x01\n\x13SearchRegionRequest\x12#\n\x08\x61ssembly\x18\x01 \x01(\x0e\x32\x11.mesh.v1.Assembly\x12\x1f\n\x06region\x18\x02 \x01(\x0b\x32\x0f.mesh.v1.Region\x12\x13\n\x0b\x64\x61taset_ids\x18\x03 \x03(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\x1d\n\x05scope\x18\x06 \x01(\x0e\x32\x0e.mesh.v1.Scope\"\x87\x01\n\x14SearchRegionResponse\x12.\n\x0b\x66requencies\x18\x01 \x03(\x0b\x32\x19.mesh.v1.VariantFrequency\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12&\n\x08outcomes\x18\x03 \x03(\x0b\x32\x14.mesh.v1.NodeOutcome2\x97\x02\n\x16\x41lleleFrequencyService\x12N\n\rLookupVariant\x12\x1d.mesh.v1.LookupVariantRequest\x1a\x1e.mesh.v1.LookupVariantResponse\x12`\n\x13\x42\x61tchLookupVariants\x12#.mesh.v1.BatchLookupVariantsRequest\x1a$.mesh.v1.BatchLookupVariantsResponse\x12K\n\x0cSearchRegion\x12\x1c.mesh.v1.SearchRegionRequest\x1a\x1d.mesh.v1.SearchRegionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmesh/v1/allele_service.proto\x12\x07mesh.v1\x1a\x14mesh/v1/allele.proto\"\xa7\x01\n\x14LookupVariantRequest\x12#\n\x08\x61ssembly\x18\x01 \x01(\x0e\x32\x11.mesh.v1.Assembly\x12!\n\x07variant\x18\x02 \x01(\x0b\x32\x10.mesh.v1.Variant\x12\x13\n\x0b\x64\x61taset_ids\x18\x03 \x03(\t\x12\x13\n\x0bpopulations\x18\x04 \x03(\t\x12\x1d\n\x05scope\x18\x05 \x01(\x0e\x32\x0e.mesh.v1.Scope\"\xd0\x01\n\x15LookupVariantResponse\x12.\n\x0b\x66requencies\x18\x01 \x03(\x0b\x32\x19.mesh.v1.VariantFrequency\x12&\n\x08outcomes\x18\x02 \x03(\x0b\x32\x14.mesh.v1.NodeOutcome\x12%\n\x06pooled\x18\x03 \x01(\x0b\x32\x15.mesh.v1.AlleleCounts\x12\x38\n\x12pooled_populations\x18\x04 \x03(\x0b\x32\x1c.mesh.v1.PopulationFrequency\"\xae\x01\n\x1a\x42\x61tchLookupVariantsRequest\x12#\n\x08\x61ssembly\x18\x01 \x01(\x0e\x32\x11.mesh.v1.Assembly\x12\"\n\x08variants\x18\x02 \x03(\x0b\x32\x10.mesh.v1.Variant\x12\x13\n\x0b\x64\x61taset_ids\x18\x03 \x03(\t\x12\x13\n\x0bpopulations\x18\x04 \x03(\t\x12\x1d\n\x05scope\x18\x05 \x01(\x0e\x32\x0e.mesh.v1.Scope\"\xc9\x01\n\x13VariantLookupResult\x12!\n\x07variant\x18\x01 \x01(\x0b\x32\x10.mesh.v1.Variant\x12.\n\x0b\x66requencies\x18\x02 \x03(\x0b\x32\x19.mesh.v1.VariantFrequency\x12%\n\x06pooled\x18\x03 \x01(\x0b\x32\x15.mesh.v1.AlleleCounts\x12\x38\n\x12pooled_populations\x18\x04 \x03(\x0b\x32\x1c.mesh.v1.PopulationFrequency\"t\n\x1b\x42\x61tchLookupVariantsResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.mesh.v1.VariantLookupResult\x12&\n\x08outcomes\x18\x02 \x03(\x0b\x32\x14.mesh.v1.NodeOutcome\"\xb6\x01\n\x13SearchRegionRequest\x12#\n\x08\x61ssembly\x18\x01 \x01(\x0e\x32\x11.mesh.v1.Assembly\x12\x1f\n\x06region\x18\x02 \x01(\x0b\x32\x0f.mesh.v1.Region\x12\x13\n\x0b\x64\x61taset_ids\x18\x03 \x03(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\x1d\n\x05scope\x18\x06 \x01(\x0e\x32\x0e.mesh.v1.Scope\"\x87\x01\n\x14SearchRegionResponse\x12.\n\x0b\x66requencies\x18\x01 \x03(\x0b\x32\x19.mesh.v1.VariantFrequency\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12&\n\x08outcomes\x18\x03 \x03(\x0b\x32\x14.mesh.v1.NodeOutcome2\x97\x02\n\x16\x41lleleFrequencyService\x12N\n\rLookupVariant\x12\x1d.mesh.v1.LookupVariantRequest\x1a\x1e.mesh.v1.LookupVariantResponse\x12`\n\x13\x42\x61tchLookupVariants\x12#.mesh.v1.BatchLookupVariantsRequest\x1a$.mesh.v1.BatchLookupVariantsResponse\x12K\n\x0cSearchRegion\x12\x1c.mesh.v1.SearchRegionRequest\x1a\x1d.mesh.v1.SearchRegionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,17 +35,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOOKUPVARIANTREQUEST']._serialized_start=64
   _globals['_LOOKUPVARIANTREQUEST']._serialized_end=231
   _globals['_LOOKUPVARIANTRESPONSE']._serialized_start=234
-  _globals['_LOOKUPVARIANTRESPONSE']._serialized_end=384
-  _globals['_BATCHLOOKUPVARIANTSREQUEST']._serialized_start=387
-  _globals['_BATCHLOOKUPVARIANTSREQUEST']._serialized_end=561
-  _globals['_VARIANTLOOKUPRESULT']._serialized_start=564
-  _globals['_VARIANTLOOKUPRESULT']._serialized_end=707
-  _globals['_BATCHLOOKUPVARIANTSRESPONSE']._serialized_start=709
-  _globals['_BATCHLOOKUPVARIANTSRESPONSE']._serialized_end=825
-  _globals['_SEARCHREGIONREQUEST']._serialized_start=828
-  _globals['_SEARCHREGIONREQUEST']._serialized_end=1010
-  _globals['_SEARCHREGIONRESPONSE']._serialized_start=1013
-  _globals['_SEARCHREGIONRESPONSE']._serialized_end=1148
-  _globals['_ALLELEFREQUENCYSERVICE']._serialized_start=1151
-  _globals['_ALLELEFREQUENCYSERVICE']._serialized_end=1430
+  _globals['_LOOKUPVARIANTRESPONSE']._serialized_end=442
+  _globals['_BATCHLOOKUPVARIANTSREQUEST']._serialized_start=445
+  _globals['_BATCHLOOKUPVARIANTSREQUEST']._serialized_end=619
+  _globals['_VARIANTLOOKUPRESULT']._serialized_start=622
+  _globals['_VARIANTLOOKUPRESULT']._serialized_end=823
+  _globals['_BATCHLOOKUPVARIANTSRESPONSE']._serialized_start=825
+  _globals['_BATCHLOOKUPVARIANTSRESPONSE']._serialized_end=941
+  _globals['_SEARCHREGIONREQUEST']._serialized_start=944
+  _globals['_SEARCHREGIONREQUEST']._serialized_end=1126
+  _globals['_SEARCHREGIONRESPONSE']._serialized_start=1129
+  _globals['_SEARCHREGIONRESPONSE']._serialized_end=1264
+  _globals['_ALLELEFREQUENCYSERVICE']._serialized_start=1267
+  _globals['_ALLELEFREQUENCYSERVICE']._serialized_end=1546
 # @@protoc_insertion_point(module_scope)

@@ -22,14 +22,16 @@ class LookupVariantRequest(_message.Message):
     def __init__(self, assembly: _Optional[_Union[_allele_pb2.Assembly, str]] = ..., variant: _Optional[_Union[_allele_pb2.Variant, _Mapping]] = ..., dataset_ids: _Optional[_Iterable[str]] = ..., populations: _Optional[_Iterable[str]] = ..., scope: _Optional[_Union[_allele_pb2.Scope, str]] = ...) -> None: ...
 
 class LookupVariantResponse(_message.Message):
-    __slots__ = ("frequencies", "outcomes", "pooled")
+    __slots__ = ("frequencies", "outcomes", "pooled", "pooled_populations")
     FREQUENCIES_FIELD_NUMBER: _ClassVar[int]
     OUTCOMES_FIELD_NUMBER: _ClassVar[int]
     POOLED_FIELD_NUMBER: _ClassVar[int]
+    POOLED_POPULATIONS_FIELD_NUMBER: _ClassVar[int]
     frequencies: _containers.RepeatedCompositeFieldContainer[_allele_pb2.VariantFrequency]
     outcomes: _containers.RepeatedCompositeFieldContainer[_allele_pb2.NodeOutcome]
     pooled: _allele_pb2.AlleleCounts
-    def __init__(self, frequencies: _Optional[_Iterable[_Union[_allele_pb2.VariantFrequency, _Mapping]]] = ..., outcomes: _Optional[_Iterable[_Union[_allele_pb2.NodeOutcome, _Mapping]]] = ..., pooled: _Optional[_Union[_allele_pb2.AlleleCounts, _Mapping]] = ...) -> None: ...
+    pooled_populations: _containers.RepeatedCompositeFieldContainer[_allele_pb2.PopulationFrequency]
+    def __init__(self, frequencies: _Optional[_Iterable[_Union[_allele_pb2.VariantFrequency, _Mapping]]] = ..., outcomes: _Optional[_Iterable[_Union[_allele_pb2.NodeOutcome, _Mapping]]] = ..., pooled: _Optional[_Union[_allele_pb2.AlleleCounts, _Mapping]] = ..., pooled_populations: _Optional[_Iterable[_Union[_allele_pb2.PopulationFrequency, _Mapping]]] = ...) -> None: ...
 
 class BatchLookupVariantsRequest(_message.Message):
     __slots__ = ("assembly", "variants", "dataset_ids", "populations", "scope")
@@ -46,14 +48,16 @@ class BatchLookupVariantsRequest(_message.Message):
     def __init__(self, assembly: _Optional[_Union[_allele_pb2.Assembly, str]] = ..., variants: _Optional[_Iterable[_Union[_allele_pb2.Variant, _Mapping]]] = ..., dataset_ids: _Optional[_Iterable[str]] = ..., populations: _Optional[_Iterable[str]] = ..., scope: _Optional[_Union[_allele_pb2.Scope, str]] = ...) -> None: ...
 
 class VariantLookupResult(_message.Message):
-    __slots__ = ("variant", "frequencies", "pooled")
+    __slots__ = ("variant", "frequencies", "pooled", "pooled_populations")
     VARIANT_FIELD_NUMBER: _ClassVar[int]
     FREQUENCIES_FIELD_NUMBER: _ClassVar[int]
     POOLED_FIELD_NUMBER: _ClassVar[int]
+    POOLED_POPULATIONS_FIELD_NUMBER: _ClassVar[int]
     variant: _allele_pb2.Variant
     frequencies: _containers.RepeatedCompositeFieldContainer[_allele_pb2.VariantFrequency]
     pooled: _allele_pb2.AlleleCounts
-    def __init__(self, variant: _Optional[_Union[_allele_pb2.Variant, _Mapping]] = ..., frequencies: _Optional[_Iterable[_Union[_allele_pb2.VariantFrequency, _Mapping]]] = ..., pooled: _Optional[_Union[_allele_pb2.AlleleCounts, _Mapping]] = ...) -> None: ...
+    pooled_populations: _containers.RepeatedCompositeFieldContainer[_allele_pb2.PopulationFrequency]
+    def __init__(self, variant: _Optional[_Union[_allele_pb2.Variant, _Mapping]] = ..., frequencies: _Optional[_Iterable[_Union[_allele_pb2.VariantFrequency, _Mapping]]] = ..., pooled: _Optional[_Union[_allele_pb2.AlleleCounts, _Mapping]] = ..., pooled_populations: _Optional[_Iterable[_Union[_allele_pb2.PopulationFrequency, _Mapping]]] = ...) -> None: ...
 
 class BatchLookupVariantsResponse(_message.Message):
     __slots__ = ("results", "outcomes")
