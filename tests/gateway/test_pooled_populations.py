@@ -60,8 +60,13 @@ def _index(tmp: Path, dataset_id: str) -> Path:
     return out
 
 
-def _expected(released: dict[str, set[str]]) -> dict[str, tuple[int, int, int, int]]:
-    """label -> (AC, AN, hom, precision) over the datasets that released the cell."""
+def _expected(
+    released: dict[str, set[str]], with_hom: dict[str, set[str]]
+) -> dict[str, tuple[int, int, int | None, int]]:
+    """label -> (AC, AN, hom, precision) over the datasets that released the cell.
+
+    A homozygous count some released part withholds leaves the pooled one unknown.
+    """
     reporters: dict[str, list[str]] = {}
     for dataset_id, (_c, cells) in WRITTEN.items():
         for label in cells:
@@ -73,17 +78,21 @@ def _expected(released: dict[str, set[str]]) -> dict[str, tuple[int, int, int, i
         kept = [d for d in ids if label in released[d]]
         an = sum(WRITTEN[d][1][label][0] for d in kept)
         ac = sum(WRITTEN[d][1][label][1] for d in kept)
-        hom = sum(WRITTEN[d][1][label][2] for d in kept)
+        hom: int | None = sum(WRITTEN[d][1][label][2] for d in kept)
+        if any(label not in with_hom[d] for d in kept):
+            hom = None
         rows[label] = (ac, an, hom, EXACT if len(kept) == len(ids) else ROUNDED)
     return rows
 
 
-def _rows(pooled: list[allele_pb2.PopulationFrequency]) -> dict[str, tuple[int, int, int, int]]:
+def _rows(
+    pooled: list[allele_pb2.PopulationFrequency],
+) -> dict[str, tuple[int, int, int | None, int]]:
     return {
         p.population: (
             p.counts.allele_count,
             p.counts.allele_number,
-            p.counts.homozygous_count,
+            p.counts.homozygous_count if p.counts.HasField("homozygous_count") else None,
             p.counts.precision,
         )
         for p in pooled
@@ -120,7 +129,11 @@ async def test_shared_labels_pool_and_a_withheld_cell_makes_a_lower_bound(tmp_pa
     }
     assert "NFE" not in released["lu-ds"]  # the floor withheld it (else this shows nothing)
     assert "M" in released["lu-ds"]
-    expected = _expected(released)
+    with_hom = {
+        f.dataset_id: {p.population for p in f.populations if p.counts.HasField("homozygous_count")}
+        for f in single.frequencies
+    }
+    expected = _expected(released, with_hom)
     assert set(expected) == {"NFE", "M"}  # AFR and F: one dataset only, never pooled
     assert _rows(list(single.pooled_populations)) == expected
     assert [p.population for p in single.pooled_populations] == ["M", "NFE"]
