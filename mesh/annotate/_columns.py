@@ -2,8 +2,10 @@
 
 One *group* per country (``--by country``) or dataset (``--by dataset``), plus ``MESH``
 (the pooled answer the target computed). Each field is ``<FIELD>_<GROUP>`` (and
-``<FIELD>_<GROUP>_<POPULATION>`` with ``--populations``), ``Number=A``: one value per
-ALT, ``.`` where a count is unknown, suppressed, or the variant was not found there.
+``<FIELD>_<GROUP>_<POPULATION>`` with ``--populations``; ``_MESH_<POPULATION>`` is the
+target's pooled row of that label, present when more than one dataset reports it),
+``Number=A``: one value per ALT, ``.`` where a count is unknown, suppressed, or the
+variant was not found there.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def plan_columns(
     columns: list[Column] = []
     seen: dict[str, str] = {}
     for group in [*groups, POOLED]:
-        for population in ["", *(populations if group != POOLED else ())]:
+        for population in ["", *populations]:
             for name in fields:
                 _attr, kind, text = FIELDS[name]
                 key = info_key(name, group, population) if population else info_key(name, group)
@@ -153,7 +155,15 @@ def _counts_of(
 ) -> allele_pb2.AlleleCounts | None:
     if column.group == POOLED:
         # Found nowhere: nothing is known (the pooled zeros are not a count of zero).
-        return result.pooled if result.frequencies else None
+        if not result.frequencies:
+            return None
+        if not column.population:
+            return result.pooled
+        # Only labels more than one dataset reports are pooled (mesh.federation).
+        for entry in result.pooled_populations:
+            if entry.population == column.population:
+                return entry.counts
+        return None
     rows = grouped.get(column.group)
     if not rows:
         return None

@@ -27,6 +27,7 @@ from tests.mesh_harness import (
     free_port,
     peer_of,
     running_gateway,
+    running_mesh,
     running_nodes,
     write_dataset,
 )
@@ -217,3 +218,41 @@ def test_unreachable_target_leaves_fields_missing_and_says_so(tmp_path: Path, ts
             ["bcftools", "view", "-H", str(source)], check=True, capture_output=True, text=True
         ).stdout
         assert "\n".join(lines) + "\n" == original
+
+
+async def test_population_fields_per_country_and_pooled(tmp_path: Path) -> None:
+    """``--populations``: per-country cells as written, MESH rows only for shared labels."""
+    from tests.gateway.test_pooled_populations import MIN_AC, POS, WRITTEN, FlooredSpec
+    from tests.gateway.test_pooled_populations import _index as population_index
+
+    source = tmp_path / "one.vcf"
+    source.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=1,length=248956422>\n"
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        f"1\t{POS}\t.\tA\tG\t.\t.\t.\n"
+    )
+    specs = [
+        FlooredSpec(
+            d[:2] + "-1", c, [population_index(tmp_path, d)], min_allele_count=MIN_AC.get(d, 0)
+        )
+        for d, (c, _cells) in WRITTEN.items()
+    ]
+    async with running_mesh(specs) as mesh:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "mesh", "annotate", str(source), "--insecure",
+            "--target", f"127.0.0.1:{mesh.client.gateway.port}", "--tsv",
+            "--fields", "AC,AN", "--populations", "NFE,M,AFR",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, stderr.decode()
+    head, line = stdout.decode().splitlines()
+    row = dict(zip(head.split("\t"), line.split("\t"), strict=True))
+    no, fi = WRITTEN["no-ds"][1], WRITTEN["fi-ds"][1]
+    assert (row["AC_NO_AFR"], row["AN_NO_AFR"]) == (str(no["AFR"][1]), str(no["AFR"][0]))
+    assert row["AC_FI_AFR"] == "."  # FI has no AFR row: absent, not 0
+    assert row["AC_MESH_AFR"] == "."  # one dataset reports AFR: no pooled row
+    assert row["AC_LU_NFE"] == "."  # withheld by LU's floor
+    # NFE pooled from the released cells only (NO + FI), M from all three.
+    assert row["AC_MESH_NFE"] == str(no["NFE"][1] + fi["NFE"][1])
+    assert row["AC_MESH_M"] == str(sum(WRITTEN[d][1]["M"][1] for d in WRITTEN))
