@@ -47,7 +47,10 @@ def add_gateway_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from functools import partial
+
     from mesh.check_config import ConfigReport, describe_peers, describe_ports, describe_tls
+    from mesh.reference import FastaReference
 
     config = load_gateway_config(args.config)
     report = ConfigReport(str(args.config))
@@ -60,6 +63,10 @@ def _check_config(args: argparse.Namespace) -> int:
         listeners.append(("[gateway].http_listen", config.http_listen, f"{scheme} API and pages"))
     describe_ports(report, listeners)
     describe_peers(report, config.peers)
+    for assembly, path in config.references.items():
+        # Opened as serve would (HGVS indels at the HTTP edge): a bad FASTA stops the start.
+        if report.check(partial(FastaReference, path, assembly)) is not None:
+            report.add(f"reference {assembly}: {path} (HGVS indels at the HTTP edge)")
     for issuer in config.http.oidc:
         keys = issuer.jwks_url or str(issuer.jwks_file)
         report.add(f"bearer tokens of {issuer.issuer} for audience {issuer.audience} ({keys})")

@@ -63,3 +63,20 @@ def test_busy_http_port_fails_the_check(tmp_path: Path) -> None:
         f"allelemesh: configuration error: [gateway].http_listen 127.0.0.1:{port}: port {port} "
         f"is in use by pid {os.getpid()} ("
     )
+
+
+def test_references_are_opened_as_serve_would(tmp_path: Path) -> None:
+    pki = TestPki.create(tmp_path / "pki", countries=("DE",))
+    config = write(tmp_path, pki, f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}")
+    fasta = tmp_path / "ref.fa"
+    fasta.write_text(">chr1\nACGTACGT\n")
+    base = config.read_text()
+    config.write_text(base + f'[references]\nGRCh38 = "{fasta}"\n')
+    good = check(config, tmp_path)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert f"reference GRCh38: {fasta} (HGVS indels at the HTTP edge)" in good.stdout
+    fasta.write_text(">scaffold_9\nACGT\n")  # no chromosome of GRCh38
+    (tmp_path / "ref.fa.fai").unlink()
+    bad = check(config, tmp_path)
+    assert bad.returncode != 0
+    assert "no contig names a chromosome of GRCh38" in bad.stdout + bad.stderr
