@@ -106,7 +106,7 @@ class AnswerChecker:
     ) -> tuple[list[str], Counts]:
         """Each frequency's counts are the expected ones; return problems and the sum."""
         problems = []
-        total = [0, 0, 0, 0, 0]
+        total: list[int | None] = [0, 0, 0, 0, 0]
         for f in frequencies:
             v = f.variant
             got_variant = (v.chromosome, v.position, v.reference_bases, v.alternate_bases)
@@ -122,7 +122,10 @@ class AnswerChecker:
             got = counts_of(f.counts)
             if expected != got:
                 problems.append(f"{f.dataset_id} {got_variant}: got {got}, expected {expected}")
-            total = [a + b for a, b in zip(total, got, strict=True)]
+            # A count unknown in any part is unknown in the pool (the pooling rule).
+            total = [
+                None if a is None or b is None else a + b for a, b in zip(total, got, strict=True)
+            ]
         return problems, (total[0], total[1], total[2], total[3], total[4])
 
     def complete(
