@@ -18,7 +18,8 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mesh.channels import open_channel
-from mesh.config import TlsConfig, load_gateway_config, load_node_config, read_toml
+from mesh.config import TlsConfig, load_gateway_config, load_node_config
+from mesh.config_table import read_toml
 from mesh.errors import ConfigError
 
 EXIT_NOT_SERVING = 1

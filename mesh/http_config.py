@@ -14,11 +14,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from mesh.config import _Table
+from mesh.config_table import Table, read_path
 
 DEFAULT_HEADER_TIMEOUT_S = 5.0
 
@@ -57,7 +55,7 @@ def normalize_public_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def parse_http(root: _Table, base: Path) -> HttpOptions:
+def parse_http(root: Table, base: Path) -> HttpOptions:
     """Read the optional ``[http]`` table."""
     table = root.table("http")
     if table is None:
@@ -76,10 +74,8 @@ def parse_http(root: _Table, base: Path) -> HttpOptions:
     return HttpOptions(public_url, timeout, oidc)
 
 
-def _parse_oidc(http: _Table, base: Path) -> tuple[OidcIssuerConfig, ...]:
+def _parse_oidc(http: Table, base: Path) -> tuple[OidcIssuerConfig, ...]:
     """Read ``[[http.oidc]]``."""
-    from mesh.config import _path  # here: mesh.config imports this module
-
     issuers = []
     seen: set[str] = set()
     for i, table in enumerate(http.tables("oidc")):
@@ -92,7 +88,7 @@ def _parse_oidc(http: _Table, base: Path) -> tuple[OidcIssuerConfig, ...]:
         if not audience:
             raise table.fail("audience", "must not be empty")
         url = table.optional("jwks_url", str) or ""
-        file = _path(table, "jwks_file", base) if "jwks_file" in table.data else None
+        file = read_path(table, "jwks_file", base) if "jwks_file" in table.data else None
         if bool(url) == (file is not None):
             raise table.fail("jwks_url", "give exactly one of jwks_url and jwks_file")
         if url and urlsplit(url).scheme not in ("https", "http"):

@@ -17,7 +17,8 @@ from rich.console import Console
 
 from mesh.check._report import print_report
 from mesh.check._runner import CheckSettings, run_mesh_check
-from mesh.config import PeerConfig, load_gateway_config, load_node_config, read_toml
+from mesh.config import PeerConfig, load_gateway_config, load_node_config
+from mesh.config_table import read_toml
 from mesh.errors import ConfigError
 from mesh.health_cli import local_target
 from mesh.serving import check_transport

@@ -5,10 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from mesh.config import _Table
+from mesh.config_table import Table, read_address, read_path
 
 EXPORTERS = ("otlp", "jsonl", "console", "none")
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4317"
@@ -46,10 +44,8 @@ class MetricsConfig:
     listen: str = ""
 
 
-def parse_tracing(root: _Table, base: Path) -> TracingConfig:
+def parse_tracing(root: Table, base: Path) -> TracingConfig:
     """Read the optional ``[tracing]`` table (paths relative to the config file's ``base``)."""
-    from mesh.config import _path  # lazy: mesh.config imports this module
-
     table = root.table("tracing")
     if table is None:
         return TracingConfig()
@@ -67,7 +63,7 @@ def parse_tracing(root: _Table, base: Path) -> TracingConfig:
         raise table.fail("buffer_spans", "must not be negative")
     jsonl_path = None
     if "jsonl_path" in table.data:
-        jsonl_path = _path(table, "jsonl_path", base, must_exist=False)
+        jsonl_path = read_path(table, "jsonl_path", base, must_exist=False)
         if not jsonl_path.parent.is_dir():
             raise table.fail("jsonl_path", f"directory {jsonl_path.parent} does not exist")
     elif exporter == "jsonl":
@@ -76,15 +72,13 @@ def parse_tracing(root: _Table, base: Path) -> TracingConfig:
     return TracingConfig(exporter, endpoint, ratio, jsonl_path, buffer_spans)
 
 
-def parse_metrics(root: _Table) -> MetricsConfig:
+def parse_metrics(root: Table) -> MetricsConfig:
     """Read the optional ``[metrics]`` table."""
-    from mesh.config import _address
-
     table = root.table("metrics")
     if table is None:
         return MetricsConfig()
     listen = table.get("listen", str, "")
     if listen:
-        _address(table, "listen", listen)
+        read_address(table, "listen", listen)
     table.reject_unknown()
     return MetricsConfig(listen)

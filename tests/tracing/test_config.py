@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from mesh.config import _Table
+from mesh.config_table import Table
 from mesh.errors import ConfigError
 from mesh.tracing import MetricsConfig, TracingConfig, parse_metrics, parse_tracing
 
 
 def tracing(text: str, base: Path = Path("/tmp")) -> TracingConfig:
-    return parse_tracing(_Table("node.toml", "", tomllib.loads(text)), base)
+    return parse_tracing(Table("node.toml", "", tomllib.loads(text)), base)
 
 
 def test_defaults_buffer_spans_without_exporting():
@@ -58,7 +58,7 @@ def test_bad_values_name_the_key(text, where):
 
 def test_metrics_table():
     def metrics(text: str) -> MetricsConfig:
-        return parse_metrics(_Table("node.toml", "", tomllib.loads(text)))
+        return parse_metrics(Table("node.toml", "", tomllib.loads(text)))
 
     assert metrics("") == MetricsConfig("")
     assert metrics('[metrics]\nlisten = "127.0.0.1:9464"').listen == "127.0.0.1:9464"
