@@ -65,17 +65,26 @@ def tier_of_certificate(cert: x509.Certificate) -> str:
     return tier_of_name(cert.subject) or PRODUCTION
 
 
-def ca_tier(cert: x509.Certificate) -> str | None:
-    """The tier a CA may issue for: ``OU`` of its permitted ``directoryName`` (None: any)."""
+def permitted_directory_names(cert: x509.Certificate) -> list[x509.Name]:
+    """The ``directoryName`` subtrees a CA's name constraints permit (none: unconstrained).
+
+    A country CA of ``allelemesh pki`` permits exactly one, ``C=<CC>, O=<td>, OU=<tier>``:
+    what it may vouch for is read from here (:func:`ca_tier`, :func:`mesh.trust.ca_country`).
+    """
     try:
         constraints = cert.extensions.get_extension_for_class(x509.NameConstraints).value
     except x509.ExtensionNotFound:
-        return None
-    tiers = {
-        tier_of_name(subtree.value)
+        return []
+    return [
+        subtree.value
         for subtree in constraints.permitted_subtrees or ()
         if isinstance(subtree, x509.DirectoryName)
-    }
+    ]
+
+
+def ca_tier(cert: x509.Certificate) -> str | None:
+    """The tier a CA may issue for: ``OU`` of its permitted ``directoryName`` (None: any)."""
+    tiers = {tier_of_name(name) for name in permitted_directory_names(cert)}
     tiers.discard(None)
     return tiers.pop() if len(tiers) == 1 else None
 

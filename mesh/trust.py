@@ -165,15 +165,10 @@ def append_to_deny_list(path: Path, kind: str, value: str, note: str = "") -> bo
 
 def ca_country(cert: x509.Certificate) -> str | None:
     """The country a CA may vouch for: ``C=`` of its permitted ``directoryName`` subtree."""
-    try:
-        constraints = cert.extensions.get_extension_for_class(x509.NameConstraints).value
-    except x509.ExtensionNotFound:
-        return None
     countries = {
         str(attribute.value)
-        for subtree in constraints.permitted_subtrees or ()
-        if isinstance(subtree, x509.DirectoryName)
-        for attribute in subtree.value.get_attributes_for_oid(NameOID.COUNTRY_NAME)
+        for name in tiers.permitted_directory_names(cert)
+        for attribute in name.get_attributes_for_oid(NameOID.COUNTRY_NAME)
     }
     return countries.pop() if len(countries) == 1 else None
 
