@@ -14,11 +14,18 @@ from rich.table import Table
 
 from mesh.channels import CHANNEL_OPTIONS, open_channel
 from mesh.config import TlsConfig
-from mesh.errors import ConfigError, InvalidArgumentError, UnavailableError
+from mesh.errors import (
+    ConfigError,
+    MeshError,
+    UnavailableError,
+    code_name,
+    error_from_status,
+    rich_status,
+    status_of,
+)
 from mesh.genome import Assembly
 from mesh.notation import parse_variant_or_region
 from mesh.reference import FastaReference
-from mesh.rpc import STATUS_DETAILS_KEY
 from mesh.tables import print_table
 from mesh.tls_diagnosis import diagnose
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
@@ -127,14 +134,7 @@ def run_query(args: argparse.Namespace) -> int:
                 timeout=args.timeout,
             )
     except grpc.RpcError as error:
-        code = error.code()
-        if code == grpc.StatusCode.INVALID_ARGUMENT:
-            raise InvalidArgumentError("variant", str(error.details())) from None
-        if code == grpc.StatusCode.UNAVAILABLE and not _server_sent(error):
-            # No server answered: say why the connection failed, not "it answered".
-            why = diagnose(args.target, tls, ca_only=() if args.insecure else tuple(args.ca))
-            raise UnavailableError(f"cannot reach {args.target}: {why}") from None
-        raise UnavailableError(f"{args.target} answered {code.name}: {error.details()}") from None
+        raise _answer_error(args, tls, error) from None
     finally:
         channel.close()
     if args.json:
@@ -148,10 +148,23 @@ def run_query(args: argparse.Namespace) -> int:
     return 0
 
 
-def _server_sent(error: grpc.RpcError) -> bool:
-    """Whether a status came from a server (a mesh error carries its ErrorInfo details)."""
-    metadata = dict(error.trailing_metadata() or ())  # type: ignore[attr-defined]
-    return STATUS_DETAILS_KEY in metadata
+def _answer_error(
+    args: argparse.Namespace, tls: TlsConfig | None, error: grpc.RpcError
+) -> MeshError:
+    """The error a failed call stands for: the server's own (by its code), or why none answered."""
+    status = rich_status(error)
+    code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
+    if code == grpc.StatusCode.UNAVAILABLE and status is None:
+        # No server answered: say why the connection failed, not "it answered".
+        why = diagnose(args.target, tls, ca_only=() if args.insecure else tuple(args.ca))
+        return UnavailableError(f"cannot reach {args.target}: {why}")
+    status = status or status_of(error)
+    status.message = str(error.details())
+    # Bad input is the user's to fix: the server's words alone (they name the field).
+    prefix = (
+        "" if code == grpc.StatusCode.INVALID_ARGUMENT else f"{args.target} answered {code.name}: "
+    )
+    return error_from_status(status, prefix=prefix)
 
 
 #: What a count the dataset did not give shows as (unknown, not 0).
@@ -206,20 +219,13 @@ def print_frequencies(response: Any, out: TextIO) -> None:
     for column in ("node", "country", "status", "latency ms", "frequencies"):
         outcomes.add_column(column)
     for o in response.outcomes:
-        status = grpc.StatusCode.OK.name if o.status.code == 0 else _code_name(o.status.code)
+        status = code_name(o.status.code, str(o.status.code))
         detail = f" ({o.status.message})" if o.status.message else ""
         outcomes.add_row(
             o.node_id, o.country, status + detail, f"{o.latency_ms:.2f}", str(o.frequency_count)
         )
         # Datasets of that node that gave no rows (withheld from us, budget spent).
         for d in o.datasets:
-            reason = f"{_code_name(d.status.code)} ({d.status.message})"
+            reason = f"{code_name(d.status.code, str(d.status.code))} ({d.status.message})"
             outcomes.add_row(f"  dataset {d.dataset_id}", "", reason, "", "")
     print_table(outcomes, out)
-
-
-def _code_name(code: int) -> str:
-    for status in grpc.StatusCode:
-        if status.value[0] == code:
-            return str(status.name)
-    return str(code)

@@ -20,14 +20,14 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 
 from mesh import callctx
-from mesh.errors import InvalidArgumentError, MeshError
+from mesh.errors import STATUS_DETAILS_KEY, InvalidArgumentError, MeshError
 from mesh.origin_token import OriginVerifier
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Message)
 
-STATUS_DETAILS_KEY = "grpc-status-details-bin"
+__all__ = ["STATUS_DETAILS_KEY", "abort_with", "guarded", "parse_request", "unary_handlers"]
 
 
 def parse_request(message_type: type[M], data: bytes) -> M:

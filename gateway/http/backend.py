@@ -12,20 +12,10 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import grpc
-from google.protobuf.message import DecodeError
-from google.rpc import error_details_pb2, status_pb2
 
 from mesh.channels import open_aio_channel
 from mesh.config import TlsConfig
-from mesh.errors import (
-    InvalidArgumentError,
-    MeshError,
-    NotFoundError,
-    PermissionDeniedError,
-    ResourceExhaustedError,
-    UnavailableError,
-)
-from mesh.rpc import STATUS_DETAILS_KEY
+from mesh.errors import error_from_rpc
 from mesh.v1 import (
     allele_pb2,
     allele_service_pb2,
@@ -67,14 +57,6 @@ class MeshBackend(Protocol):
     ) -> catalog_service_pb2.Dataset:
         """One dataset's catalogue entry."""
         ...
-
-
-class RemoteError(MeshError):
-    """A gRPC failure with a status code that has no dedicated :class:`MeshError` subclass."""
-
-    def __init__(self, code: grpc.StatusCode, message: str, *, reason: str | None = None) -> None:
-        super().__init__(message, reason=reason or code.name)
-        self.code = code
 
 
 class GrpcBackend:
@@ -153,46 +135,3 @@ class GrpcBackend:
             self._catalog.GetDataset, req, timeout
         )
         return response
-
-
-def rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
-    """The ``google.rpc.Status`` a server attached to a failed call, if any."""
-    for key, value in error.trailing_metadata() or ():
-        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
-            try:
-                return status_pb2.Status.FromString(value)
-            except DecodeError:
-                return None
-    return None
-
-
-def error_from_rpc(error: grpc.aio.AioRpcError, target: str = "") -> MeshError:
-    """Rebuild the :class:`MeshError` a server raised from its status and details."""
-    code = error.code()
-    status = rich_status(error)
-    message = (status.message if status is not None else "") or error.details() or code.name
-    reason: str | None = None
-    metadata: dict[str, str] = {}
-    field = ""
-    if status is not None:
-        for detail in status.details:
-            info = error_details_pb2.ErrorInfo()
-            bad = error_details_pb2.BadRequest()
-            if detail.Unpack(info):
-                reason, metadata = info.reason, dict(info.metadata)
-            elif detail.Unpack(bad) and bad.field_violations:
-                field = bad.field_violations[0].field
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidArgumentError(field, message, reason=reason, metadata=metadata)
-    if code == grpc.StatusCode.NOT_FOUND:
-        return NotFoundError(message, reason=reason, metadata=metadata)
-    if code == grpc.StatusCode.PERMISSION_DENIED:
-        return PermissionDeniedError(message, reason=reason, metadata=metadata)
-    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return ResourceExhaustedError(message, reason=reason, metadata=metadata)
-    if code == grpc.StatusCode.UNAVAILABLE:
-        if status is None and target:
-            message = f"{target} is unavailable: {message}"
-        details = list(status.details) if status is not None else []
-        return UnavailableError(message, reason=reason, metadata=metadata, details=details)
-    return RemoteError(code, message, reason=reason)

@@ -12,16 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import grpc
 from google.protobuf import any_pb2, json_format
 from google.rpc import error_details_pb2, status_pb2
 
+from mesh.errors import code_name
 from mesh.genome import Assembly
 from mesh.v1 import allele_pb2, catalog_service_pb2
 
 JsonObject = dict[str, Any]
-
-_GRPC_CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 
 
 def precision_name(value: int) -> str:
@@ -98,7 +96,7 @@ def status_json(status: status_pb2.Status) -> JsonObject:
     code = int(status.code)
     return {
         "code": code,
-        "code_name": _GRPC_CODE_NAMES.get(code, "UNKNOWN"),
+        "code_name": code_name(code),
         "message": status.message,
     }
 

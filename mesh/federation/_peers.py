@@ -16,22 +16,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import grpc
-from google.protobuf.message import DecodeError
-from google.rpc import status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mesh import callctx
 from mesh.callctx import HOP_METADATA_KEY
 from mesh.channels import CHANNEL_OPTIONS
 from mesh.config import PeerConfig, TlsConfig
-from mesh.errors import MeshError
+from mesh.errors import MeshError, status_of
 from mesh.federation._breaker import BreakerSettings, CircuitBreaker
 from mesh.federation._hedging import HedgeSettings, LatencyWindow, ReplicaStats, hedged
 from mesh.federation._sources import METHOD_PATHS, SourceCallError
 from mesh.identity import SpiffeId, client_identity_of
 from mesh.origin_signing import OriginSigner
 from mesh.origin_token import ORIGIN_TOKEN_KEY
-from mesh.rpc import STATUS_DETAILS_KEY
 from mesh.tls import (
     CredentialWatcher,
     PeerIdentityVerifier,
@@ -65,17 +62,6 @@ def _open_channel(address: str, tls: TlsConfig | None) -> grpc.aio.Channel:
     if tls is None:
         return grpc.aio.insecure_channel(address, options=PEER_CHANNEL_OPTIONS)
     return grpc.aio.secure_channel(address, channel_credentials(tls), options=PEER_CHANNEL_OPTIONS)
-
-
-def _status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
-    """The peer's rich status if it sent one, else its code and message."""
-    for key, value in error.trailing_metadata() or ():
-        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
-            try:
-                return status_pb2.Status.FromString(value)
-            except DecodeError:
-                break
-    return status_pb2.Status(code=error.code().value[0], message=error.details() or "")
 
 
 def _outgoing_metadata(
@@ -269,7 +255,7 @@ class PeerSource:
             )
         except grpc.aio.AioRpcError as error:
             self._stats.observe(replica.index, max(timeout, time.perf_counter() - started))
-            raise SourceCallError(_status_of(error)) from None
+            raise SourceCallError(status_of(error)) from None
         except asyncio.CancelledError:
             # Lost a hedge race: what we know is that it took at least this long.
             self._stats.observe(replica.index, time.perf_counter() - started)

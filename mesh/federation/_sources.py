@@ -15,7 +15,7 @@ from typing import Protocol
 import grpc
 from google.rpc import status_pb2
 
-from mesh.errors import MeshError, status_from_code
+from mesh.errors import MeshError, code_of, status_from_code
 
 # HOP_METADATA_KEY counts how many mesh hops a request has travelled. The fan-out sends
 # ``1``; a node that receives ``>= 1`` answers from its own datasets only, so a full mesh
@@ -50,14 +50,6 @@ class SourceCallError(Exception):
     def code(self) -> grpc.StatusCode:
         """The gRPC status code."""
         return code_of(self.status.code)
-
-
-_CODES = {code.value[0]: code for code in grpc.StatusCode}
-
-
-def code_of(value: int) -> grpc.StatusCode:
-    """The ``grpc.StatusCode`` of a numeric code (``UNKNOWN`` if out of range)."""
-    return _CODES.get(value, grpc.StatusCode.UNKNOWN)
 
 
 class Source(Protocol):

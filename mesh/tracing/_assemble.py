@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
 from google.protobuf import json_format
 
+from mesh.errors import code_name
 from mesh.v1 import trace_service_pb2
 
 _KIND_NAMES = {
@@ -20,7 +20,6 @@ _KIND_NAMES = {
     trace_service_pb2.SPAN_KIND_CLIENT: "client",
     trace_service_pb2.SPAN_KIND_INTERNAL: "internal",
 }
-_GRPC_CODES: dict[int, str] = {code.value[0]: code.name for code in grpc.StatusCode}
 SLOW_MARK = "*"
 
 
@@ -43,7 +42,7 @@ class SpanNode:
         attributes = self.span.attributes
         code = attributes.get("rpc.grpc.status_code")
         if code is not None and code.isdigit():
-            return _GRPC_CODES.get(int(code), f"code {code}")
+            return code_name(int(code), f"code {code}")
         if "http.response.status_code" in attributes:
             return f"HTTP {attributes['http.response.status_code']}"
         return "ERROR" if self.span.status_code == trace_service_pb2.SPAN_STATUS_CODE_ERROR else "-"

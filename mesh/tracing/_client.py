@@ -18,13 +18,13 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
+from mesh.errors import code_name
 from mesh.tracing._context import RESULT_COUNT
 from mesh.tracing._setup import Telemetry
 
 PEER_ID = "mesh.peer.id"
 PEER_COUNTRY = "mesh.peer.country"
 GRPC_STATUS_CODE = "rpc.grpc.status_code"
-_CODE_NAMES: dict[int, str] = {code.value[0]: code.name for code in grpc.StatusCode}
 
 
 def result_count(response: Message) -> int:
@@ -62,7 +62,7 @@ class PeerCall:
         self.span.set_attribute(RESULT_COUNT, count)
 
     def _finish(self) -> str:
-        name = _CODE_NAMES.get(self.code, "UNKNOWN")
+        name = code_name(self.code)
         self.span.set_attribute(GRPC_STATUS_CODE, self.code)
         if self.code != 0:
             self.span.set_status(Status(StatusCode.ERROR, f"{name}: {self._message}"[:200]))
