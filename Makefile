@@ -11,10 +11,11 @@ HAIL_VENV  := .venv-hail
 HAIL_STAMP := $(HAIL_VENV)/.installed
 TOOLS  := .tools
 BUF    := $(TOOLS)/node_modules/.bin/buf
+BIOME  := $(TOOLS)/node_modules/.bin/biome
 PROTO_SRC := $(wildcard protos/mesh/v1/*.proto)
 PYTEST_ARGS ?=
 
-.PHONY: venv demo demo-serve test browser-deps deploy-deps lint typecheck proto proto-check buf-lint buf-breaking bench bench-quick soak fuzz reliability clean
+.PHONY: venv demo demo-serve test browser-deps deploy-deps lint lint-js typecheck proto proto-check buf-lint buf-breaking bench bench-quick soak fuzz reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +32,7 @@ demo: $(STAMP)
 demo-serve: $(STAMP)
 	$(PY) scripts/demo.py --serve
 
-test: $(STAMP) browser-deps deploy-deps lint typecheck proto-check
+test: $(STAMP) browser-deps deploy-deps lint lint-js typecheck proto-check
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 $(HAIL_STAMP): pyproject.toml
@@ -67,6 +68,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The pages' JavaScript (gateway/pages/static): Biome's linter and formatter, config in biome.json.
+# `$(BIOME) check --write` applies its fixes and formatting.
+lint-js: $(BIOME)
+	$(BIOME) ci --error-on-warnings
+
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy mesh nodes gateway
 
@@ -89,6 +95,10 @@ proto-check: $(STAMP)
 $(BUF):
 	mkdir -p $(TOOLS)
 	cd $(TOOLS) && npm install --silent --no-audit --no-fund @bufbuild/buf@1.75.0
+
+$(BIOME):
+	mkdir -p $(TOOLS)
+	cd $(TOOLS) && npm install --silent --no-audit --no-fund --save-exact @biomejs/biome@2.6.8
 
 buf-lint: $(BUF)
 	$(BUF) lint

@@ -1,6 +1,9 @@
 // Calls to the gateway's JSON API (/v1) on the same origin.
 // Every answer is { ok, status, body, traceId }; errors carry the RFC 7807 problem as body.
 
+/** The assemblies the API serves, in the order the pages offer them (GRCh38 the default). */
+export const ASSEMBLIES = ["GRCh38", "GRCh37"];
+
 export class ApiError extends Error {
   constructor(status, problem, traceId) {
     super(problem?.detail || problem?.title || `HTTP ${status}`);
@@ -27,7 +30,9 @@ async function getJson(path, params = {}) {
   try {
     body = await response.json();
   } catch {
-    body = { detail: `The gateway answered HTTP ${response.status} without a JSON body.` };
+    // Even with 200 (a proxy's HTML page, a cut-off answer) this is no answer to show.
+    const detail = `The gateway answered HTTP ${response.status} without a JSON body.`;
+    throw new ApiError(response.status, { detail }, traceId);
   }
   if (!response.ok) throw new ApiError(response.status, body, traceId);
   return { body, traceId };

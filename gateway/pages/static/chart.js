@@ -30,15 +30,24 @@ export function frequencyChart(bars, titleId) {
       svg("text", { class: "label", x: 0, y: y + BAR_HEIGHT * 0.72 }, bar.country),
       svg("rect", {
         class: `bar${isExact(bar.counts) ? "" : " inexact"}`,
-        x: LABEL_WIDTH, y, width: width.toFixed(1), height: BAR_HEIGHT, rx: 2,
+        x: LABEL_WIDTH,
+        y,
+        width: width.toFixed(1),
+        height: BAR_HEIGHT,
+        rx: 2,
       }),
       svg("text", { x: LABEL_WIDTH + width + 6, y: y + BAR_HEIGHT * 0.72 }, valueText(bar.counts)),
     );
   });
-  return svg("svg", {
-    viewBox: `0 0 ${WIDTH} ${height}`, role: "img",
-    "aria-labelledby": `${titleId} ${titleId}-desc`,
-  }, children);
+  return svg(
+    "svg",
+    {
+      viewBox: `0 0 ${WIDTH} ${height}`,
+      role: "img",
+      "aria-labelledby": `${titleId} ${titleId}-desc`,
+    },
+    children,
+  );
 }
 
 function valueText(counts) {

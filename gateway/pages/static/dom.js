@@ -40,5 +40,9 @@ export function replace(parent, ...children) {
 
 /** A horizontally scrollable wrapper, so wide tables never widen the page. */
 export function scrollable(table, label) {
-  return h("div", { class: "table-scroll", role: "region", "aria-label": label, tabindex: "0" }, table);
+  return h(
+    "div",
+    { class: "table-scroll", role: "region", "aria-label": label, tabindex: "0" },
+    table,
+  );
 }

@@ -27,15 +27,22 @@ export function isExact(counts) {
 /** One count cell's content: a text node or a marked-up span. */
 export function countText(counts, value, kind = "count") {
   if (counts.precision === SUPPRESSED) {
-    return h("span", { class: "suppressed", title: "withheld by the dataset's privacy policy" },
-      "suppressed");
+    return h(
+      "span",
+      { class: "suppressed", title: "withheld by the dataset's privacy policy" },
+      "suppressed",
+    );
   }
   if (value === null || value === undefined) {
     return h("span", { class: "unknown", title: "not given by the dataset (unknown, not 0)" }, "—");
   }
   const text = kind === "af" ? formatFrequency(value) : formatInteger(value);
   if (counts.precision === ROUNDED) {
-    return h("span", { class: "approx", title: "rounded by the dataset's privacy policy" }, `≈${text}`);
+    return h(
+      "span",
+      { class: "approx", title: "rounded by the dataset's privacy policy" },
+      `≈${text}`,
+    );
   }
   return text;
 }
@@ -63,7 +70,8 @@ export const COUNT_HEADERS = [
 
 export function countHeaderCells() {
   return COUNT_HEADERS.map(([short, long]) =>
-    h("th", { scope: "col", class: "num" }, h("abbr", { title: long }, short)));
+    h("th", { scope: "col", class: "num" }, h("abbr", { title: long }, short)),
+  );
 }
 
 export function countryCode(code) {
@@ -76,20 +84,30 @@ export function variantLabel(v) {
 
 /** Sum of counts over rows: pooled AC/AN/AF and whether any part was rounded or withheld. */
 export function poolCounts(rows) {
-  const sum = { allele_count: 0, allele_number: 0, homozygous_count: 0, heterozygous_count: 0,
-    hemizygous_count: 0 };
+  const sum = {
+    allele_count: 0,
+    allele_number: 0,
+    homozygous_count: 0,
+    heterozygous_count: 0,
+    hemizygous_count: 0,
+  };
   let inexact = false;
   let released = false;
   for (const c of rows) {
-    if (c.precision === SUPPRESSED) { inexact = true; continue; }
+    if (c.precision === SUPPRESSED) {
+      inexact = true;
+      continue;
+    }
     if (!isExact(c)) inexact = true;
     released = true;
     // A count unknown in any row is unknown in the pool.
     for (const key of Object.keys(sum)) {
-      sum[key] = sum[key] === null || c[key] === null || c[key] === undefined ? null : sum[key] + c[key];
+      sum[key] =
+        sum[key] === null || c[key] === null || c[key] === undefined ? null : sum[key] + c[key];
     }
   }
-  const af = sum.allele_number && sum.allele_count !== null ? sum.allele_count / sum.allele_number : null;
+  const af =
+    sum.allele_number && sum.allele_count !== null ? sum.allele_count / sum.allele_number : null;
   let precision = inexact ? ROUNDED : EXACT;
   if (!released) precision = SUPPRESSED;
   return { ...sum, allele_frequency: af, precision };
@@ -98,10 +116,15 @@ export function poolCounts(rows) {
 /** A population label with its meaning: GDI NO, NO_M, NO_F; gnomAD AFR, M, F. */
 export function populationLabel(label) {
   const sex = { M: "male", F: "female" };
-  if (sex[label]) return [h("code", {}, label), " ", h("span", { class: "muted" }, `(${sex[label]})`)];
+  if (sex[label])
+    return [h("code", {}, label), " ", h("span", { class: "muted" }, `(${sex[label]})`)];
   const match = /^([A-Za-z]+)_([MF])$/.exec(label);
   if (match) {
-    return [h("code", {}, label), " ", h("span", { class: "muted" }, `(${match[1]}, ${sex[match[2]]})`)];
+    return [
+      h("code", {}, label),
+      " ",
+      h("span", { class: "muted" }, `(${match[1]}, ${sex[match[2]]})`),
+    ];
   }
   return h("code", {}, label);
 }

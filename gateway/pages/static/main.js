@@ -4,15 +4,14 @@
 //   /?view=catalog&country=NO&assembly=GRCh38 dataset catalogue
 //   &dataset=ID on a search                   only that dataset (from the catalogue)
 
-import { ApiError, lookupVariant } from "./api.js";
+import { ApiError, ASSEMBLIES, lookupVariant } from "./api.js";
 import { loadCatalog, renderCatalog } from "./catalog-view.js";
 import { h, replace } from "./dom.js";
+import { meshView, showTierBanner } from "./mesh-view.js";
 import { outcomesTable, traceLine } from "./outcomes.js";
 import { DEFAULT_PAGE_SIZE, loadRegionPage, renderRegion } from "./region-view.js";
 import { renderVariant } from "./variant-view.js";
-import { meshView, showTierBanner } from "./mesh-view.js";
 
-const ASSEMBLIES = ["GRCh38", "GRCh37"];
 const REGION = /^[^\s:]+:[\d,]+-[\d,]+$/;
 const EXAMPLES = ["1-55051215-G-GA", "NC_000001.11:g.55051215G>A", "1:55051000-55052000"];
 
@@ -65,6 +64,7 @@ async function render({ focus = false } = {}) {
   const q = (p.get("q") ?? "").trim();
   if (view === "search" && !q) {
     document.title = "allelemesh — allele frequencies across the mesh";
+    main.removeAttribute("aria-busy"); // a slower view still loading is superseded
     replace(main, home());
     return;
   }
@@ -77,11 +77,12 @@ async function render({ focus = false } = {}) {
     else if (REGION.test(q)) content = await regionView(p, q);
     else content = await variantView(p, q);
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    content = failure(error);
+    content = failure(error instanceof ApiError ? error : unexpected(error));
+  } finally {
+    // Whatever happened, the newest navigation's region is no longer busy.
+    if (ticket === renderCount) main.removeAttribute("aria-busy");
   }
   if (ticket !== renderCount) return;
-  main.removeAttribute("aria-busy");
   replace(main, content);
   const heading = main.querySelector("h1");
   if (focus && heading) {
@@ -144,13 +145,29 @@ async function catalogView(p) {
   });
 }
 
+/** A bug in the page, not an answer of the API: said on the page, and kept in the console. */
+function unexpected(error) {
+  console.error(error);
+  return new ApiError(
+    0,
+    { title: "The page could not show the answer", detail: String(error) },
+    "",
+  );
+}
+
 function failure(error) {
   showError(error.message);
   const outcomes = error.problem.outcomes ?? [];
   return [
-    h("div", { class: "problem", "data-problem": error.status },
-      h("strong", {}, error.problem.title || "The query failed"), ` (HTTP ${error.status}). `,
-      error.problem.field ? ["The problem is with ", h("code", {}, error.problem.field), "."] : null),
+    h(
+      "div",
+      { class: "problem", "data-problem": error.status },
+      h("strong", {}, error.problem.title || "The query failed"),
+      error.status ? ` (HTTP ${error.status}). ` : ". ",
+      error.problem.field
+        ? ["The problem is with ", h("code", {}, error.problem.field), "."]
+        : null,
+    ),
     outcomes.length ? [h("h2", {}, "Nodes"), outcomesTable(outcomes)] : null,
     traceLine(error.traceId),
   ];
@@ -159,18 +176,40 @@ function failure(error) {
 function home() {
   const dataset = datasetOf(params());
   const query = (q) => ({ q, assembly: "GRCh38", ...(dataset ? { dataset } : {}) });
-  const link = (q) => h("li", {}, h("a", { href: `?${new URLSearchParams(query(q))}`, "data-link": "" }, q));
-  return h("div", { class: "intro" },
-    dataset ? h("p", { class: "note", "data-only-dataset": dataset },
-      "Searching only dataset ", h("code", {}, dataset), " (",
-      h("a", { href: "./", "data-link": "" }, "search every dataset"), ").") : null,
+  const link = (q) =>
+    h("li", {}, h("a", { href: `?${new URLSearchParams(query(q))}`, "data-link": "" }, q));
+  return h(
+    "div",
+    { class: "intro" },
+    dataset
+      ? h(
+          "p",
+          { class: "note", "data-only-dataset": dataset },
+          "Searching only dataset ",
+          h("code", {}, dataset),
+          " (",
+          h("a", { href: "./", "data-link": "" }, "search every dataset"),
+          ").",
+        )
+      : null,
     h("h1", { tabindex: "-1" }, "How common is a variant, country by country?"),
-    h("p", {}, "Search a variant or a region: every national node of the mesh answers with its own ",
+    h(
+      "p",
+      {},
+      "Search a variant or a region: every national node of the mesh answers with its own ",
       "aggregated counts, and the gateway pools them. Each node's outcome is shown, so a country ",
-      "that did not answer is never mistaken for a country without the variant."),
+      "that did not answer is never mistaken for a country without the variant.",
+    ),
     h("h2", {}, "Try"),
     h("ul", { class: "examples" }, EXAMPLES.map(link)),
-    h("p", {}, "Or browse the ", h("a", { href: "?view=catalog", "data-link": "" }, "dataset catalogue"), "."));
+    h(
+      "p",
+      {},
+      "Or browse the ",
+      h("a", { href: "?view=catalog", "data-link": "" }, "dataset catalogue"),
+      ".",
+    ),
+  );
 }
 
 form.addEventListener("submit", (event) => {

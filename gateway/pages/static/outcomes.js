@@ -1,7 +1,7 @@
 // What happened at every node asked: answered, timed out, refused, unavailable.
 
-import { countryCode, formatInteger } from "./format.js";
 import { h, scrollable } from "./dom.js";
+import { countryCode, formatInteger } from "./format.js";
 
 const KINDS = {
   OK: ["answered", "answered"],
@@ -26,28 +26,48 @@ export function outcomesSummary(outcomes) {
 export function outcomesTable(outcomes, caption = "Node outcomes") {
   const rows = outcomes.map((o) => {
     const { kind, words } = outcomeKind(o);
-    const message = o.status.code_name === "OK" ? null
-      : h("span", { class: "status-message" }, `${o.status.code_name}: ${o.status.message}`);
-    return h("tr", { "data-node": o.node_id, "data-status": kind },
+    const message =
+      o.status.code_name === "OK"
+        ? null
+        : h("span", { class: "status-message" }, `${o.status.code_name}: ${o.status.message}`);
+    return h(
+      "tr",
+      { "data-node": o.node_id, "data-status": kind },
       h("th", { scope: "row" }, h("code", {}, o.node_id)),
       h("td", {}, countryCode(o.country)),
       h("td", {}, h("span", { class: `status ${kind}` }, words), message),
       h("td", { class: "num" }, `${o.latency_ms.toFixed(1)} ms`),
-      h("td", { class: "num" }, formatInteger(o.frequency_count)));
+      h("td", { class: "num" }, formatInteger(o.frequency_count)),
+    );
   });
-  const table = h("table", { class: "outcomes" },
+  const table = h(
+    "table",
+    { class: "outcomes" },
     h("caption", {}, `${caption} — ${outcomesSummary(outcomes)}`),
-    h("thead", {}, h("tr", {},
-      h("th", { scope: "col" }, "Node"),
-      h("th", { scope: "col" }, "Country"),
-      h("th", { scope: "col" }, "Outcome"),
-      h("th", { scope: "col", class: "num" }, "Latency"),
-      h("th", { scope: "col", class: "num" }, "Rows"))),
-    h("tbody", {}, rows));
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, "Node"),
+        h("th", { scope: "col" }, "Country"),
+        h("th", { scope: "col" }, "Outcome"),
+        h("th", { scope: "col", class: "num" }, "Latency"),
+        h("th", { scope: "col", class: "num" }, "Rows"),
+      ),
+    ),
+    h("tbody", {}, rows),
+  );
   return scrollable(table, caption);
 }
 
 export function traceLine(traceId) {
   if (!traceId) return null;
-  return h("p", { class: "trace" }, "Trace ID for operators: ", h("code", { "data-trace-id": "" }, traceId));
+  return h(
+    "p",
+    { class: "trace" },
+    "Trace ID for operators: ",
+    h("code", { "data-trace-id": "" }, traceId),
+  );
 }

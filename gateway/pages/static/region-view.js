@@ -7,7 +7,7 @@
 
 import { searchRegion } from "./api.js";
 import { h, scrollable } from "./dom.js";
-import { countText, countryCode, poolCounts, variantLabel } from "./format.js";
+import { countryCode, countText, poolCounts, variantLabel } from "./format.js";
 import { outcomesTable, traceLine } from "./outcomes.js";
 
 export const DEFAULT_PAGE_SIZE = 25;
@@ -27,7 +27,11 @@ function fetchPage(region, assembly, token, rows, dataset) {
 }
 
 /** One view page: `pageSize` whole variants from row `skip` of the API page at `token`. */
-export async function loadRegionPage(region, assembly, { token = "", skip = 0, pageSize, dataset = "" }) {
+export async function loadRegionPage(
+  region,
+  assembly,
+  { token = "", skip = 0, pageSize, dataset = "" },
+) {
   const rows = Math.min(MAX_API_PAGE, pageSize * 4); // about one API page per view page
   const first = await fetchPage(region, assembly, token, rows, dataset);
   const groups = [];
@@ -55,20 +59,44 @@ export async function loadRegionPage(region, assembly, { token = "", skip = 0, p
 export function renderRegion(page, { pageNumber, pageSize, onPrevious, onNext, hasPrevious }) {
   const { body, groups } = page;
   const from = (pageNumber - 1) * pageSize + 1;
-  const shown = groups.length === 1 ? `variant ${from}` : `variants ${from}–${from + groups.length - 1}`;
+  const shown =
+    groups.length === 1 ? `variant ${from}` : `variants ${from}–${from + groups.length - 1}`;
   const r = body.region;
   const title = `${r.chromosome}:${r.start.toLocaleString("en-US")}-${r.end.toLocaleString("en-US")}`;
-  const pager = (where) => h("nav", { class: "pager", "aria-label": `Pages (${where})` },
-    h("button", { type: "button", "data-page": "previous", disabled: !hasPrevious, onclick: onPrevious },
-      "← Previous"),
-    h("span", { class: "where", "aria-live": "polite" }, `Page ${pageNumber} · ${shown}`),
-    h("button", { type: "button", "data-page": "next", disabled: !page.next, onclick: onNext }, "Next →"));
+  const pager = (where) =>
+    h(
+      "nav",
+      { class: "pager", "aria-label": `Pages (${where})` },
+      h(
+        "button",
+        { type: "button", "data-page": "previous", disabled: !hasPrevious, onclick: onPrevious },
+        "← Previous",
+      ),
+      h("span", { class: "where", "aria-live": "polite" }, `Page ${pageNumber} · ${shown}`),
+      h(
+        "button",
+        { type: "button", "data-page": "next", disabled: !page.next, onclick: onNext },
+        "Next →",
+      ),
+    );
   return [
-    h("div", { class: "view-head" },
+    h(
+      "div",
+      { class: "view-head" },
       h("h1", {}, "Region ", h("span", { class: "mono" }, title)),
-      h("span", { class: "sub" }, `${body.assembly} · variants in genomic order, pooled over every dataset`)),
-    groups.length ? [pager("top"), variantTable(groups, body.assembly), pager("bottom")]
-      : h("p", { class: "card empty" }, "No dataset of the nodes that answered holds a variant in this region."),
+      h(
+        "span",
+        { class: "sub" },
+        `${body.assembly} · variants in genomic order, pooled over every dataset`,
+      ),
+    ),
+    groups.length
+      ? [pager("top"), variantTable(groups, body.assembly), pager("bottom")]
+      : h(
+          "p",
+          { class: "card empty" },
+          "No dataset of the nodes that answered holds a variant in this region.",
+        ),
     h("h2", {}, "Nodes"),
     outcomesTable(body.outcomes, "Node outcomes (first call of this page)"),
     traceLine(page.traceId),
@@ -80,25 +108,46 @@ function variantTable(groups, assembly) {
     const pooled = poolCounts(g.rows.map((f) => f.counts));
     const countries = [...new Set(g.rows.map((f) => f.country))].sort();
     const href = `?${new URLSearchParams({ q: g.key, assembly })}`;
-    return h("tr", { "data-variant": g.key },
+    return h(
+      "tr",
+      { "data-variant": g.key },
       h("th", { scope: "row" }, h("a", { href, "data-link": "" }, h("code", {}, g.key))),
       h("td", { class: "num" }, g.variant.position.toLocaleString("en-US")),
-      h("td", {}, countries.map((c) => [countryCode(c), " "])),
+      h(
+        "td",
+        {},
+        countries.map((c) => [countryCode(c), " "]),
+      ),
       h("td", { class: "num" }, String(g.rows.length)),
       h("td", { class: "num" }, countText(pooled, pooled.allele_count)),
       h("td", { class: "num" }, countText(pooled, pooled.allele_number)),
-      h("td", { class: "num", "data-col": "af" }, countText(pooled, pooled.allele_frequency, "af")));
+      h("td", { class: "num", "data-col": "af" }, countText(pooled, pooled.allele_frequency, "af")),
+    );
   });
-  const table = h("table", { class: "region" },
+  const table = h(
+    "table",
+    { class: "region" },
     h("caption", {}, "Variants in the region"),
-    h("thead", {}, h("tr", {},
-      h("th", { scope: "col" }, "Variant"),
-      h("th", { scope: "col", class: "num" }, "Position"),
-      h("th", { scope: "col" }, "Countries"),
-      h("th", { scope: "col", class: "num" }, "Datasets"),
-      h("th", { scope: "col", class: "num" }, h("abbr", { title: "Pooled allele count" }, "AC")),
-      h("th", { scope: "col", class: "num" }, h("abbr", { title: "Pooled allele number" }, "AN")),
-      h("th", { scope: "col", class: "num" }, h("abbr", { title: "Pooled allele frequency" }, "Pooled AF")))),
-    h("tbody", {}, rows));
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, "Variant"),
+        h("th", { scope: "col", class: "num" }, "Position"),
+        h("th", { scope: "col" }, "Countries"),
+        h("th", { scope: "col", class: "num" }, "Datasets"),
+        h("th", { scope: "col", class: "num" }, h("abbr", { title: "Pooled allele count" }, "AC")),
+        h("th", { scope: "col", class: "num" }, h("abbr", { title: "Pooled allele number" }, "AN")),
+        h(
+          "th",
+          { scope: "col", class: "num" },
+          h("abbr", { title: "Pooled allele frequency" }, "Pooled AF"),
+        ),
+      ),
+    ),
+    h("tbody", {}, rows),
+  );
   return scrollable(table, "Variants in the region");
 }
