@@ -17,10 +17,11 @@ import grpc
 from bench.data import SampledAllele
 from bench.procs import TlsFiles
 from mesh.channels import CHANNEL_OPTIONS
+from mesh.rpc import ALLELE_SERVICE
 from mesh.tls import channel_credentials
 from mesh.v1 import allele_pb2, allele_service_pb2
 
-SERVICE = "/mesh.v1.AlleleFrequencyService/"
+SERVICE = f"/{ALLELE_SERVICE}/"
 
 
 def variant_message(allele: SampledAllele) -> allele_pb2.Variant:

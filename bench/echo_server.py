@@ -20,12 +20,13 @@ async def _echo(data: bytes, context: Any) -> bytes:
 
 async def serve(address: str, tls: tuple[Path, Path, Path] | None) -> None:
     """Serve until killed."""
+    from mesh.rpc import ALLELE_SERVICE
     from mesh.serving import SERVER_OPTIONS
 
     server = grpc.aio.server(options=SERVER_OPTIONS)
     methods = ("LookupVariant", "BatchLookupVariants")
     handler = grpc.method_handlers_generic_handler(
-        "mesh.v1.AlleleFrequencyService",
+        ALLELE_SERVICE,
         {m: grpc.unary_unary_rpc_method_handler(_echo) for m in methods},
     )
     server.add_generic_rpc_handlers((handler,))

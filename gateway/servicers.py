@@ -20,8 +20,7 @@ from mesh import callctx
 from mesh.audit import AuditLog, AuditRecord
 from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
-from mesh.rpc import Handler, parse_request, unary_handlers
-from mesh.serving import ALLELE_SERVICE, CATALOG_SERVICE
+from mesh.rpc import ALLELE_SERVICE, CATALOG_SERVICE, Handler, parse_request, unary_handlers
 from mesh.tracing import current_trace_id, result_count, set_result_count
 from mesh.v1 import allele_service_pb2, catalog_service_pb2
 

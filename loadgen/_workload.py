@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 
+from mesh.rpc import METHOD_PATHS
 from mesh.v1 import allele_pb2, allele_service_pb2
 
 #: (chromosome, position, ref, alt) and (chromosome, start, end), 1-based.
@@ -15,9 +16,9 @@ VariantTuple = tuple[str, int, str, str]
 RegionTuple = tuple[str, int, int]
 
 _METHODS = {
-    "lookup": "/mesh.v1.AlleleFrequencyService/LookupVariant",
-    "batch": "/mesh.v1.AlleleFrequencyService/BatchLookupVariants",
-    "region": "/mesh.v1.AlleleFrequencyService/SearchRegion",
+    "lookup": METHOD_PATHS["LookupVariant"],
+    "batch": METHOD_PATHS["BatchLookupVariants"],
+    "region": METHOD_PATHS["SearchRegion"],
 }
 
 

@@ -22,12 +22,38 @@ from google.protobuf.message import DecodeError, Message
 from mesh import callctx
 from mesh.errors import STATUS_DETAILS_KEY, InvalidArgumentError, MeshError
 from mesh.origin_token import OriginVerifier
+from mesh.v1 import allele_service_pb2, catalog_service_pb2, trace_service_pb2
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Message)
 
-__all__ = ["STATUS_DETAILS_KEY", "abort_with", "guarded", "parse_request", "unary_handlers"]
+__all__ = [
+    "ALLELE_SERVICE",
+    "CATALOG_SERVICE",
+    "METHOD_PATHS",
+    "STATUS_DETAILS_KEY",
+    "TRACE_SERVICE",
+    "abort_with",
+    "guarded",
+    "parse_request",
+    "unary_handlers",
+]
+
+# The services' names, read once from the generated descriptors so they cannot drift
+# from the protos.
+_ALLELE = allele_service_pb2.DESCRIPTOR.services_by_name["AlleleFrequencyService"]
+_CATALOG = catalog_service_pb2.DESCRIPTOR.services_by_name["CatalogService"]
+ALLELE_SERVICE: str = _ALLELE.full_name
+CATALOG_SERVICE: str = _CATALOG.full_name
+TRACE_SERVICE: str = trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name
+
+#: Method name -> full gRPC path, for every method of the allele and catalogue services.
+METHOD_PATHS: dict[str, str] = {
+    method.name: f"/{service.full_name}/{method.name}"
+    for service in (_ALLELE, _CATALOG)
+    for method in service.methods
+}
 
 
 def parse_request(message_type: type[M], data: bytes) -> M:

@@ -17,12 +17,10 @@ from mesh.config import TlsConfig
 from mesh.errors import ConfigError
 from mesh.guard import PeerGuard
 from mesh.ports import port_in_use
+from mesh.rpc import ALLELE_SERVICE, CATALOG_SERVICE, TRACE_SERVICE
 from mesh.tls import server_credentials
-from mesh.tracing import TRACE_SERVICE, Telemetry, server_interceptor, trace_service_handler
+from mesh.tracing import Telemetry, server_interceptor, trace_service_handler
 from mesh.trust import store_for
-
-ALLELE_SERVICE = "mesh.v1.AlleleFrequencyService"
-CATALOG_SERVICE = "mesh.v1.CatalogService"
 
 #: Largest request accepted: a full batch of 10,000 long-allele variants fits easily.
 MAX_RECEIVE_BYTES = 16 * 1024 * 1024

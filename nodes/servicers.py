@@ -31,8 +31,7 @@ from mesh.callctx import CallContext
 from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
 from mesh.origin_token import OriginVerifier
-from mesh.rpc import parse_request, unary_handlers
-from mesh.serving import ALLELE_SERVICE, CATALOG_SERVICE
+from mesh.rpc import ALLELE_SERVICE, CATALOG_SERVICE, parse_request, unary_handlers
 from mesh.tracing import current_trace_id, set_dataset_ids, set_query, set_result_count
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
 from nodes.lookup import LocalLookup, LookupResult, outcome_bytes

@@ -46,16 +46,11 @@ from mesh.tracing._metrics import PROMETHEUS_CONTENT_TYPE
 from mesh.tracing._server import server_interceptor
 from mesh.tracing._setup import Telemetry, metrics_text, setup_tracing, start_metrics_server
 from mesh.tracing._spans import JsonlSpanExporter, SpanBuffer, read_jsonl, span_to_proto
-from mesh.tracing._trace_service import (
-    TRACE_SERVICE,
-    authorize_trace_reader,
-    trace_service_handler,
-)
+from mesh.tracing._trace_service import authorize_trace_reader, trace_service_handler
 
 __all__ = [
     "PROMETHEUS_CONTENT_TYPE",
     "TRACE_ID_METADATA_KEY",
-    "TRACE_SERVICE",
     "JsonlSpanExporter",
     "MetricsConfig",
     "PeerCall",

@@ -23,6 +23,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from mesh.rpc import TRACE_SERVICE
 from mesh.tracing._context import (
     TRACE_ID_METADATA_KEY,
     _start_pending,
@@ -36,7 +37,7 @@ from mesh.tracing._setup import Telemetry
 UNTRACED_PREFIXES = (
     "/grpc.health.v1.",
     "/grpc.reflection.",
-    "/mesh.v1.TraceService/",
+    f"/{TRACE_SERVICE}/",
 )
 _MAX_CACHED = 256
 

@@ -9,14 +9,13 @@ import grpc
 
 from mesh.errors import PermissionDeniedError
 from mesh.identity import SpiffeId, peer_identity
-from mesh.rpc import parse_request, unary_handlers
+from mesh.rpc import TRACE_SERVICE, parse_request, unary_handlers
 from mesh.tracing._setup import Telemetry
 from mesh.tracing._spans import parse_trace_id, span_to_proto
 from mesh.v1 import trace_service_pb2
 
 log = logging.getLogger(__name__)
 
-TRACE_SERVICE = "mesh.v1.TraceService"
 OPERATOR_ROLE = "operator"
 
 
