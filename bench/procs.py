@@ -256,7 +256,7 @@ class ProcessSet:
         """Start ``allelemesh node serve`` over one index (not waiting for readiness)."""
         address = f"127.0.0.1:{free_port()}"
         tls = self.pki.leaf(country, "node", name) if self.pki else None
-        from nodes.index_dir import read_metadata
+        from nodes.index.index_dir import read_metadata
 
         dataset_id = read_metadata(index).id
         config = self.work / f"{name}.toml"

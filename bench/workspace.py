@@ -124,7 +124,7 @@ class Workspace:
         """
         from dataclasses import replace
 
-        from nodes.index_dir import METADATA_FILE, read_metadata, write_metadata
+        from nodes.index.index_dir import METADATA_FILE, read_metadata, write_metadata
 
         data = self.node_dataset()
         base = self._index(data, "node-base", self.work / "index" / f"{data.vcf.parent.name}")
@@ -140,7 +140,7 @@ class Workspace:
     def _index(self, data: Dataset, dataset_id: str, out: Path) -> Path:
         if out.exists():
             return out
-        from nodes.builder import BuildOptions, build_index
+        from nodes.build.builder import BuildOptions, build_index
 
         out.parent.mkdir(parents=True, exist_ok=True)
         build_index(

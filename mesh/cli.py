@@ -63,7 +63,7 @@ def version_text() -> str:
         f"{digest.hexdigest()[:16]})",
     ]
     try:
-        schema = importlib.import_module("nodes.index_dir").SCHEMA_VERSION
+        schema = importlib.import_module("nodes.index.index_dir").SCHEMA_VERSION
         lines.append(f"index schema: {schema}")
     except ModuleNotFoundError:  # a gateway-only installation
         lines.append("index schema: (nodes not installed)")

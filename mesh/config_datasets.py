@@ -35,7 +35,7 @@ class DatasetConfig:
     on_suppression: str = "suppress"
     #: Declared population partitions ``(parent, cells)``; ``None``: the label rule.
     partitions: tuple[tuple[str, tuple[str, ...]], ...] | None = None
-    #: ``(lookups, per_seconds)``: rows per origin per sliding window (nodes.budgets).
+    #: ``(lookups, per_seconds)``: rows per origin per sliding window (nodes.serve.budgets).
     query_budget: tuple[int, float] | None = None
 
 

@@ -1,7 +1,7 @@
 """``allelemesh hail export``: a country-sized callset to per-chromosome sites VCFs (Hail).
 
 Needs the ``hail`` extra (``pip install 'allelemesh[hail]'``) and Java; without them the
-command says so and exits 2. The pipeline is :mod:`nodes.hail_export`.
+command says so and exits 2. The pipeline is :mod:`nodes.build.hail_export`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def add_hail_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from nodes.hail_export import ExportOptions, export
+    from nodes.build.hail_export import ExportOptions, export
 
     written = export(
         ExportOptions(

@@ -16,10 +16,10 @@ from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
 from mesh.fdp import SHAPES_ENV
 from mesh.genome import Assembly
 from mesh.tiers import validate_tier
-from nodes.builder import BuildOptions, build_index
-from nodes.index_dir import check_target, prune_old_versions, read_metadata
-from nodes.metadata_check import check_index_metadata
-from nodes.promotion import current_tier, promote, tier_record
+from nodes.build.builder import BuildOptions, build_index
+from nodes.build.metadata_check import check_index_metadata
+from nodes.build.promotion import current_tier, promote, tier_record
+from nodes.index.index_dir import check_target, prune_old_versions, read_metadata
 
 
 def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -181,7 +181,7 @@ def _info(args: argparse.Namespace) -> int:
 
 def _metadata(args: argparse.Namespace) -> int:
     if args.set_from is not None:
-        from nodes.index_dir import set_publication
+        from nodes.index.index_dir import set_publication
 
         try:
             version = set_publication(args.dir.absolute(), args.set_from)

@@ -10,7 +10,7 @@ from typing import Any
 from mesh.config import DatasetConfig, NodeConfig, load_node_config
 from mesh.errors import ConfigError
 from mesh.grpc_core_log import ensure_handshake_trace, route_grpc_core_logs
-from nodes.index_dir import read_metadata
+from nodes.index.index_dir import read_metadata
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def add_node_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from nodes.check_config import check_node
+    from nodes.serve.check_config import check_node
 
     return check_node(load_node_config(args.config), str(args.config), insecure=args.insecure)
 
@@ -86,7 +86,7 @@ def _quick_config(args: argparse.Namespace) -> NodeConfig:
 def _serve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from nodes.server import serve_forever
+    from nodes.serve.server import serve_forever
 
     if args.config is not None:
         if args.index:

@@ -20,7 +20,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from mesh.config import DatasetConfig, NodeConfig, PeerConfig, TlsConfig
 from mesh.v1 import allele_pb2
-from nodes.builder import BuildOptions, build_index
+from nodes.build.builder import BuildOptions, build_index
 from tests.pki_factory import TestPki
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf
 

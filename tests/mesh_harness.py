@@ -12,7 +12,7 @@ in ``finally``; nothing is mocked. Typical use::
 * :func:`write_dataset` / :func:`random_sites` / :func:`expected_totals`: datasets and
   their independent expected counts (via :mod:`tests.vcf_factory`).
 * :func:`running_nodes`, :func:`running_gateway`, :func:`running_mesh`: in-process
-  nodes (``nodes.server.start_node``) and a gateway (``gateway.server.start_gateway``).
+  nodes (``nodes.serve.server.start_node``) and a gateway (``gateway.server.start_gateway``).
 * :func:`node_process`: a node in its own process (``python -m mesh node serve``),
   ready once gRPC health says ``SERVING``.
 * :class:`DelayProxy`: a TCP proxy that holds a node's responses back (a slow node);
@@ -46,8 +46,8 @@ from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig, Tl
 from mesh.federation import FederationSettings
 from mesh.genome import Assembly
 from mesh.v1 import allele_service_pb2_grpc, catalog_service_pb2_grpc
-from nodes.builder import BuildOptions, build_index
-from nodes.server import RunningNode, start_node
+from nodes.build.builder import BuildOptions, build_index
+from nodes.serve.server import RunningNode, start_node
 from tests.vcf_factory import Counts, GroupCounts, SiteRecord, expected_site_counts, write_sites_vcf
 
 REPO = Path(__file__).resolve().parent.parent
@@ -136,7 +136,7 @@ class NodeSpec:
 
     def config(self) -> NodeConfig:
         """The ``NodeConfig`` (index reload polling off: tests do not rebuild)."""
-        from nodes.index_dir import read_metadata
+        from nodes.index.index_dir import read_metadata
 
         datasets = tuple(DatasetConfig(read_metadata(p).id, p) for p in self.indexes)
         return NodeConfig(

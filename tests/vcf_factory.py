@@ -331,7 +331,7 @@ def expected_site_counts(
 ) -> list[dict[str, Counts]]:
     """Per ALT allele, ``{label: counts}`` (``""`` is the total) a sites record should give.
 
-    Rule (nodes.vcf_counts docstring): het = AC - 2*hom - hemi; on haploid regions male
+    Rule (nodes.build.vcf_counts docstring): het = AC - 2*hom - hemi; on haploid regions male
     groups are all hemizygous (hemi = AC unless given), and a group with a male part
     takes hemi from it and excludes the male part's homozygotes when no hemi is given.
     A count the file does not give (and that the rule cannot derive) is ``None``.

@@ -115,7 +115,7 @@ def _build(data: Dataset, out: Path, jobs: int, logs: Path) -> tuple[Run, int, i
                "--dataset", "bench-build", "--assembly", "GRCh38", "--out", str(out),
                "--jobs", str(jobs)]  # fmt: skip
     run = _measure(command, logs / f"build-{out.name}-j{jobs}.log")
-    from nodes.index_dir import read_metadata
+    from nodes.index.index_dir import read_metadata
 
     variants = read_metadata(out).variant_count
     version = Path(os.path.realpath(out))

@@ -4,7 +4,7 @@ The node runs as ``allelemesh node serve`` in its own process with its shipped d
 (one worker, INFO request logs to a file), over mTLS when ``mesh.pki`` exists. The
 client is this process: blocking calls for the sequential latencies, a grpc.aio client
 for 64 in flight and for batches. The floor is the same number of
-:meth:`nodes.store.DatasetIndex.get` / ``get_many`` calls on pre-encoded keys in this
+:meth:`nodes.serve.store.DatasetIndex.get` / ``get_many`` calls on pre-encoded keys in this
 process, so ``service / floor`` is the whole cost of the service around the store.
 Server CPU per call (from ``/proc``) feeds the scale projection.
 """
@@ -21,8 +21,8 @@ from mesh.genome import Assembly, canonical_chromosome
 from mesh.normalize import normalize
 from mesh.v1 import allele_service_pb2
 from mesh.variants import validate_variant
-from nodes.keys import encode_key
-from nodes.store import DatasetIndex
+from nodes.index.keys import encode_key
+from nodes.serve.store import DatasetIndex
 
 TITLE = "Node over gRPC vs raw LMDB gets"
 TARGET_P50_MS = 0.6

@@ -2,8 +2,8 @@
 
 Both sides look up the same sampled alleles of the same bgzipped VCF, after one
 warm-up pass each (so both read from the page cache). The index side is what a node
-does per lookup: normalize-free key encoding (:func:`nodes.keys.encode_key`) and
-:meth:`nodes.store.DatasetIndex.get` (one read transaction per get). The tabix side
+does per lookup: normalize-free key encoding (:func:`nodes.index.keys.encode_key`) and
+:meth:`nodes.serve.store.DatasetIndex.get` (one read transaction per get). The tabix side
 is the cheapest honest alternative: ``pysam.TabixFile.fetch`` of the record's position
 and a match on POS, REF and ALT in the returned lines.
 """
@@ -20,8 +20,8 @@ from bench.workspace import Workspace
 from mesh.genome import Assembly, canonical_chromosome
 from mesh.normalize import normalize
 from mesh.variants import VariantKey, validate_variant
-from nodes.keys import encode_key
-from nodes.store import DatasetIndex
+from nodes.index.keys import encode_key
+from nodes.serve.store import DatasetIndex
 
 TITLE = "Store lookup: LMDB index vs tabix"
 TARGET_SPEEDUP = 100.0

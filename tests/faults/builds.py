@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from mesh.variants import VariantKey
-from nodes.index_dir import read_metadata, versions_dir
-from nodes.keys import encode_key
-from nodes.records import decode_header
+from nodes.index.index_dir import read_metadata, versions_dir
+from nodes.index.keys import encode_key
+from nodes.index.records import decode_header
 from tests.mesh_harness import REPO, VariantTuple, expected_totals, random_sites
 from tests.nodes.helpers import read_raw
 from tests.vcf_factory import Counts, GroupCounts, SiteRecord, write_sites_vcf

@@ -21,7 +21,7 @@ import grpc
 import pytest
 
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
-from nodes.index_dir import versions_dir
+from nodes.index.index_dir import versions_dir
 from tests.faults.builds import (
     build_command,
     finished_versions,

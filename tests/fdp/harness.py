@@ -22,7 +22,7 @@ from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import DCAT, RDF
 
 from mesh.genome import Assembly
-from nodes.builder import BuildOptions, build_index
+from nodes.build.builder import BuildOptions, build_index
 from tests.mesh_harness import random_sites
 from tests.shared_files import shared_path
 from tests.vcf_factory import SiteRecord, write_sites_vcf

@@ -89,7 +89,7 @@ def test_serving_never_imports_pyshacl():
     import sys
 
     code = (
-        "import sys, gateway.server, gateway.fdp, nodes.server, nodes.index_cli; "
+        "import sys, gateway.server, gateway.fdp, nodes.serve.server, nodes.index_cli; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pyshacl'))"
     )
     result = subprocess.run(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mesh.cli import main
-from nodes.store import DatasetIndex
+from nodes.serve.store import DatasetIndex
 from tests.fdp.harness import MANDATORY, SAMPLE, build, sample, shapes_dir, without, write_metadata
 
 

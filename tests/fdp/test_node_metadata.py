@@ -16,7 +16,7 @@ from mesh.v1 import (
     catalog_service_pb2,
     catalog_service_pb2_grpc,
 )
-from nodes.server import start_node
+from nodes.serve.server import start_node
 from tests.fdp.harness import SAMPLE, build, sample, write_metadata
 from tests.mesh_harness import expected_totals, random_sites
 

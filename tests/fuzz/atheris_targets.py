@@ -38,8 +38,8 @@ with atheris.instrument_imports(include=["mesh", "nodes", "gateway"]):
     from mesh.genome import Assembly
     from mesh.rpc import parse_request
     from mesh.v1 import allele_service_pb2, catalog_service_pb2
-    from nodes.lookup import LocalLookup, NodeIdentity
-    from nodes.store import IndexStore
+    from nodes.serve.lookup import LocalLookup, NodeIdentity
+    from nodes.serve.store import IndexStore
     from tests.http.fakes import FakeBackend
     from tests.http.harness import build_datasets
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from gateway.http.app import start_http
 from gateway.http.backend import GrpcBackend
 from mesh.config import DatasetConfig, NodeConfig
-from nodes.server import start_node
+from nodes.serve.server import start_node
 from tests.http.conftest import ListenConfig
 from tests.http.harness import COUNTRY, NODE_ID, build_datasets
 

@@ -28,7 +28,7 @@ from mesh.channels import CHANNEL_OPTIONS, open_aio_channel
 from mesh.config import GatewayConfig, NodeConfig, TlsConfig
 from mesh.tls import channel_credentials
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
-from nodes.server import start_node
+from nodes.serve.server import start_node
 from tests.budget_world import (
     RESOURCE_EXHAUSTED,
     Certs,

@@ -22,7 +22,7 @@ from mesh.channels import open_aio_channel
 from mesh.config import GatewayConfig
 from mesh.federation import BreakerSettings
 from mesh.v1 import allele_service_pb2, allele_service_pb2_grpc
-from nodes.server import RunningNode, start_node
+from nodes.serve.server import RunningNode, start_node
 from tests.budget_world import (
     LATEST_RETRY_S,
     PERMISSION_DENIED,

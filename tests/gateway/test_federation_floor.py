@@ -18,8 +18,8 @@ import pytest
 from gateway.server import start_gateway
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
-from nodes.builder import BuildOptions, build_index
-from nodes.server import start_node
+from nodes.build.builder import BuildOptions, build_index
+from nodes.serve.server import start_node
 from tests.disclosure_data import LABELS, PARTITIONS, make_records
 from tests.disclosure_oracle import ReleaseJudge
 from tests.vcf_factory import write_sites_vcf

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.server import start_gateway
 from mesh.config import GatewayConfig, NodeConfig, PeerConfig
-from nodes.server import start_node
+from nodes.serve.server import start_node
 from tests.mesh_harness import fast_settings
 from tests.pki_factory import TestPki
 

@@ -16,7 +16,7 @@ from gateway.http.app import create_app
 from gateway.http.backend import GrpcBackend
 from mesh.config import NodeConfig
 from mesh.v1 import allele_pb2, allele_service_pb2
-from nodes.builder import BuildOptions, build_index
+from nodes.build.builder import BuildOptions, build_index
 from tests.mesh_harness import NodeSpec, running_mesh
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf
 

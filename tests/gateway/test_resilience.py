@@ -11,7 +11,7 @@ from grpc_status import rpc_status
 
 from mesh.federation import BreakerSettings, HedgeSettings
 from mesh.v1 import allele_pb2, allele_service_pb2
-from nodes.server import start_node
+from nodes.serve.server import start_node
 from tests.gateway.conftest import Country
 from tests.mesh_harness import (
     DelayProxy,

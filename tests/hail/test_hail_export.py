@@ -24,7 +24,7 @@ import pysam
 import pytest
 
 from mesh.genome import Assembly
-from nodes.builder import BuildOptions, build_index
+from nodes.build.builder import BuildOptions, build_index
 from tests.nodes.helpers import counts_by_label, lookup, read_raw
 from tests.vcf_factory import (
     GenotypeRecord,

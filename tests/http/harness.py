@@ -21,8 +21,8 @@ from pathlib import Path
 
 from mesh.config import DatasetConfig, NodeConfig
 from mesh.genome import Assembly
-from nodes.builder import BuildOptions, build_index
-from nodes.server import start_node
+from nodes.build.builder import BuildOptions, build_index
+from nodes.serve.server import start_node
 from tests.vcf_factory import (
     Counts,
     GroupCounts,

@@ -34,8 +34,8 @@ from gateway.server import RunningGateway, start_gateway
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig
 from mesh.http_config import HttpOptions, OidcIssuerConfig
 from mesh.principal import VISA_PATTERN
-from nodes.builder import BuildOptions, build_index
-from nodes.server import RunningNode, start_node
+from nodes.build.builder import BuildOptions, build_index
+from nodes.serve.server import RunningNode, start_node
 from tests.mesh_harness import fast_settings, free_port
 from tests.pki_factory import TestPki
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf

@@ -22,7 +22,7 @@ from gateway.server import start_gateway
 from mesh.config import GatewayConfig, PeerConfig
 from mesh.genome import Assembly
 from mesh.http_config import HttpOptions
-from nodes.builder import BuildOptions, build_index
+from nodes.build.builder import BuildOptions, build_index
 from tests import gdi_portal_client as portal
 from tests.gdi_vcf import Cohort, Row, Site, cohort, expected_rows, sites, write_gdi_vcf
 from tests.http import beacon_schemas as bs

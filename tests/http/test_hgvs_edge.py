@@ -15,7 +15,7 @@ from gateway.http.app import start_http
 from gateway.http.backend import GrpcBackend
 from mesh.errors import ConfigError
 from mesh.genome import Assembly
-from nodes.builder import BuildOptions, build_index
+from nodes.build.builder import BuildOptions, build_index
 from tests.mesh.test_hgvs import SEQ, by_hand
 from tests.mesh_harness import NodeSpec, running_nodes
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf

@@ -16,7 +16,7 @@ import pytest
 from cryptography import x509
 
 from mesh.config import NodeConfig, TlsConfig
-from nodes.server import start_node
+from nodes.serve.server import start_node
 from tests.mesh_harness import REPO, free_port
 from tests.pki_factory import TestPki
 from tests.tls.conftest import run_node

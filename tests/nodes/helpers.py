@@ -8,8 +8,8 @@ import lmdb
 
 from mesh.v1 import allele_pb2
 from mesh.variants import VariantKey
-from nodes.keys import encode_key
-from nodes.records import decode_frequency, decode_header
+from nodes.index.keys import encode_key
+from nodes.index.records import decode_frequency, decode_header
 from tests.count_helpers import as_tuple
 from tests.vcf_factory import Counts
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import grpc
 
 from mesh.config import DatasetConfig, NodeConfig
-from nodes.server import RunningNode, start_node
+from nodes.serve.server import RunningNode, start_node
 
 
 @dataclass

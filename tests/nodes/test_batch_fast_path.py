@@ -1,6 +1,6 @@
-"""The batch fast path (nodes.lookup) against the general path, over hand-written indexes.
+"""The batch fast path (nodes.serve.lookup) against the general path, over hand-written indexes.
 
-Indexes are written here with :func:`nodes.records.encode_value` (not the builder), so
+Indexes are written here with :func:`nodes.index.records.encode_value` (not the builder), so
 the stored bytes are known. Every fast-path answer must be byte-identical to the
 general (released) path and agree with one ``LookupVariant`` per variant.
 """
@@ -18,12 +18,12 @@ from mesh.errors import InvalidArgumentError
 from mesh.genome import Assembly
 from mesh.v1 import allele_pb2, allele_service_pb2
 from mesh.variants import VariantKey
-from nodes.index_dir import DatasetMetadata, write_metadata
-from nodes.keys import encode_key
-from nodes.lookup import LocalLookup, NodeIdentity
-from nodes.policy import AccessRule, DatasetPolicy, Granularity
-from nodes.records import encode_value
-from nodes.store import IndexStore
+from nodes.index.index_dir import DatasetMetadata, write_metadata
+from nodes.index.keys import encode_key
+from nodes.index.records import encode_value
+from nodes.serve.lookup import LocalLookup, NodeIdentity
+from nodes.serve.policy import AccessRule, DatasetPolicy, Granularity
+from nodes.serve.store import IndexStore
 
 # (chromosome, position, ref, alt) stored in the indexes, canonical and normalized.
 STORED = [

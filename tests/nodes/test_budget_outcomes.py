@@ -13,7 +13,7 @@ import pytest
 
 from mesh.channels import open_aio_channel
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
-from nodes.server import RunningNode, start_node
+from nodes.serve.server import RunningNode, start_node
 from tests.budget_world import (
     AC,
     LATEST_RETRY_S,

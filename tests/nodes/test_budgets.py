@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mesh.errors import ResourceExhaustedError
-from nodes.budgets import Ask, BudgetLedger, QueryBudget
+from nodes.serve.budgets import Ask, BudgetLedger, QueryBudget
 
 BUDGET = QueryBudget(lookups=10, per_seconds=60)
 #: Charges leave the window up to one bucket late (never early).

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from mesh.errors import IndexBuildError, IndexStoreError
-from nodes.builder import BuildOptions, build_index
-from nodes.index_dir import read_metadata, remove_stale_tmp, versions_dir
+from nodes.build.builder import BuildOptions, build_index
+from nodes.index.index_dir import read_metadata, remove_stale_tmp, versions_dir
 from tests.nodes.helpers import counts_by_label, lookup, read_raw
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf
 
@@ -95,7 +95,8 @@ def test_sigkilled_builder_leaves_no_trace_after_next_build(tmp_path):
     vcf = write_sites_vcf(tmp_path / "big.vcf", recs, style="basic")
     out = tmp_path / "index"
     code = (
-        "import sys; from pathlib import Path; from nodes.builder import BuildOptions, build_index;"
+        "import sys; from pathlib import Path; "
+        "from nodes.build.builder import BuildOptions, build_index;"
         f"build_index(BuildOptions(inputs=[Path({str(vcf)!r})], dataset_id='ds',"
         f" out=Path({str(out)!r}), progress=False))"
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from mesh.errors import IndexBuildError
-from nodes.builder import BuildOptions, build_index
-from nodes.index_dir import read_metadata
+from nodes.build.builder import BuildOptions, build_index
+from nodes.index.index_dir import read_metadata
 from tests.nodes.helpers import counts_by_label, lookup, read_raw
 from tests.vcf_factory import GroupCounts, SiteRecord, truncate_file, write_sites_vcf
 

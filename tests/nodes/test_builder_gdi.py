@@ -7,8 +7,8 @@ import json
 import pytest
 
 from mesh.errors import IndexStoreError
-from nodes.builder import BuildOptions, build_index
-from nodes.index_dir import read_metadata
+from nodes.build.builder import BuildOptions, build_index
+from nodes.index.index_dir import read_metadata
 from tests.gdi_vcf import AF_ONLY, cohort, expected_rows, sites, write_gdi_vcf
 from tests.nodes.helpers import lookup
 

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from nodes.builder import BuildOptions, build_index
-from nodes.genotype_counts import PAR_REGIONS, is_haploid_for_males, read_samples
-from nodes.index_dir import read_metadata
+from nodes.build.builder import BuildOptions, build_index
+from nodes.build.genotype_counts import PAR_REGIONS, is_haploid_for_males, read_samples
+from nodes.index.index_dir import read_metadata
 from tests.nodes.helpers import counts_by_label, lookup, read_raw
 from tests.vcf_factory import (
     GenotypeRecord,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from nodes.builder import BuildOptions, build_index
+from nodes.build.builder import BuildOptions, build_index
 from tests.nodes.helpers import read_raw
 from tests.vcf_factory import GroupCounts, SiteRecord, write_gnomad_sites_vcf
 

@@ -14,8 +14,8 @@ import pytest
 
 from mesh.errors import IndexBuildError
 from mesh.genome import Assembly
-from nodes.builder import BuildOptions, build_index
-from nodes.index_dir import read_metadata
+from nodes.build.builder import BuildOptions, build_index
+from nodes.index.index_dir import read_metadata
 from tests.nodes.helpers import counts_by_label, lookup, read_raw
 
 #: (chrom, pos, ref, alts, {label: (AC per alt, AN, hom per alt, het per alt, hemi per alt)})

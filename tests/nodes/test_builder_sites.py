@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mesh.v1 import allele_pb2
-from nodes.builder import BuildOptions, ValueEncoder, build_index
-from nodes.index_dir import read_metadata
+from nodes.build.builder import BuildOptions, ValueEncoder, build_index
+from nodes.index.index_dir import read_metadata
 from tests.nodes.helpers import counts_by_label, lookup, read_raw
 from tests.vcf_factory import (
     GroupCounts,
@@ -288,7 +288,7 @@ def test_value_encoder_matches_protobuf():
         ],
         filters=["AC0"],
     )
-    from nodes.records import decode_frequency, encode_value
+    from nodes.index.records import decode_frequency, encode_value
 
     assert decode_frequency(value) == expected
     assert value == encode_value(expected)

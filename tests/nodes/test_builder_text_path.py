@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from mesh.errors import IndexBuildError
-from nodes import _vcf_text
-from nodes.builder import BuildOptions, BuildReport, _build
+from nodes.build import _vcf_text
+from nodes.build.builder import BuildOptions, BuildReport, _build
 from tests.nodes.helpers import read_raw
 from tests.nodes.test_builder_sites import POPS, gnomad_records
 from tests.vcf_factory import GroupCounts, SiteRecord, write_gnomad_sites_vcf, write_sites_vcf

@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from mesh import pki
 from mesh.config import NodeConfig, PeerConfig, TlsConfig
 from mesh.tracing import MetricsConfig
-from nodes.server import start_node
+from nodes.serve.server import start_node
 from tests.mesh_harness import REPO, free_port
 from tests.pki_factory import TestPki
 

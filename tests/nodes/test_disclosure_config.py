@@ -9,7 +9,7 @@ import pytest
 from mesh.config import load_node_config
 from mesh.disclosure import Partition
 from mesh.errors import ConfigError
-from nodes.policy import policy_from_config
+from nodes.serve.policy import policy_from_config
 
 HEAD = """
 [node]

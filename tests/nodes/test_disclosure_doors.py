@@ -19,8 +19,8 @@ import pytest
 from gateway.server import start_gateway
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
-from nodes.builder import BuildOptions, build_index
-from nodes.server import start_node
+from nodes.build.builder import BuildOptions, build_index
+from nodes.serve.server import start_node
 from tests.disclosure_data import LABELS, PARTITIONS, make_records
 from tests.disclosure_oracle import ReleaseJudge
 from tests.vcf_factory import write_sites_vcf
@@ -195,7 +195,7 @@ def beacon_counts(document: dict) -> dict[str, int]:
 
 @pytest.mark.parametrize("collapse", [False, True])
 def test_open_datasets_keep_the_fast_path(collapse: bool):
-    from nodes.policy import PrivacyPolicy
+    from nodes.serve.policy import PrivacyPolicy
 
     assert PrivacyPolicy().exact
     assert not PrivacyPolicy(min_individuals=5, collapse=collapse).exact

@@ -9,9 +9,9 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from nodes.index_dir import read_metadata
-from nodes.index_metrics import IndexMetrics
-from nodes.store import IndexStore
+from nodes.index.index_dir import read_metadata
+from nodes.serve.index_metrics import IndexMetrics
+from nodes.serve.store import IndexStore
 from tests.mesh_harness import random_sites, write_dataset
 
 

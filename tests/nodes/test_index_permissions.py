@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from nodes.builder import BuildOptions, build_index
-from nodes.index_dir import versions_dir
+from nodes.build.builder import BuildOptions, build_index
+from nodes.index.index_dir import versions_dir
 from tests.nodes.helpers import counts_by_label, lookup
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf
 

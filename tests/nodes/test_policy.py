@@ -6,7 +6,7 @@ import pytest
 
 from mesh.identity import SpiffeId
 from mesh.v1 import allele_pb2
-from nodes.policy import AccessRule, DatasetPolicy, Granularity, PrivacyPolicy, release
+from nodes.serve.policy import AccessRule, DatasetPolicy, Granularity, PrivacyPolicy, release
 
 GATEWAY = SpiffeId.parse("spiffe://allelemesh.example/country/DE/gateway/eu-gw-1")
 NODE_FI = SpiffeId.parse("spiffe://allelemesh.example/country/FI/node/fi-helsinki-1")

@@ -7,9 +7,9 @@ import json
 
 import pysam
 
-from nodes.builder import BuildOptions, build_index
+from mesh.reference import FastaReference
+from nodes.build.builder import BuildOptions, build_index
 from nodes.index_cli import add_index_commands
-from nodes.reference import FastaReference
 from tests.nodes.helpers import counts_by_label, lookup, read_raw
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf
 

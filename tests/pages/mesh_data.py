@@ -29,8 +29,8 @@ import tomli_w
 from gateway.server import start_gateway
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig
 from mesh.genome import Assembly
-from nodes.builder import BuildOptions, build_index
-from nodes.server import RunningNode, start_node
+from nodes.build.builder import BuildOptions, build_index
+from nodes.serve.server import RunningNode, start_node
 from tests.mesh_harness import fast_settings, free_port
 from tests.vcf_factory import Counts, GroupCounts, SiteRecord, expected_site_counts, write_sites_vcf
 
@@ -86,7 +86,7 @@ class DatasetSpec:
         }
 
     def release(self, counts: Counts) -> Counts:
-        """The dataset's privacy rules, written out here independently of ``nodes.policy``."""
+        """The dataset's privacy rules, written out here independently of ``nodes.serve.policy``."""
         if self.min_ac > 1 and 0 < counts[0] < self.min_ac:
             return (0, 0, 0, 0, 0)
         if self.round_to > 1:

@@ -13,7 +13,7 @@ from grpc_status import rpc_status
 from mesh.channels import open_aio_channel
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig, TlsConfig
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
-from nodes.server import start_node
+from nodes.serve.server import start_node
 from tests.mesh_harness import fast_settings, write_dataset
 from tests.vcf_factory import GroupCounts, SiteRecord
 

@@ -15,7 +15,7 @@ from cryptography import x509
 from mesh.channels import open_aio_channel
 from mesh.config import NodeConfig, TlsConfig
 from mesh.v1 import catalog_service_pb2, catalog_service_pb2_grpc
-from nodes.server import start_node
+from nodes.serve.server import start_node
 from tests.pki_factory import TestPki
 
 

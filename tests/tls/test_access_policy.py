@@ -22,8 +22,8 @@ from mesh.channels import open_aio_channel
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig, TlsConfig
 from mesh.errors import ConfigError
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
-from nodes.builder import BuildOptions, build_index
-from nodes.server import RunningNode, start_node
+from nodes.build.builder import BuildOptions, build_index
+from nodes.serve.server import RunningNode, start_node
 from tests.mesh_harness import fast_settings
 from tests.pki_factory import TestPki
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf

@@ -36,8 +36,8 @@ from mesh.origin_signing import OriginSigner
 from mesh.origin_token import ORIGIN_TOKEN_KEY
 from mesh.principal import Principal
 from mesh.v1 import allele_pb2, allele_service_pb2
-from nodes.builder import BuildOptions, build_index
-from nodes.server import RunningNode, start_node
+from nodes.build.builder import BuildOptions, build_index
+from nodes.serve.server import RunningNode, start_node
 from tests.mesh_harness import fast_settings
 from tests.pki_factory import TestPki
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf

@@ -14,7 +14,7 @@ from gateway.http.oidc import dataset_of_visa_value
 from mesh.callctx import CallContext
 from mesh.identity import SpiffeId
 from mesh.principal import ANONYMOUS, VISA_PATTERN, Principal, pattern_matches
-from nodes.policy import AccessRule, DatasetPolicy, Granularity
+from nodes.serve.policy import AccessRule, DatasetPolicy, Granularity
 
 ISSUER = "https://login.example/oidc/"
 GATEWAY = SpiffeId("allelemesh.example", "DE", "gateway", "eu-gw-1")

@@ -10,7 +10,7 @@ import pytest
 
 from mesh.config import NodeConfig
 from mesh.errors import ConfigError
-from nodes.server import start_node
+from nodes.serve.server import start_node
 from tests.pki_factory import TestPki
 from tests.tls.conftest import expect_refused, list_datasets, run_node
 
@@ -108,14 +108,14 @@ async def test_mismatched_key_fails_at_start(test_pki: TestPki) -> None:
 def test_insecure_logs_a_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import nodes.server
+    import nodes.serve.server
     from mesh.cli import build_parser
 
     config = tmp_path / "node.toml"
     config.write_text('[node]\nid = "n"\ncountry = "NO"\nlisten = "127.0.0.1:0"\n')
     served: list[bool] = []
     monkeypatch.setattr(
-        nodes.server, "serve_forever", lambda _c, **kw: served.append(kw["insecure"])
+        nodes.serve.server, "serve_forever", lambda _c, **kw: served.append(kw["insecure"])
     )
     args = build_parser().parse_args(["node", "serve", "--config", str(config), "--insecure"])
     with caplog.at_level(logging.WARNING):

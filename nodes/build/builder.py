@@ -1,13 +1,13 @@
 """The index builder behind ``allelemesh index build``: VCF/BCF in, one LMDB index out.
 
 Pipeline per input file: records are read (sites VCF text by
-:mod:`nodes._text_reader`, everything else by pysam in :mod:`nodes._reader`) → each
+:mod:`nodes.build._text_reader`, everything else by pysam in :mod:`nodes.build._reader`) → each
 ALT allele is split off, validated (:func:`mesh.variants.validate_variant`) and
 normalized (:func:`mesh.normalize.normalize`, left-aligned with ``--reference``) →
-counts come from INFO (:mod:`nodes.vcf_counts`) or from genotypes
-(:mod:`nodes.genotype_counts`) → key (:func:`nodes.keys.encode_key`) and value
-(:mod:`nodes._encode`, the :mod:`nodes.records` layout) → sorted batches into LMDB →
-atomic publish (:mod:`nodes.index_dir`).
+counts come from INFO (:mod:`nodes.build.vcf_counts`) or from genotypes
+(:mod:`nodes.build.genotype_counts`) → key (:func:`nodes.index.keys.encode_key`) and value
+(:mod:`nodes.build._encode`, the :mod:`nodes.index.records` layout) → sorted batches into LMDB →
+atomic publish (:mod:`nodes.index.index_dir`).
 
 Symbolic alleles (``<DEL>``, ``*``, breakends) and records without ALT are skipped
 and counted, not errors. A bad record raises :class:`IndexBuildError` naming the
@@ -43,14 +43,14 @@ import pysam
 
 from mesh.errors import ConfigError, IndexBuildError
 from mesh.genome import Assembly, canonical_chromosome
-from nodes import index_dir
-from nodes._encode import ValueEncoder, encode_filters
-from nodes._reader import Config, Item, Origin, PysamReader, Stats, Task, origin_text
-from nodes._text_reader import TextReader
-from nodes.genotype_counts import read_samples
-from nodes.records import decode_frequency
-from nodes.reference import FastaReference
-from nodes.vcf_counts import load_info_map
+from mesh.reference import FastaReference
+from nodes.build._encode import ValueEncoder, encode_filters
+from nodes.build._reader import Config, Item, Origin, PysamReader, Stats, Task, origin_text
+from nodes.build._text_reader import TextReader
+from nodes.build.genotype_counts import read_samples
+from nodes.build.vcf_counts import load_info_map
+from nodes.index import index_dir
+from nodes.index.records import decode_frequency
 
 __all__ = ["BuildOptions", "BuildReport", "ValueEncoder", "build_index", "encode_filters"]
 

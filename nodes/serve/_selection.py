@@ -1,7 +1,7 @@
 """The datasets one request covers, and what it reports about those that gave no rows.
 
-:meth:`nodes.lookup.LocalLookup.select` builds a :class:`Selection`; the RPCs charge
-budgeted datasets through it (:mod:`nodes.budgets`) and end with
+:meth:`nodes.serve.lookup.LocalLookup.select` builds a :class:`Selection`; the RPCs charge
+budgeted datasets through it (:mod:`nodes.serve.budgets`) and end with
 :meth:`Selection.finish`, which gives the encoded ``NodeOutcome.datasets`` entries
 (a withheld dataset, a spent budget) for the node's own outcome. Requests over open
 datasets only never touch the ledger, and report nothing extra.
@@ -17,9 +17,9 @@ from google.rpc import status_pb2
 from mesh import callctx, wire
 from mesh.errors import MeshError
 from mesh.v1 import allele_pb2
-from nodes.budgets import Ask, BudgetLedger, Grant, spent_error
-from nodes.policy import DatasetPolicy, Granularity
-from nodes.store import DatasetIndex
+from nodes.serve.budgets import Ask, BudgetLedger, Grant, spent_error
+from nodes.serve.policy import DatasetPolicy, Granularity
+from nodes.serve.store import DatasetIndex
 
 #: ``NodeOutcome.datasets`` (field 6).
 _DATASETS_FIELD = wire.tag(6, wire.WIRE_LEN)

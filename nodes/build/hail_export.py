@@ -5,9 +5,9 @@ cluster: this module is a Hail pipeline from genotypes (VCF/BCF or a Hail Matrix
 one bgzipped, tabix-indexed sites VCF per chromosome, which ``allelemesh index build``
 then reads. Only aggregated counts leave the pipeline.
 
-The counts are those of :mod:`nodes.genotype_counts`, rule for rule (the same samples
+The counts are those of :mod:`nodes.build.genotype_counts`, rule for rule (the same samples
 file, the same groups, the same pseudo-autosomal regions from
-:data:`nodes.genotype_counts.PAR_REGIONS`):
+:data:`nodes.build.genotype_counts.PAR_REGIONS`):
 
 * groups: the total, each population ``P`` of the samples file and ``P_M``/``P_F``;
 * a missing call adds nothing; a diploid call adds 2 to AN, a haploid call 1;
@@ -24,7 +24,7 @@ counts its called allele). Multi-allelic records are written as they are, with
 The output names its counts ``AC``/``AN``/``nhomalt``/``nhet``/``nhemi`` (totals) and
 ``AC_<L>``/``AN_<L>``/``nhomalt_<L>``/``nhet_<L>``/``nhemi_<L>`` per group, and declares
 its groups in the header (``##allelemesh_groups=NO,NO_F,NO_M``): the builder reads
-that declaration (:func:`nodes.vcf_counts.declared_convention`), so no ``--info-map`` is
+that declaration (:func:`nodes.build.vcf_counts.declared_convention`), so no ``--info-map`` is
 needed and no label is guessed.
 
 Hail is an optional extra (``pip install 'allelemesh[hail]'``) and is imported only
@@ -43,8 +43,8 @@ from typing import Any
 
 from mesh.errors import ConfigError, IndexBuildError
 from mesh.genome import Assembly, canonical_chromosome
-from nodes.genotype_counts import PAR_REGIONS, read_samples
-from nodes.vcf_counts import GROUPS_HEADER_KEY
+from nodes.build.genotype_counts import PAR_REGIONS, read_samples
+from nodes.build.vcf_counts import GROUPS_HEADER_KEY
 
 log = logging.getLogger(__name__)
 

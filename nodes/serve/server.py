@@ -29,16 +29,16 @@ from mesh.identity import client_identity_of
 from mesh.origin_token import OriginVerifier
 from mesh.paging import PageTokenCodec
 from mesh.ports import PortLock, check_port_free, lock_port
+from mesh.reference import FastaReference
 from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_server
 from mesh.tiers import check_own_tier
 from mesh.tracing import Telemetry, setup_tracing, start_metrics_server
-from nodes.budgets import BudgetLedger
-from nodes.index_metrics import IndexMetrics
-from nodes.lookup import LocalLookup, NodeIdentity
-from nodes.policy import policy_from_config
-from nodes.reference import FastaReference
-from nodes.servicers import NodeServicers
-from nodes.store import IndexStore
+from nodes.serve.budgets import BudgetLedger
+from nodes.serve.index_metrics import IndexMetrics
+from nodes.serve.lookup import LocalLookup, NodeIdentity
+from nodes.serve.policy import policy_from_config
+from nodes.serve.servicers import NodeServicers
+from nodes.serve.store import IndexStore
 
 log = logging.getLogger(__name__)
 

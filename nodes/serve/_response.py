@@ -1,6 +1,6 @@
 """The encoded pieces of a node's responses: identity, outcome, pooled counts, tokens.
 
-:mod:`nodes.lookup` assembles responses from byte slices; the helpers here encode the
+:mod:`nodes.serve.lookup` assembles responses from byte slices; the helpers here encode the
 small parts computed per request (see :mod:`mesh.wire`), each once where it can be.
 """
 
@@ -16,7 +16,7 @@ from mesh.config import default_beacon_id
 from mesh.genome import CONTIG_CODES, Assembly
 from mesh.v1 import allele_pb2
 from mesh.variants import VariantKey, chromosome_table
-from nodes.records import ABSENT, HEADER, HEADER_LEN
+from nodes.index.records import ABSENT, HEADER, HEADER_LEN
 
 # Field keys of the response messages (see protos/mesh/v1/allele_service.proto).
 FIELD1 = wire.tag(1, wire.WIRE_LEN)
@@ -63,7 +63,7 @@ class LookupResult:
 class PooledCounts:
     """Pooled counts over the datasets of one variant (rule: mesh.federation pooling).
 
-    A count absent (:data:`~nodes.records.ABSENT`) from any contributing dataset makes
+    A count absent (:data:`~nodes.index.records.ABSENT`) from any contributing dataset makes
     the pooled count absent: a sum with an unknown part is unknown.
     """
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from mesh.errors import IndexStoreError
 from mesh.tiers import validate_tier
-from nodes.index_dir import read_metadata, utc_now
+from nodes.index.index_dir import read_metadata, utc_now
 
 SUFFIX = ".tiers.json"
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from mesh.errors import IndexBuildError
 from mesh.genome import Assembly
-from nodes.vcf_counts import Counts, RecordError
+from nodes.build.vcf_counts import Counts, RecordError
 
 #: Pseudo-autosomal regions, 1-based inclusive, per assembly and chromosome.
 PAR_REGIONS: dict[Assembly, dict[str, tuple[tuple[int, int], ...]]] = {

@@ -1,7 +1,7 @@
 """Answers lookups over a node's own datasets, as encoded response messages.
 
 This is the node's hot path. Stored values already hold the serialized
-``VariantFrequency`` (see :mod:`nodes.records`), so a response is assembled from
+``VariantFrequency`` (see :mod:`nodes.index.records`), so a response is assembled from
 byte slices: the stored frequency, the node's pre-encoded identity fields, and a
 pooled ``AlleleCounts`` summed from the 20-byte count headers. Protobuf objects are
 built only where a request asks for work on the contents (population filtering).
@@ -24,8 +24,10 @@ from mesh.variants import (
     validate_region,
     validate_variant,
 )
-from nodes._batch import encode_stored_batch
-from nodes._response import (
+from nodes.index.keys import MAX_INLINE_ALLELES, encode_key, pack_prefix, region_bounds
+from nodes.index.records import ABSENT, COUNT_FIELDS, HEADER_LEN, decode_frequency
+from nodes.serve._batch import encode_stored_batch
+from nodes.serve._response import (
     EXACT,
     FIELD1,
     FIELD2,
@@ -41,13 +43,11 @@ from nodes._response import (
     unpack_header,
     variant_message,
 )
-from nodes._selection import ScanStop, Selection, ServedDataset, dataset_outcome
-from nodes.budgets import BudgetLedger
-from nodes.catalog import NodeCatalog
-from nodes.keys import MAX_INLINE_ALLELES, encode_key, pack_prefix, region_bounds
-from nodes.policy import OPEN_POLICY, DatasetPolicy, access_denied, release
-from nodes.records import ABSENT, COUNT_FIELDS, HEADER_LEN, decode_frequency
-from nodes.store import IndexStore, merge_scans
+from nodes.serve._selection import ScanStop, Selection, ServedDataset, dataset_outcome
+from nodes.serve.budgets import BudgetLedger
+from nodes.serve.catalog import NodeCatalog
+from nodes.serve.policy import OPEN_POLICY, DatasetPolicy, access_denied, release
+from nodes.serve.store import IndexStore, merge_scans
 
 __all__ = ["LocalLookup", "LookupResult", "NodeIdentity", "ServedDataset", "outcome_bytes"]
 _varint = wire.varint

@@ -1,6 +1,6 @@
 """The node's read side of its indexes: open, look up, scan, and swap on rebuild.
 
-Each dataset is one immutable index directory (see :mod:`nodes.index_dir`), opened
+Each dataset is one immutable index directory (see :mod:`nodes.index.index_dir`), opened
 read-only and without LMDB's lock file: nothing writes to a built index, so readers
 need no coordination. A rebuild points the dataset's path at a new version; the
 store notices (poll or SIGHUP), opens the new version, swaps it in with one
@@ -24,8 +24,8 @@ import lmdb
 from mesh.errors import ConfigError, IndexStoreError
 from mesh.genome import Assembly
 from mesh.v1 import catalog_service_pb2
-from nodes.index_dir import DATA_FILE, DatasetMetadata, read_metadata, read_publication
-from nodes.keys import PREFIX_LEN
+from nodes.index.index_dir import DATA_FILE, DatasetMetadata, read_metadata, read_publication
+from nodes.index.keys import PREFIX_LEN
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """gRPC servicers of a country node: ``AlleleFrequencyService`` and ``CatalogService``.
 
 Methods take raw request bytes (see :mod:`mesh.rpc`) and return pre-encoded response
-bytes from :class:`nodes.lookup.LocalLookup`, adding the node's own outcome entry.
+bytes from :class:`nodes.serve.lookup.LocalLookup`, adding the node's own outcome entry.
 A node with ``[[peers]]`` answers ``SCOPE_MESH`` requests through
 :class:`mesh.federation.MeshBackend` (its own datasets are one source, via
 :meth:`NodeServicers.answer_locally`), unless the request came from another node
@@ -34,7 +34,7 @@ from mesh.origin_token import OriginVerifier
 from mesh.rpc import ALLELE_SERVICE, CATALOG_SERVICE, parse_request, unary_handlers
 from mesh.tracing import current_trace_id, set_dataset_ids, set_query, set_result_count
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
-from nodes.lookup import LocalLookup, LookupResult, outcome_bytes
+from nodes.serve.lookup import LocalLookup, LookupResult, outcome_bytes
 
 log = logging.getLogger("allelemesh.node.requests")
 

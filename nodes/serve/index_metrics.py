@@ -20,7 +20,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.core import Metric as PromMetric
 from prometheus_client.registry import Collector
 
-from nodes.store import IndexStore
+from nodes.serve.store import IndexStore
 
 
 def _timestamp(text: str) -> float | None:

@@ -215,7 +215,7 @@ def set_publication(out: Path, source: Path) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    # Same data, same tier history (nodes.promotion): the record follows the new version.
+    # Same data, same tier history (nodes.build.promotion): the record follows the new version.
     record = current.parent / f"{current.name}.tiers.json"
     if record.exists():
         shutil.copy2(record, version.parent / f"{version.name}.tiers.json")
@@ -376,7 +376,7 @@ def prune(versions: Path, keep: set[str]) -> None:
         if entry.name in keep or entry.name.startswith(_TMP_PREFIX) or not entry.is_dir():
             continue
         shutil.rmtree(entry, ignore_errors=True)
-        # Its tier record (nodes.promotion) goes with it.
+        # Its tier record (nodes.build.promotion) goes with it.
         (versions / f"{entry.name}.tiers.json").unlink(missing_ok=True)
         log.info("removed old index version %s", entry.name)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from mesh.check_config import ConfigReport, describe_peers, describe_ports, describe_tls
 from mesh.config import DatasetConfig, NodeConfig
 from mesh.errors import ConfigError
-from nodes.policy import policy_from_config
-from nodes.reference import FastaReference
-from nodes.store import DatasetIndex
+from mesh.reference import FastaReference
+from nodes.serve.policy import policy_from_config
+from nodes.serve.store import DatasetIndex
 
 
 def check_node(config: NodeConfig, source: str, *, insecure: bool = False) -> int:

@@ -2,7 +2,7 @@
 
 Used when every dataset of the request serves its stored record as it is (full
 record, exact counts, no population filter, no budget): see
-:meth:`nodes.lookup.LocalLookup.batch_lookup`.
+:meth:`nodes.serve.lookup.LocalLookup.batch_lookup`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from collections.abc import Callable
 from contextlib import ExitStack
 
 from mesh import wire
-from nodes._response import (
+from nodes.index.records import HEADER_LEN
+from nodes.serve._response import (
     EXACT,
     FIELD1,
     FIELD2,
@@ -23,8 +24,7 @@ from nodes._response import (
     pool_one,
     unpack_header,
 )
-from nodes._selection import ServedDataset
-from nodes.records import HEADER_LEN
+from nodes.serve._selection import ServedDataset
 
 _varint = wire.varint
 

@@ -4,8 +4,8 @@ Per record, pysam decodes every INFO field into Python objects; with gnomAD-styl
 files (80+ count fields) that, not the counting, is most of the time. This reader
 splits the line itself and takes only the fields the INFO convention needs:
 
-* :mod:`nodes._info_text` finds the needed values by the INFO *layout* and
-  counts them as :class:`~nodes.vcf_counts.InfoCounter` does;
+* :mod:`nodes.build._info_text` finds the needed values by the INFO *layout* and
+  counts them as :class:`~nodes.build.vcf_counts.InfoCounter` does;
 * the encoded count part of a value depends on the INFO text alone, so it is
   cached by that text (while the cache keeps paying for itself);
 * single-base substitutions need no trimming and only a range check, so they skip
@@ -31,13 +31,13 @@ from mesh.errors import InvalidArgumentError
 from mesh.genome import CONTIG_CODES, contig_length
 from mesh.normalize import normalize, trim
 from mesh.variants import validate_variant
-from nodes import _vcf_text
-from nodes._encode import encode_filters, variant_field, varint
-from nodes._info_text import FallbackError, InfoText
-from nodes._reader import HOLDBACK_BP, TICK, Config, Emit, PysamReader, Stats, Task, open_vcf
-from nodes.genotype_counts import is_haploid_for_males
-from nodes.keys import MAX_INLINE_ALLELES, encode_key
-from nodes.vcf_counts import RecordError
+from nodes.build import _vcf_text
+from nodes.build._encode import encode_filters, variant_field, varint
+from nodes.build._info_text import FallbackError, InfoText
+from nodes.build._reader import HOLDBACK_BP, TICK, Config, Emit, PysamReader, Stats, Task, open_vcf
+from nodes.build.genotype_counts import is_haploid_for_males
+from nodes.build.vcf_counts import RecordError
+from nodes.index.keys import MAX_INLINE_ALLELES, encode_key
 
 _PREFIX = struct.Struct(">BI").pack
 _RANGE_BYTES = 2 << 20  # compressed bytes per parallel task

@@ -6,7 +6,7 @@ an ``itemgetter`` then pick them out of a record. Plain gnomAD-style counts (AC,
 and homozygous counts of every group, all present, all plain numbers) are counted
 with a few list operations (:func:`_simple_rows`); anything else is converted to
 what pysam returns (``int``, ``(int, ...)``, ``None`` for ``.``) and counted by the
-very same :class:`~nodes.vcf_counts.InfoCounter`. What pysam would read differently
+very same :class:`~nodes.build.vcf_counts.InfoCounter`. What pysam would read differently
 (a repeated key, a count key written as a flag, values beyond the plain grammar)
 raises :class:`FallbackError`: the caller hands that record to pysam.
 """
@@ -19,7 +19,7 @@ from itertools import repeat
 from operator import add, itemgetter, le, sub
 from typing import Any
 
-from nodes.vcf_counts import ABSENT, Counts, InfoCounter
+from nodes.build.vcf_counts import ABSENT, Counts, InfoCounter
 
 _INT = re.compile(rb"-?[0-9]{1,9}")  # wider values: htslib's int32 rules, left to pysam
 _MISSING = object()

@@ -1,4 +1,4 @@
-"""Index values written by hand in the protobuf wire format (see :mod:`nodes.records`).
+"""Index values written by hand in the protobuf wire format (see :mod:`nodes.index.records`).
 
 Building ``VariantFrequency`` messages costs ~45 µs per allele with 20 populations;
 writing the wire format from precomputed byte fragments, with encoded
@@ -10,9 +10,9 @@ A value is ``header | variant | dataset | counts | populations | filters``. Only
 counts alone, so :meth:`ValueEncoder.counts_part` can be computed (and cached) once
 per count row and joined with :func:`variant_field` per allele.
 
-Counts have presence (see :mod:`nodes.vcf_counts`): a count the source gave is
-encoded even when it is 0; :data:`~nodes.vcf_counts.ABSENT` is not encoded at all, and
-the header stores :data:`nodes.records.ABSENT` for it.
+Counts have presence (see :mod:`nodes.build.vcf_counts`): a count the source gave is
+encoded even when it is 0; :data:`~nodes.build.vcf_counts.ABSENT` is not encoded at all, and
+the header stores :data:`nodes.index.records.ABSENT` for it.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from collections.abc import Sequence
 
 from mesh.v1 import allele_pb2
 from mesh.variants import VariantKey
-from nodes import records
-from nodes.records import MAX_COUNT
-from nodes.vcf_counts import Counts, RecordError
+from nodes.build.vcf_counts import Counts, RecordError
+from nodes.index import records
+from nodes.index.records import MAX_COUNT
 
 _HEADER = struct.Struct("<5I").pack
 _DOUBLE = struct.Struct("<d").pack
@@ -106,7 +106,7 @@ def variant_field(chrom_field: bytes, position: int, ref: bytes, alt: bytes) -> 
 
 
 class ValueEncoder:
-    """Writes the :mod:`nodes.records` value of one allele without protobuf objects."""
+    """Writes the :mod:`nodes.index.records` value of one allele without protobuf objects."""
 
     def __init__(self, dataset_id: str, labels: Sequence[str]) -> None:
         self._dataset = len_field(b"\x12", dataset_id.encode())

@@ -29,7 +29,7 @@ Privacy (applied after granularity; the rules themselves are :mod:`mesh.disclosu
   (the dataset row too) is rounded half up to that multiple, precision ``ROUNDED``; AF
   is recomputed from the rounded AC and AN;
 * ``query_budget = { lookups = N, per_seconds = S }``: rows per origin per sliding
-  window, counted in a ledger shared by the node's workers (see :mod:`nodes.budgets`).
+  window, counted in a ledger shared by the node's workers (see :mod:`nodes.serve.budgets`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from mesh.errors import PermissionDeniedError
 from mesh.identity import SpiffeId
 from mesh.principal import Principal, pattern_matches
 from mesh.v1 import allele_pb2
-from nodes.budgets import QueryBudget
+from nodes.serve.budgets import QueryBudget
 
 EXACT = allele_pb2.COUNT_PRECISION_EXACT
 ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED

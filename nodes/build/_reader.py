@@ -2,7 +2,7 @@
 
 :class:`PysamReader` decodes every record with pysam (BCF, genotype files, headers
 the text reader does not take, and the reference the text reader is tested
-against). :mod:`nodes._text_reader` reads sites VCF text itself, faster, with the
+against). :mod:`nodes.build._text_reader` reads sites VCF text itself, faster, with the
 same items and the same errors.
 """
 
@@ -19,10 +19,9 @@ from mesh.errors import IndexBuildError, InvalidArgumentError
 from mesh.genome import Assembly, canonical_chromosome, contig_length
 from mesh.normalize import normalize
 from mesh.variants import validate_variant
-from nodes._encode import ValueEncoder, encode_filters
-from nodes.genotype_counts import GenotypeCounter, Sample, is_haploid_for_males
-from nodes.keys import encode_key, position_prefix
-from nodes.vcf_counts import (
+from nodes.build._encode import ValueEncoder, encode_filters
+from nodes.build.genotype_counts import GenotypeCounter, Sample, is_haploid_for_males
+from nodes.build.vcf_counts import (
     GROUPS_HEADER_KEY,
     InfoConvention,
     InfoCounter,
@@ -31,6 +30,7 @@ from nodes.vcf_counts import (
     declared_convention,
     detect_convention,
 )
+from nodes.index.keys import encode_key, position_prefix
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mesh.fdp import Problem, load_shapes, validate_dataset
-from nodes.index_dir import read_metadata, read_publication
+from nodes.index.index_dir import read_metadata, read_publication
 
 
 def check_index_metadata(index: Path, country: str, shapes: Path) -> list[Problem]:

@@ -1,6 +1,6 @@
 """A node's ``CatalogService`` answers: its datasets, as the caller may know of them.
 
-A dataset the caller may query (:meth:`nodes.policy.DatasetPolicy.granularity_for_call`
+A dataset the caller may query (:meth:`nodes.serve.policy.DatasetPolicy.granularity_for_call`
 grants it any granularity: for a forwarded call, the origin and the forwarder both) is
 listed in full. Of one it may not query, the catalogue
 shows what ``[node] catalog_visibility`` says:
@@ -26,9 +26,9 @@ from mesh.errors import InvalidArgumentError, NotFoundError
 from mesh.genome import Assembly
 from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
 from mesh.v1 import catalog_service_pb2
-from nodes._response import NodeIdentity
-from nodes.policy import OPEN_POLICY, DatasetPolicy
-from nodes.store import DatasetIndex, IndexStore
+from nodes.serve._response import NodeIdentity
+from nodes.serve.policy import OPEN_POLICY, DatasetPolicy
+from nodes.serve.store import DatasetIndex, IndexStore
 
 EXISTENCE, HIDDEN, FULL = "existence", "hidden", "full"
 
