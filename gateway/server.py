@@ -1,11 +1,10 @@
-"""The gateway process: the mesh's gRPC front door (and host of the HTTP API).
+"""The gateway process: the mesh's gRPC front door and host of the HTTP API.
 
 :func:`start_gateway` starts a gateway inside the running event loop and returns a
 :class:`RunningGateway` (tests use it with ``listen = "127.0.0.1:0"``): the gRPC
 ``AlleleFrequencyService`` and ``CatalogService`` over every peer, gRPC health and
-reflection, and the HTTP API when ``gateway.http.app`` is installed and
-``http_listen`` is set. :func:`serve_forever` is what ``allelemesh gateway serve``
-runs (SIGTERM/SIGINT stop gracefully).
+reflection, and (when ``http_listen`` is set) the HTTP API and FAIR Data Point.
+:func:`serve_forever` is what ``allelemesh gateway serve`` runs (SIGTERM/SIGINT stop gracefully).
 """
 
 from __future__ import annotations

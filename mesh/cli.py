@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -35,8 +34,6 @@ COMMAND_GROUPS: tuple[tuple[str, str], ...] = (
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-
-log = logging.getLogger("allelemesh")
 
 
 def version_text() -> str:

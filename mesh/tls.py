@@ -109,11 +109,6 @@ def load_material(tls: TlsConfig) -> TlsMaterial:
     return TlsMaterial(key_pem, chain, roots, leaf)
 
 
-def trust_bundle(tls: TlsConfig) -> bytes:
-    """Concatenated PEM of every trusted CA."""
-    return b"".join(_read(p, "ca") for p in tls.ca)
-
-
 def _signature(tls: TlsConfig) -> bytes:
     """A digest of the cert, key and CA files' contents.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mesh.errors import InvalidArgumentError
-from mesh.genome import CHROMOSOMES, CONTIG_CODES, Assembly, canonical_chromosome, contig_length
+from mesh.genome import CHROMOSOMES, Assembly, canonical_chromosome, contig_length
 from mesh.v1 import allele_pb2
 
 
@@ -24,10 +24,6 @@ class VariantKey:
     position: int
     ref: str
     alt: str
-
-    def sort_key(self) -> tuple[int, int, str, str]:
-        """Genomic order: contig code, position, then alleles."""
-        return (CONTIG_CODES[self.chromosome], self.position, self.ref, self.alt)
 
     def __str__(self) -> str:
         return f"{self.chromosome}-{self.position}-{self.ref}-{self.alt}"

@@ -1,7 +1,9 @@
-"""``allelemesh index build``, ``info``, ``prune`` and ``metadata``: argparse wiring only.
+"""``allelemesh index build``, ``info``, ``prune``, ``metadata`` and ``promote``.
 
 ``add_index_commands(subparsers)`` registers the ``index`` command group; each
-subcommand sets ``handler(args) -> int`` (the exit status) as its default.
+subcommand sets ``handler(args) -> int`` (the exit status) as its default. The handlers
+turn options into calls of the builder, index directory, metadata check and promotion
+modules, and print what those return.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from nodes.index.index_dir import check_target, prune_old_versions, read_metadat
 
 
 def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``index build`` and ``index info`` under a CLI's subparsers."""
+    """Register the ``index`` command group under a CLI's subparsers."""
     index = subparsers.add_parser("index", help="build and inspect dataset indexes")
     commands = index.add_subparsers(dest="index_command", required=True)
 

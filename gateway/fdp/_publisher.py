@@ -23,7 +23,7 @@ from pathlib import Path
 from opentelemetry.metrics import CallbackOptions, Observation
 from rdflib import Graph
 
-from gateway.http.backend import MeshBackend
+from gateway.http.backend import LookupBackend
 from gateway.http.convert import outcomes_from_details
 from mesh.config import FdpConfig
 from mesh.errors import UnavailableError
@@ -67,7 +67,7 @@ class FdpPublisher:
 
     def __init__(
         self,
-        backend: MeshBackend,
+        backend: LookupBackend,
         config: FdpConfig | None = None,
         *,
         telemetry: Telemetry | None = None,

@@ -1,6 +1,6 @@
 """The portal's HTTP API: Beacon v2 under ``/api``, a plain JSON API under ``/v1``.
 
-:func:`create_app` builds the FastAPI app over any :class:`MeshBackend`;
+:func:`create_app` builds the FastAPI app over any :class:`LookupBackend`;
 :func:`start_http` serves it inside the gateway's event loop::
 
     server = await start_http(backend, config)   # config.http_listen = "0.0.0.0:8080"
@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from gateway.fdp import FdpPublisher, mount_fdp
 from gateway.http import beacon, json_api, mesh_status
 from gateway.http.auth import CallerIdentity
-from gateway.http.backend import MeshBackend
+from gateway.http.backend import LookupBackend
 from gateway.http.docs import mount_docs
 from gateway.http.oidc import BearerAuthenticator
 from gateway.http.problems import PROBLEM_RESPONSES, BodySizeLimit, install_problem_handlers
@@ -59,7 +59,7 @@ class HttpConfig(Protocol):
 
 
 def create_app(
-    backend: MeshBackend,
+    backend: LookupBackend,
     settings: HttpSettings | None = None,
     telemetry: Telemetry | None = None,
     fdp: FdpPublisher | None = None,
@@ -118,7 +118,7 @@ def create_app(
 
 
 async def start_http(
-    backend: MeshBackend,
+    backend: LookupBackend,
     config: HttpConfig,
     *,
     settings: HttpSettings | None = None,

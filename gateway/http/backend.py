@@ -1,6 +1,6 @@
-"""What the HTTP API asks: the :class:`MeshBackend` protocol and a gRPC implementation.
+"""What the HTTP API asks: the :class:`LookupBackend` protocol and a gRPC implementation.
 
-The HTTP layer is written against :class:`MeshBackend` only. In the gateway process the
+The HTTP layer is written against :class:`LookupBackend` only. In the gateway process the
 federation engine implements it in-process; :class:`GrpcBackend` implements it by
 calling a node or a gateway over gRPC, turning every failed call back into the
 :class:`~mesh.errors.MeshError` the server raised (field, reason and details kept), so
@@ -25,7 +25,7 @@ from mesh.v1 import (
 )
 
 
-class MeshBackend(Protocol):
+class LookupBackend(Protocol):
     """The five calls the HTTP API needs; each raises :class:`MeshError` subclasses."""
 
     async def lookup_variant(
@@ -60,7 +60,7 @@ class MeshBackend(Protocol):
 
 
 class GrpcBackend:
-    """:class:`MeshBackend` over a grpc.aio channel to a node or a gateway.
+    """:class:`LookupBackend` over a grpc.aio channel to a node or a gateway.
 
     ``scope`` is set on requests that leave it unspecified, so the same app can ask a
     node for its local answer or a gateway for the mesh's.

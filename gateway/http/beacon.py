@@ -21,7 +21,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from gateway.http import beacon_info
-from gateway.http.backend import MeshBackend
+from gateway.http.backend import LookupBackend
 from gateway.http.beacon_query import VARIANT_TYPES, BeaconQuery, build_query
 from gateway.http.beacon_records import precision_of, record
 from gateway.http.beacon_search import SearchResult, catalog_datasets, run_query
@@ -45,8 +45,8 @@ _COUNTS_NOTE = (
 )
 
 
-def _backend(request: Request) -> MeshBackend:
-    backend: MeshBackend = request.app.state.backend
+def _backend(request: Request) -> LookupBackend:
+    backend: LookupBackend = request.app.state.backend
     return backend
 
 

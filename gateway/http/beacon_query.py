@@ -249,16 +249,32 @@ def _locate(query: BeaconQuery, p: _Reader, settings: HttpSettings) -> None:
         return
     short_form = p.text("genomicAlleleShortForm")
     if short_form is not None:
-        try:
-            reference = settings.references.get(query.assembly)
-            query.variant = parse_variant(
-                short_form, query.assembly, reference=reference, field="x"
-            )
-        except InvalidArgumentError as error:
-            raise bad_request(
-                p.name("genomicAlleleShortForm"), error.message, error.reason
-            ) from None
+        query.variant = _short_form_variant(short_form, query.assembly, p, settings)
         return
+    chromosome, starts, ends = _positioned(p)
+    ref, alt = p.text("referenceBases"), p.text("alternateBases")
+    if ref is not None and alt is not None and len(starts) == 1:
+        query.variant = _sequence_variant(p, chromosome, starts[0], ref, alt, query.assembly)
+        return
+    query.region = _range_region(p, chromosome, starts, ends, ref, alt, query.assembly, settings)
+    if alt is not None:
+        query.alternate_bases = alt.upper()
+
+
+def _short_form_variant(
+    short_form: str, assembly: Assembly, p: _Reader, settings: HttpSettings
+) -> VariantKey:
+    """``genomicAlleleShortForm`` (any notation the mesh reads) as a variant."""
+    parameter = p.name("genomicAlleleShortForm")
+    try:
+        reference = settings.references.get(assembly)
+        return parse_variant(short_form, assembly, reference=reference, field=parameter)
+    except InvalidArgumentError as error:
+        raise bad_request(parameter, error.message, error.reason) from None
+
+
+def _positioned(p: _Reader) -> tuple[str, list[int], list[int]]:
+    """``referenceName`` and ``start`` (both required) and ``end`` (if given)."""
     chromosome = p.text("referenceName")
     if chromosome is None:
         raise bad_request(
@@ -272,20 +288,37 @@ def _locate(query: BeaconQuery, p: _Reader, settings: HttpSettings) -> None:
         raise bad_request(
             p.name("start"), "start (0-based) is required", reason="MISSING_PARAMETER"
         )
-    ref, alt = p.text("referenceBases"), p.text("alternateBases")
-    if ref is not None and alt is not None and len(starts) == 1:
-        names = {
-            "chromosome": p.name("referenceName"),
-            "position": p.name("start"),
-            "reference_bases": p.name("referenceBases"),
-            "alternate_bases": p.name("alternateBases"),
-        }
-        try:
-            # Beacon start is 0-based: the VCF POS of the variant is start + 1.
-            query.variant = validate_variant(chromosome, starts[0] + 1, ref, alt, query.assembly)
-        except InvalidArgumentError as error:
-            raise _renamed(error, names, p.name("start")) from None
-        return
+    return chromosome, starts, ends
+
+
+def _sequence_variant(
+    p: _Reader, chromosome: str, start: int, ref: str, alt: str, assembly: Assembly
+) -> VariantKey:
+    """A sequence query's variant; a validation error names the Beacon parameter."""
+    names = {
+        "chromosome": p.name("referenceName"),
+        "position": p.name("start"),
+        "reference_bases": p.name("referenceBases"),
+        "alternate_bases": p.name("alternateBases"),
+    }
+    try:
+        # Beacon start is 0-based: the VCF POS of the variant is start + 1.
+        return validate_variant(chromosome, start + 1, ref, alt, assembly)
+    except InvalidArgumentError as error:
+        raise _renamed(error, names, p.name("start")) from None
+
+
+def _range_region(
+    p: _Reader,
+    chromosome: str,
+    starts: list[int],
+    ends: list[int],
+    ref: str | None,
+    alt: str | None,
+    assembly: Assembly,
+    settings: HttpSettings,
+) -> RegionKey:
+    """A range query's region (0-based half-open ``[start, end)`` in, 1-based inclusive out)."""
     if len(starts) == 2 or len(ends) == 2:
         raise bad_request(
             p.name("start"),
@@ -310,10 +343,8 @@ def _locate(query: BeaconQuery, p: _Reader, settings: HttpSettings) -> None:
     names = {"chromosome": p.name("referenceName"), "start": p.name("start"), "end": p.name("end")}
     try:
         # Interbase [start, end) is the 1-based inclusive region start+1 .. end.
-        query.region = validate_region(
-            chromosome, starts[0] + 1, ends[0], query.assembly, max_span=settings.max_region_span
+        return validate_region(
+            chromosome, starts[0] + 1, ends[0], assembly, max_span=settings.max_region_span
         )
     except InvalidArgumentError as error:
         raise _renamed(error, names, p.name("start")) from None
-    if alt is not None:
-        query.alternate_bases = alt.upper()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gateway.http.backend import MeshBackend
+from gateway.http.backend import LookupBackend
 from gateway.http.beacon_query import BeaconQuery, matches_type
 from gateway.http.problems import bad_request
 from gateway.http.settings import HttpSettings
@@ -109,7 +109,7 @@ def _take(query: BeaconQuery, result: SearchResult, frequency: allele_pb2.Varian
 
 
 async def run_query(
-    backend: MeshBackend, query: BeaconQuery, settings: HttpSettings
+    backend: LookupBackend, query: BeaconQuery, settings: HttpSettings
 ) -> SearchResult:
     """Answer a sequence query with one lookup, a range query with as many pages as needed.
 
@@ -124,7 +124,7 @@ async def run_query(
 
 
 async def _run_query(
-    backend: MeshBackend, query: BeaconQuery, settings: HttpSettings
+    backend: LookupBackend, query: BeaconQuery, settings: HttpSettings
 ) -> SearchResult:
     if query.skip + query.limit > SCAN_CAP:
         raise bad_request(
@@ -177,7 +177,7 @@ async def _run_query(
 
 
 async def catalog_datasets(
-    backend: MeshBackend, query: BeaconQuery, settings: HttpSettings
+    backend: LookupBackend, query: BeaconQuery, settings: HttpSettings
 ) -> list[catalog_service_pb2.Dataset]:
     """Every dataset of the query's assembly (those asked for, if any): for MISS/ALL sets."""
     datasets: list[catalog_service_pb2.Dataset] = []

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from gateway.http.backend import MeshBackend
+from gateway.http.backend import LookupBackend
 from gateway.http.beacon_query import parse_assembly
 from gateway.http.convert import (
     JsonObject,
@@ -44,8 +44,8 @@ router = APIRouter(prefix="/v1", tags=["JSON API"], responses=PROBLEM_RESPONSES)
 _ASSEMBLY_HELP = "GRCh38 (default) or GRCh37; hg38/hg19 are accepted"
 
 
-def _backend(request: Request) -> MeshBackend:
-    backend: MeshBackend = request.app.state.backend
+def _backend(request: Request) -> LookupBackend:
+    backend: LookupBackend = request.app.state.backend
     return backend
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from gateway.http.app import create_app, start_http
-from gateway.http.backend import GrpcBackend, MeshBackend
+from gateway.http.backend import GrpcBackend, LookupBackend
 from gateway.http.settings import HttpSettings
 from mesh.config import TlsConfig
 from tests.http.harness import NodeHandle, build_datasets, running_node
@@ -48,7 +48,7 @@ async def client(backend: GrpcBackend) -> AsyncIterator[httpx.AsyncClient]:
         await server.stop()
 
 
-def asgi_client(backend: MeshBackend, settings: HttpSettings | None = None) -> httpx.AsyncClient:
+def asgi_client(backend: LookupBackend, settings: HttpSettings | None = None) -> httpx.AsyncClient:
     """A client calling the app in-process (no socket), for fake backends."""
     transport = httpx.ASGITransport(app=create_app(backend, settings), raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")

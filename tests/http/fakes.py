@@ -1,4 +1,4 @@
-"""A scripted :class:`MeshBackend` for failures a single real node cannot produce."""
+"""A scripted :class:`LookupBackend` for failures a single real node cannot produce."""
 
 from __future__ import annotations
 
