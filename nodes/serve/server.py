@@ -81,6 +81,19 @@ class RunningNode:
         return self.store.reload_changed()
 
 
+def federation_settings(config: NodeConfig, page_token_secret: bytes | None) -> FederationSettings:
+    """A node's federation tunables; one page-token secret with its local lookups.
+
+    ``--workers`` share ``page_token_secret``: a mesh-wide page token signed by one
+    worker must be accepted by the others, like a local one.
+    """
+    return FederationSettings(
+        timeout_s=config.timeout_ms / 1000.0,
+        default_assembly=config.default_assembly,
+        page_token_secret=page_token_secret,
+    )
+
+
 async def start_node(
     config: NodeConfig,
     *,
@@ -130,9 +143,7 @@ async def start_node(
             config.peers,
             tls=config.tls,
             local=LocalSource(config.id, config.country, servicers.answer_locally),
-            settings=FederationSettings(
-                timeout_s=config.timeout_ms / 1000.0, default_assembly=config.default_assembly
-            ),
+            settings=federation_settings(config, page_token_secret),
             telemetry=telemetry,
         )
     server, health_servicer = new_server(
