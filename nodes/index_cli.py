@@ -54,6 +54,12 @@ def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type:
     build.add_argument("--info-map", type=Path, help="TOML mapping INFO keys to counts")
     build.add_argument("--on-error", choices=["fail", "skip"], default="fail")
     build.add_argument(
+        "--subset",
+        default="",
+        choices=["", "joint", "exomes", "genomes"],
+        help="the count set of a gnomAD v4 joint file (default: joint when present)",
+    )
+    build.add_argument(
         "--metadata", type=Path, help="the dataset's publishable metadata (TOML, see samples/)"
     )
     build.add_argument(
@@ -133,6 +139,7 @@ def _build(args: argparse.Namespace) -> int:
         on_error=args.on_error,
         metadata=args.metadata,
         tier=validate_tier(args.tier, "index build: --tier") if args.tier else "",
+        subset=args.subset,
     )
     try:
         report = build_index(options)
@@ -172,6 +179,8 @@ def _info(args: argparse.Namespace) -> int:
         text = ", ".join(map(str, value)) if isinstance(value, list) else value
         if isinstance(value, dict):
             text = ", ".join(f"{k}={v}" for k, v in value.items())
+        if key == "convention" and value:
+            text = f"{value['name']}: " + "; ".join(value["reasons"])
         if key == "promotions":
             text = "; ".join(
                 f"{p['from_tier']} -> {p['tier']} at {p['promoted_at']}" for p in value

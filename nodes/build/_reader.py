@@ -19,17 +19,11 @@ from mesh.errors import IndexBuildError, InvalidArgumentError
 from mesh.genome import Assembly, canonical_chromosome, contig_length
 from mesh.normalize import normalize
 from mesh.variants import validate_variant
+from nodes.build._arrays import allele_map
 from nodes.build._encode import ValueEncoder, encode_filters
+from nodes.build.conventions import ALLELE_TAGS, detect
 from nodes.build.genotype_counts import GenotypeCounter, Sample, is_haploid_for_males
-from nodes.build.vcf_counts import (
-    GROUPS_HEADER_KEY,
-    InfoConvention,
-    InfoCounter,
-    RecordError,
-    check_header,
-    declared_convention,
-    detect_convention,
-)
+from nodes.build.vcf_counts import InfoConvention, InfoCounter, RecordError
 from nodes.index.keys import encode_key, position_prefix
 
 log = logging.getLogger(__name__)
@@ -64,6 +58,8 @@ class Config:
     skip: bool
     #: Read sites VCF text without pysam records (off: the pysam reference path).
     fast_text: bool = True
+    #: The gnomAD v4 count set to read (``--subset``); empty: the file's default.
+    subset: str = ""
 
 
 @dataclass
@@ -140,14 +136,6 @@ def open_vcf(path: str) -> Any:
         pysam.set_verbosity(verbosity)
 
 
-def _convention_of(header: Any) -> InfoConvention | None:
-    """The convention a header declares (``##allelemesh_groups``), else the detected one."""
-    for record in header.records:
-        if record.key == GROUPS_HEADER_KEY:
-            return declared_convention(record.value or "", header.info.keys())
-    return detect_convention(header.info.keys())
-
-
 def check_assembly(path: str, header: Any, assembly: Assembly) -> None:
     """Refuse a file whose ``##contig`` lengths say it is of another assembly.
 
@@ -185,15 +173,18 @@ class PysamReader:
         check_assembly(self.path, header, config.assembly)
         self.info: InfoCounter | None = None
         self.genotypes: GenotypeCounter | None = None
-        convention = config.info_map or (
-            None if config.samples is not None else _convention_of(header)
-        )
+        try:
+            self.detection = detect(
+                header,
+                info_map=config.info_map,
+                genotypes=config.samples is not None,
+                subset=config.subset,
+            )
+        except IndexBuildError as exc:
+            raise IndexBuildError(f"{self.path}: {exc.message}") from None
+        convention = self.detection.convention
         if convention is not None:
-            try:
-                check_header(convention, header.info.keys())
-            except IndexBuildError as exc:
-                raise IndexBuildError(f"{self.path}: {exc.message}") from None
-            self.info = InfoCounter(convention, header.info.keys())
+            self.info = InfoCounter(convention, header.info.keys(), self.detection.numbers)
             self.convention = convention.name
             self.labels = self.info.labels
             self.sample_count = 0
@@ -202,11 +193,10 @@ class PysamReader:
             self.convention = "genotypes"
             self.labels = self.genotypes.labels
             self.sample_count = self.genotypes.sample_count
-        else:
-            raise IndexBuildError(
-                f"{self.path}: no allele counts: INFO has no AC/AN of a known convention "
-                "(give --info-map) and there are no genotypes"
-            )
+        else:  # detect() refuses a file with neither
+            raise AssertionError("no counts")
+        #: The vt tags this header declares (records split by vt: arrays in original order).
+        self._vt_tags = tuple(t for t in ALLELE_TAGS if t in header.info)
         self.encoder = ValueEncoder(config.dataset_id, self.labels)
         self.reference = reference
         self._contigs: dict[str, str] = {}
@@ -306,7 +296,12 @@ class PysamReader:
         n_alt = len(alts)
         haploid = chrom in ("X", "Y") and is_haploid_for_males(chrom, pos, self.config.assembly)
         if self.info is not None:
-            counts = self.info.count(rec.info, n_alt, haploid)
+            remap = None
+            if self._vt_tags:
+                info = rec.info
+                tags = [info.get(t) if t in info else None for t in ALLELE_TAGS]
+                remap = allele_map(tags[0], tags[1], alts)
+            counts = self.info.count(rec.info, n_alt, haploid, remap)
         else:
             assert self.genotypes is not None
             counts = self.genotypes.count(_gt_strings(rec), n_alt, haploid, chrom == "Y")

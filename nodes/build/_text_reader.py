@@ -35,6 +35,7 @@ from nodes.build import _vcf_text
 from nodes.build._encode import encode_filters, variant_field, varint
 from nodes.build._info_text import FallbackError, InfoText
 from nodes.build._reader import HOLDBACK_BP, TICK, Config, Emit, PysamReader, Stats, Task, open_vcf
+from nodes.build.conventions import ALLELE_TAGS
 from nodes.build.genotype_counts import is_haploid_for_males
 from nodes.build.vcf_counts import RecordError
 from nodes.index.keys import MAX_INLINE_ALLELES, encode_key
@@ -85,6 +86,8 @@ def text_readable(reader: PysamReader) -> bool:
     vcf = reader.vcf
     if vcf.format != "VCF" or vcf.compression not in ("NONE", "GZIP", "BGZF"):
         return False
+    if any(tag in vcf.header.info for tag in ALLELE_TAGS):
+        return False  # split by vt: arrays in the original allele order (pysam reads them)
     for key in reader.info.needed_keys():
         meta = vcf.header.info[key]
         if meta.type != "Integer" or meta.number not in ("A", 1):

@@ -82,6 +82,8 @@ class BuildOptions:
     batch_size: int = 20_000
     #: The tier this build is for (recorded in ``dataset.json``; see ``index promote``).
     tier: str = ""
+    #: The gnomAD v4 count set (``joint``, ``exomes``, ``genomes``) of a joint file.
+    subset: str = ""
 
 
 @dataclass
@@ -228,6 +230,7 @@ def _config(options: BuildOptions, fast_text: bool) -> Config:
         info_map=load_info_map(options.info_map) if options.info_map else None,
         skip=options.on_error == "skip",
         fast_text=fast_text,
+        subset=options.subset,
     )
 
 
@@ -410,6 +413,7 @@ def _metadata(
         source_files=[str(Path(p).absolute()) for p in config.inputs],
         created_time=index_dir.utc_now(),
         info_convention=",".join(sorted({r.convention for r in readers})),
+        convention=readers[0].detection.to_json(),
         skipped={"invalid": stats.invalid, "symbolic": stats.symbolic, "duplicate": duplicates},
         built_tier=options.tier,
     )

@@ -72,6 +72,8 @@ from pathlib import Path
 from typing import Any
 
 from mesh.errors import IndexBuildError
+from nodes.build._arrays import AlleleMap, frequencies, per_allele, scalar
+from nodes.build._arrays import RecordError as RecordError  # noqa: PLC0414 (re-exported)
 
 #: One allele's counts in one group: AC, AN, homozygous, heterozygous, hemizygous
 #: (:data:`ABSENT` where the source gave none), and, only for a group whose source
@@ -90,10 +92,6 @@ _GDI_LABEL = re.compile(r"^(?:[A-Z]{2,3}(?:_[MF])?|[MF])$")
 _HOM = ("nhomalt_{}", "HOM_{}", "Hom_{}", "AC_{}_Hom")
 _HET = ("nhet_{}", "HET_{}", "AC_{}_Het")
 _HEMI = ("nhemi_{}", "HEMI_{}", "Hemi_{}", "AC_{}_Hemi")
-
-
-class RecordError(ValueError):
-    """One record is bad; the builder names the file and record around the message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +150,9 @@ def _group(
     )
 
 
-def _total(keys: frozenset[str], ac: str, an: str) -> CountFields:
+def _total(keys: frozenset[str], ac: str, an: str, subset: str = "") -> CountFields:
+    if subset:  # gnomAD v4 joint files: nhomalt_joint, nhemi_joint
+        return _group(keys, ac, an, subset, {}) or CountFields(ac, an)
     return CountFields(
         ac,
         an,
@@ -162,10 +162,44 @@ def _total(keys: frozenset[str], ac: str, an: str) -> CountFields:
     )
 
 
-def detect_convention(info_keys: Iterable[str]) -> InfoConvention | None:
-    """Recognize the INFO convention of a header; ``None`` when it holds no AC/AN."""
+#: The count sets of a gnomAD v4 joint file (``AC_joint``, ``AC_exomes_afr_XX``, ...).
+SUBSETS = ("joint", "exomes", "genomes")
+
+
+def subsets_of(info_keys: Iterable[str]) -> list[str]:
+    """The gnomAD v4 count sets a header holds (``AC_<set>`` and ``AN_<set>``), in order."""
+    keys = frozenset(info_keys)
+    return [s for s in SUBSETS if f"AC_{s}" in keys and f"AN_{s}" in keys]
+
+
+def detect_convention(info_keys: Iterable[str], subset: str = "") -> InfoConvention | None:
+    """Recognize the INFO convention of a header; ``None`` when it holds no AC/AN.
+
+    ``subset`` picks one count set of a gnomAD v4 joint file (:data:`SUBSETS`); without
+    it such a file (no bare ``AC``/``AN``) is read for its first set present, ``joint``
+    when it has one. The sets are never mixed.
+    """
     keys = frozenset(info_keys)
     groups: dict[str, CountFields] = {}
+    sets = subsets_of(keys)
+    if subset and subset not in sets:
+        raise IndexBuildError(
+            f"--subset {subset}: the header has no AC_{subset}/AN_{subset} "
+            f"(count sets here: {', '.join(sets) or 'none'})"
+        )
+    if sets and (subset or not ("AC" in keys and "AN" in keys)):
+        chosen = subset or sets[0]
+        total = _total(keys, f"AC_{chosen}", f"AN_{chosen}", chosen)
+        for pop in (*GNOMAD_POPULATIONS, ""):
+            for sex in ("", *_GNOMAD_SEX):
+                suffix = "_".join(p for p in (chosen, pop, sex) if p)
+                fields = (
+                    _group(keys, f"AC_{suffix}", f"AN_{suffix}", suffix, {}) if pop or sex else None
+                )
+                if fields:
+                    label = "_".join(p for p in (pop.upper(), _GNOMAD_SEX.get(sex, "")) if p)
+                    groups[label] = fields
+        return InfoConvention(f"gnomad-{chosen}", (("", total), *sorted(groups.items())))
     if "AC_Adj" in keys and "AN_Adj" in keys:
         name, total = "exac", _total(keys, "AC_Adj", "AN_Adj")
         for pop in EXAC_POPULATIONS:
@@ -272,8 +306,15 @@ def check_header(convention: InfoConvention, info_keys: Iterable[str]) -> None:
 class InfoCounter:
     """Reads one record's per-allele, per-group counts; built once per header."""
 
-    def __init__(self, convention: InfoConvention, header_keys: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        convention: InfoConvention,
+        header_keys: Iterable[str] = (),
+        numbers: dict[str, str] | None = None,
+    ) -> None:
         self.convention = convention
+        #: Declared ``Number`` of each key (default ``A``, ``1`` for AN keys).
+        self._numbers = numbers or {}
         self.labels: tuple[str, ...] = tuple(label for label, _ in convention.groups)
         self._fields = [fields for _, fields in convention.groups]
         index = {label: i for i, label in enumerate(self.labels)}
@@ -286,6 +327,12 @@ class InfoCounter:
         #: Per group: its AF key when the group is given by its frequency alone.
         self._af_only = [f.af if f.ac is None else None for f in self._fields]
         needed = {k for keys in self._keys for k in keys if k} | {k for k in self._af_only if k}
+        an_keys = {f.an for f in self._fields}
+        #: Every per-allele key Number=A and AN keys Number=1: the fast path may take them.
+        self._plain = all(
+            self._numbers.get(k, "1" if k in an_keys else "A") == ("1" if k in an_keys else "A")
+            for k in needed
+        )
         #: Decode every INFO field at once when most of them are needed: one
         #: ``info.items()`` costs ~0.1 µs a field, one ``info.get`` ~0.35 µs.
         self.bulk = len(needed) * 2 >= len(set(header_keys)) if header_keys else False
@@ -295,36 +342,64 @@ class InfoCounter:
         keys = [k for keys in self._keys for k in keys if k]
         return tuple(dict.fromkeys([*keys, *(k for k in self._af_only if k)]))
 
-    def count(self, info: Any, n_alt: int, haploid_males: bool) -> list[list[Counts | None]]:
-        """Return ``counts[allele][group]`` (``None``: population absent in this record)."""
+    def count(
+        self, info: Any, n_alt: int, haploid_males: bool, remap: AlleleMap | None = None
+    ) -> list[list[Counts | None]]:
+        """Return ``counts[allele][group]`` (``None``: population absent in this record).
+
+        ``remap`` (:func:`nodes.build._arrays.allele_map`): the record was split by vt and its
+        arrays are in the original record's allele order.
+        """
         if self.bulk:
             info = dict(info.items())
         get = info.get
         raw: list[tuple[Any, ...] | None] = []
         af_only = self._af_only
+        numbers = self._numbers
+        plain = self._plain
         for i, (k_ac, k_an, k_hom, k_het, k_hemi) in enumerate(self._keys):
             if k_ac is None:
-                raw.append(_frequencies(get, af_only[i], n_alt))
+                key = af_only[i]
+                value = get(key) if key else None
+                raw.append(
+                    None
+                    if value is None
+                    else frequencies(str(key), value, n_alt, numbers.get(str(key), "A"), remap)
+                )
                 continue
             ac = get(k_ac)
             an = get(k_an)
             hom = get(k_hom) if k_hom else None
-            if type(ac) is tuple and len(ac) == n_alt and type(an) is int and None not in ac:
+            if (
+                plain
+                and type(ac) is tuple
+                and len(ac) == n_alt
+                and type(an) is int
+                and None not in ac
+            ):
                 # Fast path: the shapes are right (checked in full only when they are not).
                 # (``nhomalt=.`` used to crash here: a missing value is a record error.)
                 if hom is not None and (type(hom) is not tuple or len(hom) != n_alt or None in hom):
-                    hom = _per_allele(k_hom, hom, n_alt)  # type: ignore[arg-type]
+                    hom = per_allele(str(k_hom), hom, n_alt, "A", remap)
             elif ac is None or an is None:
                 if i == 0:
                     raise RecordError(f"{k_an if ac is not None else k_ac} missing")
                 raw.append(None)
                 continue
             else:
-                ac = _per_allele(k_ac, ac, n_alt)
-                an = _scalar(str(k_an), an)
-                hom = _optional(info, k_hom, n_alt)
-            het = _optional(info, k_het, n_alt) if k_het else None
-            hemi = _optional(info, k_hemi, n_alt) if k_hemi else None
+                ac = per_allele(k_ac, ac, n_alt, numbers.get(k_ac, "A"), remap)
+                an = scalar(str(k_an), an)
+                hom = _optional(info, k_hom, n_alt, numbers.get(str(k_hom), "A"), remap)
+            het = (
+                _optional(info, k_het, n_alt, numbers.get(str(k_het), "A"), remap)
+                if k_het
+                else None
+            )
+            hemi = (
+                _optional(info, k_hemi, n_alt, numbers.get(str(k_hemi), "A"), remap)
+                if k_hemi
+                else None
+            )
             raw.append((ac, an, hom, het, hemi))
         result: list[list[Counts | None]] = []
         one = self._one
@@ -391,44 +466,10 @@ class InfoCounter:
         )
 
 
-def _per_allele(key: str, value: Any, n_alt: int) -> Sequence[int]:
-    values = value if isinstance(value, tuple) else (value,)
-    if len(values) != n_alt:
-        noun = "value" if len(values) == 1 else "values"
-        alleles = "allele" if n_alt == 1 else "alleles"
-        raise RecordError(f"{key} has {len(values)} {noun} but ALT has {n_alt} {alleles}")
-    for v in values:
-        if not isinstance(v, int) or v < 0:
-            raise RecordError(f"{key} has a missing or negative value {v!r}")
-    return values
-
-
-def _scalar(key: str, value: Any) -> int:
-    if isinstance(value, tuple):
-        if len(value) != 1:
-            raise RecordError(f"{key} has {len(value)} values but must have 1")
-        value = value[0]
-    if not isinstance(value, int) or value < 0:
-        raise RecordError(f"{key} has a missing or negative value {value!r}")
-    return value
-
-
-def _frequencies(get: Any, key: str | None, n_alt: int) -> tuple[Sequence[float]] | None:
-    """The per-allele frequencies of an AF-only group (``None``: not in this record)."""
-    value = get(key) if key else None
-    if value is None:
-        return None
-    values = value if isinstance(value, tuple) else (value,)
-    if len(values) != n_alt:
-        raise RecordError(f"{key} has {len(values)} values but ALT has {n_alt} alleles")
-    for v in values:
-        if not isinstance(v, int | float) or isinstance(v, bool) or not 0 <= v <= 1:
-            raise RecordError(f"{key} has a missing or out-of-range frequency {v!r}")
-    return (tuple(float(v) for v in values),)
-
-
-def _optional(info: Any, key: str | None, n_alt: int) -> Sequence[int] | None:
+def _optional(
+    info: Any, key: str | None, n_alt: int, number: str, remap: AlleleMap | None
+) -> Sequence[int] | None:
     if key is None:
         return None
     value = info.get(key)
-    return None if value is None else _per_allele(key, value, n_alt)
+    return None if value is None else per_allele(key, value, n_alt, number, remap)

@@ -78,6 +78,8 @@ class DatasetMetadata:
     source_sha256: str = ""
     created_time: str = ""
     info_convention: str = ""
+    #: How the counts were read (:meth:`nodes.build.conventions.Detection.to_json`, first file).
+    convention: dict[str, Any] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     build_seconds: float = 0.0
     #: When the publishable metadata was last set (empty: with the build, or never).

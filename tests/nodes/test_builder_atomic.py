@@ -148,6 +148,7 @@ def test_metadata_content(tmp_path):
         "source",
         "source_reference",
         "built_tier",
+        "convention",
     }
     assert (meta.id, meta.title, meta.description, str(meta.assembly)) == (
         "ds",
