@@ -20,9 +20,9 @@ from mesh.annotate import (
     catalog_groups,
     parse_fields,
 )
+from mesh.client_options import add_connection_arguments, client_channel, client_tls
 from mesh.errors import ConfigError, InvalidArgumentError
 from mesh.genome import Assembly
-from mesh.query_cli import _channel, _tls
 
 
 def add_annotate_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -49,10 +49,7 @@ def add_annotate_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     cmd.add_argument("--batch-size", type=int, default=1000, help="variants per call (1000)")
     cmd.add_argument("--in-flight", type=int, default=4, help="calls outstanding at once (4)")
     cmd.add_argument("--timeout", type=float, default=60.0, help="seconds per call (default 60)")
-    cmd.add_argument("--insecure", action="store_true", help="plaintext gRPC")
-    cmd.add_argument("--ca", type=Path, action="append", default=[], help="trusted CA (PEM)")
-    cmd.add_argument("--cert", type=Path, help="client certificate (PEM)")
-    cmd.add_argument("--key", type=Path, help="client key (PEM)")
+    add_connection_arguments(cmd)
     cmd.set_defaults(handler=run_annotate)
 
 
@@ -84,7 +81,7 @@ def run_annotate(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         raise InvalidArgumentError("input", f"cannot read {args.input} as VCF/BCF: {exc}") from None
     console = Console(stderr=True)
-    channel = _channel(args, _tls(args))
+    channel = client_channel(args, client_tls(args, "annotate"))
     try:
         groups = catalog_groups(channel, options)
         with Progress(

@@ -12,10 +12,9 @@ import grpc
 from google.protobuf import json_format
 from rich.table import Table
 
-from mesh.channels import CHANNEL_OPTIONS, open_channel
+from mesh.client_options import add_connection_arguments, client_channel, client_tls
 from mesh.config import TlsConfig
 from mesh.errors import (
-    ConfigError,
     MeshError,
     UnavailableError,
     code_name,
@@ -61,30 +60,8 @@ def add_query_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="reference FASTA of --assembly: translates HGVS indels (g.del, ins, dup, delins)",
     )
     query.add_argument("--json", action="store_true", help="print the response as JSON")
-    query.add_argument("--insecure", action="store_true", help="plaintext gRPC")
-    query.add_argument("--ca", type=Path, action="append", default=[], help="trusted CA (PEM)")
-    query.add_argument("--cert", type=Path, help="client certificate (PEM)")
-    query.add_argument("--key", type=Path, help="client key (PEM)")
+    add_connection_arguments(query)
     query.set_defaults(handler=run_query)
-
-
-def _tls(args: argparse.Namespace) -> TlsConfig | None:
-    if args.insecure:
-        return None
-    if args.ca and not args.cert and not args.key:
-        return None  # server-authenticated TLS only: see _channel
-    if not (args.ca and args.cert and args.key):
-        raise ConfigError("query: give --ca, --cert and --key for mTLS, or --insecure")
-    return TlsConfig(ca=tuple(args.ca), cert=args.cert, key=args.key)
-
-
-def _channel(args: argparse.Namespace, tls: TlsConfig | None) -> grpc.Channel:
-    """mTLS, plaintext, or (``--ca`` alone) TLS without a client certificate."""
-    if tls is None and not args.insecure:
-        roots = b"".join(Path(ca).read_bytes() for ca in args.ca)
-        credentials = grpc.ssl_channel_credentials(root_certificates=roots)
-        return grpc.secure_channel(args.target, credentials, options=CHANNEL_OPTIONS)
-    return open_channel(args.target, tls)
 
 
 def run_query(args: argparse.Namespace) -> int:
@@ -99,8 +76,8 @@ def run_query(args: argparse.Namespace) -> int:
             reference.close()
     variant = key if isinstance(key, VariantKey) else None
     region = key if isinstance(key, RegionKey) else None
-    tls = _tls(args)
-    channel = _channel(args, tls)
+    tls = client_tls(args, "query")
+    channel = client_channel(args, tls)
     stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
     try:
         if variant is not None:
