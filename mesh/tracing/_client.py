@@ -28,7 +28,12 @@ GRPC_STATUS_CODE = "rpc.grpc.status_code"
 
 
 def result_count(response: Message) -> int:
-    """How many results a mesh response carries (frequencies, or datasets)."""
+    """How many results a mesh response carries: the one meaning of ``results``.
+
+    Frequency rows (a batch: over all its results), catalogue entries, or 1 (one
+    dataset). Spans' ``mesh.result.count`` and audit records' ``results`` both use it,
+    like a node's local answers (``LookupResult.frequency_count``).
+    """
     fields = response.DESCRIPTOR.fields_by_name
     if "frequencies" in fields:
         return len(response.frequencies)  # type: ignore[attr-defined]

@@ -32,7 +32,13 @@ from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
 from mesh.origin_token import OriginVerifier
 from mesh.rpc import ALLELE_SERVICE, CATALOG_SERVICE, parse_request, unary_handlers
-from mesh.tracing import current_trace_id, set_dataset_ids, set_query, set_result_count
+from mesh.tracing import (
+    current_trace_id,
+    result_count,
+    set_dataset_ids,
+    set_query,
+    set_result_count,
+)
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
 from nodes.serve.lookup import LocalLookup, LookupResult, outcome_bytes
 
@@ -141,7 +147,7 @@ class NodeServicers:
                 mesh = self._federate(getattr(request, "scope", 0), context)
                 if mesh is not None:
                     response = await federated(mesh, request, context.time_remaining())
-                    results = _result_count(response)
+                    results = result_count(response)
                     return response
                 payload, result = local(request, started, call)
                 results, datasets = result.frequency_count, tuple(result.dataset_ids)
@@ -285,11 +291,3 @@ class NodeServicers:
     ) -> tuple[bytes, LookupResult]:
         dataset = self.lookup.catalog.get_dataset(request, caller)
         return dataset.SerializeToString(), LookupResult(b"", 1, [dataset.id])
-
-
-def _result_count(response: Message) -> int:
-    """How many results a federated answer holds (for the audit record)."""
-    for name in ("frequencies", "results", "datasets"):
-        if hasattr(response, name):
-            return len(getattr(response, name))
-    return 1
