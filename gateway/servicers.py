@@ -49,6 +49,7 @@ class GatewayServicers:
                         "BatchLookupVariants", self.batch_lookup_variants
                     ),
                     "SearchRegion": audited("SearchRegion", self.search_region),
+                    "LookupVariantId": audited("LookupVariantId", self.lookup_variant_id),
                 },
                 ALLELE_SERVICE,
             ),
@@ -108,6 +109,14 @@ class GatewayServicers:
         if _forwarded(context):
             return allele_service_pb2.SearchRegionResponse()
         return _counted(await self.backend.search_region(request, timeout=context.time_remaining()))
+
+    async def lookup_variant_id(self, data: bytes, context: Context) -> Message:
+        request = parse_request(allele_service_pb2.LookupVariantIdRequest, data)
+        if _forwarded(context):
+            return allele_service_pb2.LookupVariantIdResponse()
+        return _counted(
+            await self.backend.lookup_variant_id(request, timeout=context.time_remaining())
+        )
 
     async def list_datasets(self, data: bytes, context: Context) -> Message:
         request = parse_request(catalog_service_pb2.ListDatasetsRequest, data)

@@ -73,6 +73,8 @@ class SiteRecord:
     total: GroupCounts
     populations: dict[str, GroupCounts] = field(default_factory=dict)
     filters: list[str] = field(default_factory=list)
+    #: The ID column (``rs1;rs2``).
+    id: str = "."
 
 
 @dataclass
@@ -201,7 +203,8 @@ def write_sites_vcf(
         chrom = f"chr{rec.chrom}" if chr_prefix else rec.chrom
         filters = ";".join(rec.filters) or "PASS"
         lines.append(
-            f"{chrom}\t{rec.pos}\t.\t{rec.ref}\t{','.join(rec.alts)}\t.\t{filters}\t{';'.join(info)}"
+            f"{chrom}\t{rec.pos}\t{rec.id}\t{rec.ref}\t{','.join(rec.alts)}\t.\t{filters}\t"
+            + ";".join(info)
         )
     return _finish(path, lines, bgzip=bgzip, bcf=bcf)
 

@@ -26,7 +26,7 @@ from mesh.v1 import (
 
 
 class LookupBackend(Protocol):
-    """The five calls the HTTP API needs; each raises :class:`MeshError` subclasses."""
+    """The six calls the HTTP API needs; each raises :class:`MeshError` subclasses."""
 
     async def lookup_variant(
         self, req: allele_service_pb2.LookupVariantRequest, *, timeout: float | None
@@ -44,6 +44,12 @@ class LookupBackend(Protocol):
         self, req: allele_service_pb2.SearchRegionRequest, *, timeout: float | None
     ) -> allele_service_pb2.SearchRegionResponse:
         """One page of the alleles in a region."""
+        ...
+
+    async def lookup_variant_id(
+        self, req: allele_service_pb2.LookupVariantIdRequest, *, timeout: float | None
+    ) -> allele_service_pb2.LookupVariantIdResponse:
+        """Counts of every variant an rsID names."""
         ...
 
     async def list_datasets(
@@ -115,6 +121,15 @@ class GrpcBackend:
         """Call ``AlleleFrequencyService/SearchRegion``."""
         response: allele_service_pb2.SearchRegionResponse = await self._call(
             self._alleles.SearchRegion, req, timeout
+        )
+        return response
+
+    async def lookup_variant_id(
+        self, req: allele_service_pb2.LookupVariantIdRequest, *, timeout: float | None
+    ) -> allele_service_pb2.LookupVariantIdResponse:
+        """Call ``AlleleFrequencyService/LookupVariantId``."""
+        response: allele_service_pb2.LookupVariantIdResponse = await self._call(
+            self._alleles.LookupVariantId, req, timeout
         )
         return response
 

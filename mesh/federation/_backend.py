@@ -1,4 +1,4 @@
-"""``MeshBackend``: the five mesh-wide calls, shared by the gateway and by nodes with peers.
+"""``MeshBackend``: the six mesh-wide calls, shared by the gateway and by nodes with peers.
 
 Input is validated here, before anything is fanned out, so a bad variant or region
 is ``INVALID_ARGUMENT`` naming the field and no node is asked. Each call is routed
@@ -36,6 +36,7 @@ from mesh.federation._region_merge import (
     merge_pages,
 )
 from mesh.federation._sources import LocalSource, Source
+from mesh.federation._variant_ids import lookup_variant_id
 from mesh.genome import Assembly
 from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
 from mesh.tracing import Telemetry
@@ -305,6 +306,12 @@ class MeshBackend:
             state = encode_cursors(next_cursors)
             response.next_page_token = self.page_tokens.encode(fingerprint, state)
         return response
+
+    async def lookup_variant_id(
+        self, req: allele_service_pb2.LookupVariantIdRequest, *, timeout: float | None
+    ) -> allele_service_pb2.LookupVariantIdResponse:
+        """Every variant an rsID names, looked up in every dataset of the mesh."""
+        return await lookup_variant_id(self, req, timeout=timeout)
 
     # -- CatalogService ---------------------------------------------------------------
 

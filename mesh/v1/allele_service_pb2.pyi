@@ -92,3 +92,29 @@ class SearchRegionResponse(_message.Message):
     next_page_token: str
     outcomes: _containers.RepeatedCompositeFieldContainer[_allele_pb2.NodeOutcome]
     def __init__(self, frequencies: _Optional[_Iterable[_Union[_allele_pb2.VariantFrequency, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., outcomes: _Optional[_Iterable[_Union[_allele_pb2.NodeOutcome, _Mapping]]] = ...) -> None: ...
+
+class LookupVariantIdRequest(_message.Message):
+    __slots__ = ("assembly", "variant_id", "dataset_ids", "populations", "scope", "variants_only")
+    ASSEMBLY_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    DATASET_IDS_FIELD_NUMBER: _ClassVar[int]
+    POPULATIONS_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_ONLY_FIELD_NUMBER: _ClassVar[int]
+    assembly: _allele_pb2.Assembly
+    variant_id: str
+    dataset_ids: _containers.RepeatedScalarFieldContainer[str]
+    populations: _containers.RepeatedScalarFieldContainer[str]
+    scope: _allele_pb2.Scope
+    variants_only: bool
+    def __init__(self, assembly: _Optional[_Union[_allele_pb2.Assembly, str]] = ..., variant_id: _Optional[str] = ..., dataset_ids: _Optional[_Iterable[str]] = ..., populations: _Optional[_Iterable[str]] = ..., scope: _Optional[_Union[_allele_pb2.Scope, str]] = ..., variants_only: _Optional[bool] = ...) -> None: ...
+
+class LookupVariantIdResponse(_message.Message):
+    __slots__ = ("results", "outcomes", "variant_id")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[VariantLookupResult]
+    outcomes: _containers.RepeatedCompositeFieldContainer[_allele_pb2.NodeOutcome]
+    variant_id: str
+    def __init__(self, results: _Optional[_Iterable[_Union[VariantLookupResult, _Mapping]]] = ..., outcomes: _Optional[_Iterable[_Union[_allele_pb2.NodeOutcome, _Mapping]]] = ..., variant_id: _Optional[str] = ...) -> None: ...

@@ -51,6 +51,11 @@ class AlleleFrequencyServiceStub:
                 request_serializer=mesh_dot_v1_dot_allele__service__pb2.SearchRegionRequest.SerializeToString,
                 response_deserializer=mesh_dot_v1_dot_allele__service__pb2.SearchRegionResponse.FromString,
                 _registered_method=True)
+        self.LookupVariantId = channel.unary_unary(
+                '/mesh.v1.AlleleFrequencyService/LookupVariantId',
+                request_serializer=mesh_dot_v1_dot_allele__service__pb2.LookupVariantIdRequest.SerializeToString,
+                response_deserializer=mesh_dot_v1_dot_allele__service__pb2.LookupVariantIdResponse.FromString,
+                _registered_method=True)
 
 
 class AlleleFrequencyServiceServicer:
@@ -79,6 +84,16 @@ class AlleleFrequencyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LookupVariantId(self, request, context):
+        """Counts of every variant a dbSNP reference SNP id (the VCF ID column: rs11591147)
+        names, one result per variant. Only the datasets know their ids: each node resolves
+        the id over its own datasets; a gateway asks every node to resolve it, then looks
+        up the union of the variants in every dataset (also those that did not record it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AlleleFrequencyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +111,11 @@ def add_AlleleFrequencyServiceServicer_to_server(servicer, server):
                     servicer.SearchRegion,
                     request_deserializer=mesh_dot_v1_dot_allele__service__pb2.SearchRegionRequest.FromString,
                     response_serializer=mesh_dot_v1_dot_allele__service__pb2.SearchRegionResponse.SerializeToString,
+            ),
+            'LookupVariantId': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookupVariantId,
+                    request_deserializer=mesh_dot_v1_dot_allele__service__pb2.LookupVariantIdRequest.FromString,
+                    response_serializer=mesh_dot_v1_dot_allele__service__pb2.LookupVariantIdResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -181,6 +201,33 @@ class AlleleFrequencyService:
             '/mesh.v1.AlleleFrequencyService/SearchRegion',
             mesh_dot_v1_dot_allele__service__pb2.SearchRegionRequest.SerializeToString,
             mesh_dot_v1_dot_allele__service__pb2.SearchRegionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LookupVariantId(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mesh.v1.AlleleFrequencyService/LookupVariantId',
+            mesh_dot_v1_dot_allele__service__pb2.LookupVariantIdRequest.SerializeToString,
+            mesh_dot_v1_dot_allele__service__pb2.LookupVariantIdResponse.FromString,
             options,
             channel_credentials,
             insecure,

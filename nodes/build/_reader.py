@@ -28,8 +28,9 @@ from nodes.index.keys import encode_key, position_prefix
 
 log = logging.getLogger(__name__)
 
-#: Where an item came from, formatted only for a duplicate's error message.
-Origin = tuple[str, str, int]
+#: Where an item came from: path, chrom, pos (for a duplicate's error message) and the
+#: record's ``ID`` column (``b"."``: none), whose rsIDs the writer files under its key.
+Origin = tuple[str, str, int, bytes]
 #: An encoded allele on its way to the writer: key, value, origin, floor key.
 Item = tuple[bytes, bytes, Origin, bytes]
 Emit = Callable[[bytes, bytes, Origin, bytes], None]
@@ -311,7 +312,7 @@ class PysamReader:
         filters = self._filters.get(filter_names)
         if filters is None:
             filters = self._filters[filter_names] = encode_filters(filter_names)
-        origin = (self.path, rec.chrom, pos)
+        origin = (self.path, rec.chrom, pos, rec.id.encode() if rec.id else b".")
         floor = position_prefix(chrom, max(0, pos - HOLDBACK_BP))
         ref: str = rec.ref
         items: list[Item] = []

@@ -171,7 +171,7 @@ class TextReader(PysamReader):
         cols = line.split(b"\t", 8)
         if len(cols) < 8:
             return False
-        chrom_b, pos_b, _, ref_b, alt_b, _, filt_b, info_b = cols[:8]
+        chrom_b, pos_b, id_b, ref_b, alt_b, _, filt_b, info_b = cols[:8]
         if not pos_b.isdigit() or not alt_b or not ref_b:
             return False
         contig = self._contig_info.get(chrom_b)
@@ -200,7 +200,7 @@ class TextReader(PysamReader):
             filters = self._filter_bytes.get(filt_b)
             if filters is None:
                 filters = self._filters_of(filt_b)
-            origin = (self.path, contig.name, pos)
+            origin = (self.path, contig.name, pos, id_b)
             floor = _PREFIX(contig.code, max(0, pos - HOLDBACK_BP))
             parts = counted.parts
             if n_alt == 1:

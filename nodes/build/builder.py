@@ -324,6 +324,7 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
         seconds = time.monotonic() - started
         metadata = _metadata(options, config, readers, stats, variant_count, duplicates)
         metadata.source_sha256 = hasher.digest
+        metadata.variant_ids, metadata.variant_id_count = True, writer.id_count
         metadata.build_seconds = round(seconds, 3)
         index_dir.write_metadata(tmp, metadata)
         if publication is not None:

@@ -4,6 +4,7 @@
 
     <parent>/DIR -> .DIR.versions/<build-id>/
     <parent>/.DIR.versions/<build-id>/data.mdb       LMDB environment (no lock file)
+    <parent>/.DIR.versions/<build-id>/ids.mdb        rsID table (nodes.index.variant_ids)
     <parent>/.DIR.versions/<build-id>/dataset.json   metadata (DatasetMetadata)
     <parent>/.DIR.versions/<build-id>/metadata.toml  publishable metadata (optional)
     <parent>/.DIR.versions/tmp-<pid>-<random>/       a build in progress
@@ -47,6 +48,7 @@ from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
 from mesh.fdp import parse_metadata_text, resolve_metadata
 from mesh.genome import Assembly
 from mesh.v1 import catalog_service_pb2
+from nodes.index.variant_ids import IDS_FILE, IdWriter
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,10 @@ class DatasetMetadata:
     source_reference: str = ""
     #: The tier it was built in (``index build --tier``); empty: not recorded.
     built_tier: str = ""
+    #: The index has the rsID table (``ids.mdb``); indexes built before it have not.
+    variant_ids: bool = False
+    #: Distinct rsIDs in it.
+    variant_id_count: int = 0
     schema_version: int = SCHEMA_VERSION
 
     def to_proto(
@@ -206,10 +212,13 @@ def set_publication(out: Path, source: Path) -> Path:
     metadata = read_metadata(current)
     tmp = start_build(out)
     try:
-        try:
-            os.link(current / DATA_FILE, tmp / DATA_FILE)
-        except OSError:  # a filesystem without hard links: copy (the data never changes)
-            shutil.copy2(current / DATA_FILE, tmp / DATA_FILE)
+        for name in (DATA_FILE, IDS_FILE):
+            if not (current / name).exists():
+                continue  # an index built before the rsID table
+            try:
+                os.link(current / name, tmp / name)
+            except OSError:  # a filesystem without hard links: copy (the data never changes)
+                shutil.copy2(current / name, tmp / name)
         metadata.metadata_time = utc_now()
         write_metadata(tmp, metadata)
         write_publication(tmp, text)
@@ -392,7 +401,9 @@ class SortedWriter:
     past them (``floor``: the lowest key later input can still produce), then go to
     LMDB as a sorted batch with ``append=True``: pages are filled completely and
     nothing is searched. Keys below the last written one (unsorted input) fall back
-    to ordinary puts, and the environment is compacted at the end.
+    to ordinary puts, and the environment is compacted at the end. The rsIDs of each
+    kept item's record (``origin[3]``, its ``ID`` column) go to the rsID table
+    (:mod:`nodes.index.variant_ids`).
     """
 
     def __init__(
@@ -414,6 +425,9 @@ class SortedWriter:
             mode=FILE_MODE,  # masked by the umask: set exactly below and at publish()
         )
         os.chmod(directory / DATA_FILE, FILE_MODE)
+        self.ids = IdWriter(directory)
+        #: Distinct rsIDs in the table (set by :meth:`finish`).
+        self.id_count = 0
         self._buffer: dict[bytes, tuple[bytes, Any]] = {}
         self._floor = b""
         self._last: bytes | None = None
@@ -422,7 +436,8 @@ class SortedWriter:
     def add(self, key: bytes, value: bytes, origin: Any, floor: bytes) -> None:
         """Queue one item; ``floor`` is the lowest key later items can have.
 
-        ``origin`` (where the item came from) is only handed to ``on_duplicate``.
+        ``origin`` (where the item came from) is handed to ``on_duplicate``; its
+        ``ID`` column (``origin[3]``) to the rsID table.
         """
         buffer = self._buffer
         earlier = buffer.get(key)
@@ -430,6 +445,8 @@ class SortedWriter:
             self._on_duplicate(key, value, origin, earlier[1])
             return
         buffer[key] = (value, origin)
+        if origin[3] != b".":
+            self.ids.add(origin[3], key)
         self._floor = floor
         if len(buffer) >= self._batch:
             self._flush()
@@ -491,6 +508,7 @@ class SortedWriter:
 
     def _finish(self) -> int:
         self._flush(force=True)
+        self.id_count = self.ids.finish()
         count: int = self._env.stat()["entries"]
         self._env.sync(True)
         if self._unsorted:
@@ -507,4 +525,5 @@ class SortedWriter:
 
     def abort(self) -> None:
         """Close without finishing (the directory is about to be deleted)."""
+        self.ids.abort()
         self._env.close()

@@ -40,6 +40,7 @@ from mesh.tracing import (
     set_result_count,
 )
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
+from nodes.serve._variant_id_lookup import lookup_variant_id
 from nodes.serve.lookup import LocalLookup, LookupResult, outcome_bytes
 
 log = logging.getLogger("allelemesh.node.requests")
@@ -107,6 +108,9 @@ class NodeServicers:
             "SearchRegion": self._rpc(
                 "SearchRegion", lambda m, r, t: m.search_region(r, timeout=t)
             ),
+            "LookupVariantId": self._rpc(
+                "LookupVariantId", lambda m, r, t: m.lookup_variant_id(r, timeout=t)
+            ),
         }
         catalog = {
             "ListDatasets": self._rpc(
@@ -127,6 +131,10 @@ class NodeServicers:
                 self._local_batch,
             ),
             "SearchRegion": (allele_service_pb2.SearchRegionRequest, self._local_region),
+            "LookupVariantId": (
+                allele_service_pb2.LookupVariantIdRequest,
+                self._local_variant_id,
+            ),
             "ListDatasets": (catalog_service_pb2.ListDatasetsRequest, self._local_list),
             "GetDataset": (catalog_service_pb2.GetDatasetRequest, self._local_get),
         }
@@ -253,6 +261,23 @@ class NodeServicers:
         count = len(request.variants)
         payload = self._finish(
             "BatchLookupVariants", started, result, None, lambda: f"{count} variants"
+        )
+        return payload, result
+
+    def _local_variant_id(
+        self,
+        request: allele_service_pb2.LookupVariantIdRequest,
+        started: float,
+        caller: CallContext,
+    ) -> tuple[bytes, LookupResult]:
+        identity = self.lookup.identity
+
+        def outcome(found: int, dataset_outcomes: bytes) -> bytes:
+            return outcome_bytes(identity, started, found, _OUTCOMES_FIELD_2, dataset_outcomes)
+
+        result = lookup_variant_id(self.lookup, request, caller, outcome)
+        payload = self._finish(
+            "LookupVariantId", started, result, None, lambda: request.variant_id[:40]
         )
         return payload, result
 

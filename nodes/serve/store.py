@@ -26,6 +26,7 @@ from mesh.genome import Assembly
 from mesh.v1 import catalog_service_pb2
 from nodes.index.index_dir import DATA_FILE, DatasetMetadata, read_metadata, read_publication
 from nodes.index.keys import PREFIX_LEN
+from nodes.index.variant_ids import VariantIds
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,14 @@ class DatasetIndex:
         except IndexStoreError as exc:
             # The Beacon still serves the dataset; only the catalogue lacks its metadata.
             log.error("%s; the dataset is served without publishable metadata", exc.message)
+        #: The rsID table; None for an index built before it (``variant_ids`` false).
+        self.variant_ids: VariantIds | None = None
+        if self.metadata.variant_ids:
+            try:
+                self.variant_ids = VariantIds(self.version_path)
+            except (OSError, lmdb.Error) as exc:
+                _release_shared(self._env_key)
+                raise IndexStoreError(f"index {path}: cannot open its rsID table: {exc}") from exc
         self._local = threading.local()
         self._txns: list[lmdb.Transaction] = []
         self.id = self.metadata.id
@@ -97,6 +106,8 @@ class DatasetIndex:
             txns, self._txns = self._txns, []
         for txn in txns:
             txn.abort()
+        if self.variant_ids is not None:
+            self.variant_ids.close()
         _release_shared(self._env_key)
 
     def _txn(self) -> lmdb.Transaction:

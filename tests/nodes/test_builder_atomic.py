@@ -32,7 +32,11 @@ def test_layout_and_swap_and_prune(tmp_path):
         assert out.is_symlink()
         assert not os.path.isabs(os.readlink(out))  # relative: the parent can move
         assert out.resolve() == report.version_path
-        assert sorted(p.name for p in report.version_path.iterdir()) == ["data.mdb", "dataset.json"]
+        assert sorted(p.name for p in report.version_path.iterdir()) == [
+            "data.mdb",
+            "dataset.json",
+            "ids.mdb",
+        ]
         assert counts_by_label(lookup(out, "1", 100, "A", "C"))[""][0] == ac
         versions.append(report.version_path)
     left = sorted(p for p in versions_dir(out).iterdir())
@@ -149,6 +153,8 @@ def test_metadata_content(tmp_path):
         "source_reference",
         "built_tier",
         "convention",
+        "variant_ids",
+        "variant_id_count",
     }
     assert (meta.id, meta.title, meta.description, str(meta.assembly)) == (
         "ds",

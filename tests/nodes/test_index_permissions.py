@@ -49,7 +49,8 @@ def test_index_modes_do_not_follow_the_umask(tmp_path, umask, unsorted):
     versions = versions_dir(out)
     assert stat.S_IMODE(versions.stat().st_mode) == 0o750
     modes = _modes(report.version_path)
-    assert modes == {".": 0o750, "data.mdb": 0o640, "dataset.json": 0o640}, oct(umask)
+    want = {".": 0o750, "data.mdb": 0o640, "dataset.json": 0o640, "ids.mdb": 0o640}
+    assert modes == want, oct(umask)
     for version in versions.iterdir():
         assert set(_modes(version).values()) <= {0o750, 0o640}
     # Still an index the owner can serve.

@@ -1,0 +1,93 @@
+"""The rsID table of an index: ``ids.mdb``, rsID -> the keys of the variants it names.
+
+A second LMDB environment beside ``data.mdb`` (one file, ``subdir=False``), with
+duplicate keys: ``rs11591147`` -> each variant key (:mod:`nodes.index.keys`) a record with that
+id produced, so one id names several variants and one record several ids. Kept apart
+from the position index rather than as a named sub-database of it: LMDB stores the
+names of sub-databases as keys of the main database, whose keys are variant keys that
+scans and counts read; and the count values (:mod:`nodes.index.records`) stay as they are.
+
+``dataset.json`` says ``variant_ids: true`` for indexes built with the table; an index
+built before cannot answer an rsID (its node says "rebuild", not "not found").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lmdb
+
+from mesh.variant_ids import ids_of_column
+
+#: The table's file in a version directory.
+IDS_FILE = "ids.mdb"
+#: The (only) database of that environment, with sorted duplicates (py-lmdb allows no
+#: flags on an environment's main database).
+_DB_NAME = b"rsids"
+
+
+class IdWriter:
+    """Collects ``(ID column, key)`` pairs of a build and writes them sorted."""
+
+    def __init__(self, directory: Path, *, batch_size: int = 200_000) -> None:
+        self.path = directory / IDS_FILE
+        self._env = lmdb.open(str(self.path), map_size=1 << 28, subdir=False, sync=False, max_dbs=1)
+        self._db = self._env.open_db(_DB_NAME, dupsort=True)
+        self._pairs: list[tuple[bytes, bytes]] = []
+        self._batch = batch_size
+
+    def add(self, column: bytes, key: bytes) -> None:
+        """Record the ids of a record's ``ID`` column for the allele ``key``."""
+        for rsid in ids_of_column(column):
+            self._pairs.append((rsid, key))
+        if len(self._pairs) >= self._batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        pairs = sorted(set(self._pairs))
+        self._pairs = []
+        while True:
+            try:
+                with self._env.begin(write=True, db=self._db) as txn:
+                    txn.cursor().putmulti(pairs, dupdata=True, overwrite=True)
+                return
+            except lmdb.MapFullError:
+                self._env.set_mapsize(self._env.info()["map_size"] * 2)
+
+    def finish(self) -> int:
+        """Write what is left and close; return the number of distinct ids."""
+        self._flush()
+        with self._env.begin(db=self._db) as txn:
+            cursor = txn.cursor()
+            count = sum(1 for _ in cursor.iternext_nodup())
+        self._env.sync(True)
+        self._env.close()
+        Path(f"{self.path}-lock").unlink(missing_ok=True)
+        return count
+
+    def abort(self) -> None:
+        """Close without finishing."""
+        self._env.close()
+
+
+class VariantIds:
+    """An index's rsID table, read-only."""
+
+    def __init__(self, version_path: Path) -> None:
+        path = version_path / IDS_FILE
+        self._env = lmdb.open(
+            str(path), readonly=True, lock=False, subdir=False, readahead=False, max_dbs=1
+        )
+        self._db = self._env.open_db(_DB_NAME, dupsort=True, create=False)
+
+    def keys_of(self, rsid: str) -> list[bytes]:
+        """The variant keys recorded under ``rsid`` (lower case), in key order."""
+        with self._env.begin(db=self._db, buffers=False) as txn:
+            cursor = txn.cursor()
+            if not cursor.set_key(rsid.encode("ascii")):
+                return []
+            return list(cursor.iternext_dup())
+
+    def close(self) -> None:
+        """Close the environment."""
+        self._env.close()

@@ -1,0 +1,118 @@
+"""rsIDs over gRPC: ``LookupVariantId`` on a node and through a gateway over three nodes.
+
+The datasets (``tests.variant_id_world``) are VCFs the test writes, with rsIDs in their ID
+columns; which variants an id names and every count are computed from those records.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+
+from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
+from tests.mesh_harness import running_mesh, running_nodes
+from tests.variant_id_world import build_world, expected_rows, expected_variants
+
+RSIDS = ("rs100", "rs200", "rs300", "rs301", "rs400")
+
+
+def _variant(v: allele_pb2.Variant) -> tuple[str, int, str, str]:
+    return (v.chromosome, v.position, v.reference_bases, v.alternate_bases)
+
+
+def _counts(c: allele_pb2.AlleleCounts) -> tuple[int | None, ...]:
+    names = ("allele_count", "allele_number", "homozygous_count", "heterozygous_count")
+    names += ("hemizygous_count",)
+    return tuple(getattr(c, n) if c.HasField(n) else None for n in names)  # type: ignore[arg-type]
+
+
+def _pooled(rows: dict[str, tuple[int | None, ...]]) -> tuple[int | None, ...]:
+    return tuple(
+        None if any(r[i] is None for r in rows.values()) else sum(r[i] for r in rows.values())  # type: ignore[misc]
+        for i in range(5)
+    )
+
+
+async def test_rsids_through_the_gateway(tmp_path: Path) -> None:
+    specs, records = build_world(tmp_path)
+    async with running_mesh(specs) as mesh:
+        for rsid in RSIDS:
+            for asked in (rsid, rsid.upper()):
+                response = await mesh.allele.LookupVariantId(
+                    allele_service_pb2.LookupVariantIdRequest(variant_id=asked), timeout=10
+                )
+                assert response.variant_id == rsid
+                wanted = expected_variants(records, rsid)
+                assert [_variant(r.variant) for r in response.results] == wanted, rsid
+                for result in response.results:
+                    rows = expected_rows(records, _variant(result.variant))
+                    got = {f.dataset_id: _counts(f.counts) for f in result.frequencies}
+                    # Every dataset holding the variant answers, also those without the id.
+                    assert got == rows, (rsid, result.variant)
+                    assert _counts(result.pooled) == _pooled(rows)
+                lu = next(o for o in response.outcomes if o.node_id == "lu-1")
+                assert lu.status.code == 0
+                (old,) = lu.datasets
+                assert old.dataset_id == "lu-old"
+                assert old.status.code == grpc.StatusCode.FAILED_PRECONDITION.value[0]
+                assert "rebuild" in old.status.message
+        # rs100 on two variants' worth of datasets: NO recorded it, FI holds it without.
+        one = await mesh.allele.LookupVariantId(
+            allele_service_pb2.LookupVariantIdRequest(variant_id="rs100"), timeout=10
+        )
+        assert {f.dataset_id for f in one.results[0].frequencies} == {"no-ids", "fi-ids", "lu-old"}
+        unknown = await mesh.allele.LookupVariantId(
+            allele_service_pb2.LookupVariantIdRequest(variant_id="rs999999"), timeout=10
+        )
+        assert list(unknown.results) == []
+        assert {o.node_id for o in unknown.outcomes} == {"no-1", "fi-1", "lu-1"}
+        # rs800 is only in the old index: "rebuild", never just "not found".
+        old_only = await mesh.allele.LookupVariantId(
+            allele_service_pb2.LookupVariantIdRequest(variant_id="rs800"), timeout=10
+        )
+        assert list(old_only.results) == []
+        lu = next(o for o in old_only.outcomes if o.node_id == "lu-1")
+        assert "rebuild" in lu.datasets[0].status.message
+        with pytest.raises(grpc.aio.AioRpcError) as bad:
+            await mesh.allele.LookupVariantId(
+                allele_service_pb2.LookupVariantIdRequest(variant_id="rs12x"), timeout=10
+            )
+        assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "rs12x" in (bad.value.details() or "")
+
+
+async def test_a_node_answers_an_rsid_over_its_own_datasets(tmp_path: Path) -> None:
+    specs, records = build_world(tmp_path)
+    no = next(s for s in specs if s.country == "NO")
+    lu = next(s for s in specs if s.country == "LU")
+    async with running_nodes([no, lu]) as nodes:
+        for spec in (no, lu):
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{nodes[spec.id].port}") as channel:
+                stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
+                response = await stub.LookupVariantId(
+                    allele_service_pb2.LookupVariantIdRequest(variant_id="rs200"), timeout=10
+                )
+                if spec is no:
+                    wanted = expected_variants({"no-ids": records["no-ids"]}, "rs200")
+                    assert [_variant(r.variant) for r in response.results] == wanted
+                    assert len(wanted) == 2  # one record, two ALTs
+                    for result in response.results:
+                        (row,) = result.frequencies
+                        want = expected_rows({"no-ids": records["no-ids"]}, _variant(result.variant))
+                        assert _counts(row.counts) == want["no-ids"]
+                    assert list(response.outcomes[0].datasets) == []
+                else:
+                    assert list(response.results) == []
+                    (outcome,) = response.outcomes
+                    assert "rebuild" in outcome.datasets[0].status.message
+                    assert outcome.datasets[0].dataset_id == "lu-old"
+                variants_only = await stub.LookupVariantId(
+                    allele_service_pb2.LookupVariantIdRequest(
+                        variant_id="rs200", variants_only=True
+                    ),
+                    timeout=10,
+                )
+                assert all(not r.frequencies for r in variants_only.results)
+                assert len(variants_only.results) == (2 if spec is no else 0)
