@@ -31,7 +31,9 @@ def _counts(rng: random.Random, n_alt: int) -> GroupCounts:
     return GroupCounts(an=an, ac=ac, hom=[rng.randrange(0, a // 2 + 1) for a in ac])
 
 
-def _record(rng: random.Random, chrom: str, pos: int, ref: str, alts: list[str], rsid: str) -> SiteRecord:
+def _record(
+    rng: random.Random, chrom: str, pos: int, ref: str, alts: list[str], rsid: str
+) -> SiteRecord:
     return SiteRecord(chrom, pos, ref, alts, _counts(rng, len(alts)), id=rsid)
 
 
@@ -51,7 +53,10 @@ def world_records(seed: int = 14) -> dict[str, tuple[str, list[SiteRecord]]]:
         _record(rng, "1", 3000, "G", ["A"], "rs301"),
         _record(rng, "2", 6000, "A", ["G"], "rs400"),
     ]
-    lu = [_record(rng, "1", 1000, "A", ["G"], "rs100"), _record(rng, "1", 8000, "T", ["A"], "rs800")]
+    lu = [
+        _record(rng, "1", 1000, "A", ["G"], "rs100"),
+        _record(rng, "1", 8000, "T", ["A"], "rs800"),
+    ]
     return {"no-ids": ("NO", no), "fi-ids": ("FI", fi), "lu-old": ("LU", lu)}
 
 
@@ -68,7 +73,10 @@ def make_old(index: Path) -> None:
     (version / "dataset.json").write_text(json.dumps(metadata))
 
 
-def build_world(tmp: Path, seed: int = 14) -> tuple[list[NodeSpec], dict[str, tuple[str, list[SiteRecord]]]]:
+World = dict[str, tuple[str, list[SiteRecord]]]
+
+
+def build_world(tmp: Path, seed: int = 14) -> tuple[list[NodeSpec], World]:
     """Build the three indexes; return one node per country and the records."""
     records = world_records(seed)
     specs = []

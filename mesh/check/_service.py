@@ -36,7 +36,7 @@ logging.getLogger("grpc_reflection.v1alpha.proto_reflection_descriptor_database"
 CALLED_METHODS: tuple[tuple[descriptor.ServiceDescriptor, tuple[str, ...]], ...] = (
     (
         allele_service_pb2.DESCRIPTOR.services_by_name["AlleleFrequencyService"],
-        ("LookupVariant", "BatchLookupVariants", "SearchRegion"),
+        ("LookupVariant", "BatchLookupVariants", "SearchRegion", "LookupVariantId"),
     ),
     (
         catalog_service_pb2.DESCRIPTOR.services_by_name["CatalogService"],
