@@ -1,11 +1,14 @@
 """The plain JSON API for the portal backend, under ``/v1``.
 
 Answers carry what the gRPC answers carry (see :mod:`gateway.http.convert`), node
-outcomes included, so the portal can show which countries answered:
+outcomes included, so the portal can show which countries answered; a variant's
+answer adds per-country pooled rows and the ``lower_bound`` marks
+(:mod:`gateway.http.results_json`):
 
 * ``GET  /v1/variants/{variant}``  one variant in any notation the parser reads
 * ``POST /v1/variants:batch``      up to 10,000 variants, answers in request order
 * ``GET  /v1/regions/{region}``    ``chrom:start-end`` (1-based, inclusive), paged
+* ``GET  /v1/rsids/{rsid}``        every variant a dbSNP rsID names (the datasets' VCF ID)
 * ``GET  /v1/datasets``            the catalogue, ``?assembly=&country=``
 * ``GET  /v1/datasets/{id}``       one dataset
 """
@@ -22,21 +25,20 @@ from gateway.http.backend import LookupBackend
 from gateway.http.beacon_query import parse_assembly
 from gateway.http.convert import (
     JsonObject,
-    counts_json,
     dataset_json,
     frequency_json,
     outcome_json,
-    populations_json,
-    variant_json,
 )
 from gateway.http.numbers import ASCII_COUNT
 from gateway.http.problems import PROBLEM_RESPONSES, bad_request
+from gateway.http.results_json import variant_result_json
 from gateway.http.settings import HttpSettings
 from mesh.errors import InvalidArgumentError
 from mesh.genome import Assembly
 from mesh.notation import ACCEPTED_REGION_NOTATIONS, parse_region, parse_variant
 from mesh.paging import MAX_PAGE_SIZE
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
+from mesh.variant_ids import parse_variant_id
 from mesh.variants import region_to_proto, variant_to_proto
 
 router = APIRouter(prefix="/v1", tags=["JSON API"], responses=PROBLEM_RESPONSES)
@@ -91,12 +93,47 @@ async def get_variant(
         scope=settings.scope,
     )
     response = await _backend(request).lookup_variant(req, timeout=settings.timeout_s)
+    result = variant_result_json(
+        req.variant, response.frequencies, response.pooled, response.pooled_populations
+    )
     return {
         "assembly": chosen.value,
-        "variant": variant_json(req.variant),
-        "frequencies": [frequency_json(f) for f in response.frequencies],
-        "pooled": counts_json(response.pooled),
-        "pooled_populations": populations_json(response.pooled_populations),
+        **result,
+        "outcomes": [outcome_json(o) for o in response.outcomes],
+    }
+
+
+@router.get("/rsids/{rsid}", summary="Allele frequencies of every variant an rsID names")
+async def get_rsid(
+    request: Request,
+    rsid: str,
+    assembly: Annotated[str | None, Query(description=_ASSEMBLY_HELP)] = None,
+    dataset: Annotated[list[str] | None, Query(description="dataset id (repeatable)")] = None,
+    population: Annotated[list[str] | None, Query(description="population (repeatable)")] = None,
+) -> JsonObject:
+    """One result per variant the datasets record under ``rsid`` (``rs11591147``).
+
+    Each node resolves the id over its datasets' VCF ID columns; every variant found is
+    then looked up in every dataset. ``results`` is empty when no dataset records it; a
+    dataset indexed before rsIDs were kept is named in its node's outcome ("rebuild").
+    """
+    settings = _settings(request)
+    chosen = _assembly(request, assembly)
+    req = allele_service_pb2.LookupVariantIdRequest(
+        assembly=chosen.to_proto(),
+        variant_id=parse_variant_id(rsid, "rsid"),
+        dataset_ids=dataset or [],
+        populations=population or [],
+        scope=settings.scope,
+    )
+    response = await _backend(request).lookup_variant_id(req, timeout=settings.timeout_s)
+    return {
+        "assembly": chosen.value,
+        "variant_id": response.variant_id or req.variant_id,
+        "results": [
+            variant_result_json(r.variant, r.frequencies, r.pooled, r.pooled_populations)
+            for r in response.results
+        ],
         "outcomes": [outcome_json(o) for o in response.outcomes],
     }
 
@@ -136,10 +173,9 @@ async def batch_variants(request: Request, body: BatchRequest) -> JsonObject:
         results.append(
             {
                 "query": text,
-                "variant": variant_json(result.variant),
-                "frequencies": [frequency_json(f) for f in result.frequencies],
-                "pooled": counts_json(result.pooled),
-                "pooled_populations": populations_json(result.pooled_populations),
+                **variant_result_json(
+                    result.variant, result.frequencies, result.pooled, result.pooled_populations
+                ),
             }
         )
     return {

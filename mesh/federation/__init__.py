@@ -25,7 +25,12 @@ from mesh.federation._backend import FederationSettings, MeshBackend
 from mesh.federation._breaker import BreakerSettings
 from mesh.federation._catalog import CATALOGUE_CACHED, cached_since
 from mesh.federation._hedging import HedgeSettings
-from mesh.federation._pooling import pool_counts
+from mesh.federation._pooling import (
+    country_parts,
+    is_lower_bound,
+    pool_counts,
+    population_parts,
+)
 from mesh.federation._sources import LocalHandler, LocalSource, Source, SourceCallError
 
 __all__ = [
@@ -40,6 +45,9 @@ __all__ = [
     "Source",
     "SourceCallError",
     "cached_since",
+    "country_parts",
     "hop_of",
+    "is_lower_bound",
     "pool_counts",
+    "population_parts",
 ]

@@ -15,7 +15,9 @@ The rule, applied per variant over the ``VariantFrequency.counts`` of every data
 
 :func:`pool_populations` applies the same rule per population label, to every label
 that more than one dataset reports (exact match: ``M`` with ``M``, ``FR_M`` with
-``FR_M``; never ``M`` with ``XY``).
+``FR_M``; never ``M`` with ``XY``); :func:`pool_countries` per country.
+:func:`is_lower_bound` says which pools are lower bounds (a withheld part, others
+released), the mark the HTTP answers carry beside ``ROUNDED``.
 """
 
 from __future__ import annotations
@@ -75,16 +77,45 @@ def pool_frequencies(
     return pool_counts(f.counts for f in frequencies)
 
 
-def pool_populations(
+def is_lower_bound(counts: Iterable[allele_pb2.AlleleCounts]) -> bool:
+    """Whether the pool of ``counts`` is a lower bound: a part withheld, another released."""
+    kinds = {item.precision == SUPPRESSED for item in counts}
+    return kinds == {True, False}
+
+
+def population_parts(
     frequencies: Iterable[allele_pb2.VariantFrequency],
-) -> list[allele_pb2.PopulationFrequency]:
-    """Pool each population label reported by more than one dataset, sorted by label."""
+) -> dict[str, list[allele_pb2.AlleleCounts]]:
+    """The parts of every label more than one dataset reports (the labels that pool)."""
     by_label: dict[str, list[allele_pb2.AlleleCounts]] = {}
     for frequency in frequencies:
         for entry in frequency.populations:
             by_label.setdefault(entry.population, []).append(entry.counts)
+    return {label: parts for label, parts in sorted(by_label.items()) if len(parts) > 1}
+
+
+def pool_populations(
+    frequencies: Iterable[allele_pb2.VariantFrequency],
+) -> list[allele_pb2.PopulationFrequency]:
+    """Pool each population label reported by more than one dataset, sorted by label."""
     return [
         allele_pb2.PopulationFrequency(population=label, counts=pool_counts(parts))
-        for label, parts in sorted(by_label.items())
-        if len(parts) > 1
+        for label, parts in population_parts(frequencies).items()
     ]
+
+
+def country_parts(
+    frequencies: Iterable[allele_pb2.VariantFrequency],
+) -> dict[str, list[allele_pb2.AlleleCounts]]:
+    """Each country's dataset counts, by country code."""
+    by_country: dict[str, list[allele_pb2.AlleleCounts]] = {}
+    for frequency in frequencies:
+        by_country.setdefault(frequency.country, []).append(frequency.counts)
+    return dict(sorted(by_country.items()))
+
+
+def pool_countries(
+    frequencies: Iterable[allele_pb2.VariantFrequency],
+) -> list[tuple[str, allele_pb2.AlleleCounts]]:
+    """Each country's datasets pooled (one row per country), sorted by country code."""
+    return [(cc, pool_counts(parts)) for cc, parts in country_parts(frequencies).items()]

@@ -9,9 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import grpc
+import httpx
 import pytest
 
+from gateway.http.app import create_app
+from gateway.http.backend import GrpcBackend
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
+from tests.count_helpers import FIELDS, as_tuple, pool_tuples
 from tests.mesh_harness import running_mesh, running_nodes
 from tests.variant_id_world import build_world, expected_rows, expected_variants
 
@@ -22,17 +26,12 @@ def _variant(v: allele_pb2.Variant) -> tuple[str, int, str, str]:
     return (v.chromosome, v.position, v.reference_bases, v.alternate_bases)
 
 
-def _counts(c: allele_pb2.AlleleCounts) -> tuple[int | None, ...]:
-    names = ("allele_count", "allele_number", "homozygous_count", "heterozygous_count")
-    names += ("hemizygous_count",)
-    return tuple(getattr(c, n) if c.HasField(n) else None for n in names)  # type: ignore[arg-type]
-
-
 def _pooled(rows: dict[str, tuple[int | None, ...]]) -> tuple[int | None, ...]:
-    return tuple(
-        None if any(r[i] is None for r in rows.values()) else sum(r[i] for r in rows.values())  # type: ignore[misc]
-        for i in range(5)
-    )
+    return pool_tuples(rows.values())
+
+
+def counts_tuple(counts: dict[str, int | None]) -> tuple[int | None, ...]:
+    return tuple(counts[f] for f in FIELDS)
 
 
 async def test_rsids_through_the_gateway(tmp_path: Path) -> None:
@@ -48,10 +47,10 @@ async def test_rsids_through_the_gateway(tmp_path: Path) -> None:
                 assert [_variant(r.variant) for r in response.results] == wanted, rsid
                 for result in response.results:
                     rows = expected_rows(records, _variant(result.variant))
-                    got = {f.dataset_id: _counts(f.counts) for f in result.frequencies}
+                    got = {f.dataset_id: as_tuple(f.counts) for f in result.frequencies}
                     # Every dataset holding the variant answers, also those without the id.
                     assert got == rows, (rsid, result.variant)
-                    assert _counts(result.pooled) == _pooled(rows)
+                    assert as_tuple(result.pooled) == _pooled(rows)
                 lu = next(o for o in response.outcomes if o.node_id == "lu-1")
                 assert lu.status.code == 0
                 (old,) = lu.datasets
@@ -102,7 +101,7 @@ async def test_a_node_answers_an_rsid_over_its_own_datasets(tmp_path: Path) -> N
                         (row,) = result.frequencies
                         only_no = {"no-ids": records["no-ids"]}
                         want = expected_rows(only_no, _variant(result.variant))
-                        assert _counts(row.counts) == want["no-ids"]
+                        assert as_tuple(row.counts) == want["no-ids"]
                     assert list(response.outcomes[0].datasets) == []
                 else:
                     assert list(response.results) == []
@@ -117,3 +116,36 @@ async def test_a_node_answers_an_rsid_over_its_own_datasets(tmp_path: Path) -> N
                 )
                 assert all(not r.frequencies for r in variants_only.results)
                 assert len(variants_only.results) == (2 if spec is no else 0)
+
+
+async def test_rsids_in_the_json_api(tmp_path: Path) -> None:
+    specs, records = build_world(tmp_path)
+    async with running_mesh(specs) as mesh:
+        backend = GrpcBackend(f"127.0.0.1:{mesh.client.gateway.port}")
+        try:
+            transport = httpx.ASGITransport(app=create_app(backend))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                several = (await http.get("/v1/rsids/RS400")).json()
+                unknown = await http.get("/v1/rsids/rs999999")
+                bad = await http.get("/v1/rsids/rs4x")
+        finally:
+            await backend.close()
+    assert several["variant_id"] == "rs400"
+    wanted = expected_variants(records, "rs400")
+    assert len(wanted) == 2  # two records
+    got = [r["variant"] for r in several["results"]]
+    assert [(v["chromosome"], v["position"], v["reference_bases"], v["alternate_bases"])
+            for v in got] == wanted  # fmt: skip
+    for result in several["results"]:
+        v = result["variant"]
+        rows = expected_rows(records, (v["chromosome"], v["position"], v["reference_bases"],
+                                       v["alternate_bases"]))  # fmt: skip
+        assert {f["dataset_id"]: counts_tuple(f["counts"]) for f in result["frequencies"]} == rows
+        assert counts_tuple(result["pooled"]) == _pooled(rows)
+        assert result["pooled"]["lower_bound"] is False
+    lu = next(o for o in several["outcomes"] if o["node_id"] == "lu-1")
+    assert "rebuild" in lu["datasets"][0]["status"]["message"]
+    assert unknown.status_code == 200
+    assert unknown.json()["results"] == []
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "rsid"
