@@ -20,9 +20,9 @@ from mesh.callctx import CallContext
 from mesh.errors import IndexStoreError
 from mesh.v1 import allele_service_pb2
 from mesh.variant_ids import parse_variant_id
+from nodes.index.records import decode_frequency
 from nodes.serve._response import FIELD1, LookupResult
 from nodes.serve._selection import dataset_outcome
-from nodes.index.records import decode_frequency
 
 if TYPE_CHECKING:
     from nodes.serve.lookup import LocalLookup

@@ -16,7 +16,7 @@ import lmdb
 import pytest
 
 from mesh.genome import Assembly
-from nodes.builder import BuildOptions, _build
+from nodes.build.builder import BuildOptions, _build
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf
 
 CODES = {"1": 1, "2": 2}
