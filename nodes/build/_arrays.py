@@ -19,7 +19,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["AlleleMap", "RecordError", "allele_map", "frequencies", "per_allele", "scalar"]
+__all__ = [
+    "ALLELE_TAGS",
+    "AlleleMap",
+    "RecordError",
+    "allele_map",
+    "frequencies",
+    "per_allele",
+    "scalar",
+]
+
+#: INFO tags naming a split record's original alleles (``vt decompose``, ``vt normalize``),
+#: in the order :func:`allele_map` takes their values.
+ALLELE_TAGS = ("OLD_MULTIALLELIC", "OLD_VARIANT")
 
 
 class RecordError(ValueError):

@@ -14,14 +14,17 @@ raises :class:`FallbackError`: the caller hands that record to pysam.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from itertools import repeat
 from operator import add, itemgetter, le, sub
 from typing import Any
 
+from nodes.build._arrays import ALLELE_TAGS, RecordError, allele_map
 from nodes.build.vcf_counts import ABSENT, Counts, InfoCounter
 
 _INT = re.compile(rb"-?[0-9]{1,9}")  # wider values: htslib's int32 rules, left to pysam
+_WHOLE = re.compile(rb"[-+]?[0-9]+")  # an integer of any width (htslib's range rules apply)
+_NUMBER = re.compile(rb"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _MISSING = object()
 
 
@@ -32,9 +35,20 @@ class FallbackError(Exception):
 class InfoText:
     """Counts one file's INFO text; built once per header."""
 
-    def __init__(self, counter: InfoCounter, scalar: Collection[str]) -> None:
+    def __init__(
+        self,
+        counter: InfoCounter,
+        scalar: Collection[str],
+        tags: Sequence[str] = (),
+        floats: Collection[str] = (),
+    ) -> None:
         self.counter = counter
-        self._names = counter.needed_keys()
+        #: Type=Float keys (AF-only groups' frequencies).
+        self._floats = frozenset(floats)
+        self._counts = counter.needed_keys()
+        #: vt's OLD_MULTIALLELIC/OLD_VARIANT (strings), read after the counts.
+        self._tags = tuple(tags)
+        self._names = (*self._counts, *self._tags)
         self._needed = tuple(name.encode() for name in self._names)
         self._scalar = tuple(name in scalar for name in self._names)
         self._layouts: dict[tuple[bytes, ...], _Layout | None] = {}
@@ -42,14 +56,21 @@ class InfoText:
         self._n_groups = len(counter.labels)
         self._typed: list[dict[bytes, Any]] = [{}, {}]  # per scalar: text → pysam value
 
-    def rows(self, info_b: bytes, n_alt: int, haploid: bool) -> list[list[Counts | None]]:
+    def rows(
+        self, info_b: bytes, n_alt: int, haploid: bool, alt_b: bytes = b""
+    ) -> list[list[Counts | None]]:
         """``counts[allele][group]`` of one record (RecordError, FallbackError propagate)."""
         flat, layout = self._split(info_b)
         rows = None
         if not haploid and layout.simple is not None:
             rows = _simple_rows(layout.simple(flat), self._n_groups, n_alt)
         if rows is None:
-            rows = self.counter.count(self._info_dict(flat, layout), n_alt, haploid)
+            info = self._info_dict(flat, layout)
+            remap = None
+            if self._tags:
+                tags = [info.pop(t, None) for t in ALLELE_TAGS]
+                remap = allele_map(tags[0], tags[1], alt_b.decode().split(","))
+            rows = self.counter.count(info, n_alt, haploid, remap)
         return rows
 
     def _split(self, info_b: bytes) -> tuple[list[Any], _Layout]:
@@ -72,13 +93,23 @@ class InfoText:
         result: dict[str, Any] = {}
         typed = self._typed
         values = layout.values(flat)
-        for name, scalar, text in zip(self._names, self._scalar, values, strict=False):
+        n_counts = len(self._counts)
+        for i, (name, scalar, text) in enumerate(
+            zip(self._names, self._scalar, values, strict=False)
+        ):
             if text is None:
+                continue
+            if i >= n_counts:  # a vt tag: the text itself (OLD_VARIANT: Number=.)
+                tag = text.decode(errors="replace")
+                result[name] = tuple(tag.split(",")) if "," in tag else tag
+                continue
+            if name in self._floats:
+                result[name] = _float_value(text, scalar)
                 continue
             cache = typed[scalar]
             value = cache.get(text, _MISSING)
             if value is _MISSING:
-                value = _pysam_value(text, scalar)
+                value = _pysam_value(name, text, scalar)
                 if len(cache) > 20_000:
                     cache.clear()
                 cache[text] = value
@@ -114,9 +145,12 @@ class InfoText:
             for _, f in self.counter.convention.groups
         ]
         simple = None
-        # AC, AN and homozygous counts only, every group present: see _simple_rows.
-        if all(g[2] and g[3] not in position and g[4] not in position for g in groups) and all(
-            k in position for g in groups for k in g[:3]
+        # AC, AN and homozygous counts only, every group present, Number A and 1 (an R or G
+        # array's length is not n_alt): see _simple_rows.
+        if (
+            self.counter.plain
+            and all(g[2] and g[3] not in position and g[4] not in position for g in groups)
+            and all(k in position for g in groups for k in g[:3])
         ):
             simple = itemgetter(*(position[g[i]] for i in range(3) for g in groups))  # type: ignore[index]
         return _Layout(values, simple)
@@ -175,12 +209,16 @@ def _simple_rows(
     return rows  # type: ignore[return-value]
 
 
-def _pysam_value(text: bytes, scalar: bool) -> Any:
-    """What pysam returns for an Integer value of Number 1 (``scalar``) or A."""
+def _pysam_value(name: str, text: bytes, scalar: bool) -> Any:
+    """What pysam returns for an Integer value of Number 1 (``scalar``) or an array.
+
+    A fraction is refused here: htslib would silently truncate ``1.5`` to 1.
+    """
     if scalar:
         if text in (b"", b"."):
             return None
         if _INT.fullmatch(text) is None:
+            _not_integer(name, text)
             raise FallbackError
         return int(text)
     values: list[int | None] = []
@@ -188,7 +226,46 @@ def _pysam_value(text: bytes, scalar: bool) -> Any:
         if piece in (b"", b"."):
             values.append(None)
         elif _INT.fullmatch(piece) is None:
+            _not_integer(name, text)
             raise FallbackError
         else:
             values.append(int(piece))
     return tuple(values)
+
+
+def _float_value(text: bytes, scalar: bool) -> Any:
+    """What pysam returns for a Float value (``None`` for ``.``), or FallbackError."""
+    values: list[float | None] = []
+    for piece in text.split(b","):
+        if piece in (b"", b"."):
+            values.append(None)
+        elif _NUMBER.fullmatch(piece) is None:
+            raise FallbackError
+        else:
+            values.append(float(piece))
+    if scalar:
+        if len(values) != 1:
+            raise FallbackError
+        return values[0]
+    return tuple(values)
+
+
+def _not_integer(name: str, text: bytes) -> None:
+    """Raise a RecordError for a number that is not an integer (``1.5``, ``2e3``)."""
+    for piece in text.split(b","):
+        if _NUMBER.fullmatch(piece) and not _WHOLE.fullmatch(piece):
+            raise RecordError(
+                f"{name} is declared Type=Integer but holds {text.decode(errors='replace')}"
+            )
+
+
+def integer_problem(info_b: bytes, names: Sequence[str]) -> str | None:
+    """What is wrong with the Integer values of ``names`` in INFO text, if anything."""
+    for part in info_b.split(b";"):
+        key, eq, value = part.partition(b"=")
+        if eq and key.decode(errors="replace") in names:
+            try:
+                _not_integer(key.decode(), value)
+            except RecordError as exc:
+                return str(exc)
+    return None

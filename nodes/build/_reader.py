@@ -19,9 +19,9 @@ from mesh.errors import IndexBuildError, InvalidArgumentError
 from mesh.genome import Assembly, canonical_chromosome, contig_length
 from mesh.normalize import normalize
 from mesh.variants import validate_variant
-from nodes.build._arrays import allele_map
+from nodes.build._arrays import ALLELE_TAGS, allele_map
 from nodes.build._encode import ValueEncoder, encode_filters
-from nodes.build.conventions import ALLELE_TAGS, detect
+from nodes.build.conventions import detect
 from nodes.build.genotype_counts import GenotypeCounter, Sample, is_haploid_for_males
 from nodes.build.vcf_counts import InfoConvention, InfoCounter, RecordError
 from nodes.index.keys import encode_key, position_prefix

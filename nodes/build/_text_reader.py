@@ -27,15 +27,14 @@ from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import Any
 
-from mesh.errors import InvalidArgumentError
+from mesh.errors import IndexBuildError, InvalidArgumentError
 from mesh.genome import CONTIG_CODES, contig_length
 from mesh.normalize import normalize, trim
 from mesh.variants import validate_variant
 from nodes.build import _vcf_text
 from nodes.build._encode import encode_filters, variant_field, varint
-from nodes.build._info_text import FallbackError, InfoText
+from nodes.build._info_text import FallbackError, InfoText, integer_problem
 from nodes.build._reader import HOLDBACK_BP, TICK, Config, Emit, PysamReader, Stats, Task, open_vcf
-from nodes.build.conventions import ALLELE_TAGS
 from nodes.build.genotype_counts import is_haploid_for_males
 from nodes.build.vcf_counts import RecordError
 from nodes.index.keys import MAX_INLINE_ALLELES, encode_key
@@ -80,19 +79,34 @@ class _Counted:
 
 
 def text_readable(reader: PysamReader) -> bool:
-    """Whether the fast path reads this file: VCF text, INFO counts of Integer A/1 keys."""
+    """Whether the fast path reads this file: VCF text, INFO counts of Integer keys.
+
+    Any declared Number (A, R, G, 1, .) and vt's allele tags: the text is read here and
+    counted by the same :class:`~nodes.build.vcf_counts.InfoCounter`.
+    """
     if not reader.config.fast_text or reader.info is None:
         return False
     vcf = reader.vcf
     if vcf.format != "VCF" or vcf.compression not in ("NONE", "GZIP", "BGZF"):
         return False
-    if any(tag in vcf.header.info for tag in ALLELE_TAGS):
-        return False  # split by vt: arrays in the original allele order (pysam reads them)
+    af = {f.af for _, f in reader.info.convention.groups if f.ac is None}
     for key in reader.info.needed_keys():
-        meta = vcf.header.info[key]
-        if meta.type != "Integer" or meta.number not in ("A", 1):
+        if vcf.header.info[key].type != ("Float" if key in af else "Integer"):
             return False
     return True
+
+
+def refuse_unreadable_g(reader: PysamReader) -> None:
+    """A Number=G INFO count cannot be read by pysam (BCF, or text this reader leaves)."""
+    if reader.info is None:
+        return
+    for key in reader.info.needed_keys():
+        if reader.vcf.header.info[key].number == "G":
+            raise IndexBuildError(
+                f"{reader.path}: INFO {key} is Number=G, which htslib reads only in FORMAT: "
+                "build from the VCF text (bgzipped), whose INFO the builder reads itself",
+                reason="HEADER_NUMBER",
+            )
 
 
 class TextReader(PysamReader):
@@ -102,10 +116,15 @@ class TextReader(PysamReader):
         super().__init__(config, file_index, reference)
         self.text = text_readable(self)
         if not self.text:
+            refuse_unreadable_g(self)
             return
         assert self.info is not None
         scalar = {k for k in self.info.needed_keys() if self.vcf.header.info[k].number == 1}
-        self._info_text = InfoText(self.info, scalar)
+        #: Split by vt: a line's counts depend on its ALT too (the cache key holds it).
+        self._vt = bool(self._vt_tags)
+        floats = {k for k in self.info.needed_keys() if self.vcf.header.info[k].type == "Float"}
+        self._info_text = InfoText(self.info, scalar, self._vt_tags, floats)
+        self._integer_keys = tuple(k for k in self.info.needed_keys() if k not in floats)
         self._counted: dict[tuple[bytes, bool], _Counted] = {}
         self._cache_bytes = 0
         self._lookups = self._hits = 0
@@ -191,9 +210,10 @@ class TextReader(PysamReader):
             )
             if info_b[-1:] == b"\r":
                 info_b = info_b[:-1]
-            counted = self._counted.get((info_b, haploid)) if self._use_cache else None
+            cache_key = info_b + b"\t" + alt_b if self._vt else info_b
+            counted = self._counted.get((cache_key, haploid)) if self._use_cache else None
             if counted is None or counted.n_alt != n_alt:
-                counted = self._count(info_b, n_alt, haploid)
+                counted = self._count(info_b, n_alt, haploid, cache_key, alt_b)
             else:
                 self._hits += 1
             stats.max_an = max(stats.max_an, counted.total_an)
@@ -278,6 +298,13 @@ class TextReader(PysamReader):
 
     def _fallback(self, line: bytes, emit: Emit, stats: Stats, last: bytes) -> int:
         """Read one line with pysam (whatever it makes of it); return the records read."""
+        cols = line.split(b"\t", 8)
+        problem = integer_problem(cols[7], self._integer_keys) if len(cols) > 7 else None
+        if problem is not None:  # htslib would truncate the fraction, silently
+            if not self.config.skip:
+                raise self.record_error(RecordError(problem), _where(line))
+            stats.invalid += 1
+            return 1
         with tempfile.TemporaryDirectory(prefix="allelemesh-record-") as tmp:
             path = os.path.join(tmp, "record.vcf")
             with open(path, "wb") as out:
@@ -313,9 +340,11 @@ class TextReader(PysamReader):
         filters = self._filter_bytes[filt_b] = encode_filters(names)
         return filters
 
-    def _count(self, info_b: bytes, n_alt: int, haploid: bool) -> _Counted:
+    def _count(
+        self, info_b: bytes, n_alt: int, haploid: bool, cache_key: bytes, alt_b: bytes
+    ) -> _Counted:
         """Count one record's INFO text (RecordError, FallbackError propagate; uncached)."""
-        rows = self._info_text.rows(info_b, n_alt, haploid)
+        rows = self._info_text.rows(info_b, n_alt, haploid, alt_b)
         total = rows[0][0]
         parts: list[tuple[bytes, bytes] | str] = []
         size = len(info_b)
@@ -337,7 +366,7 @@ class TextReader(PysamReader):
             else:
                 if self._cache_bytes + size > _CACHE_BYTES:
                     self._evict()
-                self._counted[info_b, haploid] = counted
+                self._counted[cache_key, haploid] = counted
                 self._cache_bytes += size
         return counted
 

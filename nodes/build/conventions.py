@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mesh.errors import IndexBuildError
+from nodes.build._arrays import ALLELE_TAGS
 from nodes.build.vcf_counts import (
     GROUPS_HEADER_KEY,
     InfoConvention,
@@ -36,8 +37,6 @@ from nodes.build.vcf_counts import (
 
 __all__ = ["ALLELE_TAGS", "Detection", "GroupReport", "detect", "detect_file"]
 
-#: INFO tags naming a split record's original alleles (``vt decompose``, ``vt normalize``).
-ALLELE_TAGS = ("OLD_MULTIALLELIC", "OLD_VARIANT")
 SPLIT_VT = "vt"
 SPLIT_BCFTOOLS = "bcftools"
 SPLIT_HERE = "here"

@@ -329,7 +329,7 @@ class InfoCounter:
         needed = {k for keys in self._keys for k in keys if k} | {k for k in self._af_only if k}
         an_keys = {f.an for f in self._fields}
         #: Every per-allele key Number=A and AN keys Number=1: the fast path may take them.
-        self._plain = all(
+        self.plain = self._plain = all(
             self._numbers.get(k, "1" if k in an_keys else "A") == ("1" if k in an_keys else "A")
             for k in needed
         )

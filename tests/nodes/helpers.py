@@ -57,3 +57,18 @@ def counts_by_label(freq: allele_pb2.VariantFrequency) -> dict[str, Counts]:
             assert c.allele_frequency == c.allele_count / c.allele_number
         assert c.precision == allele_pb2.COUNT_PRECISION_EXACT
     return result
+
+
+def require_tool(name: str, how: str) -> str:
+    """The path of a command-line tool the test needs: skipped without it, failed under CI."""
+    import os
+    import shutil
+
+    import pytest
+
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is not installed ({how})")
+        pytest.skip(f"needs {name} ({how})")
+    return path
