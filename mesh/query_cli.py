@@ -28,6 +28,7 @@ from mesh.reference import FastaReference
 from mesh.tables import print_table
 from mesh.tls_diagnosis import diagnose
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
+from mesh.variant_ids import is_variant_id, parse_variant_id
 from mesh.variants import RegionKey, VariantKey
 
 _SCOPES = {"local": allele_pb2.SCOPE_LOCAL, "mesh": allele_pb2.SCOPE_MESH}
@@ -40,7 +41,8 @@ def add_query_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="look up a variant (or a region) at a node or gateway",
         description="VARIANT in any accepted notation: 1-55051215-G-GA, chr1:55051215:G:GA, "
         "'1:55051215 G>GA', SPDI NC_000001.11:55051214:G:GA, HGVS NC_000001.11:g.55051215G>A "
-        "or an HGVS genomic indel (with --reference); or a region such as 1:55051000-55052000.",
+        "or an HGVS genomic indel (with --reference); a region such as 1:55051000-55052000; "
+        "or a dbSNP rsID (rs11591147): every variant the datasets record under it.",
     )
     query.add_argument("variant", metavar="VARIANT", help="variant or region")
     query.add_argument("--target", required=True, help="HOST:PORT of a node or gateway")
@@ -68,6 +70,8 @@ def run_query(args: argparse.Namespace) -> int:
     """Send the lookup and print the answer."""
     assembly = Assembly(args.assembly)
     scope = _SCOPES[args.scope]
+    if is_variant_id(args.variant):
+        return _query_variant_id(args, assembly, scope)
     reference = FastaReference(args.reference, assembly) if args.reference else None
     try:
         key = parse_variant_or_region(args.variant, assembly, field="VARIANT", reference=reference)
@@ -125,6 +129,32 @@ def run_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _query_variant_id(args: argparse.Namespace, assembly: Assembly, scope: int) -> int:
+    """``query rs11591147``: every variant the rsID names (``LookupVariantId``)."""
+    request = allele_service_pb2.LookupVariantIdRequest(
+        assembly=assembly.to_proto(),
+        variant_id=parse_variant_id(args.variant, "VARIANT"),
+        dataset_ids=args.dataset,
+        populations=args.population,
+        scope=scope,  # type: ignore[arg-type]
+    )
+    tls = client_tls(args, "query")
+    channel = client_channel(args, tls)
+    try:
+        stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
+        response = stub.LookupVariantId(request, timeout=args.timeout)
+    except grpc.RpcError as error:
+        raise _answer_error(args, tls, error) from None
+    finally:
+        channel.close()
+    if args.json:
+        as_dict = json_format.MessageToDict(response, preserving_proto_field_name=True)
+        print(json.dumps(as_dict, indent=2))
+    else:
+        print_variant_id(response, sys.stdout)
+    return 0
+
+
 def _answer_error(
     args: argparse.Namespace, tls: TlsConfig | None, error: grpc.RpcError
 ) -> MeshError:
@@ -177,13 +207,36 @@ def _count_cells(counts: allele_pb2.AlleleCounts) -> list[str]:
 
 def print_frequencies(response: Any, out: TextIO) -> None:
     """Print frequencies, the pooled row (if any) and every node's outcome as tables."""
-    table = Table(title="Allele frequencies", show_lines=False)
+    _print_frequency_table(response, out, "Allele frequencies")
+    _print_outcomes(response.outcomes, out)
+
+
+def print_variant_id(response: allele_service_pb2.LookupVariantIdResponse, out: TextIO) -> None:
+    """Print one table per variant the rsID names (labelled), then the node outcomes."""
+    rsid = response.variant_id
+    names = [_name(r.variant) for r in response.results]
+    if not names:
+        print(f"{rsid}: no dataset of the nodes that answered records it", file=out)
+    else:
+        plural = "s" if len(names) > 1 else ""
+        print(f"{rsid} names {len(names)} variant{plural}: {', '.join(names)}", file=out)
+    for result, name in zip(response.results, names, strict=True):
+        _print_frequency_table(result, out, f"{rsid} → {name}")
+    _print_outcomes(response.outcomes, out)
+
+
+def _name(v: allele_pb2.Variant) -> str:
+    return f"{v.chromosome}-{v.position}-{v.reference_bases}-{v.alternate_bases}"
+
+
+def _print_frequency_table(response: Any, out: TextIO, title: str) -> None:
+    table = Table(title=title, show_lines=False)
     for column in ("variant", "dataset", "node", "country", "AC", "AN", "AF", "hom", "het", "hemi"):
         table.add_column(column, justify="right" if column in "AC AN AF hom het hemi" else "left")
     for f in response.frequencies:
-        v = f.variant
-        name = f"{v.chromosome}-{v.position}-{v.reference_bases}-{v.alternate_bases}"
-        table.add_row(name, f.dataset_id, f.node_id, f.country, *_count_cells(f.counts)[:6])
+        table.add_row(
+            _name(f.variant), f.dataset_id, f.node_id, f.country, *_count_cells(f.counts)[:6]
+        )
         for p in f.populations:
             table.add_row("", f"  {p.population}", "", "", *_count_cells(p.counts)[:6])
     if response.HasField("pooled") if hasattr(response, "pooled") else False:
@@ -192,10 +245,13 @@ def print_frequencies(response: Any, out: TextIO) -> None:
             cells = _count_cells(p.counts)[:6]
             table.add_row("", f"  {p.population}", "", "", *cells, style="bold")
     print_table(table, out)
+
+
+def _print_outcomes(node_outcomes: Any, out: TextIO) -> None:
     outcomes = Table(title="Node outcomes")
     for column in ("node", "country", "status", "latency ms", "frequencies"):
         outcomes.add_column(column)
-    for o in response.outcomes:
+    for o in node_outcomes:
         status = code_name(o.status.code, str(o.status.code))
         detail = f" ({o.status.message})" if o.status.message else ""
         outcomes.add_row(
