@@ -287,7 +287,10 @@ def parse_variant_or_region(
             raise
     shown = _shorten(stripped)
     if _RSID.fullmatch(stripped):
-        why = f"{shown!r} is a dbSNP rsID; variants are looked up by position and alleles"
+        why = (
+            f"{shown!r} is a dbSNP rsID: look it up as one (JSON API /v1/rsids/{shown}, "
+            f"allelemesh query {shown}, Beacon genomicAlleleShortForm), not as a variant"
+        )
     elif position := _POSITION_ONLY.fullmatch(stripped):
         chrom, pos = position.group("chrom", "pos")
         why = (

@@ -27,8 +27,6 @@ NEITHER = "as a variant or a region (gene names are not looked up)"
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("rs123", "'rs123' is a dbSNP rsID; variants are looked up by position and "
-                  f"alleles{LISTS}"),
         ("BRCA1", f"cannot read 'BRCA1' {NEITHER}{LISTS}"),
         ("chr1:abc", f"cannot read 'chr1:abc' {NEITHER}{LISTS}"),
         ("1:55051215", "'1:55051215' is a position without alleles: give the bases "
