@@ -9,7 +9,9 @@ ones (see ARCHITECTURE.md):
   ``[start, end)``, i.e. the 1-based inclusive region ``start + 1 .. end``.
 
 ``genomicAlleleShortForm`` (any notation :func:`mesh.notation.parse_variant` reads,
-e.g. HGVS ``NC_000001.11:g.55051215G>A``) is a sequence query too. Errors are 400
+e.g. HGVS ``NC_000001.11:g.55051215G>A``) is a sequence query too; a dbSNP rsID there
+(``rs11591147``: the model's short form names one variant by a string, and has no
+identifier parameter) asks for every variant the datasets record under that id. Errors are 400
 problems naming the parameter as the client sent it (``start`` for GET,
 ``query.requestParameters.start`` for POST).
 """
@@ -26,6 +28,7 @@ from gateway.http.settings import HttpSettings
 from mesh.errors import InvalidArgumentError
 from mesh.genome import Assembly
 from mesh.notation import parse_count, parse_variant
+from mesh.variant_ids import is_variant_id
 from mesh.variants import RegionKey, VariantKey, validate_region, validate_variant
 
 GRANULARITIES = ("boolean", "count", "record")
@@ -56,6 +59,8 @@ class BeaconQuery:
     dataset_ids: list[str]
     variant: VariantKey | None = None
     region: RegionKey | None = None
+    #: An rsID given as ``genomicAlleleShortForm`` (lower case).
+    variant_id: str | None = None
     variant_type: str | None = None
     alternate_bases: str | None = None
     filters: list[str] = field(default_factory=list)
@@ -67,7 +72,7 @@ class BeaconQuery:
     @property
     def located(self) -> bool:
         """Whether the request names a variant or a range (a bare ``GET`` names neither)."""
-        return self.variant is not None or self.region is not None
+        return self.variant is not None or self.region is not None or self.variant_id is not None
 
 
 def variant_class(ref: str, alt: str) -> str:
@@ -248,6 +253,9 @@ def _locate(query: BeaconQuery, p: _Reader, settings: HttpSettings) -> None:
     if all(p.raw.get(k) in (None, "", []) for k in (*_LOCATING, "genomicAlleleShortForm")):
         return
     short_form = p.text("genomicAlleleShortForm")
+    if short_form is not None and is_variant_id(short_form):
+        query.variant_id = short_form.strip().lower()
+        return
     if short_form is not None:
         query.variant = _short_form_variant(short_form, query.assembly, p, settings)
         return

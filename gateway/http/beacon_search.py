@@ -135,6 +135,19 @@ async def _run_query(
     result = SearchResult(skip=query.skip, limit=query.limit)
     if not query.located:
         return result
+    if query.variant_id is not None:
+        by_id = allele_service_pb2.LookupVariantIdRequest(
+            assembly=query.assembly.to_proto(),
+            variant_id=query.variant_id,
+            dataset_ids=query.dataset_ids,
+            scope=settings.scope,
+        )
+        named = await backend.lookup_variant_id(by_id, timeout=settings.timeout_s)
+        result.add_outcomes(named.outcomes)
+        for variant in named.results:  # every variant the id names: records of each
+            for frequency in variant.frequencies:
+                _take(query, result, frequency)
+        return result
     if query.variant is not None:
         lookup = allele_service_pb2.LookupVariantRequest(
             assembly=query.assembly.to_proto(),

@@ -16,6 +16,7 @@ from gateway.http.app import create_app
 from gateway.http.backend import GrpcBackend
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from tests.count_helpers import FIELDS, as_tuple, pool_tuples
+from tests.http import beacon_schemas as bs
 from tests.mesh_harness import running_mesh, running_nodes
 from tests.variant_id_world import build_world, expected_rows, expected_variants
 
@@ -149,3 +150,41 @@ async def test_rsids_in_the_json_api(tmp_path: Path) -> None:
     assert unknown.json()["results"] == []
     assert bad.status_code == 400
     assert bad.json()["field"] == "rsid"
+
+
+async def test_rsids_in_the_beacon(tmp_path: Path) -> None:
+    """``genomicAlleleShortForm=rs400``: records of every variant, each labelled."""
+    specs, records = build_world(tmp_path)
+    async with running_mesh(specs) as mesh:
+        backend = GrpcBackend(f"127.0.0.1:{mesh.client.gateway.port}")
+        try:
+            transport = httpx.ASGITransport(app=create_app(backend))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                answer = await http.get(
+                    "/api/g_variants",
+                    params={"genomicAlleleShortForm": "rs400", "requestedGranularity": "record"},
+                )
+                counted = await http.get(
+                    "/api/g_variants",
+                    params={"genomicAlleleShortForm": "rs999", "requestedGranularity": "count"},
+                )
+        finally:
+            await backend.close()
+    assert answer.status_code == 200, answer.text
+    document = answer.json()
+    bs.assert_g_variants_valid(document)
+    got = {
+        (s["id"], r["variantInternalId"])
+        for s in document["response"]["resultSets"]
+        for r in s["results"]
+    }
+    wanted = {
+        (dataset_id, "GRCh38:" + "-".join(str(x) for x in variant))
+        for variant in expected_variants(records, "rs400")
+        for dataset_id in expected_rows(records, variant)
+    }
+    assert got == wanted
+    assert len({v for _d, v in wanted}) == 2  # two variants, each record names its own
+    assert document["responseSummary"]["numTotalResults"] == len(wanted)
+    assert counted.status_code == 200
+    assert counted.json()["responseSummary"] == {"exists": False, "numTotalResults": 0}
