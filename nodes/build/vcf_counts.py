@@ -381,9 +381,12 @@ class InfoCounter:
                 # (``nhomalt=.`` used to crash here: a missing value is a record error.)
                 if hom is not None and (type(hom) is not tuple or len(hom) != n_alt or None in hom):
                     hom = per_allele(str(k_hom), hom, n_alt, "A", remap)
-            elif ac is None or an is None:
+            elif ac is None or an is None or _all_missing(ac):
+                # A group whose AC or AN is not in the record, or is "." (every value):
+                # unknown here, so absent from this record (documented tolerance).
                 if i == 0:
-                    raise RecordError(f"{k_an if ac is not None else k_ac} missing")
+                    missing = k_ac if ac is None or _all_missing(ac) else k_an
+                    raise RecordError(f"{missing} is missing ('.' or not given): no total count")
                 raw.append(None)
                 continue
             else:
@@ -464,6 +467,11 @@ class InfoCounter:
             ABSENT if het is None else het,
             ABSENT if hemi is None else hemi,
         )
+
+
+def _all_missing(value: Any) -> bool:
+    """``.`` for every value (pysam: ``(None, ...)``)."""
+    return type(value) is tuple and all(v is None for v in value)
 
 
 def _optional(

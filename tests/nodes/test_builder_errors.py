@@ -38,7 +38,7 @@ def _assert_nothing_left(tmp_path: Path) -> None:
             "AC has 1 value but ALT has 2 alleles",
         ),
         ("1\t200\t.\tA\tC\t.\tPASS\tAC=12;AN=10;nhomalt=0", "AC 12 > AN 10"),
-        ("1\t200\t.\tA\tC\t.\tPASS\tAC=1;nhomalt=0", "AN missing"),
+        ("1\t200\t.\tA\tC\t.\tPASS\tAC=1;nhomalt=0", "AN is missing"),
         ("1\t200\t.\tA\tC\t.\tPASS\tAC=4;AN=10;nhomalt=3", "exceed AC 4"),
         ("chrUn_KI270302v1\t200\t.\tA\tC\t.\tPASS\tAC=1;AN=10", "is not a chromosome of GRCh38"),
         ("1\t200\t.\tA\tCQ\t.\tPASS\tAC=1;AN=10", "only the bases A, C, G, T and N"),
