@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pysam
@@ -39,6 +39,18 @@ Emit = Callable[[bytes, bytes, Origin, bytes], None]
 HOLDBACK_BP = 1000
 WINDOW_BP = 250_000  # per parallel pysam task; bounds the results held in memory
 TICK = 8192
+
+
+def allele_kind(alt: str) -> str | None:
+    """What a non-sequence ALT allele is (``None``: bases, to be indexed)."""
+    first = alt[:1]
+    if first == "<":
+        return "non_ref" if alt in ("<NON_REF>", "<*>") else "symbolic"
+    if alt == "*":
+        return "star"
+    if "[" in alt or "]" in alt or first == "." or alt[-1:] == ".":
+        return "breakend" if alt != "." else "no_alt"
+    return None
 
 
 def origin_text(origin: Origin) -> str:
@@ -71,6 +83,8 @@ class Stats:
     alleles: int = 0
     invalid: int = 0
     symbolic: int = 0
+    #: Alleles (or records) not indexed, by kind (:func:`allele_kind`, ``reference_block``).
+    kinds: dict[str, int] = field(default_factory=dict)
     max_an: int = 0
 
     def merge(self, other: Stats) -> None:
@@ -80,6 +94,28 @@ class Stats:
         self.invalid += other.invalid
         self.symbolic += other.symbolic
         self.max_an = max(self.max_an, other.max_an)
+        for kind, n in other.kinds.items():
+            self.kinds[kind] = self.kinds.get(kind, 0) + n
+
+    def skip(self, kind: str) -> None:
+        """Count one allele (or record) not indexed."""
+        self.symbolic += 1
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
+
+    def skip_record(self, kinds: list[str | None]) -> bool:
+        """Count a record's non-sequence alleles; ``True`` when it has none to index.
+
+        A record whose only ALTs are ``<NON_REF>``/``<*>`` is a gVCF reference block:
+        counted once as such, and adds nothing (its INFO is not read).
+        """
+        if not all(kinds):
+            return False
+        if all(k == "non_ref" for k in kinds):
+            self.skip("reference_block")
+        else:
+            for kind in kinds:
+                self.skip(str(kind))
+        return True
 
 
 @dataclass(frozen=True)
@@ -292,7 +328,10 @@ class PysamReader:
         pos: int = rec.pos
         alts = rec.alts
         if not alts:
-            stats.symbolic += 1
+            stats.skip("no_alt")
+            return []
+        kinds = [allele_kind(alt) for alt in alts]
+        if any(kinds) and stats.skip_record(kinds):
             return []
         n_alt = len(alts)
         haploid = chrom in ("X", "Y") and is_haploid_for_males(chrom, pos, self.config.assembly)
@@ -317,8 +356,8 @@ class PysamReader:
         ref: str = rec.ref
         items: list[Item] = []
         for a, alt in enumerate(alts):
-            if alt[0] in "<*." or "[" in alt or "]" in alt:
-                stats.symbolic += 1
+            if kinds[a] is not None:
+                stats.skip(str(kinds[a]))
                 continue
             variant = normalize(
                 validate_variant(chrom, pos, ref, alt, self.config.assembly), self.reference

@@ -34,7 +34,17 @@ from mesh.variants import validate_variant
 from nodes.build import _vcf_text
 from nodes.build._encode import encode_filters, variant_field, varint
 from nodes.build._info_text import FallbackError, InfoText, integer_problem
-from nodes.build._reader import HOLDBACK_BP, TICK, Config, Emit, PysamReader, Stats, Task, open_vcf
+from nodes.build._reader import (
+    HOLDBACK_BP,
+    TICK,
+    Config,
+    Emit,
+    PysamReader,
+    Stats,
+    Task,
+    allele_kind,
+    open_vcf,
+)
 from nodes.build.genotype_counts import is_haploid_for_males
 from nodes.build.vcf_counts import RecordError
 from nodes.index.keys import MAX_INLINE_ALLELES, encode_key
@@ -42,6 +52,7 @@ from nodes.index.keys import MAX_INLINE_ALLELES, encode_key
 _PREFIX = struct.Struct(">BI").pack
 _RANGE_BYTES = 2 << 20  # compressed bytes per parallel task
 _ACGT = re.compile(rb"[ACGT]+")
+_ODD = re.compile(rb"[<*\[\].]")  # an ALT that may not be bases: see allele_kind
 _SNV = {(r, a): r + b">" + a for r in (b"A", b"C", b"G", b"T") for a in (b"A", b"C", b"G", b"T")}
 _SNV_PARTS = {
     pair: b"\x1a\x01" + pair[0] + b"\x22\x01" + pair[1] for pair in _SNV if pair[0] != pair[1]
@@ -201,9 +212,10 @@ class TextReader(PysamReader):
             if type(contig) is str:
                 raise RecordError(contig)
             assert isinstance(contig, _Contig)
-            if alt_b == b".":
-                stats.symbolic += 1
-                return True
+            if (ref_b, alt_b) not in _SNV and _ODD.search(alt_b) is not None:
+                kinds = [allele_kind(a) for a in alt_b.decode(errors="replace").split(",")]
+                if stats.skip_record(kinds):
+                    return True
             n_alt = alt_b.count(b",") + 1
             haploid = contig.sex and is_haploid_for_males(
                 contig.canonical, pos, self.config.assembly
@@ -240,8 +252,8 @@ class TextReader(PysamReader):
                 return False
             items = []
             for a, alt in enumerate(alts):
-                if alt[:1] in (b"<", b"*", b".") or b"[" in alt or b"]" in alt:
-                    stats.symbolic += 1
+                if alt[:1] in (b"<", b"*", b".") or b"[" in alt or b"]" in alt or alt[-1:] == b".":
+                    stats.skip(str(allele_kind(alt.decode(errors="replace"))))
                     continue
                 item = self._plain_allele(contig, pos, ref_b, alt)
                 if item is None:

@@ -416,5 +416,6 @@ def _metadata(
         info_convention=",".join(sorted({r.convention for r in readers})),
         convention=readers[0].detection.to_json(),
         skipped={"invalid": stats.invalid, "symbolic": stats.symbolic, "duplicate": duplicates},
+        skipped_alleles=dict(sorted(stats.kinds.items())),
         built_tier=options.tier,
     )

@@ -83,6 +83,10 @@ class DatasetMetadata:
     #: How the counts were read (:meth:`nodes.build.conventions.Detection.to_json`, first file).
     convention: dict[str, Any] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    #: The ``symbolic`` skips by kind: ``symbolic`` (``<DEL>``...), ``breakend``, ``star``
+    #: (``*``), ``non_ref`` (``<NON_REF>``/``<*>`` beside bases), ``reference_block`` (a
+    #: gVCF record with only those, counted once), ``no_alt`` (ALT ``.``).
+    skipped_alleles: dict[str, int] = field(default_factory=dict)
     build_seconds: float = 0.0
     #: When the publishable metadata was last set (empty: with the build, or never).
     metadata_time: str = ""

@@ -153,6 +153,7 @@ def test_metadata_content(tmp_path):
         "source_reference",
         "built_tier",
         "convention",
+        "skipped_alleles",
         "variant_ids",
         "variant_id_count",
     }
