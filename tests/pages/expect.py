@@ -7,6 +7,8 @@ from tests.vcf_factory import Counts
 
 #: What a page shows for a count the dataset did not give.
 UNKNOWN = "—"
+#: What a value of each precision starts with (``lower``: a pool with a withheld part).
+MARKS = {"exact": "", "rounded": "≈", "lower": "≥"}
 #: Columns of a count row, in page order after the label cells.
 COUNT_COLUMNS = ("AC", "AN", "AF", "Hom", "Het", "Hemi")
 
@@ -21,7 +23,7 @@ def count_texts(counts: Counts, precision: str) -> list[str]:
     if precision == "suppressed":
         return ["suppressed"] * 6
     ac, an, hom, het, hemi = counts
-    mark = "≈" if precision == "rounded" else ""
+    mark = MARKS[precision]
 
     def cell(value: int | None) -> str:
         return UNKNOWN if value is None else f"{mark}{value:,}"  # unknown: not 0
@@ -45,14 +47,23 @@ def rows_for(
 
 
 def pooled(rows: list[tuple[Counts, str]]) -> tuple[Counts, str]:
-    """Sum of the released rows; ``rounded`` when any part is inexact."""
+    """Sum of the released rows: ``lower`` (a bound) when a part is withheld and another
+    released, ``rounded`` when a part is rounded, ``suppressed`` when every part is."""
     total: list[int | None] = [0, 0, 0, 0, 0]
-    for counts, _ in rows:
+    released = [(c, p) for c, p in rows if p != "suppressed"]
+    for counts, _ in released:
         total = [
             None if a is None or b is None else a + b for a, b in zip(total, counts, strict=True)
         ]
-    exact = all(p == "exact" for _, p in rows)
-    return (total[0], total[1], total[2], total[3], total[4]), "exact" if exact else "rounded"
+    if not released:
+        precision = "suppressed"
+    elif len(released) < len(rows):
+        precision = "lower"
+    elif any(p == "rounded" for _, p in released):
+        precision = "rounded"
+    else:
+        precision = "exact"
+    return (total[0], total[1], total[2], total[3], total[4]), precision
 
 
 def assert_cells(texts: list[str], expected: list[str]) -> None:
@@ -60,8 +71,8 @@ def assert_cells(texts: list[str], expected: list[str]) -> None:
     assert len(texts) == len(expected), (texts, expected)
     for column, got, want in zip(COUNT_COLUMNS, texts, expected, strict=True):
         if column == "AF" and want not in ("suppressed", UNKNOWN):
-            assert got.startswith("≈") == want.startswith("≈"), (column, got, want)
-            value, exact = float(got.lstrip("≈")), float(want.lstrip("≈"))
+            assert got[:1] == want[:1] if want[:1] in "≈≥" else got[:1] not in "≈≥", (got, want)
+            value, exact = float(got.lstrip("≈≥")), float(want.lstrip("≈≥"))
             assert value == _three_digits(exact), (column, got, want)
         else:
             assert got == want, (column, got, want)

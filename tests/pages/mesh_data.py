@@ -68,6 +68,8 @@ class DatasetSpec:
     min_ac: int = 0
     #: Give the index the sample metadata file (with this title and description).
     metadata: bool = False
+    #: The VCF's INFO convention (default: ``gdi`` with groups, else ``basic``).
+    style: str = ""
 
     def raw(self) -> dict[VariantTuple, dict[str, Counts]]:
         """``{variant: {group: (AC, AN, hom, het, hemi)}}`` in the records (``""``: the total)."""
@@ -233,7 +235,7 @@ def dataset_specs(seed: int = 11) -> list[DatasetSpec]:
 
 def build(spec: DatasetSpec, root: Path) -> Path:
     """Write the dataset's VCF and build its index."""
-    style = "gdi" if spec.groups else "basic"
+    style = spec.style or ("gdi" if spec.groups else "basic")
     vcf = write_sites_vcf(
         root / f"{spec.id}.vcf",
         spec.records,
@@ -289,9 +291,9 @@ def _node_configs(specs: list[DatasetSpec], root: Path) -> list[NodeConfig]:
 
 
 @contextmanager
-def running_mesh(root: Path) -> Iterator[RunningMesh]:
+def running_mesh(root: Path, specs: list[DatasetSpec] | None = None) -> Iterator[RunningMesh]:
     """Nodes, a dead peer and a gateway with its HTTP API, in a background event loop."""
-    specs = dataset_specs()
+    specs = specs if specs is not None else dataset_specs()
     configs = _node_configs(specs, root)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="pages-mesh", daemon=True)

@@ -18,10 +18,16 @@ async function getJson(path, params = {}) {
   for (const [name, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") query.set(name, value);
   }
-  const url = `v1/${path}${query.size ? `?${query}` : ""}`;
+  return fetchJson(`v1/${path}${query.size ? `?${query}` : ""}`, {});
+}
+
+async function fetchJson(url, init) {
   let response;
   try {
-    response = await fetch(url, { headers: { Accept: "application/json" } });
+    response = await fetch(url, {
+      ...init,
+      headers: { Accept: "application/json", ...init.headers },
+    });
   } catch (error) {
     throw new ApiError(0, { detail: `The gateway could not be reached (${error.message}).` }, "");
   }
@@ -40,6 +46,20 @@ async function getJson(path, params = {}) {
 
 export function lookupVariant(variant, assembly, dataset) {
   return getJson(`variants/${encodeURIComponent(variant)}`, { assembly, dataset });
+}
+
+export function lookupRsid(rsid, assembly, dataset) {
+  return getJson(`rsids/${encodeURIComponent(rsid)}`, { assembly, dataset });
+}
+
+/** POST /v1/variants:batch: one result (pooled rows included) per variant, in order. */
+export function lookupBatch(variants, assembly, dataset) {
+  const body = { variants, assembly, datasets: dataset ? [dataset] : [] };
+  return fetchJson("v1/variants:batch", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
 }
 
 export function searchRegion(region, assembly, pageToken, pageSize, dataset) {

@@ -1,6 +1,8 @@
-// How counts are written: exact counts as numbers, rounded ones as "≈50", suppressed
-// ones as "suppressed", counts the dataset did not give (null) as "—" — never a
-// suppressed, rounded or unknown count as if it were an exact number.
+// How counts are written: exact counts as numbers, rounded ones as "≈50", pooled ones
+// that are lower bounds (the API's `lower_bound`: a dataset withheld its part) as "≥50",
+// suppressed ones as "suppressed", counts the dataset did not give (null) as "—" —
+// never a suppressed, rounded or unknown count as if it were an exact number. Pooled
+// rows come from the API as computed there; nothing is summed here.
 
 import { h } from "./dom.js";
 
@@ -20,8 +22,20 @@ export function formatFrequency(af) {
   return af < 1e-4 ? af.toExponential(2) : af.toPrecision(3);
 }
 
-export function isExact(counts) {
-  return counts.precision === EXACT || counts.precision === "COUNT_PRECISION_UNSPECIFIED";
+/** The mark the API's precision and `lower_bound` give: exact, approx, lower or suppressed. */
+export function markOf(counts) {
+  if (counts.precision === SUPPRESSED) return "suppressed";
+  if (counts.lower_bound) return "lower";
+  if (counts.precision === ROUNDED) return "approx";
+  return "exact";
+}
+
+/** A value's text with its mark: "≈" rounded, "≥" a lower bound. */
+export function markedText(counts, text) {
+  const mark = markOf(counts);
+  if (mark === "lower") return `≥${text}`;
+  if (mark === "approx") return `≈${text}`;
+  return text;
 }
 
 /** One count cell's content: a text node or a marked-up span. */
@@ -37,12 +51,15 @@ export function countText(counts, value, kind = "count") {
     return h("span", { class: "unknown", title: "not given by the dataset (unknown, not 0)" }, "—");
   }
   const text = kind === "af" ? formatFrequency(value) : formatInteger(value);
-  if (counts.precision === ROUNDED) {
-    return h(
-      "span",
-      { class: "approx", title: "rounded by the dataset's privacy policy" },
-      `≈${text}`,
-    );
+  const mark = markOf(counts);
+  if (mark === "lower") {
+    const why =
+      "at least this: a dataset withheld its counts (privacy policy), so the pool is a lower bound";
+    return h("span", { class: "lower-bound", title: why }, markedText(counts, text));
+  }
+  if (mark === "approx") {
+    const why = "rounded by the dataset's privacy policy";
+    return h("span", { class: "approx", title: why }, markedText(counts, text));
   }
   return text;
 }
@@ -80,37 +97,6 @@ export function countryCode(code) {
 
 export function variantLabel(v) {
   return `${v.chromosome}-${v.position}-${v.reference_bases}-${v.alternate_bases}`;
-}
-
-/** Sum of counts over rows: pooled AC/AN/AF and whether any part was rounded or withheld. */
-export function poolCounts(rows) {
-  const sum = {
-    allele_count: 0,
-    allele_number: 0,
-    homozygous_count: 0,
-    heterozygous_count: 0,
-    hemizygous_count: 0,
-  };
-  let inexact = false;
-  let released = false;
-  for (const c of rows) {
-    if (c.precision === SUPPRESSED) {
-      inexact = true;
-      continue;
-    }
-    if (!isExact(c)) inexact = true;
-    released = true;
-    // A count unknown in any row is unknown in the pool.
-    for (const key of Object.keys(sum)) {
-      sum[key] =
-        sum[key] === null || c[key] === null || c[key] === undefined ? null : sum[key] + c[key];
-    }
-  }
-  const af =
-    sum.allele_number && sum.allele_count !== null ? sum.allele_count / sum.allele_number : null;
-  let precision = inexact ? ROUNDED : EXACT;
-  if (!released) precision = SUPPRESSED;
-  return { ...sum, allele_frequency: af, precision };
 }
 
 /** A population label with its meaning: GDI NO, NO_M, NO_F; gnomAD AFR, M, F. */

@@ -4,16 +4,23 @@
 //   /?view=catalog&country=NO&assembly=GRCh38 dataset catalogue
 //   &dataset=ID on a search                   only that dataset (from the catalogue)
 
-import { ApiError, ASSEMBLIES, lookupVariant } from "./api.js";
+import { ApiError, ASSEMBLIES, lookupRsid, lookupVariant } from "./api.js";
 import { loadCatalog, renderCatalog } from "./catalog-view.js";
 import { h, replace } from "./dom.js";
 import { meshView, showTierBanner } from "./mesh-view.js";
 import { outcomesTable, traceLine } from "./outcomes.js";
 import { DEFAULT_PAGE_SIZE, loadRegionPage, renderRegion } from "./region-view.js";
+import { renderRsid } from "./rsid-view.js";
 import { renderVariant } from "./variant-view.js";
 
 const REGION = /^[^\s:]+:[\d,]+-[\d,]+$/;
-const EXAMPLES = ["1-55051215-G-GA", "NC_000001.11:g.55051215G>A", "1:55051000-55052000"];
+const RSID = /^rs\d+$/i;
+const EXAMPLES = [
+  "1-55051215-G-GA",
+  "NC_000001.11:g.55051215G>A",
+  "1:55051000-55052000",
+  "rs11591147",
+];
 
 const main = document.getElementById("main");
 const form = document.getElementById("search");
@@ -75,6 +82,7 @@ async function render({ focus = false } = {}) {
     if (view === "catalog") content = await catalogView(p);
     else if (view === "mesh") content = await meshView();
     else if (REGION.test(q)) content = await regionView(p, q);
+    else if (RSID.test(q)) content = await rsidView(p, q);
     else content = await variantView(p, q);
   } catch (error) {
     content = failure(error instanceof ApiError ? error : unexpected(error));
@@ -93,6 +101,12 @@ async function render({ focus = false } = {}) {
 
 function datasetOf(p) {
   return (p.get("dataset") ?? "").trim();
+}
+
+async function rsidView(p, q) {
+  const { body, traceId } = await lookupRsid(q, assemblyOf(p), datasetOf(p));
+  document.title = `${q} — allelemesh`;
+  return renderRsid(body, traceId);
 }
 
 async function variantView(p, q) {

@@ -4,10 +4,12 @@
 // may straddle an API page. A view page is `pageSize` whole variants: it reads API
 // pages until the next variant starts, and remembers where that was as the API page's
 // token plus the rows of that page already shown (`skip`). Every variant appears once.
+// The pooled counts of a page's variants are the API's: one batch lookup per view page
+// (a region page's rows may straddle API pages, so they are never summed here).
 
-import { searchRegion } from "./api.js";
+import { lookupBatch, searchRegion } from "./api.js";
 import { h, scrollable } from "./dom.js";
-import { countryCode, countText, poolCounts, variantLabel } from "./format.js";
+import { countryCode, countText, variantLabel } from "./format.js";
 import { outcomesTable, traceLine } from "./outcomes.js";
 
 export const DEFAULT_PAGE_SIZE = 25;
@@ -26,12 +28,21 @@ function fetchPage(region, assembly, token, rows, dataset) {
   return fetched.get(key);
 }
 
-/** One view page: `pageSize` whole variants from row `skip` of the API page at `token`. */
-export async function loadRegionPage(
-  region,
-  assembly,
-  { token = "", skip = 0, pageSize, dataset = "" },
-) {
+/** One view page: `pageSize` whole variants from row `skip` of the API page at `token`,
+ * each with the pooled counts the API gives for it. */
+export async function loadRegionPage(region, assembly, where) {
+  const page = await collectGroups(region, assembly, where);
+  if (page.groups.length) {
+    const variants = page.groups.map((g) => g.key);
+    const { body } = await lookupBatch(variants, assembly, where.dataset ?? "");
+    page.groups.forEach((g, i) => {
+      g.pooled = body.results[i].pooled;
+    });
+  }
+  return page;
+}
+
+async function collectGroups(region, assembly, { token = "", skip = 0, pageSize, dataset = "" }) {
   const rows = Math.min(MAX_API_PAGE, pageSize * 4); // about one API page per view page
   const first = await fetchPage(region, assembly, token, rows, dataset);
   const groups = [];
@@ -105,7 +116,7 @@ export function renderRegion(page, { pageNumber, pageSize, onPrevious, onNext, h
 
 function variantTable(groups, assembly) {
   const rows = groups.map((g) => {
-    const pooled = poolCounts(g.rows.map((f) => f.counts));
+    const pooled = g.pooled;
     const countries = [...new Set(g.rows.map((f) => f.country))].sort();
     const href = `?${new URLSearchParams({ q: g.key, assembly })}`;
     return h(

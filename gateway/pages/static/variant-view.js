@@ -1,5 +1,6 @@
 // One variant: a row per country and dataset, expandable populations, the pooled row,
-// AF per country as a chart, and the outcome of every node.
+// AF per country as a chart, the pooled populations with their AF chart, and the outcome
+// of every node. Every pooled row (total, per country, per population) is the API's.
 
 import { frequencyChart } from "./chart.js";
 import { h, scrollable } from "./dom.js";
@@ -9,8 +10,8 @@ import {
   countryCode,
   countText,
   formatFrequency,
-  isExact,
-  poolCounts,
+  markedText,
+  markOf,
   populationLabel,
   SUPPRESSED,
   variantLabel,
@@ -19,11 +20,8 @@ import { outcomesTable, traceLine } from "./outcomes.js";
 
 export function renderVariant(body, traceId) {
   const label = variantLabel(body.variant);
-  const frequencies = [...body.frequencies].sort(
-    (a, b) => a.country.localeCompare(b.country) || a.dataset_id.localeCompare(b.dataset_id),
-  );
-  const countries = byCountry(frequencies);
-  const datasets = frequencies.length;
+  const countries = body.pooled_countries.length;
+  const datasets = body.frequencies.length;
   return [
     h(
       "div",
@@ -32,45 +30,78 @@ export function renderVariant(body, traceId) {
       h(
         "span",
         { class: "sub" },
-        `${body.assembly} · ${datasets} dataset${datasets === 1 ? "" : "s"} in ${countries.length} countr${countries.length === 1 ? "y" : "ies"}`,
+        `${body.assembly} · ${datasets} dataset${datasets === 1 ? "" : "s"} in ${countries} countr${countries === 1 ? "y" : "ies"}`,
       ),
     ),
-    datasets
-      ? summary(body.pooled, countries)
-      : h(
-          "p",
-          { class: "card empty" },
-          "No dataset of the nodes that answered holds this variant.",
-        ),
-    datasets ? frequencyTable(frequencies, body.pooled) : null,
+    variantSections(body, ""),
     h("h2", {}, "Nodes"),
     outcomesTable(body.outcomes),
     traceLine(traceId),
   ];
 }
 
-function byCountry(frequencies) {
-  const groups = new Map();
-  for (const f of frequencies) {
-    if (!groups.has(f.country)) groups.set(f.country, []);
-    groups.get(f.country).push(f.counts);
+/** One variant's answer (an API result): pooled summary, charts, pooled populations, rows.
+ * `prefix` keeps element ids apart when a page shows several variants (an rsID). */
+export function variantSections(result, prefix) {
+  const frequencies = [...result.frequencies].sort(
+    (a, b) => a.country.localeCompare(b.country) || a.dataset_id.localeCompare(b.dataset_id),
+  );
+  if (!frequencies.length) {
+    return h(
+      "p",
+      { class: "card empty" },
+      "No dataset of the nodes that answered holds this variant.",
+    );
   }
-  return [...groups].map(([country, rows]) => ({ country, counts: poolCounts(rows) }));
+  const countries = result.pooled_countries.map((c) => ({ label: c.country, counts: c.counts }));
+  return [
+    summary(result.pooled, countries, prefix),
+    pooledPopulations(result.pooled_populations, prefix),
+    frequencyTable(frequencies, result.pooled, prefix),
+  ];
 }
 
-function summary(pooled, countries) {
+function note(pooled) {
+  const mark = markOf(pooled);
+  if (mark === "lower") {
+    return "Some datasets withhold counts: the pooled numbers are lower bounds (≥), the sums of what was released.";
+  }
+  if (mark === "approx")
+    return "Some datasets round counts: the pooled numbers are approximate (≈).";
+  return null;
+}
+
+function chartCard(bars, id, title) {
+  return h(
+    "section",
+    { class: "card chart", "aria-labelledby": `${id}-h` },
+    h("h2", { id: `${id}-h` }, title),
+    frequencyChart(bars, `${id}-title`, title),
+    h(
+      "p",
+      { class: "visually-hidden" },
+      bars.map(
+        (b) =>
+          `${b.label}: ${b.counts.precision === SUPPRESSED ? "suppressed" : markedText(b.counts, formatFrequency(b.counts.allele_frequency))}. `,
+      ),
+    ),
+  );
+}
+
+function summary(pooled, countries, prefix) {
   const stat = (name, content, cls) =>
     h("div", { class: cls }, h("dt", {}, name), h("dd", {}, content));
+  const why = note(pooled);
   return h(
     "div",
     { class: "summary" },
     h(
       "section",
-      { class: "card", "aria-labelledby": "pooled-h" },
-      h("h2", { id: "pooled-h" }, "Pooled across the mesh"),
+      { class: "card", "aria-labelledby": `${prefix}pooled-h` },
+      h("h2", { id: `${prefix}pooled-h` }, "Pooled across the mesh"),
       h(
         "dl",
-        { class: "stats", "data-pooled": "" },
+        { class: "stats", "data-pooled": "", "data-mark": markOf(pooled) },
         stat("AF", countText(pooled, pooled.allele_frequency, "af"), "af"),
         stat("AC", countText(pooled, pooled.allele_count)),
         stat("AN", countText(pooled, pooled.allele_number)),
@@ -78,32 +109,57 @@ function summary(pooled, countries) {
         stat("Het", countText(pooled, pooled.heterozygous_count)),
         stat("Hemi", countText(pooled, pooled.hemizygous_count)),
       ),
-      isExact(pooled)
-        ? null
-        : h(
-            "p",
-            { class: "note" },
-            "Some datasets round or withhold counts: the pooled numbers are approximate.",
-          ),
+      why ? h("p", { class: "note" }, why) : null,
     ),
+    chartCard(countries, `${prefix}af-chart`, "Allele frequency per country"),
+  );
+}
+
+/** Every population label more than one dataset reports, pooled by the API, and its chart. */
+function pooledPopulations(populations, prefix) {
+  if (!populations.length) return null;
+  const caption = "Populations pooled across datasets (same label)";
+  const table = h(
+    "table",
+    { class: "frequencies pooled-populations", "data-table": "pooled-populations" },
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Population"), ...countHeaderCells())),
     h(
-      "section",
-      { class: "card chart", "aria-labelledby": "chart-h" },
-      h("h2", { id: "chart-h" }, "Allele frequency per country"),
-      frequencyChart(countries, "af-chart-title"),
-      h(
-        "p",
-        { class: "visually-hidden" },
-        countries.map(
-          (c) =>
-            `${c.country}: ${c.counts.precision === SUPPRESSED ? "suppressed" : formatFrequency(c.counts.allele_frequency)}. `,
+      "tbody",
+      {},
+      populations.map((p) =>
+        h(
+          "tr",
+          { "data-pooled-population": p.population, "data-mark": markOf(p.counts) },
+          h("th", { scope: "row" }, populationLabel(p.population)),
+          ...countCells(p.counts),
         ),
       ),
     ),
   );
+  const bars = populations.map((p) => ({ label: p.population, counts: p.counts }));
+  const lower = populations.some((p) => markOf(p.counts) === "lower");
+  return h(
+    "div",
+    { class: "summary pops" },
+    h(
+      "section",
+      { class: "card", "aria-labelledby": `${prefix}pooled-pops-h` },
+      h("h2", { id: `${prefix}pooled-pops-h` }, "Pooled populations"),
+      scrollable(table, caption),
+      lower
+        ? h(
+            "p",
+            { class: "note" },
+            "≥: a dataset withheld its counts of that population; the row is a lower bound.",
+          )
+        : null,
+    ),
+    chartCard(bars, `${prefix}pop-chart`, "Allele frequency per population"),
+  );
 }
 
-function frequencyTable(frequencies, pooled) {
+function frequencyTable(frequencies, pooled, prefix) {
   const table = h(
     "table",
     { class: "frequencies" },
@@ -121,7 +177,7 @@ function frequencyTable(frequencies, pooled) {
         h("th", { scope: "col" }, "Filters"),
       ),
     ),
-    frequencies.map((f, i) => datasetBody(f, i)),
+    frequencies.map((f, i) => datasetBody(f, `${prefix}${i}`)),
     h(
       "tfoot",
       {},
