@@ -11,6 +11,10 @@ The rule, applied per variant over the ``VariantFrequency.counts`` of every data
 * ``SUPPRESSED`` counts contribute nothing (they are withheld, not zero). If any
   other dataset contributed, the pooled precision is ``ROUNDED`` (the sum is a lower
   bound, not exact); if every dataset was suppressed it is ``SUPPRESSED``.
+* A frequency without counts (an AF-only dataset: ``allele_frequency`` set, no AC
+  and no AN) is skipped: it cannot be summed, and it must not make the others'
+  sum unknown. It is said as a withheld part is: the pool is ``ROUNDED`` and a lower
+  bound when another dataset contributed counts; with none, the pool has no counts.
 * No frequencies at all pool to exact zeros.
 
 :func:`pool_populations` applies the same rule per population label, to every label
@@ -42,10 +46,13 @@ SUPPRESSED = allele_pb2.COUNT_PRECISION_SUPPRESSED
 def pool_counts(counts: Iterable[allele_pb2.AlleleCounts]) -> allele_pb2.AlleleCounts:
     """Sum ``counts`` following the module's precision rule."""
     sums: dict[str, int | None] = dict.fromkeys(COUNT_FIELDS, 0)
-    contributed = suppressed = rounded = False
+    contributed = suppressed = rounded = frequency_only = False
     for item in counts:
         if item.precision == SUPPRESSED:
             suppressed = True
+            continue
+        if is_frequency_only(item):
+            frequency_only = True
             continue
         contributed = True
         rounded = rounded or item.precision == ROUNDED
@@ -55,9 +62,11 @@ def pool_counts(counts: Iterable[allele_pb2.AlleleCounts]) -> allele_pb2.AlleleC
                 sums[name] = None
             elif total is not None:
                 sums[name] = total + getattr(item, name)
+    if frequency_only and not contributed:
+        return allele_pb2.AlleleCounts(precision=SUPPRESSED if suppressed else EXACT)
     if suppressed and not contributed:
         precision = SUPPRESSED
-    elif rounded or suppressed:
+    elif rounded or suppressed or frequency_only:
         precision = ROUNDED
     else:
         precision = EXACT
@@ -77,9 +86,21 @@ def pool_frequencies(
     return pool_counts(f.counts for f in frequencies)
 
 
+def is_frequency_only(item: allele_pb2.AlleleCounts) -> bool:
+    """A frequency without counts (an AF-only dataset's row): pooling skips it."""
+    return (
+        item.HasField("allele_frequency")
+        and not item.HasField("allele_count")
+        and not item.HasField("allele_number")
+    )
+
+
 def is_lower_bound(counts: Iterable[allele_pb2.AlleleCounts]) -> bool:
-    """Whether the pool of ``counts`` is a lower bound: a part withheld, another released."""
-    kinds = {item.precision == SUPPRESSED for item in counts}
+    """Whether the pool of ``counts`` is a lower bound: a part withheld or skipped, one released.
+
+    Skipped: a frequency without counts (:func:`is_frequency_only`).
+    """
+    kinds = {item.precision == SUPPRESSED or is_frequency_only(item) for item in counts}
     return kinds == {True, False}
 
 

@@ -14,6 +14,7 @@ raises :class:`FallbackError`: the caller hands that record to pysam.
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Callable, Collection, Sequence
 from itertools import repeat
 from operator import add, itemgetter, le, sub
@@ -23,6 +24,7 @@ from nodes.build._arrays import ALLELE_TAGS, RecordError, allele_map
 from nodes.build.vcf_counts import ABSENT, Counts, InfoCounter
 
 _INT = re.compile(rb"-?[0-9]{1,9}")  # wider values: htslib's int32 rules, left to pysam
+_FLOAT32 = struct.Struct("<f")
 _WHOLE = re.compile(rb"[-+]?[0-9]+")  # an integer of any width (htslib's range rules apply)
 _NUMBER = re.compile(rb"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _MISSING = object()
@@ -234,7 +236,10 @@ def _pysam_value(name: str, text: bytes, scalar: bool) -> Any:
 
 
 def _float_value(text: bytes, scalar: bool) -> Any:
-    """What pysam returns for a Float value (``None`` for ``.``), or FallbackError."""
+    """What pysam returns for a Float value (``None`` for ``.``), or FallbackError.
+
+    htslib keeps a VCF Float as a 32-bit float (strtod, then a cast): so does this.
+    """
     values: list[float | None] = []
     for piece in text.split(b","):
         if piece in (b"", b"."):
@@ -242,7 +247,10 @@ def _float_value(text: bytes, scalar: bool) -> Any:
         elif _NUMBER.fullmatch(piece) is None:
             raise FallbackError
         else:
-            values.append(float(piece))
+            try:
+                values.append(_FLOAT32.unpack(_FLOAT32.pack(float(piece)))[0])
+            except OverflowError:  # beyond float32: left to htslib's rules
+                raise FallbackError from None
     if scalar:
         if len(values) != 1:
             raise FallbackError

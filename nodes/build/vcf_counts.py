@@ -234,6 +234,18 @@ def detect_convention(info_keys: Iterable[str], subset: str = "") -> InfoConvent
                 if key.startswith("AF_") and _GDI_LABEL.match(label) and label not in groups:
                     groups[label] = CountFields(None, None, af=key)
             name = "gdi" if groups else "basic"
+    elif "AF" in keys:
+        # GDI's writer requires only AF / AF_<L>: frequencies, no counts (never invented).
+        name, total = "gdi-frequencies", CountFields(None, None, af="AF")
+        for key in keys:
+            label = key[3:]
+            if key.startswith("AF_") and _GDI_LABEL.match(label):
+                if f"AC_{label}" in keys and f"AN_{label}" in keys:
+                    groups[label] = _group(
+                        keys, key.replace("AF_", "AC_", 1), f"AN_{label}", label, {}
+                    )  # type: ignore[assignment]
+                else:
+                    groups[label] = CountFields(None, None, af=key)
     else:
         return None
     return InfoConvention(name, (("", total), *sorted(groups.items())))
@@ -361,11 +373,12 @@ class InfoCounter:
             if k_ac is None:
                 key = af_only[i]
                 value = get(key) if key else None
-                raw.append(
-                    None
-                    if value is None
-                    else frequencies(str(key), value, n_alt, numbers.get(str(key), "A"), remap)
-                )
+                if value is None or _all_missing(value):  # "." alone: nobody called here
+                    if i == 0:
+                        raise RecordError(f"{key} is missing ('.' or not given): no total")
+                    raw.append(None)
+                    continue
+                raw.append(frequencies(str(key), value, n_alt, numbers.get(str(key), "A"), remap))
                 continue
             ac = get(k_ac)
             an = get(k_an)
