@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mesh.config_table import Table, read_path
+from mesh.config_table import Table, read_path, read_toml
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,13 @@ _GRANULARITIES = ("boolean", "count", "record")
 _SPIFFE_PATTERN = re.compile(r"^(\*|spiffe://[A-Za-z0-9.*-]+(/[A-Za-z0-9._*-]+)*)$")
 
 
-def parse_dataset(table: Table, dataset_id: str, base: Path) -> DatasetConfig:
-    """One ``[[datasets]]`` table of node.toml (its ``id`` already read)."""
-    """One ``[[datasets]]`` entry with its access and privacy keys."""
+def parse_dataset(
+    table: Table, dataset_id: str, base: Path, *, index_exists: bool = True
+) -> DatasetConfig:
+    """One ``[[datasets]]`` table of node.toml (its ``id`` already read).
+
+    ``index_exists=False``: the index may be missing (not built yet: ``index preview``).
+    """
     allow: tuple[str, ...] | None = None
     if "allow" in table.data:
         raw = table.get("allow", list, required=True)
@@ -86,7 +90,9 @@ def parse_dataset(table: Table, dataset_id: str, base: Path) -> DatasetConfig:
             raise table.fail(key, "must not be negative")
     return DatasetConfig(
         id=dataset_id,
-        index=read_path(table, "index", base),
+        index=read_path(table, "index", base, must_exist=index_exists)
+        if index_exists or "index" in table.data
+        else Path(),
         log_queries=table.get("log_queries", bool, False),
         allow=allow,
         granularity=granularity,
@@ -126,3 +132,32 @@ def _partitions(table: Table) -> tuple[tuple[str, tuple[str, ...]], ...] | None:
             )
         declared.append((parent, tuple(cells)))
     return tuple(declared)
+
+
+def load_dataset_policy(path: Path, dataset_id: str | None = None) -> DatasetConfig:
+    """A dataset's release rules from ``path``, for ``index preview/build --policy``.
+
+    ``path`` is a node.toml (the ``[[datasets]]`` entry ``dataset_id``, or its only one)
+    or a file holding one dataset's keys at the top level (``min_individuals = 5`` ...);
+    the index need not exist yet, and other tables of a node.toml are not read.
+    """
+    root = Table(str(path), "", read_toml(path))
+    if "datasets" not in root.data:
+        given = root.optional("id", str)
+        config = parse_dataset(root, given or dataset_id or "", path.parent, index_exists=False)
+        root.reject_unknown()
+        return config
+    tables = root.tables("datasets")
+    ids = [t.data.get("id") for t in tables]
+    if dataset_id is None and len(tables) == 1:
+        dataset_id = str(ids[0])
+    if dataset_id not in ids:
+        listed = ", ".join(map(str, ids)) or "none"
+        raise root.fail(
+            "datasets", f"has no dataset {dataset_id!r} (give --dataset; listed: {listed})"
+        )
+    table = tables[ids.index(dataset_id)]
+    table.get("id", str, required=True)
+    config = parse_dataset(table, str(dataset_id), path.parent, index_exists=False)
+    table.reject_unknown()
+    return config

@@ -14,14 +14,18 @@ import os
 import sys
 from pathlib import Path
 
+from mesh.config_datasets import load_dataset_policy
 from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
 from mesh.fdp import SHAPES_ENV
 from mesh.genome import Assembly
 from mesh.tiers import validate_tier
 from nodes.build.builder import BuildOptions, build_index
 from nodes.build.metadata_check import check_index_metadata
+from nodes.build.preview import PreviewOptions, preview
 from nodes.build.promotion import current_tier, promote, tier_record
 from nodes.index.index_dir import check_target, prune_old_versions, read_metadata
+from nodes.serve.disclosure_tally import DisclosureTally
+from nodes.serve.policy import policy_from_config
 
 
 def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -65,7 +69,33 @@ def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type:
     build.add_argument(
         "--tier", default="", help="the tier this build is for, e.g. staging (recorded)"
     )
+    _policy_arguments(build)
     build.set_defaults(handler=_build)
+
+    preview = commands.add_parser(
+        "preview",
+        help="show what a build of these files would yield, writing nothing",
+        description="Reads the header and the first records of each file (every record "
+        "with --all) as `index build` would, and shows how they are read, what they count, "
+        "the first problems and, with --policy, what the node would withhold. Writes nothing.",
+    )
+    preview.add_argument("vcf", nargs="+", type=Path, help="VCF/BCF files (plain or bgzipped)")
+    preview.add_argument(
+        "--assembly", default="GRCh38", choices=[a.value for a in Assembly], help="assembly"
+    )
+    preview.add_argument("--info-map", type=Path, help="TOML mapping INFO keys to counts")
+    preview.add_argument("--samples", type=Path, help="TSV: sample, population, sex")
+    preview.add_argument("--reference", type=Path, help="FASTA (with .fai) for left-aligning")
+    preview.add_argument(
+        "--subset",
+        default="",
+        choices=["", "joint", "exomes", "genomes"],
+        help="the count set of a gnomAD v4 joint file (default: joint when present)",
+    )
+    preview.add_argument("--all", action="store_true", help="read every record, not a sample")
+    preview.add_argument("--json", action="store_true", help="print JSON (see the README)")
+    _policy_arguments(preview)
+    preview.set_defaults(handler=_preview)
 
     prune = commands.add_parser(
         "prune",
@@ -109,6 +139,48 @@ def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type:
     promote.set_defaults(handler=_promote)
 
 
+def _policy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--policy",
+        type=Path,
+        help="the dataset's privacy settings: a node.toml or a file of one dataset's keys",
+    )
+    parser.add_argument(
+        "--policy-dataset", metavar="ID", help="which [[datasets]] entry of --policy (if several)"
+    )
+
+
+def _check(args: argparse.Namespace) -> DisclosureTally | None:
+    """The disclosure tally of ``--policy`` (the serving rule), or ``None``."""
+    if args.policy is None:
+        return None
+    config = load_dataset_policy(args.policy, args.policy_dataset)
+    return DisclosureTally(policy_from_config(config).privacy)
+
+
+def _preview(args: argparse.Namespace) -> int:
+    try:
+        options = PreviewOptions(
+            inputs=args.vcf,
+            assembly=Assembly(args.assembly),
+            info_map=args.info_map,
+            samples=args.samples,
+            reference=args.reference,
+            check=_check(args),
+            all_records=args.all,
+            subset=args.subset,
+        )
+        summary = preview(options)
+    except (ConfigError, IndexBuildError) as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2))
+    else:
+        print("\n".join(summary.lines()))
+    return 0
+
+
 def _prune(args: argparse.Namespace) -> int:
     try:
         kept, removed = prune_old_versions(args.dir, args.keep)
@@ -142,10 +214,13 @@ def _build(args: argparse.Namespace) -> int:
         subset=args.subset,
     )
     try:
+        options.check = _check(args)
         report = build_index(options)
-    except IndexBuildError as exc:
+    except (ConfigError, IndexBuildError) as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    if report.summary is not None:
+        print("\n".join(report.summary.lines()))
     skipped = ", ".join(f"{n} {what}" for what, n in report.skipped.items() if n) or "none"
     print(
         f"built {report.out} ({report.variant_count} variants from {report.records} records "
@@ -181,6 +256,8 @@ def _info(args: argparse.Namespace) -> int:
             text = ", ".join(f"{k}={v}" for k, v in value.items())
         if key == "convention" and value:
             text = f"{value['name']}: " + "; ".join(value["reasons"])
+        if key == "disclosure_check":
+            text = _disclosure_check_text(value)
         if key == "promotions":
             text = "; ".join(
                 f"{p['from_tier']} -> {p['tier']} at {p['promoted_at']}" for p in value
@@ -188,6 +265,15 @@ def _info(args: argparse.Namespace) -> int:
         table.add_row(key, str(text))
     print_table(table)
     return 0
+
+
+def _disclosure_check_text(check: dict[str, object]) -> str:
+    """``policy version 2: min_individuals=5, ...`` or that the index was not checked."""
+    if not check:
+        return "not checked (index build --policy records it)"
+    policy = check.get("policy")
+    rules = ", ".join(f"{k}={v}" for k, v in policy.items()) if isinstance(policy, dict) else ""
+    return f"policy version {check.get('policy_version')}: {rules}"
 
 
 def _metadata(args: argparse.Namespace) -> int:

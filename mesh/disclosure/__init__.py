@@ -50,7 +50,9 @@ from mesh.disclosure._search import (
 from mesh.v1 import allele_pb2
 
 __all__ = [
+    "POLICY_VERSION",
     "ROOT",
+    "Disclosed",
     "DisclosureRules",
     "Partition",
     "derive_partitions",
@@ -59,6 +61,13 @@ __all__ = [
     "passes",
     "round_frequency",
 ]
+
+#: The version of these rules, recorded in each index checked against a policy
+#: (``index build --policy``) and shown by ``index info``. Raise it whenever a change
+#: here can release a cell an earlier version withheld, or withhold one it released.
+#: 1: cell floors; 2: two-tailed floors in individuals, complementary suppression or
+#: collapse, genotype counts all or none, rounding after suppression (issue 20).
+POLICY_VERSION = 2
 
 EXACT = allele_pb2.COUNT_PRECISION_EXACT
 ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
@@ -93,13 +102,29 @@ class DisclosureRules:
         return self.allele_floor > 1 or self.individual_floor > 1
 
 
-def disclose(frequency: allele_pb2.VariantFrequency, rules: DisclosureRules) -> None:
+@dataclass(frozen=True, slots=True)
+class Disclosed:
+    """What :func:`disclose` did to one frequency (``index preview`` counts these)."""
+
+    #: Rows withheld because they (or their complement) are under the floor; ``ROOT``
+    #: stands for the total.
+    floored: frozenset[str] = frozenset()
+    #: Every withheld row: the floored ones and those complementary suppression added.
+    withheld: frozenset[str] = frozenset()
+    #: The population rows collapsed to the total alone.
+    collapsed: bool = False
+
+
+NOTHING_WITHHELD = Disclosed()
+
+
+def disclose(frequency: allele_pb2.VariantFrequency, rules: DisclosureRules) -> Disclosed:
     """Apply floors and complementary suppression to one frequency, in place.
 
     Expects exact counts (a node's stored frequency, or rows nobody withheld yet).
     """
     if not rules.active:
-        return
+        return NOTHING_WITHHELD
     root = frequency.counts
     rows: dict[str, Counts] = {ROOT: root}
     aliases = []  # a population row labelled like the total follows the total
@@ -114,6 +139,7 @@ def disclose(frequency: allele_pb2.VariantFrequency, rules: DisclosureRules) -> 
     floor = rules.allele_floor
     hidden: set[str] | None = None
     system = None
+    failing: list[str] = []
     if readable:
         values = {label: c.allele_count for label, c in rows.items()}
         upper = {label: c.allele_number for label, c in rows.items()}
@@ -145,6 +171,12 @@ def disclose(frequency: allele_pb2.VariantFrequency, rules: DisclosureRules) -> 
             _withhold(rows[label])
     for alias in aliases:
         alias.CopyFrom(root)
+    if root.precision == SUPPRESSED:
+        hidden.add(ROOT)
+    if not (hidden or collapsed):
+        return NOTHING_WITHHELD
+    floored = {k for k in failing if k in hidden}
+    return Disclosed(frozenset(floored), frozenset(hidden), collapsed and len(rows) > 1)
 
 
 def disclose_released(frequency: allele_pb2.VariantFrequency, rules: DisclosureRules) -> None:

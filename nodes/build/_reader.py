@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import pysam
@@ -39,6 +40,8 @@ Emit = Callable[[bytes, bytes, Origin, bytes], None]
 HOLDBACK_BP = 1000
 WINDOW_BP = 250_000  # per parallel pysam task; bounds the results held in memory
 TICK = 8192
+#: Skipped records whose problem is kept (in order) for the build's summary.
+MAX_PROBLEMS = 10
 
 
 def allele_kind(alt: str) -> str | None:
@@ -75,6 +78,20 @@ class Config:
     subset: str = ""
 
 
+@dataclass(frozen=True)
+class Problem:
+    """A record skipped as bad (``on_error="skip"``): where, and what was wrong.
+
+    ``number``: the record's place among the data lines of its file (1 = the first
+    after the header), known when the whole file was read by one task.
+    """
+
+    file: str
+    record: str
+    message: str
+    number: int | None = None
+
+
 @dataclass
 class Stats:
     """What reading counted."""
@@ -86,6 +103,8 @@ class Stats:
     #: Alleles (or records) not indexed, by kind (:func:`allele_kind`, ``reference_block``).
     kinds: dict[str, int] = field(default_factory=dict)
     max_an: int = 0
+    #: The first :data:`MAX_PROBLEMS` skipped records, in reading order.
+    problems: list[Problem] = field(default_factory=list)
 
     def merge(self, other: Stats) -> None:
         """Add another task's counts."""
@@ -96,6 +115,7 @@ class Stats:
         self.max_an = max(self.max_an, other.max_an)
         for kind, n in other.kinds.items():
             self.kinds[kind] = self.kinds.get(kind, 0) + n
+        self.problems.extend(other.problems[: MAX_PROBLEMS - len(self.problems)])
 
     def skip(self, kind: str) -> None:
         """Count one allele (or record) not indexed."""
@@ -117,6 +137,12 @@ class Stats:
                 self.skip(str(kind))
         return True
 
+    def skip_invalid(self, problem: Problem) -> None:
+        """Count a bad record skipped, keeping the first few problems."""
+        self.invalid += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
 
 @dataclass(frozen=True)
 class Task:
@@ -132,6 +158,13 @@ class Task:
     start: int = 0
     end: int | None = None
     byte_end: int | None = None
+    #: Read at most this many records (whole-file tasks: ``index preview``'s sample).
+    limit: int | None = None
+
+    @property
+    def whole_file(self) -> bool:
+        """Whether the task reads its file from the first record (so records are numbered)."""
+        return self.contig is None and self.byte_end is None
 
 
 def plain_gzip(path: str) -> bool:
@@ -173,13 +206,15 @@ def open_vcf(path: str) -> Any:
         pysam.set_verbosity(verbosity)
 
 
-def check_assembly(path: str, header: Any, assembly: Assembly) -> None:
+def check_assembly(path: str, header: Any, assembly: Assembly) -> int:
     """Refuse a file whose ``##contig`` lengths say it is of another assembly.
 
     Coordinates of GRCh37 and GRCh38 differ almost everywhere: a file indexed under the
     wrong assembly would answer every query with someone else's variant. Contigs the
-    assembly does not know (decoys, alts) are left to the per-record check.
+    assembly does not know (decoys, alts) are left to the per-record check. Returns the
+    number of ``##contig`` lengths that matched.
     """
+    checked = 0
     for name in header.contigs:
         length = header.contigs[name].length
         if not length:
@@ -197,6 +232,8 @@ def check_assembly(path: str, header: Any, assembly: Assembly) -> None:
                 reason="ASSEMBLY_MISMATCH",
                 metadata={"file": path, "contig": name},
             )
+        checked += 1
+    return checked
 
 
 class PysamReader:
@@ -207,7 +244,10 @@ class PysamReader:
         self.path = config.inputs[file_index]
         self.vcf = open_vcf(self.path)
         header = self.vcf.header
-        check_assembly(self.path, header, config.assembly)
+        #: ``##contig`` lengths that matched the assembly.
+        self.contigs_checked = check_assembly(self.path, header, config.assembly)
+        #: The record being read (whole-file tasks), for :class:`Problem` numbers.
+        self._at: int | None = None
         self.info: InfoCounter | None = None
         self.genotypes: GenotypeCounter | None = None
         try:
@@ -281,6 +321,13 @@ class PysamReader:
             metadata={"file": self.path, "record": last},
         )
 
+    def problem(
+        self, exc: RecordError | InvalidArgumentError, last: str, number: int | None
+    ) -> Problem:
+        """The :class:`Problem` of a bad record skipped (``on_error="skip"``)."""
+        message = exc.message if isinstance(exc, InvalidArgumentError) else str(exc)
+        return Problem(self.path, last, message, number)
+
     def read_error(self, exc: Exception, last: str) -> IndexBuildError:
         """The build error of a file that stops being readable after record ``last``."""
         return IndexBuildError(
@@ -290,13 +337,15 @@ class PysamReader:
     def run(self, task: Task, emit: Emit, stats: Stats, tick: Callable[[int], None]) -> None:
         """Read the task's records, calling ``emit`` for every allele kept."""
         if task.contig is None:
-            records = self.vcf
+            records = self.vcf if task.limit is None else islice(self.vcf, task.limit)
             window_start = -1
         else:
             records = self.vcf.fetch(task.contig, task.start, task.end)
             window_start = task.start
         last = "the first record"
         seen = 0
+        numbered = task.whole_file
+        self._at = None
         try:
             for rec in records:
                 if rec.start < window_start:
@@ -305,6 +354,8 @@ class PysamReader:
                 if seen % TICK == 0:
                     tick(TICK)
                 last = f"{rec.chrom}:{rec.pos}"
+                if numbered:
+                    self._at = seen
                 self.record(rec, emit, stats, last)
         except (OSError, ValueError) as exc:
             raise self.read_error(exc, last) from exc
@@ -318,7 +369,7 @@ class PysamReader:
         except (RecordError, InvalidArgumentError) as exc:
             if not self.config.skip:
                 raise self.record_error(exc, last) from None
-            stats.invalid += 1
+            stats.skip_invalid(self.problem(exc, last, self._at))
             return
         for item in items:
             emit(*item)

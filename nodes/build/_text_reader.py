@@ -19,6 +19,7 @@ items and the errors are the pysam path's (tested byte for byte).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import struct
@@ -144,6 +145,8 @@ class TextReader(PysamReader):
         self._filter_bytes: dict[bytes, bytes] = {}
         self._header_text = str(self.vcf.header).encode()
         self._compression: str = self.vcf.compression
+        self._batch: list[bytes] = []
+        self._batch_seen: int | None = None
 
     # ------------------------------------------------------------------ tasks
 
@@ -179,6 +182,11 @@ class TextReader(PysamReader):
         last = b""
         seen = 0
         data = _data_lines(batches)
+        if task.limit is not None:
+            data = _limited(data, task.limit)
+        numbered = task.whole_file
+        self._at = self._batch_seen = None
+        lines_read = 0
         while True:
             try:
                 lines = next(data, None)
@@ -186,6 +194,9 @@ class TextReader(PysamReader):
                 raise self.read_error(exc, _where(last)) from exc
             if lines is None:
                 break
+            if numbered:  # per batch, not per line: a problem finds its line by identity
+                self._batch, self._batch_seen = lines, lines_read
+                lines_read += len(lines)
             for line in lines:
                 seen += 1
                 if seen % TICK == 0:
@@ -277,7 +288,7 @@ class TextReader(PysamReader):
         except (RecordError, InvalidArgumentError) as exc:
             if not self.config.skip:
                 raise self.record_error(exc, _where(line)) from None
-            stats.invalid += 1
+            stats.skip_invalid(self.problem(exc, _where(line), self._number(line)))
             return True
         except FallbackError:
             return False
@@ -315,12 +326,9 @@ class TextReader(PysamReader):
         if problem is not None:  # htslib would truncate the fraction, silently
             if not self.config.skip:
                 raise self.record_error(RecordError(problem), _where(line))
-            stats.invalid += 1
+            stats.skip_invalid(self.problem(RecordError(problem), _where(line), self._number(line)))
             return 1
-        with tempfile.TemporaryDirectory(prefix="allelemesh-record-") as tmp:
-            path = os.path.join(tmp, "record.vcf")
-            with open(path, "wb") as out:
-                out.write(self._header_text + line + b"\n")
+        with _one_record_file(self._header_text + line + b"\n") as path:
             vcf = open_vcf(path)
             try:
                 records = list(vcf)
@@ -328,9 +336,20 @@ class TextReader(PysamReader):
                 raise self.read_error(exc, _where(last)) from exc
             finally:
                 vcf.close()
+        self._at = self._number(line)
         for rec in records:
             self.record(rec, emit, stats, f"{rec.chrom}:{rec.pos}")
+        self._at = None
         return len(records)
+
+    def _number(self, line: bytes) -> int | None:
+        """The data-line number of a line of the current batch (whole-file tasks)."""
+        if self._batch_seen is None:
+            return None
+        for i, other in enumerate(self._batch):
+            if other is line:
+                return self._batch_seen + i + 1
+        return None
 
     # ------------------------------------------------------------------ pieces
 
@@ -399,6 +418,37 @@ def _data_lines(batches: Iterator[list[bytes]]) -> Iterator[list[bytes]]:
             yield lines[start:] if start else lines
             break
     yield from batches
+
+
+@contextlib.contextmanager
+def _one_record_file(text: bytes) -> Iterator[str]:
+    """A path holding ``text``: in memory where Linux allows, else a temporary file.
+
+    In memory, ``index preview`` writes nothing to disk.
+    """
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("allelemesh-record", os.MFD_CLOEXEC)
+        try:
+            os.write(fd, text)
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    with tempfile.TemporaryDirectory(prefix="allelemesh-record-") as tmp:
+        path = os.path.join(tmp, "record.vcf")
+        with open(path, "wb") as out:
+            out.write(text)
+        yield path
+
+
+def _limited(batches: Iterator[list[bytes]], limit: int) -> Iterator[list[bytes]]:
+    """The first ``limit`` data lines, in the same batches."""
+    for lines in batches:
+        if len(lines) >= limit:
+            yield lines[:limit]
+            return
+        limit -= len(lines)
+        yield lines
 
 
 def _where(line: bytes) -> str:

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import lmdb
 import pysam
 
 from mesh.errors import ConfigError, IndexBuildError
@@ -48,6 +49,7 @@ from nodes.build._encode import ValueEncoder, encode_filters
 from nodes.build._reader import Config, Item, Origin, PysamReader, Stats, Task, origin_text
 from nodes.build._text_reader import TextReader
 from nodes.build.genotype_counts import read_samples
+from nodes.build.index_summary import IndexSummary, ValueCheck
 from nodes.build.vcf_counts import load_info_map
 from nodes.index import index_dir
 from nodes.index.records import decode_frequency
@@ -84,6 +86,9 @@ class BuildOptions:
     tier: str = ""
     #: The gnomAD v4 count set (``joint``, ``exomes``, ``genomes``) of a joint file.
     subset: str = ""
+    #: Sees every stored value before the index is published (``--policy``: the
+    #: disclosure tally); what it found is recorded as ``disclosure_check``.
+    check: ValueCheck | None = None
 
 
 @dataclass
@@ -98,6 +103,8 @@ class BuildReport:
     variant_count: int
     skipped: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    #: What the files yielded, as ``index preview --all`` shows it.
+    summary: IndexSummary | None = None
 
     @property
     def alleles_per_second(self) -> float:
@@ -115,6 +122,19 @@ def _open_reader(config: Config, file_index: int, reference: Any) -> PysamReader
     if config.fast_text:
         return TextReader(config, file_index, reference)
     return PysamReader(config, file_index, reference)
+
+
+def open_readers(config: Config, reference: Any) -> list[PysamReader]:
+    """One reader per input file (closing those opened when a later one fails)."""
+    readers: list[PysamReader] = []
+    try:
+        for i in range(len(config.inputs)):
+            readers.append(_open_reader(config, i, reference))
+    except BaseException:
+        for reader in readers:
+            reader.close()
+        raise
+    return readers
 
 
 def _worker_init(config: Config) -> None:
@@ -136,10 +156,10 @@ def _worker_run(task: Task) -> tuple[list[Item], Stats]:
 # --------------------------------------------------------------------------- progress
 
 
-class _Progress:
+class Progress:
     """A rich progress line on a terminal, a log line every few seconds otherwise."""
 
-    def __init__(self, enabled: bool | None, total_files: int) -> None:
+    def __init__(self, enabled: bool | None, total_files: int, doing: str = "indexing") -> None:
         self._rich = sys.stderr.isatty() if enabled is None else enabled
         self._records = 0
         self._started = self._logged = time.monotonic()
@@ -150,7 +170,7 @@ class _Progress:
 
             self._bar = Progress(
                 SpinnerColumn(),
-                TextColumn("indexing {task.fields[files]} file(s)"),
+                TextColumn(f"{doing} {{task.fields[files]}} file(s)"),
                 TextColumn("{task.completed:,.0f} records"),
                 TextColumn("{task.fields[rate]:,.0f} records/s"),
                 TimeElapsedColumn(),
@@ -158,7 +178,7 @@ class _Progress:
             )
             self._task = self._bar.add_task("index", total=None, files=total_files, rate=0)
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> Progress:
         if self._bar is not None:
             self._bar.start()
         return self
@@ -207,7 +227,8 @@ class _Hasher(threading.Thread):
         self.digest = sha.hexdigest()
 
 
-def _config(options: BuildOptions, fast_text: bool) -> Config:
+def reader_config(options: BuildOptions, fast_text: bool) -> Config:
+    """The readers' configuration for these options (checked: a bad one names itself)."""
     if not options.inputs:
         raise IndexBuildError("no input VCF/BCF files given")
     if options.jobs < 1:
@@ -279,12 +300,12 @@ def build_index(options: BuildOptions) -> BuildReport:
 def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
     """:func:`build_index`; ``fast_text=False`` reads every file with pysam (tests)."""
     started = time.monotonic()
-    config = _config(options, fast_text)
+    config = reader_config(options, fast_text)
     publication = _publication_text(options.metadata)
     out = Path(options.out).absolute()
     previous = index_dir.check_target(out)
     reference = FastaReference(config.reference, config.assembly) if config.reference else None
-    readers = [_open_reader(config, i, reference) for i in range(len(config.inputs))]
+    readers = open_readers(config, reference)
     hasher = _Hasher(config.inputs)
     hasher.start()
     tmp = index_dir.start_build(out)
@@ -305,19 +326,28 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
         )
 
     writer = index_dir.SortedWriter(tmp, batch_size=options.batch_size, on_duplicate=on_duplicate)
+    per_file = [Stats() for _ in readers]
     stats = Stats()
     try:
-        with _Progress(options.progress, len(readers)) as progress:
+        with Progress(options.progress, len(readers)) as progress:
             if options.jobs > 1 and all(r.splittable() for r in readers):
-                _run_parallel(config, readers, writer, stats, progress, options.jobs)
+                _run_parallel(config, readers, writer, per_file, progress, options.jobs)
             else:
                 if options.jobs > 1:
                     log.warning(
                         "--jobs needs bgzipped or indexed (.tbi/.csi) inputs; reading serially"
                     )
                 for i, reader in enumerate(readers):
-                    reader.run(Task(i), writer.add, stats, progress.advance)
+                    reader.run(Task(i), writer.add, per_file[i], progress.advance)
+        for part in per_file:
+            stats.merge(part)
         variant_count = writer.finish()
+        tally = options.check
+        if tally is not None:
+            _check_values(tmp, tally)
+        summary = IndexSummary.of(
+            str(config.assembly), readers, per_file, variant_count, duplicates, disclosure=tally
+        )
         hasher.join()
         if hasher.error is not None:
             raise IndexBuildError(f"cannot hash the inputs: {hasher.error}")
@@ -326,6 +356,8 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
         metadata.source_sha256 = hasher.digest
         metadata.variant_ids, metadata.variant_id_count = True, writer.id_count
         metadata.build_seconds = round(seconds, 3)
+        if tally is not None:
+            metadata.disclosure_check = tally.to_json()
         index_dir.write_metadata(tmp, metadata)
         if publication is not None:
             index_dir.write_publication(tmp, publication)
@@ -357,36 +389,51 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
         variant_count=variant_count,
         skipped=dict(metadata.skipped),
         seconds=seconds,
+        summary=summary,
     )
+
+
+def _check_values(directory: Path, check: ValueCheck) -> None:
+    """Hand every value of the new (unpublished) index to ``check``, in key order."""
+    env = lmdb.open(str(directory), readonly=True, lock=False, subdir=True, readahead=False)
+    try:
+        with env.begin(buffers=False) as txn:
+            for value in txn.cursor().iternext(keys=False, values=True):
+                check.add(value)
+    except lmdb.Error as exc:
+        raise IndexBuildError(f"cannot read the new index under {directory}: {exc}") from exc
+    finally:
+        env.close()
 
 
 def _run_parallel(
     config: Config,
     readers: Sequence[PysamReader],
     writer: index_dir.SortedWriter,
-    stats: Stats,
-    progress: _Progress,
+    per_file: Sequence[Stats],
+    progress: Progress,
     jobs: int,
 ) -> None:
     tasks = iter([t for i, r in enumerate(readers) for t in r.tasks(i)])
     # spawn, not fork: the hashing thread (and rich's) must not be forked mid-flight.
     context = multiprocessing.get_context("spawn")
     with context.Pool(jobs, initializer=_worker_init, initargs=(config,)) as pool:
-        pending: deque[Any] = deque()
+        pending: deque[tuple[int, Any]] = deque()
 
         def submit() -> None:
             task = next(tasks, None)
             if task is not None:
-                pending.append(pool.apply_async(_worker_run, (task,)))
+                pending.append((task.file_index, pool.apply_async(_worker_run, (task,))))
 
         for _ in range(jobs + 1):  # results are held in memory: keep the window small
             submit()
         while pending:
-            items, task_stats = pending.popleft().get()
+            file_index, result = pending.popleft()
+            items, task_stats = result.get()
             submit()
             for item in items:
                 writer.add(*item)
-            stats.merge(task_stats)
+            per_file[file_index].merge(task_stats)
             progress.advance(task_stats.records)
 
 

@@ -100,6 +100,8 @@ class DatasetMetadata:
     variant_ids: bool = False
     #: Distinct rsIDs in it.
     variant_id_count: int = 0
+    #: ``index build --policy``: policy_version, the policy, what it withheld ({}: none).
+    disclosure_check: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     def to_proto(

@@ -39,7 +39,7 @@ from enum import IntEnum
 
 from mesh.callctx import CallContext
 from mesh.config import DatasetConfig
-from mesh.disclosure import DisclosureRules, Partition, disclose, round_frequency
+from mesh.disclosure import Disclosed, DisclosureRules, Partition, disclose, round_frequency
 from mesh.errors import PermissionDeniedError
 from mesh.identity import SpiffeId
 from mesh.principal import Principal, pattern_matches
@@ -152,15 +152,25 @@ def access_denied(dataset_id: str, call: CallContext) -> PermissionDeniedError:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Released:
+    """What :func:`release` left out of one frequency (``index preview`` counts it)."""
+
+    #: Population rows left out by ``min_population_size``.
+    small_populations: int
+    disclosed: Disclosed
+
+
 def release(
     frequency: allele_pb2.VariantFrequency, granularity: Granularity, privacy: PrivacyPolicy
-) -> None:
+) -> Released:
     """Reduce a stored frequency to what may be released to this caller, in place."""
+    small = 0
     if granularity is Granularity.BOOLEAN:
         frequency.counts.Clear()
         frequency.counts.precision = SUPPRESSED
         del frequency.populations[:]
-        return
+        return Released(0, Disclosed())
     if granularity is Granularity.COUNT:
         del frequency.populations[:]
     elif privacy.min_population_size:
@@ -169,14 +179,16 @@ def release(
             for p in frequency.populations
             if p.counts.allele_number // 2 >= privacy.min_population_size
         ]
-        if len(kept) != len(frequency.populations):
+        small = len(frequency.populations) - len(kept)
+        if small:
             del frequency.populations[:]
             frequency.populations.extend(kept)
-    disclose(frequency, privacy.disclosure)
+    disclosed = disclose(frequency, privacy.disclosure)
     round_frequency(frequency, privacy.round_counts_to)
     for counts in (frequency.counts, *(p.counts for p in frequency.populations)):
         if not counts.precision:
             counts.precision = EXACT
+    return Released(small, disclosed)
 
 
 def policy_from_config(config: DatasetConfig) -> DatasetPolicy:
