@@ -156,6 +156,7 @@ def test_metadata_content(tmp_path):
         "skipped_alleles",
         "variant_ids",
         "variant_id_count",
+        "disclosure_check",
     }
     assert (meta.id, meta.title, meta.description, str(meta.assembly)) == (
         "ds",
