@@ -49,6 +49,8 @@ class FileSummary:
     alleles: int = 0
     invalid: int = 0
     symbolic: int = 0
+    #: Alleles (or records) not indexed, by kind (``symbolic``, ``star``, ``reference_block``...).
+    kinds: dict[str, int] = field(default_factory=dict)
     #: ``(line or None, record, message)`` of the first few bad records.
     problems: list[tuple[int | None, str, str]] = field(default_factory=list)
 
@@ -75,6 +77,7 @@ class FileSummary:
             alleles=stats.alleles,
             invalid=stats.invalid,
             symbolic=stats.symbolic,
+            kinds=dict(sorted(stats.kinds.items())),
             problems=problems,
         )
 
@@ -95,7 +98,11 @@ class FileSummary:
             ],
             "records": self.records,
             "alleles": self.alleles,
-            "skipped": {"invalid": self.invalid, "symbolic": self.symbolic},
+            "skipped": {
+                "invalid": self.invalid,
+                "symbolic": self.symbolic,
+                "by_kind": dict(self.kinds),
+            },
             "problems": [
                 {"line": line, "record": record, "message": message}
                 for line, record, message in self.problems
@@ -205,7 +212,12 @@ class IndexSummary:
             skipped = f["skipped"]
             out.append(
                 f"  {f['records']:,} records, {f['alleles']:,} alleles; skipped: "
-                f"{skipped['invalid']:,} invalid, {skipped['symbolic']:,} symbolic"
+                f"{skipped['invalid']:,} invalid, {skipped['symbolic']:,} not sequence"
+                + (
+                    " (" + ", ".join(f"{n:,} {k}" for k, n in skipped["by_kind"].items()) + ")"
+                    if skipped["by_kind"]
+                    else ""
+                )
             )
             for problem in f["problems"]:
                 where = f"line {problem['line']}" if problem["line"] else "record"
@@ -214,7 +226,7 @@ class IndexSummary:
         out.append(
             f"total: {data['records']:,} records, {data['alleles']:,} alleles, "
             f"{data['variants']:,} variants; skipped: {skipped['invalid']:,} invalid, "
-            f"{skipped['symbolic']:,} symbolic, {skipped['duplicate']:,} duplicate"
+            f"{skipped['symbolic']:,} not sequence, {skipped['duplicate']:,} duplicate"
         )
         if skipped["invalid"]:
             out.append(

@@ -75,7 +75,7 @@ def write_vcf(path: Path) -> dict[str, object]:
         data.append(f"1\t{pos}\t.\tA\t{alt}\t.\tPASS\t{_info(total, rows, an_text)}")
     data.insert(2, "1\t250\t.\tA\t<DEL>\t.\tPASS\tAC=4;AN=2000")  # symbolic: skipped
     data.insert(4, "1\t350\t.\tA\tG\t.\tPASS\tAC=4,5;AN=2000")  # 2 ACs for 1 ALT: invalid
-    data.insert(6, "1\t450\t.\tA\tC\t.\tPASS\tAC=4;AN=2000;AC_NO=x;AN_NO=1000")  # invalid
+    data.insert(6, "1\t450\t.\tA\tC\t.\tPASS\tAC=2500;AN=2000")  # AC > AN: invalid
     data.append(data[-1])  # the last variant again: a duplicate
     lines += data
     path.write_text("\n".join(lines) + "\n")
@@ -212,6 +212,7 @@ def test_preview_counts_what_the_file_holds(tmp_path: Path) -> None:
     assert data["records"] == expected["records"]
     assert data["alleles"] == expected["alleles"]
     assert data["variants"] == expected["variants"]
+    assert file["skipped"]["by_kind"] == {"symbolic": 1}
     assert data["skipped"] == {
         "invalid": expected["invalid"],
         "symbolic": expected["symbolic"],
@@ -221,7 +222,7 @@ def test_preview_counts_what_the_file_holds(tmp_path: Path) -> None:
     assert [p["line"] for p in problems] == expected["problem_lines"]
     assert [p["record"] for p in problems] == expected["problem_records"]
     assert "2 values" in problems[0]["message"]
-    assert "AC_NO" in problems[1]["message"]
+    assert "2500" in problems[1]["message"]
     assert data["disclosure"] is None  # no policy given
 
 
