@@ -7,7 +7,9 @@
 3. Starts a node process per country and a gateway process in front of them, every
    connection mutually authenticated (mTLS, SPIFFE identities checked).
 4. Runs federated lookups through the gateway over gRPC and HTTPS (Beacon v2 and the
-   JSON API) and prints per-country and pooled counts with every node's outcome.
+   JSON API) and prints per-country and pooled counts with every node's outcome; looks
+   up an rsID (``allelemesh query rs11591147``) and annotates a small VCF across the
+   mesh (``allelemesh annotate``), showing a few annotated lines.
 5. Crawls the gateway's FAIR Data Point as the GDI portal's harvester does and checks
    that every dataset (described by ``samples/dataset-metadata.toml``) validates
    against the GDI shapes in ``../shared/gdi-metadata/shapes``.
@@ -304,6 +306,44 @@ def grpc_lookups(address: str, tls: TlsConfig) -> str:
     return trace_id
 
 
+def tls_args(tls: TlsConfig) -> list[str]:
+    """``--ca --cert --key`` of a client identity, for the CLI."""
+    return ["--ca", str(tls.ca[0]), "--cert", str(tls.cert), "--key", str(tls.key)]
+
+
+def rsid_lookup(address: str, tls: TlsConfig) -> None:
+    """An rsID: each node resolves it over its datasets' VCF ID column."""
+    console.rule("allelemesh query rs11591147 (an rsID, via the gateway)")
+    args = [*CLI, "query", "rs11591147", "--target", address, *tls_args(tls)]
+    subprocess.run(args, cwd=ROOT, check=True, timeout=60)
+
+
+def annotate_vcf(address: str, tls: TlsConfig) -> None:
+    """A VCF annotated across the mesh: per-country and pooled AF/AC/AN per ALT."""
+    import pysam
+
+    source = RUN / "to-annotate.vcf"
+    with pysam.VariantFile(str(ROOT / "samples" / "no.vcf")) as vcf:
+        header = [line for line in str(vcf.header).splitlines() if not line.startswith("##INFO")]
+        records = [str(r).split("\t")[:7] for r in vcf]
+    lines = [*header[:-1], header[-1]]
+    for cols in records:
+        lines.append("\t".join([*cols, "."]))
+    lines.append("chrX\t155000000\t.\tA\tG\t.\tPASS\t.")  # no country holds it: last
+    source.write_text("\n".join(lines) + "\n")
+    out = RUN / "annotated.vcf.gz"
+    console.rule("allelemesh annotate: a VCF across the mesh (AF/AC/AN per country, pooled)")
+    args = [*CLI, "annotate", str(source), "--target", address, "-o", str(out), *tls_args(tls)]
+    console.print(f"[dim]$ allelemesh {' '.join(args[len(CLI) :])}[/dim]")
+    subprocess.run(args, cwd=ROOT, check=True, timeout=120)
+    with pysam.VariantFile(str(out)) as annotated:
+        shown = [str(r).rstrip() for r, _ in zip(annotated, range(4), strict=False)]
+        last = [str(r).rstrip() for r in annotated][-2:]
+    console.print(f"{out} (bgzipped, tabix-indexed); the first records and the last:")
+    for line in [*shown, *last]:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 def show_trace(trace_id: str, gateway_config: Path) -> None:
     """The operator's view of the lookup: one trace across every country."""
     console.rule(f"allelemesh trace show {trace_id} (as an operator)")
@@ -428,6 +468,8 @@ def main() -> int:
         wait_healthy(gateway, portal)
         trace_id = grpc_lookups(gateway, portal)
         http_lookups(f"https://127.0.0.1:{http_port}", portal)
+        rsid_lookup(gateway, portal)
+        annotate_vcf(gateway, portal)
         show_trace(trace_id, config)
         fdp_ok = fdp_crawl(f"https://127.0.0.1:{http_port}", portal, shapes)
         mesh_check(config)

@@ -13,6 +13,9 @@ from pathlib import Path
 COUNTRIES = {"NO": (1200, 11), "FI": (900, 22), "LU": (300, 33)}  # samples, seed
 CONTIGS = {"1": 248956422, "2": 242193529, "17": 83257441, "X": 156040895}
 SHARED_SITES = 60
+#: Sites written with a dbSNP id (ID column), counted from a generator of their own so
+#: every other site keeps its counts: PCSK9 p.R46L, rs11591147 (GRCh38 1:55039974 G>T).
+IDS = {("1", 55039974): "rs11591147"}
 OWN_SITES = 40
 BASES = "ACGT"
 
@@ -100,7 +103,9 @@ def write_country(
     lines = []
     order = {c: i for i, c in enumerate(CONTIGS)}
     for chrom, pos, ref, alts in sorted(sites, key=lambda s: (order[s[0]], s[1])):
-        c = _counts(rng, samples, len(alts), chrom)
+        rsid = IDS.get((chrom, pos), ".")
+        own = random.Random(f"{cc}-{rsid}") if rsid != "." else rng
+        c = _counts(own, samples, len(alts), chrom)
         total = {
             "AN": [c["AN_M"][0] + c["AN_F"][0]],
             "AC": [m + f for m, f in zip(c["AC_M"], c["AC_F"], strict=True)],
@@ -116,7 +121,7 @@ def write_country(
                 fields.append(f"{key}_{cc}_{sex}=" + ",".join(map(str, c[f"{key}_{sex}"])))
         filt = "AC0" if sum(total["AC"]) == 0 else "PASS"
         lines.append(
-            f"chr{chrom}\t{pos}\t.\t{ref}\t{','.join(alts)}\t.\t{filt}\t{';'.join(fields)}"
+            f"chr{chrom}\t{pos}\t{rsid}\t{ref}\t{','.join(alts)}\t.\t{filt}\t{';'.join(fields)}"
         )
     path.write_text("\n".join(header + lines) + "\n")
 
@@ -126,8 +131,9 @@ def main() -> None:
     out = Path(__file__).resolve().parent.parent / "samples"
     out.mkdir(exist_ok=True)
     shared = _sites(random.Random(2026), SHARED_SITES)
-    # A well-known PCSK9 indel, present in every country.
+    # A well-known PCSK9 indel, present in every country, and PCSK9's rs11591147.
     shared.append(("1", 55051215, "G", ["GA"]))
+    shared.append(("1", 55039974, "G", ["T"]))
     for cc, (samples, seed) in COUNTRIES.items():
         rng = random.Random(seed)
         sites = {(s[0], s[1]): s for s in shared + _sites(rng, OWN_SITES)}
