@@ -266,7 +266,10 @@ def _check_chromosomes_apart(inputs: Sequence[Path], assembly: Assembly) -> None
     for path in inputs:
         try:
             with pysam.VariantFile(str(path)) as vcf:
-                contigs = [str(c) for c in vcf.index] if vcf.index is not None else []
+                # A BCF's .csi lists every contig of the header, records or not: ask it.
+                contigs = [
+                    str(c) for c in (vcf.index or ()) if next(vcf.fetch(str(c)), None) is not None
+                ]
         except (OSError, ValueError):
             continue  # unreadable here: the reader names the problem when it opens it
         for contig in contigs:
