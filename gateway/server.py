@@ -2,9 +2,10 @@
 
 :func:`start_gateway` starts a gateway inside the running event loop and returns a
 :class:`RunningGateway` (tests use it with ``listen = "127.0.0.1:0"``): the gRPC
-``AlleleFrequencyService`` and ``CatalogService`` over every peer, gRPC health and
-reflection, and (when ``http_listen`` is set) the HTTP API and FAIR Data Point.
-:func:`serve_forever` is what ``allelemesh gateway serve`` runs (SIGTERM/SIGINT stop gracefully).
+``AlleleFrequencyService`` and ``CatalogService`` over every peer, ``GeneService``
+(genes resolved here, searched as regions), gRPC health and reflection, and (when
+``http_listen`` is set) the HTTP API and FAIR Data Point. :func:`serve_forever` is what
+``allelemesh gateway serve`` runs (SIGTERM/SIGINT stop gracefully).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import grpc
 
 from gateway.fdp import FdpPublisher
+from gateway.genes import GeneSearch
 from gateway.http.app import start_http
 from gateway.http.server import HttpServer
 from gateway.servicers import GatewayServicers
@@ -28,8 +30,10 @@ from mesh.check import CheckSettings, MeshCheckMonitor
 from mesh.config import GatewayConfig
 from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, MeshBackend
+from mesh.genes import load_gene_catalog
 from mesh.health_cli import local_target
 from mesh.ports import PortLock, check_port_free, lock_port
+from mesh.rpc import GENE_SERVICE
 from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_server
 from mesh.tiers import check_own_tier
 from mesh.tracing import Telemetry, setup_tracing
@@ -97,12 +101,17 @@ async def start_gateway(
     settings = settings or federation_settings(config)
     if config.min_individuals > settings.min_individuals:  # the configured floor always holds
         settings = dataclasses.replace(settings, min_individuals=config.min_individuals)
+    genes = load_gene_catalog(config.genes)  # a bad [genes] file stops the start here
     backend = MeshBackend.open(config.peers, tls=config.tls, settings=settings, telemetry=telemetry)
+    gene_search = GeneSearch(
+        backend, genes, tokens=backend.page_tokens, default_assembly=config.default_assembly
+    )
     server, health_servicer = new_server(
-        GatewayServicers(backend, audit).handlers(),
+        GatewayServicers(backend, audit, gene_search).handlers(),
         telemetry,
         max_concurrent_rpcs=config.max_concurrent_rpcs,
         tls=config.tls,
+        extra_services=(GENE_SERVICE,),
     )
     try:
         port = bind(server, config.listen, config.tls, "gateway")
@@ -132,6 +141,7 @@ async def start_gateway(
                 fdp=running.fdp,
                 audit=audit,
                 mesh_check=running.mesh_check,
+                genes=gene_search,
             )
         except BaseException:
             await running.stop(None)  # stop cleanly: no "Event loop is closed" at exit

@@ -1,5 +1,8 @@
 """gRPC servicers of the gateway: the node's services, answered over the whole mesh.
 
+``GeneService`` is the gateway's own: it resolves the gene and searches its span
+(:mod:`gateway.genes`); nodes never see a gene, only the region.
+
 A gateway has no datasets of its own, so every request is fanned out whatever its
 ``scope``; the work is :class:`mesh.federation.MeshBackend`'s. A request that carries
 the hop metadata (another node or gateway forwarding) gets an empty local answer,
@@ -16,13 +19,21 @@ from typing import Any, TypeAlias
 import grpc
 from google.protobuf.message import Message
 
+from gateway.genes import GeneSearch
 from mesh import callctx
 from mesh.audit import AuditLog, AuditRecord
 from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
-from mesh.rpc import ALLELE_SERVICE, CATALOG_SERVICE, Handler, parse_request, unary_handlers
+from mesh.rpc import (
+    ALLELE_SERVICE,
+    CATALOG_SERVICE,
+    GENE_SERVICE,
+    Handler,
+    parse_request,
+    unary_handlers,
+)
 from mesh.tracing import current_trace_id, result_count, set_result_count
-from mesh.v1 import allele_service_pb2, catalog_service_pb2
+from mesh.v1 import allele_service_pb2, catalog_service_pb2, gene_service_pb2
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
@@ -34,9 +45,12 @@ def _forwarded(context: Context) -> bool:
 class GatewayServicers:
     """Binds a :class:`MeshBackend` to the wire."""
 
-    def __init__(self, backend: MeshBackend, audit: AuditLog | None = None) -> None:
+    def __init__(
+        self, backend: MeshBackend, audit: AuditLog | None = None, genes: GeneSearch | None = None
+    ) -> None:
         self.backend = backend
         self.audit = audit
+        self.genes = genes or GeneSearch(backend, tokens=backend.page_tokens)
 
     def handlers(self) -> list[grpc.GenericRpcHandler]:
         """Generic handlers for both services."""
@@ -59,6 +73,10 @@ class GatewayServicers:
                     "GetDataset": audited("GetDataset", self.get_dataset),
                 },
                 CATALOG_SERVICE,
+            ),
+            unary_handlers(
+                {"SearchGene": audited("SearchGene", self.search_gene)},
+                GENE_SERVICE,
             ),
         ]
 
@@ -117,6 +135,12 @@ class GatewayServicers:
         return _counted(
             await self.backend.lookup_variant_id(request, timeout=context.time_remaining())
         )
+
+    async def search_gene(self, data: bytes, context: Context) -> Message:
+        request = parse_request(gene_service_pb2.SearchGeneRequest, data)
+        if _forwarded(context):
+            return gene_service_pb2.SearchGeneResponse()
+        return _counted(await self.genes.search_gene(request, timeout=context.time_remaining()))
 
     async def list_datasets(self, data: bytes, context: Context) -> Message:
         request = parse_request(catalog_service_pb2.ListDatasetsRequest, data)

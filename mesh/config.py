@@ -137,6 +137,8 @@ class GatewayConfig:
     fdp: FdpConfig = field(default_factory=FdpConfig)
     #: ``[references]``: FASTAs that translate HGVS indels at the HTTP edge.
     references: Mapping[Assembly, Path] = field(default_factory=dict)
+    #: ``[genes]``: GTF/BED gene files per assembly (GRCh38 has a shipped table).
+    genes: Mapping[Assembly, Path] = field(default_factory=dict)
     #: ``[audit] path``: the gateway's own audit log (``None``: none).
     audit_path: Path | None = None
     #: The assembly of a request that names none (a Beacon query without ``assemblyId``).
@@ -221,10 +223,10 @@ def parse_peers(root: Table) -> tuple[PeerConfig, ...]:
     return tuple(peers)
 
 
-def _references(root: Table, base: Path) -> dict[Assembly, Path]:
-    """``[references]``: one reference FASTA per assembly (``GRCh38 = "ref.fa"``)."""
+def _references(root: Table, base: Path, name: str = "references") -> dict[Assembly, Path]:
+    """``[references]`` (or ``[genes]``): one file per assembly (``GRCh38 = "ref.fa"``)."""
     references: dict[Assembly, Path] = {}
-    ref_table = root.table("references")
+    ref_table = root.table(name)
     if ref_table is not None:
         for key in list(ref_table.data):
             references[read_assembly(ref_table, key, key)] = read_path(ref_table, key, base)
@@ -386,6 +388,7 @@ def load_gateway_config(path: Path) -> GatewayConfig:
         http=parse_http(root, path.parent),
         fdp=_fdp(root, path.parent),
         references=_references(root, path.parent),
+        genes=_references(root, path.parent, "genes"),
         audit_path=_audit_path(root, path.parent),
         default_assembly=read_assembly(
             gateway, "default_assembly", gateway.get("default_assembly", str, "GRCh38")

@@ -22,7 +22,7 @@ from google.protobuf.message import DecodeError, Message
 from mesh import callctx
 from mesh.errors import STATUS_DETAILS_KEY, InvalidArgumentError, MeshError
 from mesh.origin_token import OriginVerifier
-from mesh.v1 import allele_service_pb2, catalog_service_pb2, trace_service_pb2
+from mesh.v1 import allele_service_pb2, catalog_service_pb2, gene_service_pb2, trace_service_pb2
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ M = TypeVar("M", bound=Message)
 __all__ = [
     "ALLELE_SERVICE",
     "CATALOG_SERVICE",
+    "GENE_SERVICE",
     "METHOD_PATHS",
     "STATUS_DETAILS_KEY",
     "TRACE_SERVICE",
@@ -47,6 +48,8 @@ _CATALOG = catalog_service_pb2.DESCRIPTOR.services_by_name["CatalogService"]
 ALLELE_SERVICE: str = _ALLELE.full_name
 CATALOG_SERVICE: str = _CATALOG.full_name
 TRACE_SERVICE: str = trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name
+#: Served by gateways only (they resolve genes; nodes see regions).
+GENE_SERVICE: str = gene_service_pb2.DESCRIPTOR.services_by_name["GeneService"].full_name
 
 #: Method name -> full gRPC path, for every method of the allele and catalogue services.
 METHOD_PATHS: dict[str, str] = {

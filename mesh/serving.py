@@ -44,6 +44,7 @@ def new_server(
     max_concurrent_rpcs: int,
     reuse_port: bool = False,
     tls: TlsConfig | None = None,
+    extra_services: Sequence[str] = (),
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     """A server with the mesh's services, TraceService, health and reflection (not bound).
 
@@ -52,7 +53,8 @@ def new_server(
     (which hold its port lock, see :mod:`mesh.ports`): gRPC's default is on, which would
     let any other process on this machine share the port unnoticed. With ``tls``, every
     call first passes the :class:`~mesh.guard.PeerGuard` (inside tracing, so refusals
-    are traced and counted).
+    are traced and counted). ``extra_services`` are named to reflection too (the
+    gateway's ``GeneService``).
     """
     interceptors: list[grpc.aio.ServerInterceptor] = [server_interceptor(telemetry)]
     if tls is not None:
@@ -69,6 +71,7 @@ def new_server(
     services = (
         ALLELE_SERVICE,
         CATALOG_SERVICE,
+        *extra_services,
         TRACE_SERVICE,
         health.SERVICE_NAME,
         reflection.SERVICE_NAME,

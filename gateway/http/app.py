@@ -23,6 +23,7 @@ from typing import Protocol
 from fastapi import FastAPI
 
 from gateway.fdp import FdpPublisher, mount_fdp
+from gateway.genes import GeneSearch
 from gateway.http import beacon, json_api, mesh_status
 from gateway.http.auth import CallerIdentity
 from gateway.http.backend import LookupBackend
@@ -68,6 +69,7 @@ def create_app(
     audit: AuditLog | None = None,
     mesh_check: object | None = None,
     trust: TrustStore | None = None,
+    genes: GeneSearch | None = None,
 ) -> FastAPI:
     """The HTTP API over ``backend``; with ``telemetry``, traced and serving ``/metrics``.
 
@@ -90,6 +92,8 @@ def create_app(
     )
     app.state.backend = backend
     app.state.settings = settings
+    # Gene queries (JSON, Beacon geneId, pages): resolved here, searched as regions.
+    app.state.genes = genes or GeneSearch(backend, default_assembly=settings.default_assembly)
     # start_http replaces the fallback by the listen address when none is configured.
     app.state.public_url = settings.public_url or FALLBACK_PUBLIC_URL
     app.state.mesh_check = mesh_check  # a mesh.check.MeshCheckMonitor, or None
@@ -127,6 +131,7 @@ async def start_http(
     fdp: FdpPublisher | None = None,
     audit: AuditLog | None = None,
     mesh_check: object | None = None,
+    genes: GeneSearch | None = None,
 ) -> HttpServer:
     """Serve the HTTP API on ``config.http_listen`` in the running event loop.
 
@@ -170,6 +175,7 @@ async def start_http(
         authenticator=authenticator,
         audit=audit,
         mesh_check=mesh_check,
+        genes=genes,
         # Client certificates on HTTPS meet the same rules as on the gRPC ports.
         trust=store_for(config.tls) if config.tls is not None else None,
     )

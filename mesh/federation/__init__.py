@@ -28,7 +28,10 @@ from mesh.federation._hedging import HedgeSettings
 from mesh.federation._pooling import (
     country_parts,
     is_lower_bound,
+    pool_countries,
     pool_counts,
+    pool_frequencies,
+    pool_populations,
     population_parts,
 )
 from mesh.federation._sources import LocalHandler, LocalSource, Source, SourceCallError
@@ -48,6 +51,9 @@ __all__ = [
     "country_parts",
     "hop_of",
     "is_lower_bound",
+    "pool_countries",
     "pool_counts",
+    "pool_frequencies",
+    "pool_populations",
     "population_parts",
 ]

@@ -39,6 +39,8 @@ def result_count(response: Message) -> int:
         return len(response.frequencies)  # type: ignore[attr-defined]
     if "results" in fields:
         return sum(len(r.frequencies) for r in response.results)  # type: ignore[attr-defined,misc]
+    if "variants" in fields:  # a gene page: its variants' dataset rows
+        return sum(len(v.frequencies) for v in response.variants)  # type: ignore[attr-defined,misc]
     if "datasets" in fields:
         return len(response.datasets)  # type: ignore[attr-defined]
     return 1
