@@ -204,10 +204,15 @@ async def running_gateway(
     *,
     settings: FederationSettings | None = None,
     timeout_ms: int = 2000,
+    genes: dict[Assembly, Path] | None = None,
 ) -> AsyncIterator[GatewayClient]:
-    """Start a gateway over ``peers`` and open a client channel to it."""
+    """Start a gateway over ``peers`` (with ``[genes]`` files) and open a client channel."""
     config = GatewayConfig(
-        id="gw-test", listen="127.0.0.1:0", peers=tuple(peers), timeout_ms=timeout_ms
+        id="gw-test",
+        listen="127.0.0.1:0",
+        peers=tuple(peers),
+        timeout_ms=timeout_ms,
+        genes=genes or {},
     )
     gateway = await start_gateway(config, insecure=True, settings=settings or fast_settings())
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}")
@@ -238,12 +243,15 @@ class Mesh:
 
 @contextlib.asynccontextmanager
 async def running_mesh(
-    specs: Sequence[NodeSpec], *, settings: FederationSettings | None = None
+    specs: Sequence[NodeSpec],
+    *,
+    settings: FederationSettings | None = None,
+    genes: dict[Assembly, Path] | None = None,
 ) -> AsyncIterator[Mesh]:
     """Start the nodes, then a gateway listing each of them as a peer, in ``specs`` order."""
     async with running_nodes(specs) as nodes:
         peers = [peer_of(s.id, s.country, nodes[s.id].port) for s in specs]
-        async with running_gateway(peers, settings=settings) as client:
+        async with running_gateway(peers, settings=settings, genes=genes) as client:
             yield Mesh(nodes, client)
 
 
