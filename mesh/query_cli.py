@@ -1,4 +1,9 @@
-"""``allelemesh query``: look a variant or region up at a node or a gateway."""
+"""``allelemesh query``: look a variant, a region or a gene up at a node or a gateway.
+
+A gene (``PCSK9``, ``narc1``) goes to the gateway's ``GeneService``: the gateway
+resolves it and searches its span; every page is followed, and the answer starts with
+how the symbol was resolved.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from rich.table import Table
 from mesh.client_options import add_connection_arguments, client_channel, client_tls
 from mesh.config import TlsConfig
 from mesh.errors import (
+    InvalidArgumentError,
     MeshError,
     UnavailableError,
     code_name,
@@ -22,12 +28,19 @@ from mesh.errors import (
     rich_status,
     status_of,
 )
+from mesh.genes import looks_like_gene
 from mesh.genome import Assembly
 from mesh.notation import parse_variant_or_region
 from mesh.reference import FastaReference
 from mesh.tables import print_table
 from mesh.tls_diagnosis import diagnose
-from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
+from mesh.v1 import (
+    allele_pb2,
+    allele_service_pb2,
+    allele_service_pb2_grpc,
+    gene_service_pb2,
+    gene_service_pb2_grpc,
+)
 from mesh.variant_ids import is_variant_id, parse_variant_id
 from mesh.variants import RegionKey, VariantKey
 
@@ -42,9 +55,10 @@ def add_query_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
         description="VARIANT in any accepted notation: 1-55051215-G-GA, chr1:55051215:G:GA, "
         "'1:55051215 G>GA', SPDI NC_000001.11:55051214:G:GA, HGVS NC_000001.11:g.55051215G>A "
         "or an HGVS genomic indel (with --reference); a region such as 1:55051000-55052000; "
-        "or a dbSNP rsID (rs11591147): every variant the datasets record under it.",
+        "a dbSNP rsID (rs11591147): every variant the datasets record under it; or a gene "
+        "symbol such as PCSK9 (at a gateway: it resolves the gene to its span).",
     )
-    query.add_argument("variant", metavar="VARIANT", help="variant or region")
+    query.add_argument("variant", metavar="VARIANT", help="variant, region or gene symbol")
     query.add_argument("--target", required=True, help="HOST:PORT of a node or gateway")
     query.add_argument("--assembly", default="GRCh38", choices=[a.value for a in Assembly])
     query.add_argument("--dataset", action="append", default=[], help="restrict to a dataset")
@@ -75,6 +89,10 @@ def run_query(args: argparse.Namespace) -> int:
     reference = FastaReference(args.reference, assembly) if args.reference else None
     try:
         key = parse_variant_or_region(args.variant, assembly, field="VARIANT", reference=reference)
+    except InvalidArgumentError:
+        if not looks_like_gene(args.variant):
+            raise
+        return run_gene_query(args, assembly)
     finally:
         if reference is not None:
             reference.close()
@@ -155,6 +173,56 @@ def _query_variant_id(args: argparse.Namespace, assembly: Assembly, scope: int) 
     return 0
 
 
+#: Most pages of a gene followed by ``query`` (1000 variants each).
+MAX_GENE_PAGES = 100
+
+
+def run_gene_query(args: argparse.Namespace, assembly: Assembly) -> int:
+    """Search a gene at a gateway, following every page, and print the answer."""
+    tls = client_tls(args, "query")
+    channel = client_channel(args, tls)
+    stub = gene_service_pb2_grpc.GeneServiceStub(channel)
+    answer = gene_service_pb2.SearchGeneResponse()
+    outcomes: dict[str, allele_pb2.NodeOutcome] = {}
+    token = ""
+    try:
+        for _ in range(MAX_GENE_PAGES):
+            request = gene_service_pb2.SearchGeneRequest(
+                assembly=assembly.to_proto(),
+                gene=args.variant,
+                dataset_ids=args.dataset,
+                page_size=1000,
+                page_token=token,
+            )
+            page = stub.SearchGene(request, timeout=args.timeout)
+            answer.gene.CopyFrom(page.gene)
+            answer.variants.extend(page.variants)
+            for o in page.outcomes:  # one per node; a failure on any page is kept
+                if o.node_id not in outcomes or o.status.code != 0:
+                    outcomes[o.node_id] = o
+            token = answer.next_page_token = page.next_page_token
+            if not token:
+                break
+    except grpc.RpcError as error:
+        if error.code() == grpc.StatusCode.UNIMPLEMENTED:  # type: ignore[attr-defined]
+            raise InvalidArgumentError(
+                "VARIANT",
+                f"{args.target} does not search genes (a node sees regions): ask a gateway, "
+                f"or give the gene's region ({args.variant} is not a variant or a region)",
+                reason="GENE_NEEDS_GATEWAY",
+            ) from None
+        raise _answer_error(args, tls, error) from None
+    finally:
+        channel.close()
+    answer.outcomes.extend(outcomes.values())
+    if args.json:
+        document = json_format.MessageToDict(answer, preserving_proto_field_name=True)
+        print(json.dumps(document, indent=2))
+    else:
+        print_gene(answer, sys.stdout)
+    return 0
+
+
 def _answer_error(
     args: argparse.Namespace, tls: TlsConfig | None, error: grpc.RpcError
 ) -> MeshError:
@@ -203,6 +271,28 @@ def _count_cells(counts: allele_pb2.AlleleCounts) -> list[str]:
         cell("heterozygous_count"),
         cell("hemizygous_count"),
     ]
+
+
+def print_gene(response: gene_service_pb2.SearchGeneResponse, out: TextIO) -> None:
+    """The resolution, one row per variant (per-country and pooled AF), node outcomes."""
+    gene = response.gene
+    out.write(f"Gene {gene.symbol}: {gene.resolution}\n")
+    if response.next_page_token:
+        out.write(f"(first {len(response.variants)} variants only)\n")
+    countries = sorted({c.country for v in response.variants for c in v.countries})
+    table = Table(title=f"Variants in {gene.symbol}")
+    table.add_column("variant")
+    for column in (*(f"AF {c}" for c in countries), "AC", "AN", "AF pooled"):
+        table.add_column(column, justify="right")
+    for item in response.variants:
+        v = item.variant
+        by_country = {c.country: c.counts for c in item.countries}
+        cells = [_af(by_country[c]) if c in by_country else "" for c in countries]
+        pooled = _count_cells(item.pooled)
+        name = f"{v.chromosome}-{v.position}-{v.reference_bases}-{v.alternate_bases}"
+        table.add_row(name, *cells, pooled[0], pooled[1], pooled[2])
+    print_table(table, out)
+    _print_outcomes(response.outcomes, out)
 
 
 def print_frequencies(response: Any, out: TextIO) -> None:

@@ -24,7 +24,7 @@ from fastapi import FastAPI
 
 from gateway.fdp import FdpPublisher, mount_fdp
 from gateway.genes import GeneSearch
-from gateway.http import beacon, json_api, mesh_status
+from gateway.http import beacon, gene_api, json_api, mesh_status
 from gateway.http.auth import CallerIdentity
 from gateway.http.backend import LookupBackend
 from gateway.http.docs import mount_docs
@@ -93,7 +93,9 @@ def create_app(
     app.state.backend = backend
     app.state.settings = settings
     # Gene queries (JSON, Beacon geneId, pages): resolved here, searched as regions.
-    app.state.genes = genes or GeneSearch(backend, default_assembly=settings.default_assembly)
+    app.state.genes = genes or GeneSearch(
+        backend, default_assembly=settings.default_assembly, scope=settings.scope
+    )
     # start_http replaces the fallback by the listen address when none is configured.
     app.state.public_url = settings.public_url or FALLBACK_PUBLIC_URL
     app.state.mesh_check = mesh_check  # a mesh.check.MeshCheckMonitor, or None
@@ -107,6 +109,7 @@ def create_app(
     # there too (left out of the OpenAPI document, which would list every route twice).
     app.include_router(beacon.router, prefix=beacon.VERSIONED_PREFIX, include_in_schema=False)
     app.include_router(json_api.router)
+    app.include_router(gene_api.router)
     mount_docs(app)
     mount_fdp(app, fdp or FdpPublisher(backend))
     app.include_router(mesh_status.router)

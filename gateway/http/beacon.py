@@ -20,15 +20,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
+from gateway.genes import GeneSearch, gene_to_proto
 from gateway.http import beacon_info
 from gateway.http.backend import LookupBackend
 from gateway.http.beacon_query import VARIANT_TYPES, BeaconQuery, build_query
 from gateway.http.beacon_records import precision_of, record
 from gateway.http.beacon_search import SearchResult, catalog_datasets, run_query
 from gateway.http.convert import JsonObject, assembly_name, outcome_json, status_json
+from gateway.http.gene_api import gene_json
 from gateway.http.numbers import ASCII_COUNT
 from gateway.http.problems import PROBLEM_RESPONSES, bad_request
 from gateway.http.settings import BEACON_API_VERSION, HttpSettings, public_base_url
+from mesh.genes import GeneCatalog
 from mesh.paging import MAX_PAGE_SIZE
 from mesh.v1 import allele_pb2, catalog_service_pb2
 
@@ -53,6 +56,12 @@ def _backend(request: Request) -> LookupBackend:
 def _settings(request: Request) -> HttpSettings:
     settings: HttpSettings = request.app.state.settings
     return settings
+
+
+def _genes(request: Request) -> GeneCatalog:
+    """The gateway's gene catalog (``geneId`` is resolved here, searched as a range)."""
+    search: GeneSearch = request.app.state.genes
+    return search.catalog
 
 
 class BeaconRequestBody(BaseModel):
@@ -211,6 +220,9 @@ async def g_variants_get(
     variant_type: Annotated[str | None, Query(alias="variantType")] = None,
     assembly_id: Annotated[str | None, Query(alias="assemblyId")] = None,
     short_form: Annotated[str | None, Query(alias="genomicAlleleShortForm")] = None,
+    gene_id: Annotated[
+        str | None, Query(alias="geneId", description="HGNC symbol, e.g. PCSK9 (or geneid)")
+    ] = None,
     dataset_ids: Annotated[str | None, Query(alias="datasetIds")] = None,
     requested_granularity: Annotated[str | None, Query(alias="requestedGranularity")] = None,
     include: Annotated[str | None, Query(alias="includeResultsetResponses")] = None,
@@ -229,7 +241,7 @@ async def g_variants_get(
     control = {k: raw.pop(k) for k in control_keys if k in raw}
     if "filters" in raw:
         control["filters"] = raw.pop("filters")
-    query = build_query(raw, control, _settings(request))
+    query = build_query(raw, control, _settings(request), genes=_genes(request))
     return await _answer(request, query)
 
 
@@ -261,6 +273,7 @@ async def g_variants_post(request: Request, body: BeaconRequestBody) -> JsonObje
         _settings(request),
         param_prefix="query.requestParameters.",
         control_prefix="query.",
+        genes=_genes(request),
     )
     return await _answer(request, query)
 
@@ -386,6 +399,8 @@ def _info(query: BeaconQuery, result: SearchResult) -> JsonObject:
     if failed:
         names = ", ".join(f"{o.node_id} ({o.country})" for o in failed)
         info["warning"] = f"these nodes did not answer, so their data is missing: {names}"
+    if query.gene is not None:
+        info["gene"] = gene_json(gene_to_proto(query.gene))
     if not query.located:
         info["note"] = (
             "no query parameters, so no variant matched: each dataset is listed with "

@@ -11,7 +11,11 @@ ones (see ARCHITECTURE.md):
 ``genomicAlleleShortForm`` (any notation :func:`mesh.notation.parse_variant` reads,
 e.g. HGVS ``NC_000001.11:g.55051215G>A``) is a sequence query too; a dbSNP rsID there
 (``rs11591147``: the model's short form names one variant by a string, and has no
-identifier parameter) asks for every variant the datasets record under that id. Errors are 400
+identifier parameter) asks for every variant the datasets record under that id. ``geneId``
+(an HGNC symbol, any case, or a previous symbol or alias; ``geneid`` as the OpenAPI spells
+it) is a range query over the gene's span in ``assemblyId``, which ``alternateBases`` and
+``variantType`` may narrow; it cannot be combined with ``referenceName``, ``start``,
+``end``, ``referenceBases`` or ``genomicAlleleShortForm``. Errors are 400
 problems naming the parameter as the client sent it (``start`` for GET,
 ``query.requestParameters.start`` for POST).
 """
@@ -26,6 +30,7 @@ from gateway.http.convert import JsonObject
 from gateway.http.problems import ProblemError, bad_request
 from gateway.http.settings import HttpSettings
 from mesh.errors import InvalidArgumentError
+from mesh.genes import GeneCatalog, ResolvedGene, shipped_gene_catalog
 from mesh.genome import Assembly
 from mesh.notation import parse_count, parse_variant
 from mesh.variant_ids import is_variant_id
@@ -34,7 +39,9 @@ from mesh.variants import RegionKey, VariantKey, validate_region, validate_varia
 GRANULARITIES = ("boolean", "count", "record")
 INCLUDE_RESULTSETS = ("HIT", "MISS", "ALL", "NONE")
 #: Parameters of the Beacon model that this allele-frequency Beacon cannot answer.
-UNSUPPORTED = ("geneId", "aminoacidChange", "variantMinLength", "variantMaxLength", "mateName")
+UNSUPPORTED = ("aminoacidChange", "variantMinLength", "variantMaxLength", "mateName")
+#: What a gene query (``geneId``) may not be combined with: it is located by the gene.
+_NOT_WITH_GENE = ("referenceName", "start", "end", "referenceBases", "genomicAlleleShortForm")
 #: The ``variantType`` values understood, and the allele classes each one matches.
 VARIANT_TYPES: dict[str, frozenset[str]] = {
     "SNP": frozenset({"SNP"}),
@@ -61,6 +68,8 @@ class BeaconQuery:
     region: RegionKey | None = None
     #: An rsID given as ``genomicAlleleShortForm`` (lower case).
     variant_id: str | None = None
+    #: A gene query's resolution (``geneId``); ``region`` is then the gene's span.
+    gene: ResolvedGene | None = None
     variant_type: str | None = None
     alternate_bases: str | None = None
     filters: list[str] = field(default_factory=list)
@@ -198,8 +207,12 @@ def build_query(
     *,
     param_prefix: str = "",
     control_prefix: str = "",
+    genes: GeneCatalog | None = None,
 ) -> BeaconQuery:
-    """Validate ``g_variants`` request parameters and control fields (granularity, paging)."""
+    """Validate ``g_variants`` request parameters and control fields (granularity, paging).
+
+    ``genes`` resolves ``geneId`` (the gateway's catalog; without one, the shipped table).
+    """
     p = _Reader(params, param_prefix)
     c = _Reader(control, control_prefix)
     for key in UNSUPPORTED:
@@ -231,7 +244,11 @@ def build_query(
     variant_type = p.text("variantType")
     if variant_type is not None:
         query.variant_type = variant_type.upper()
-    _locate(query, p, settings)
+    gene_text = p.text("geneId") or p.text("geneid")  # the OpenAPI spells it geneid
+    if gene_text is not None:
+        _gene_region(query, p, gene_text, genes or shipped_gene_catalog())
+    else:
+        _locate(query, p, settings)
     if not query.located and c.text("requestedGranularity") is None:
         # A bare request (EGA's beacon-verifier) gets a first page of result sets: one
         # empty set per dataset of the catalogue, at record granularity.
@@ -265,6 +282,28 @@ def _locate(query: BeaconQuery, p: _Reader, settings: HttpSettings) -> None:
         query.variant = _sequence_variant(p, chromosome, starts[0], ref, alt, query.assembly)
         return
     query.region = _range_region(p, chromosome, starts, ends, ref, alt, query.assembly, settings)
+    if alt is not None:
+        query.alternate_bases = alt.upper()
+
+
+def _gene_region(query: BeaconQuery, p: _Reader, text: str, genes: GeneCatalog) -> None:
+    """A gene query: the gene's span as a range query (``alternateBases`` may narrow it)."""
+    parameter = p.name("geneId" if p.raw.get("geneId") not in (None, "") else "geneid")
+    for key in _NOT_WITH_GENE:
+        if p.raw.get(key) not in (None, "", []):
+            raise bad_request(
+                p.name(key),
+                f"{key} cannot be combined with geneId: a gene query searches the gene's "
+                "span; give geneId (with alternateBases or variantType to narrow it), or "
+                "a position or range without geneId",
+                reason="CONFLICTING_PARAMETERS",
+            )
+    try:
+        query.gene = genes.resolve(text, query.assembly, field=parameter)
+    except InvalidArgumentError as error:
+        raise bad_request(parameter, error.message, error.reason) from None
+    query.region = query.gene.region
+    alt = p.text("alternateBases")
     if alt is not None:
         query.alternate_bases = alt.upper()
 

@@ -19,7 +19,7 @@ import functools
 from collections.abc import Mapping
 from pathlib import Path
 
-from mesh.genes._catalog import GeneCatalog
+from mesh.genes._catalog import GeneCatalog, looks_like_gene
 from mesh.genes._files import read_gene_file
 from mesh.genes._model import GeneLoci, GeneName, LocusTable, MatchKind, ResolvedGene
 from mesh.genes._table import read_gene_table, shipped_table_path
@@ -33,6 +33,7 @@ __all__ = [
     "MatchKind",
     "ResolvedGene",
     "load_gene_catalog",
+    "looks_like_gene",
     "shipped_gene_catalog",
     "shipped_table_path",
 ]

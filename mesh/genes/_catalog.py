@@ -22,8 +22,16 @@ from mesh.genome import CONTIG_CODES, Assembly
 #: What a gene name may look like: HGNC symbols are letters, digits, ``-``, ``.``, ``@``,
 #: ``_``, apostrophe; NCBI synonyms add a few more (``COLGALT 1``, ``p16(INK4)``).
 _SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.@'/:()+*#;\[\]\-]{0,63}")
+#: What a search box or ``query`` takes for a gene once it is no variant or region:
+#: a letter first, symbol characters only (an rsID, ``rs`` and digits, is not one).
+_GENE_QUERY = re.compile(r"(?!rs\d+$)[A-Za-z][A-Za-z0-9_.@'\-]{0,63}", re.IGNORECASE)
 #: How many close symbols an unknown one is answered with.
 SUGGESTIONS = 5
+
+
+def looks_like_gene(text: str) -> bool:
+    """Whether ``text`` (not a variant or region) should be asked as a gene."""
+    return _GENE_QUERY.fullmatch(text.strip()) is not None
 
 
 class GeneCatalog:
