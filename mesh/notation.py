@@ -30,6 +30,7 @@ import re
 from typing import TYPE_CHECKING
 
 from mesh.errors import InvalidArgumentError
+from mesh.genes import looks_like_gene
 from mesh.genome import Assembly, canonical_chromosome, refseq_accession
 from mesh.hgvs import HGVS_INDEL, HGVS_TRANSCRIPT, transcript_refused, translate_indel
 from mesh.variants import RegionKey, VariantKey, validate_region, validate_variant
@@ -297,8 +298,13 @@ def parse_variant_or_region(
             f"{shown!r} is a position without alleles: give the bases "
             f"({chrom}:{pos} G>GA) or a range ({chrom}:{pos}-{pos})"
         )
+    elif looks_like_gene(stripped):
+        why = (
+            f"{shown!r} is not a variant or a region; as a gene symbol, look it up as a gene "
+            f"(JSON API /v1/genes/{shown}, allelemesh query {shown} at a gateway, Beacon geneId)"
+        )
     else:
-        why = f"cannot read {shown!r} as a variant or a region (gene names are not looked up)"
+        why = f"cannot read {shown!r} as a variant or a region"
     raise InvalidArgumentError(
         field,
         f"{why}; variant notations: {ACCEPTED_VARIANT_NOTATIONS}; region notations: "

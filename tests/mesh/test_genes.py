@@ -20,6 +20,7 @@ from mesh.config import load_gateway_config
 from mesh.errors import ConfigError, InvalidArgumentError
 from mesh.genes import MatchKind, load_gene_catalog, shipped_gene_catalog, shipped_table_path
 from mesh.genome import Assembly
+from mesh.notation import parse_variant_or_region
 from mesh.variants import RegionKey
 
 TABLE = Path(__file__).resolve().parents[2] / "mesh" / "data" / "genes_GRCh38.tsv.gz"
@@ -267,3 +268,10 @@ def test_gateway_config_reads_genes_per_assembly(tmp_path: Path) -> None:
     toml.write_text(body + '[genes]\nhg17 = "g37.gtf.gz"\n')
     with pytest.raises(ConfigError, match="hg17"):
         load_gateway_config(toml)
+
+
+def test_a_gene_given_as_a_variant_points_to_the_gene_doors() -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        parse_variant_or_region("PCSK9", Assembly.GRCH38)
+    assert "/v1/genes/PCSK9" in caught.value.message
+    assert "Beacon geneId" in caught.value.message

@@ -21,13 +21,13 @@ REGIONS = (
     "1:55051000-55052000, chr1:55,051,000-55,052,000, 1-55051000-55052000 (1-based, inclusive)"
 )
 LISTS = f"; variant notations: {VARIANTS}; region notations: {REGIONS}"
-NEITHER = "as a variant or a region (gene names are not looked up)"
+NEITHER = "as a variant or a region"
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("BRCA1", f"cannot read 'BRCA1' {NEITHER}{LISTS}"),
+        ("BRCA1?", f"cannot read 'BRCA1?' {NEITHER}{LISTS}"),
         ("chr1:abc", f"cannot read 'chr1:abc' {NEITHER}{LISTS}"),
         ("1:55051215", "'1:55051215' is a position without alleles: give the bases "
                        f"(1:55051215 G>GA) or a range (1:55051215-55051215){LISTS}"),
