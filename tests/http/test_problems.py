@@ -66,7 +66,9 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
             {"referenceName": "1", "start": "1", "end": "9", "requestedGranularity": "all"},
             "requestedGranularity",
         ),
-        ("/api/g_variants", {"geneId": "BRCA1"}, "geneId"),
+        ("/api/g_variants", {"aminoacidChange": "V600E"}, "aminoacidChange"),
+        ("/api/g_variants", {"geneId": "PCKS9"}, "geneId"),  # unknown: closest named
+        ("/v1/genes/PCKS9", {}, "symbol"),
     ],
 )
 async def test_bad_input_is_a_400_naming_the_field(client: httpx.AsyncClient, path, params, field):
