@@ -16,9 +16,9 @@ import grpc
 
 from bench.data import SampledAllele
 from bench.procs import TlsFiles
-from mesh.channels import CHANNEL_OPTIONS
-from mesh.rpc import ALLELE_SERVICE
-from mesh.tls import channel_credentials
+from mesh.plumbing.channels import CHANNEL_OPTIONS
+from mesh.plumbing.rpc import ALLELE_SERVICE
+from mesh.security.tls import channel_credentials
 from mesh.v1 import allele_pb2, allele_service_pb2
 
 SERVICE = f"/{ALLELE_SERVICE}/"

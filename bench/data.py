@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pysam
 
-from mesh.genome import Assembly, contig_length
+from mesh.model.genome import Assembly, contig_length
 
 #: gnomAD v4 genetic-ancestry groups written per record (a subset keeps files small).
 POPULATIONS: tuple[str, ...] = ("afr", "amr", "asj", "eas", "fin", "mid", "nfe", "sas")

@@ -20,8 +20,8 @@ async def _echo(data: bytes, context: Any) -> bytes:
 
 async def serve(address: str, tls: tuple[Path, Path, Path] | None) -> None:
     """Serve until killed."""
-    from mesh.rpc import ALLELE_SERVICE
-    from mesh.serving import SERVER_OPTIONS
+    from mesh.plumbing.rpc import ALLELE_SERVICE
+    from mesh.server.serving import SERVER_OPTIONS
 
     server = grpc.aio.server(options=SERVER_OPTIONS)
     methods = ("LookupVariant", "BatchLookupVariants")

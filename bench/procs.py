@@ -6,7 +6,7 @@ exit, then ``SIGKILL`` after a short grace, so a failing figure never leaves ser
 behind. Processes are ended by their own pid only.
 
 mTLS: :class:`BenchPki` issues a federation root, one CA per country and a leaf per
-process with :mod:`mesh.pki` when that module exists; otherwise ``tls`` is ``None``
+process with :mod:`mesh.security.pki` when that module exists; otherwise ``tls`` is ``None``
 and every process runs ``--insecure`` (the report says so).
 
 Tracing: :data:`TRACING_TOML` is the ``[tracing]`` table written for "tracing on" and
@@ -66,12 +66,12 @@ class TlsFiles:
 
 
 class BenchPki:
-    """A throw-away federation PKI in one directory (``mesh.pki``)."""
+    """A throw-away federation PKI in one directory (``mesh.security.pki``)."""
 
     TRUST_DOMAIN = "bench.allelemesh.example"
 
     def __init__(self, out: Path) -> None:
-        from mesh import pki
+        from mesh.security import pki
 
         self._pki = pki
         self.out = out
@@ -83,12 +83,12 @@ class BenchPki:
 
     @staticmethod
     def available() -> tuple[bool, str]:
-        """Whether ``mesh.pki`` can issue certificates here."""
+        """Whether ``mesh.security.pki`` can issue certificates here."""
         try:
-            from mesh import pki  # noqa: F401
+            from mesh.security import pki  # noqa: F401
         except ImportError as exc:
-            return False, f"mesh.pki is not importable ({exc})"
-        return True, "mesh.pki"
+            return False, f"mesh.security.pki is not importable ({exc})"
+        return True, "mesh.security.pki"
 
     def leaf(self, cc: str, role: str, name: str) -> TlsFiles:
         """Issue (or reuse) a leaf for one process."""
@@ -317,7 +317,7 @@ class ProcessSet:
         """Wait until every server answers a gRPC health check, or raise with its log."""
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-        from mesh.channels import open_channel
+        from mesh.plumbing.channels import open_channel
 
         deadline = time.monotonic() + timeout_s
         client = self.client_tls()

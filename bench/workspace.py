@@ -157,13 +157,13 @@ class Workspace:
     # -- mTLS -------------------------------------------------------------------------
 
     def pki(self) -> BenchPki | None:
-        """The bench PKI when ``mesh.pki`` exists (else plaintext, noted)."""
+        """The bench PKI when ``mesh.security.pki`` exists (else plaintext, noted)."""
         if not self._pki_checked:
             self._pki_checked = True
             ok, why = BenchPki.available()
             if ok:
                 self._pki = BenchPki(self.work / "pki")
-                self.pki_note = "gRPC over mTLS (certificates from mesh.pki)"
+                self.pki_note = "gRPC over mTLS (certificates from mesh.security.pki)"
             else:
                 self.pki_note = f"plaintext gRPC: {why}"
         return self._pki

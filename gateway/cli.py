@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mesh.config import load_gateway_config
-from mesh.grpc_core_log import ensure_handshake_trace, route_grpc_core_logs
+from mesh.plumbing.grpc_core_log import ensure_handshake_trace, route_grpc_core_logs
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ def add_gateway_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 def _check_config(args: argparse.Namespace) -> int:
     from functools import partial
 
-    from mesh.check_config import ConfigReport, describe_peers, describe_ports, describe_tls
-    from mesh.reference import FastaReference
+    from mesh.model.reference import FastaReference
+    from mesh.server.check_config import ConfigReport, describe_peers, describe_ports, describe_tls
 
     config = load_gateway_config(args.config)
     report = ConfigReport(str(args.config))
@@ -84,7 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.insecure:
         log.warning("serving plaintext gRPC (--insecure): use only on a trusted network")
     if config.tls is not None:
-        # Failed client handshakes as JSON log lines naming the peer (mesh.grpc_core_log).
+        # Failed client handshakes as JSON log lines naming the peer (mesh.plumbing.grpc_core_log).
         ensure_handshake_trace()
         route_grpc_core_logs()
     serve_forever(config, insecure=args.insecure)

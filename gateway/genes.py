@@ -20,10 +20,10 @@ from typing import Protocol
 from mesh.errors import InvalidArgumentError
 from mesh.federation import pool_countries, pool_frequencies, pool_populations
 from mesh.genes import GeneCatalog, MatchKind, ResolvedGene, shipped_gene_catalog
-from mesh.genome import Assembly
-from mesh.paging import MAX_PAGE_SIZE, PageTokenCodec, page_size_or_default, query_fingerprint
+from mesh.model.genome import Assembly
+from mesh.model.paging import MAX_PAGE_SIZE, PageTokenCodec, page_size_or_default, query_fingerprint
+from mesh.model.variants import region_to_proto
 from mesh.v1 import allele_pb2, allele_service_pb2, gene_service_pb2
-from mesh.variants import region_to_proto
 
 #: Region rows asked per variant wanted (about one region call per gene page).
 ROWS_PER_VARIANT = 4

@@ -24,18 +24,18 @@ from gateway.genes import GeneSearch
 from gateway.http.app import start_http
 from gateway.http.server import HttpServer
 from gateway.servicers import GatewayServicers
-from mesh.audit import AuditLog
-from mesh.certificates import check_tls_files
 from mesh.check import CheckSettings, MeshCheckMonitor
+from mesh.cli.health import local_target
 from mesh.config import GatewayConfig
 from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, MeshBackend
 from mesh.genes import load_gene_catalog
-from mesh.health_cli import local_target
-from mesh.ports import PortLock, check_port_free, lock_port
-from mesh.rpc import GENE_SERVICE
-from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_server
-from mesh.tiers import check_own_tier
+from mesh.plumbing.ports import PortLock, check_port_free, lock_port
+from mesh.plumbing.rpc import GENE_SERVICE
+from mesh.security.certificates import check_tls_files
+from mesh.security.tiers import check_own_tier
+from mesh.server.audit import AuditLog
+from mesh.server.serving import GRACE_S, bind, check_transport, mark_serving, new_server
 from mesh.tracing import Telemetry, setup_tracing
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,10 @@ import grpc
 from google.protobuf.message import Message
 
 from gateway.genes import GeneSearch
-from mesh import callctx
-from mesh.audit import AuditLog, AuditRecord
 from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
-from mesh.rpc import (
+from mesh.plumbing import callctx
+from mesh.plumbing.rpc import (
     ALLELE_SERVICE,
     CATALOG_SERVICE,
     GENE_SERVICE,
@@ -32,6 +31,7 @@ from mesh.rpc import (
     parse_request,
     unary_handlers,
 )
+from mesh.server.audit import AuditLog, AuditRecord
 from mesh.tracing import current_trace_id, result_count, set_result_count
 from mesh.v1 import allele_service_pb2, catalog_service_pb2, gene_service_pb2
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 
-from mesh.rpc import METHOD_PATHS
+from mesh.plumbing.rpc import METHOD_PATHS
 from mesh.v1 import allele_pb2, allele_service_pb2
 
 #: (chromosome, position, ref, alt) and (chromosome, start, end), 1-based.

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 
 
 def add_hail_commands(subparsers: argparse._SubParsersAction[Any]) -> None:

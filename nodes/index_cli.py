@@ -14,11 +14,11 @@ import os
 import sys
 from pathlib import Path
 
-from mesh.config_datasets import load_dataset_policy
+from mesh.config.datasets import load_dataset_policy
+from mesh.config.tiers import validate_tier
 from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
 from mesh.fdp import SHAPES_ENV
-from mesh.genome import Assembly
-from mesh.tiers import validate_tier
+from mesh.model.genome import Assembly
 from nodes.build.builder import BuildOptions, build_index
 from nodes.build.metadata_check import check_index_metadata
 from nodes.build.preview import PreviewOptions, preview
@@ -245,7 +245,7 @@ def _info(args: argparse.Namespace) -> int:
         return 0
     from rich.table import Table
 
-    from mesh.tables import print_table
+    from mesh.cli.tables import print_table
 
     table = Table(title=f"dataset {metadata.id}", show_header=False)
     table.add_column("field", style="bold")

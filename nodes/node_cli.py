@@ -9,7 +9,7 @@ from typing import Any
 
 from mesh.config import DatasetConfig, NodeConfig, load_node_config
 from mesh.errors import ConfigError
-from mesh.grpc_core_log import ensure_handshake_trace, route_grpc_core_logs
+from mesh.plumbing.grpc_core_log import ensure_handshake_trace, route_grpc_core_logs
 from nodes.index.index_dir import read_metadata
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.insecure:
         log.warning("serving plaintext gRPC (--insecure): use only on a trusted network")
     if config.tls is not None:
-        # Failed client handshakes as JSON log lines naming the peer (mesh.grpc_core_log).
+        # Failed client handshakes as JSON log lines naming the peer (mesh.plumbing.grpc_core_log).
         ensure_handshake_trace()
         route_grpc_core_logs()
     serve_forever(config, insecure=args.insecure, log_level=args.log_level)

@@ -50,10 +50,10 @@ from rich.console import Console
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mesh.channels import open_channel  # noqa: E402
+from mesh.cli.query import print_frequencies  # noqa: E402
 from mesh.config import TlsConfig  # noqa: E402
 from mesh.fdp import SHAPES_ENV, load_shapes, validate  # noqa: E402
-from mesh.query_cli import print_frequencies  # noqa: E402
+from mesh.plumbing.channels import open_channel  # noqa: E402
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc  # noqa: E402
 
 RUN = Path(os.environ.get("ALLELEMESH_DEMO_RUN") or ROOT / "demo-run")

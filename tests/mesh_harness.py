@@ -41,10 +41,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from gateway.server import RunningGateway, start_gateway
-from mesh.channels import open_channel
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig, TlsConfig
 from mesh.federation import FederationSettings
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
+from mesh.plumbing.channels import open_channel
 from mesh.v1 import allele_service_pb2_grpc, catalog_service_pb2_grpc
 from nodes.build.builder import BuildOptions, build_index
 from nodes.serve.server import RunningNode, start_node

@@ -1,4 +1,4 @@
-"""A throw-away federation PKI for tests, made with :mod:`mesh.pki`.
+"""A throw-away federation PKI for tests, made with :mod:`mesh.security.pki`.
 
 pki = TestPki.create(tmp_path)                 # root + NO, FI country CAs
 node = pki.leaf("NO", "node", "no-oslo-1")     # Issued(cert, key)
@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from mesh import pki
 from mesh.config import TlsConfig
-from mesh.identity import SpiffeId
+from mesh.security import pki
+from mesh.security.identity import SpiffeId
 
 TRUST_DOMAIN = "allelemesh.example"
 
@@ -123,7 +123,7 @@ class TestPki:
             [
                 x509.NameAttribute(NameOID.COUNTRY_NAME, (subject_cc or signer_cc).upper()),
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.trust_domain),
-                # The tier (mesh.tiers): country CAs only issue for their own.
+                # The tier (mesh.security.tiers): country CAs only issue for their own.
                 x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, self.tier),
                 x509.NameAttribute(NameOID.COMMON_NAME, name),
             ]

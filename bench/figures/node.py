@@ -1,7 +1,7 @@
 """Figure 2: one node over gRPC on loopback, against raw LMDB gets in-process (the floor).
 
 The node runs as ``allelemesh node serve`` in its own process with its shipped defaults
-(one worker, INFO request logs to a file), over mTLS when ``mesh.pki`` exists. The
+(one worker, INFO request logs to a file), over mTLS when ``mesh.security.pki`` exists. The
 client is this process: blocking calls for the sequential latencies, a grpc.aio client
 for 64 in flight and for batches. The floor is the same number of
 :meth:`nodes.serve.store.DatasetIndex.get` / ``get_many`` calls on pre-encoded keys in this
@@ -17,10 +17,10 @@ from bench import client
 from bench.procs import ProcessSet
 from bench.report import Figure, Row, percentile
 from bench.workspace import Workspace
-from mesh.genome import Assembly, canonical_chromosome
-from mesh.normalize import normalize
+from mesh.model.genome import Assembly, canonical_chromosome
+from mesh.model.normalize import normalize
+from mesh.model.variants import validate_variant
 from mesh.v1 import allele_service_pb2
-from mesh.variants import validate_variant
 from nodes.index.keys import encode_key
 from nodes.serve.store import DatasetIndex
 

@@ -17,9 +17,9 @@ import pysam
 
 from bench.report import Figure, Row, percentile
 from bench.workspace import Workspace
-from mesh.genome import Assembly, canonical_chromosome
-from mesh.normalize import normalize
-from mesh.variants import VariantKey, validate_variant
+from mesh.model.genome import Assembly, canonical_chromosome
+from mesh.model.normalize import normalize
+from mesh.model.variants import VariantKey, validate_variant
 from nodes.index.keys import encode_key
 from nodes.serve.store import DatasetIndex
 

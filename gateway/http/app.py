@@ -34,15 +34,15 @@ from gateway.http.security import EdgeMiddleware
 from gateway.http.server import HttpServer, serve, server_ssl_context
 from gateway.http.settings import FALLBACK_PUBLIC_URL, SERVICE_VERSION, HttpSettings
 from gateway.pages import mount_pages
-from mesh.audit import AuditLog
 from mesh.config import TlsConfig
+from mesh.config.http import HttpOptions
 from mesh.errors import ConfigError, IndexBuildError
-from mesh.genome import Assembly
-from mesh.http_config import HttpOptions
-from mesh.reference import open_references
-from mesh.tiers import beacon_environment
+from mesh.model.genome import Assembly
+from mesh.model.reference import open_references
+from mesh.security.tiers import beacon_environment
+from mesh.security.trust import TrustStore, store_for
+from mesh.server.audit import AuditLog
 from mesh.tracing import Telemetry, TracingMiddleware
-from mesh.trust import TrustStore, store_for
 
 
 class HttpConfig(Protocol):

@@ -1,8 +1,8 @@
 """Who is calling the HTTP API: a bearer token, a mesh client certificate, or nobody.
 
-:class:`CallerIdentity` (ASGI middleware) binds a :class:`mesh.callctx.CallContext` for
+:class:`CallerIdentity` (ASGI middleware) binds a :class:`mesh.plumbing.callctx.CallContext` for
 each request, so the fan-out forwards the right principal to every node (signed, see
-:mod:`mesh.origin_token`):
+:mod:`mesh.security.origin_token`):
 
 1. ``Authorization: Bearer <JWT>``: the OIDC user ``oidc:<issuer>#<sub>`` with the
    datasets their passport visas grant (:mod:`gateway.http.oidc`); a token that does
@@ -25,13 +25,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http.oidc import BearerAuthenticator, BearerError, KeysUnavailableError
 from gateway.http.problems import ProblemError, problem_response
-from mesh import callctx
-from mesh.audit import AuditLog, AuditRecord
-from mesh.callctx import UNVERIFIED, CallContext
-from mesh.identity import SpiffeId, spiffe_id_of_pem
-from mesh.principal import ANONYMOUS_NAME, Principal
+from mesh.plumbing import callctx
+from mesh.plumbing.callctx import UNVERIFIED, CallContext
+from mesh.security.identity import SpiffeId, spiffe_id_of_pem
+from mesh.security.principal import ANONYMOUS_NAME, Principal
+from mesh.security.trust import IdentityRefusedError, TrustStore
+from mesh.server.audit import AuditLog, AuditRecord
 from mesh.tracing import current_trace_id
-from mesh.trust import IdentityRefusedError, TrustStore
 
 log = logging.getLogger("allelemesh.security")
 
@@ -40,9 +40,9 @@ def client_certificate_identity(scope: Scope, trust: TrustStore | None = None) -
     """The SPIFFE ID of the verified client certificate of this connection, if any.
 
     With ``trust`` (the gateway's ``[tls]``), the certificate is held to the same rules as
-    on every gRPC port (:mod:`mesh.trust`): one SPIFFE ID, issued by its own country's
+    on every gRPC port (:mod:`mesh.security.trust`): one SPIFFE ID, issued by its own country's
     CA, not revoked, under the current bundle; a refusal raises
-    :class:`~mesh.trust.IdentityRefusedError`.
+    :class:`~mesh.security.trust.IdentityRefusedError`.
     """
     tls = scope.get("extensions", {}).get("tls") or {}
     chain = [

@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 import grpc
 
-from mesh.channels import open_aio_channel
 from mesh.config import TlsConfig
 from mesh.errors import error_from_rpc
+from mesh.plumbing.channels import open_aio_channel
 from mesh.v1 import (
     allele_pb2,
     allele_service_pb2,

@@ -32,7 +32,7 @@ from gateway.http.numbers import ASCII_COUNT
 from gateway.http.problems import PROBLEM_RESPONSES, bad_request
 from gateway.http.settings import BEACON_API_VERSION, HttpSettings, public_base_url
 from mesh.genes import GeneCatalog
-from mesh.paging import MAX_PAGE_SIZE
+from mesh.model.paging import MAX_PAGE_SIZE
 from mesh.v1 import allele_pb2, catalog_service_pb2
 
 #: Mounted at ``/api`` and again at ``/api/v2.0.0`` (see :func:`include_beacon`).

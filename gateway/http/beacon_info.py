@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gateway.http.convert import JsonObject
 from gateway.http.settings import BEACON_API_VERSION, SERVICE_VERSION, HttpSettings
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 
 SCHEMA_BASE = "https://raw.githubusercontent.com/ga4gh-beacon/beacon-v2/main/"
 G_VARIANT_SCHEMA = "ga4gh-beacon-variant-v2.0.0"

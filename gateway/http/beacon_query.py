@@ -8,7 +8,7 @@ ones (see ARCHITECTURE.md):
 * a range query (``start`` + ``end``, no alleles) covers the interbase interval
   ``[start, end)``, i.e. the 1-based inclusive region ``start + 1 .. end``.
 
-``genomicAlleleShortForm`` (any notation :func:`mesh.notation.parse_variant` reads,
+``genomicAlleleShortForm`` (any notation :func:`mesh.model.notation.parse_variant` reads,
 e.g. HGVS ``NC_000001.11:g.55051215G>A``) is a sequence query too; a dbSNP rsID there
 (``rs11591147``: the model's short form names one variant by a string, and has no
 identifier parameter) asks for every variant the datasets record under that id. ``geneId``
@@ -31,10 +31,10 @@ from gateway.http.problems import ProblemError, bad_request
 from gateway.http.settings import HttpSettings
 from mesh.errors import InvalidArgumentError
 from mesh.genes import GeneCatalog, ResolvedGene, shipped_gene_catalog
-from mesh.genome import Assembly
-from mesh.notation import parse_count, parse_variant
-from mesh.variant_ids import is_variant_id
-from mesh.variants import RegionKey, VariantKey, validate_region, validate_variant
+from mesh.model.genome import Assembly
+from mesh.model.notation import parse_count, parse_variant
+from mesh.model.variant_ids import is_variant_id
+from mesh.model.variants import RegionKey, VariantKey, validate_region, validate_variant
 
 GRANULARITIES = ("boolean", "count", "record")
 INCLUDE_RESULTSETS = ("HIT", "MISS", "ALL", "NONE")

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 
 from gateway.http.beacon_query import variant_class
 from gateway.http.convert import JsonObject, filter_values
-from mesh.genome import Assembly, refseq_accession
+from mesh.model.genome import Assembly, refseq_accession
 from mesh.v1 import allele_pb2
 
 _PRECISION = {

@@ -22,9 +22,9 @@ from gateway.http.beacon_query import BeaconQuery, matches_type
 from gateway.http.problems import bad_request
 from gateway.http.settings import HttpSettings
 from mesh.errors import NotFoundError
-from mesh.paging import MAX_PAGE_SIZE
+from mesh.model.paging import MAX_PAGE_SIZE
+from mesh.model.variants import region_to_proto, variant_to_proto
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
-from mesh.variants import region_to_proto, variant_to_proto
 
 #: Most records one Beacon request reads from the backend (skip + limit included).
 SCAN_CAP = 100_000

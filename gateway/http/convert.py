@@ -16,7 +16,7 @@ from google.protobuf import any_pb2, json_format
 from google.rpc import error_details_pb2, status_pb2
 
 from mesh.errors import code_name
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from mesh.v1 import allele_pb2, catalog_service_pb2
 
 JsonObject = dict[str, Any]

@@ -23,7 +23,7 @@ from gateway.http.problems import PROBLEM_RESPONSES, bad_request
 from gateway.http.results_json import variant_result_json
 from gateway.http.settings import HttpSettings
 from mesh.errors import InvalidArgumentError
-from mesh.paging import MAX_PAGE_SIZE
+from mesh.model.paging import MAX_PAGE_SIZE
 from mesh.v1 import allele_pb2, gene_service_pb2
 
 router = APIRouter(prefix="/v1", tags=["JSON API"], responses=PROBLEM_RESPONSES)

@@ -34,12 +34,12 @@ from gateway.http.problems import PROBLEM_RESPONSES, bad_request
 from gateway.http.results_json import variant_result_json
 from gateway.http.settings import HttpSettings
 from mesh.errors import InvalidArgumentError
-from mesh.genome import Assembly
-from mesh.notation import ACCEPTED_REGION_NOTATIONS, parse_region, parse_variant
-from mesh.paging import MAX_PAGE_SIZE
+from mesh.model.genome import Assembly
+from mesh.model.notation import ACCEPTED_REGION_NOTATIONS, parse_region, parse_variant
+from mesh.model.paging import MAX_PAGE_SIZE
+from mesh.model.variant_ids import parse_variant_id
+from mesh.model.variants import region_to_proto, variant_to_proto
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
-from mesh.variant_ids import parse_variant_id
-from mesh.variants import region_to_proto, variant_to_proto
 
 router = APIRouter(prefix="/v1", tags=["JSON API"], responses=PROBLEM_RESPONSES)
 

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from gateway.http.settings import HttpSettings
-from mesh.tiers import beacon_environment
+from mesh.security.tiers import beacon_environment
 
 router = APIRouter(prefix="/v1", tags=["JSON API"])
 

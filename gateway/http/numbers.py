@@ -1,4 +1,4 @@
-"""Integer query parameters read by :func:`mesh.notation.parse_count` (ASCII digits only).
+"""Integer query parameters read by :func:`mesh.model.notation.parse_count` (ASCII digits only).
 
 ``Annotated[int, Query(...)]`` alone lets pydantic read ``"+5"``, ``"5_0"`` and
 ``"5.0"``; ``Annotated[int, Query(...), ASCII_COUNT]`` keeps the OpenAPI type ``integer``
@@ -14,7 +14,7 @@ from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from mesh.errors import InvalidArgumentError
-from mesh.notation import parse_count
+from mesh.model.notation import parse_count
 
 
 def _count(value: object) -> int:

@@ -31,8 +31,8 @@ from typing import Any
 
 import jwt
 
-from mesh.http_config import OidcIssuerConfig
-from mesh.principal import Principal
+from mesh.config.http import OidcIssuerConfig
+from mesh.security.principal import Principal
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.http.protocol import DEFAULT_HEADER_TIMEOUT_S, protocol_class
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError
-from mesh.ports import port_in_use
-from mesh.tls import verified_chain
+from mesh.plumbing.ports import port_in_use
+from mesh.security.tls import verified_chain
 
 STOP_GRACE_S = 5.0
 
@@ -112,7 +112,7 @@ def _with_client_certificates(protocol: type[asyncio.Protocol]) -> type[asyncio.
             app: ASGIApp | None = getattr(self, "app", None)
             if der and app is not None:
                 # Leaf first, then the intermediates OpenSSL verified it through: the trust
-                # store needs the issuing country CA (mesh.trust).
+                # store needs the issuing country CA (mesh.security.trust).
                 above = [
                     c.public_bytes(serialization.Encoding.PEM).decode("ascii")
                     for c in verified_chain(ssl_object)[1:]

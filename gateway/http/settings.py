@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from mesh.genome import Assembly
-from mesh.normalize import ReferenceSequence
+from mesh.model.genome import Assembly
+from mesh.model.normalize import ReferenceSequence
 from mesh.v1 import allele_pb2
 
 BEACON_API_VERSION = "v2.0.0"
@@ -26,7 +26,7 @@ class HttpSettings:
     organization_url: str = "https://allelemesh.org/"
     #: Beacon ``environment``: prod, test, dev or staging (the gateway sets it from its tier).
     environment: str = "dev"
-    #: The gateway's certified tier (:mod:`mesh.tiers`), shown by the pages.
+    #: The gateway's certified tier (:mod:`mesh.security.tiers`), shown by the pages.
     tier: str = "production"
     #: Shown as ``source`` of every ``frequencyInPopulations`` entry.
     source: str = "allelemesh federated allele frequencies"

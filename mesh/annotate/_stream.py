@@ -22,7 +22,8 @@ import pysam
 from mesh.annotate._columns import Column, Value, plan_columns, values_of
 from mesh.annotate._writers import TsvWriter, VcfWriter, Writer
 from mesh.errors import InvalidArgumentError
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
+from mesh.model.variants import validate_variant
 from mesh.v1 import (
     allele_pb2,
     allele_service_pb2,
@@ -30,7 +31,6 @@ from mesh.v1 import (
     catalog_service_pb2,
     catalog_service_pb2_grpc,
 )
-from mesh.variants import validate_variant
 
 #: Per record: the record, and per ALT its index in the batch (-1: not queried).
 _Slots = tuple[pysam.VariantRecord, list[int]]

@@ -8,7 +8,7 @@ reachable  TCP connect, then the gRPC channel ready
 tls        mTLS handshake with our trust bundle
 identity   the peer's SPIFFE ID is the configured one (or its country's node default)
 certificate days until the peer's and our own certificate expire (warn < 30, fail expired)
-tier       the peer's certified tier is ours (:mod:`mesh.tiers`)
+tier       the peer's certified tier is ours (:mod:`mesh.security.tiers`)
 health     gRPC health SERVING
 contract   server reflection: every ``mesh.v1`` method we call, field by field
 catalogue  at least one dataset, known assemblies, ids unique across the mesh

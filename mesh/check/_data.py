@@ -18,8 +18,9 @@ import grpc
 
 from mesh.check._model import PeerReport, Status
 from mesh.errors import InvalidArgumentError
-from mesh.genome import CHROMOSOMES, Assembly, contig_length
-from mesh.notation import parse_variant
+from mesh.model.genome import CHROMOSOMES, Assembly, contig_length
+from mesh.model.notation import parse_variant
+from mesh.model.variants import variant_to_proto
 from mesh.v1 import (
     allele_pb2,
     allele_service_pb2,
@@ -27,7 +28,6 @@ from mesh.v1 import (
     catalog_service_pb2,
     catalog_service_pb2_grpc,
 )
-from mesh.variants import variant_to_proto
 
 _LABEL = re.compile(r"^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*$")
 #: Variants the canary samples from a peer's own region search when none is given.

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 import grpc
 
-from mesh.channels import open_aio_channel
 from mesh.check._data import check_canary, check_catalogue
 from mesh.check._model import CHECKS, MeshReport, PeerReport, Status
 from mesh.check._service import check_contract, check_health, check_latency
 from mesh.check._transport import check_reachable, check_transport
 from mesh.config import PeerConfig, TlsConfig
-from mesh.identity import client_identity_of
+from mesh.plumbing.channels import open_aio_channel
+from mesh.security.identity import client_identity_of
 from mesh.v1 import catalog_service_pb2
 
 

@@ -22,9 +22,9 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
-from mesh.channels import open_channel
 from mesh.check._model import PeerReport, Status
 from mesh.config import TlsConfig
+from mesh.plumbing.channels import open_channel
 from mesh.v1 import allele_service_pb2, catalog_service_pb2
 
 # The reflection client logs every file it loads at INFO: noise in a check's output.

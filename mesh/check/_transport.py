@@ -1,7 +1,7 @@
 """``reachable``, ``tls``, ``identity``, ``certificate`` and ``tier``: who answers at an address.
 
 The TLS checks use Python's ``ssl`` with our own client certificate and trust bundle
-(gRPC Python never shows a client the server's certificate, see :mod:`mesh.tls`). When
+(gRPC Python never shows a client the server's certificate, see :mod:`mesh.security.tls`). When
 the verified handshake fails, one more handshake that does not verify reads the leaf
 anyway, so an expired certificate or one of another tier is named, not just "refused".
 """
@@ -15,20 +15,20 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
-from mesh.certificates import WARN_DAYS
 from mesh.check._model import TLS_CHECKS, PeerReport, Status
 from mesh.config import PeerConfig, TlsConfig
 from mesh.errors import MeshError
-from mesh.identity import SpiffeId, identity_pattern_matches, spiffe_id_of_certificate
-from mesh.tiers import mismatch_message, tier_of_certificate
-from mesh.tls import (
+from mesh.security.certificates import WARN_DAYS
+from mesh.security.identity import SpiffeId, identity_pattern_matches, spiffe_id_of_certificate
+from mesh.security.tiers import mismatch_message, tier_of_certificate
+from mesh.security.tls import (
     client_ssl_context,
     expected_peer_identity,
     fetch_peer_certificate,
     load_material,
     split_address,
 )
-from mesh.trust import IdentityRefusedError, store_for
+from mesh.security.trust import IdentityRefusedError, store_for
 
 _DAY_S = 86_400.0
 

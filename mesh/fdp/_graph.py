@@ -49,7 +49,7 @@ from mesh.fdp._vocab import (
     country_iri,
     country_name,
 )
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from mesh.v1 import catalog_service_pb2
 
 Dataset = catalog_service_pb2.Dataset

@@ -20,7 +20,6 @@ The gateway and every node with ``[[peers]]`` use the same engine::
 * Region pages are merged in genomic order behind one signed composite page token.
 """
 
-from mesh.callctx import HOP_METADATA_KEY, hop_of
 from mesh.federation._backend import FederationSettings, MeshBackend
 from mesh.federation._breaker import BreakerSettings
 from mesh.federation._catalog import CATALOGUE_CACHED, cached_since
@@ -35,6 +34,7 @@ from mesh.federation._pooling import (
     population_parts,
 )
 from mesh.federation._sources import LocalHandler, LocalSource, Source, SourceCallError
+from mesh.plumbing.callctx import HOP_METADATA_KEY, hop_of
 
 __all__ = [
     "CATALOGUE_CACHED",

@@ -37,11 +37,11 @@ from mesh.federation._region_merge import (
 )
 from mesh.federation._sources import LocalSource, Source
 from mesh.federation._variant_ids import lookup_variant_id
-from mesh.genome import Assembly
-from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
+from mesh.model.genome import Assembly
+from mesh.model.paging import PageTokenCodec, page_size_or_default, query_fingerprint
+from mesh.model.variants import region_from_proto, variant_from_proto, variant_to_proto
 from mesh.tracing import Telemetry
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
-from mesh.variants import region_from_proto, variant_from_proto, variant_to_proto
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from mesh.errors import NotFoundError, ok_status
 from mesh.federation._fanout import Call, FanOut
 from mesh.federation._ownership import FIRST, DatasetOwners, Shadowing
 from mesh.federation._sources import Source
-from mesh.genome import Assembly, assembly_not_held
+from mesh.model.genome import Assembly, assembly_not_held
 from mesh.v1 import allele_pb2, catalog_service_pb2
 
 log = logging.getLogger(__name__)

@@ -18,18 +18,18 @@ from dataclasses import dataclass, field
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from mesh import callctx
-from mesh.callctx import HOP_METADATA_KEY
-from mesh.channels import CHANNEL_OPTIONS
 from mesh.config import PeerConfig, TlsConfig
 from mesh.errors import MeshError, status_of
 from mesh.federation._breaker import BreakerSettings, CircuitBreaker
 from mesh.federation._hedging import HedgeSettings, LatencyWindow, ReplicaStats, hedged
 from mesh.federation._sources import METHOD_PATHS, SourceCallError
-from mesh.identity import SpiffeId, client_identity_of
-from mesh.origin_signing import OriginSigner
-from mesh.origin_token import ORIGIN_TOKEN_KEY
-from mesh.tls import (
+from mesh.plumbing import callctx
+from mesh.plumbing.callctx import HOP_METADATA_KEY
+from mesh.plumbing.channels import CHANNEL_OPTIONS
+from mesh.security.identity import SpiffeId, client_identity_of
+from mesh.security.origin_signing import OriginSigner
+from mesh.security.origin_token import ORIGIN_TOKEN_KEY
+from mesh.security.tls import (
     CredentialWatcher,
     PeerIdentityVerifier,
     channel_credentials,
@@ -69,7 +69,7 @@ def _outgoing_metadata(
 ) -> tuple[tuple[str, str | bytes], ...]:
     """Hop count (the peer never fans out again), whom we ask for (signed), trace context.
 
-    With mTLS every call carries a forwarding token (:mod:`mesh.origin_token`) naming the
+    With mTLS every call carries a forwarding token (:mod:`mesh.security.origin_token`) naming the
     principal this request is answered for, made for this request and this peer only.
     """
     base: tuple[tuple[str, str], ...] = ((HOP_METADATA_KEY, "1"),)

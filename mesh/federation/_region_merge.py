@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from mesh.errors import InvalidArgumentError
-from mesh.genome import CONTIG_CODES
-from mesh.paging import MAX_PAGE_SIZE
+from mesh.model.genome import CONTIG_CODES
+from mesh.model.paging import MAX_PAGE_SIZE
 from mesh.v1 import allele_pb2
 
 

@@ -16,13 +16,13 @@ import grpc
 from google.rpc import status_pb2
 
 from mesh.errors import MeshError, code_of, status_from_code
-from mesh.rpc import METHOD_PATHS
+from mesh.plumbing.rpc import METHOD_PATHS
 
 __all__ = ["METHOD_PATHS", "LocalSource", "Source", "SourceCallError"]
 
 # HOP_METADATA_KEY counts how many mesh hops a request has travelled. The fan-out sends
 # ``1``; a node that receives ``>= 1`` answers from its own datasets only, so a full mesh
-# where every node lists every other cannot loop (defined in mesh.callctx, a lower layer).
+# where every node lists every other cannot loop (defined in mesh.plumbing.callctx, a lower layer).
 
 
 class SourceCallError(Exception):

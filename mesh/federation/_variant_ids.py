@@ -16,9 +16,9 @@ import time
 from typing import TYPE_CHECKING
 
 from mesh.federation._fanout import Call, outcome_of, raise_if_all_failed
-from mesh.genome import CONTIG_CODES
+from mesh.model.genome import CONTIG_CODES
+from mesh.model.variant_ids import parse_variant_id
 from mesh.v1 import allele_pb2, allele_service_pb2
-from mesh.variant_ids import parse_variant_id
 
 if TYPE_CHECKING:
     from mesh.federation._backend import MeshBackend

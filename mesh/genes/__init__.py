@@ -23,7 +23,7 @@ from mesh.genes._catalog import GeneCatalog, looks_like_gene
 from mesh.genes._files import read_gene_file
 from mesh.genes._model import GeneLoci, GeneName, LocusTable, MatchKind, ResolvedGene
 from mesh.genes._table import read_gene_table, shipped_table_path
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 
 __all__ = [
     "GeneCatalog",

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from mesh.errors import InvalidArgumentError
 from mesh.genes._model import GeneLoci, GeneName, LocusTable, MatchKind, ResolvedGene
-from mesh.genome import CONTIG_CODES, Assembly
+from mesh.model.genome import CONTIG_CODES, Assembly
 
 #: What a gene name may look like: HGNC symbols are letters, digits, ``-``, ``.``, ``@``,
 #: ``_``, apostrophe; NCBI synonyms add a few more (``COLGALT 1``, ``p16(INK4)``).

@@ -19,8 +19,8 @@ import pysam
 
 from mesh.errors import ConfigError, InvalidArgumentError
 from mesh.genes._model import LocusTable
-from mesh.genome import Assembly, canonical_chromosome
-from mesh.variants import RegionKey
+from mesh.model.genome import Assembly, canonical_chromosome
+from mesh.model.variants import RegionKey
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from mesh.genome import Assembly
-from mesh.variants import RegionKey
+from mesh.model.genome import Assembly
+from mesh.model.variants import RegionKey
 
 
 class MatchKind(StrEnum):

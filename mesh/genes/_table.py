@@ -16,8 +16,8 @@ from pathlib import Path
 
 from mesh.errors import ConfigError
 from mesh.genes._model import GeneName, LocusTable
-from mesh.genome import Assembly
-from mesh.variants import RegionKey
+from mesh.model.genome import Assembly
+from mesh.model.variants import RegionKey
 
 SHIPPED_TABLE = "genes_GRCh38.tsv.gz"
 COLUMNS = ("symbol", "ncbi_gene_id", "synonyms", "chromosome", "start", "end")

@@ -29,9 +29,9 @@ whose certificate names the ``operator`` role, and ``allelemesh trace show`` ass
 one tree from every country's answer (:func:`assemble`, :func:`render_tree`).
 """
 
+from mesh.config.telemetry import MetricsConfig, TracingConfig, parse_metrics, parse_tracing
 from mesh.tracing._assemble import SpanNode, assemble, render_tree, trace_to_json
 from mesh.tracing._client import PeerCall, peer_span, result_count
-from mesh.tracing._config import MetricsConfig, TracingConfig, parse_metrics, parse_tracing
 from mesh.tracing._context import (
     TRACE_ID_METADATA_KEY,
     current_span_attributes,

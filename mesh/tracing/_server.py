@@ -23,7 +23,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from mesh.rpc import TRACE_SERVICE
+from mesh.plumbing.rpc import TRACE_SERVICE
 from mesh.tracing._context import (
     TRACE_ID_METADATA_KEY,
     _start_pending,

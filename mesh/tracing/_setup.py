@@ -20,10 +20,11 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRat
 from opentelemetry.trace import Tracer
 from prometheus_client import CollectorRegistry
 
-from mesh.certificates import EXPIRY
-from mesh.ports import port_in_use
-from mesh.tiers import PRODUCTION, TierInfo
-from mesh.tracing._config import TracingConfig
+from mesh.config.telemetry import TracingConfig
+from mesh.config.tiers import PRODUCTION
+from mesh.plumbing.ports import port_in_use
+from mesh.security.certificates import EXPIRY
+from mesh.security.tiers import TierInfo
 from mesh.tracing._metrics import MeshMetrics, new_registry, render, serve_metrics_http
 from mesh.tracing._spans import (
     COUNTRY_KEY,

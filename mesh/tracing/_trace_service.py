@@ -8,8 +8,8 @@ from typing import Any
 import grpc
 
 from mesh.errors import PermissionDeniedError
-from mesh.identity import SpiffeId, peer_identity
-from mesh.rpc import TRACE_SERVICE, parse_request, unary_handlers
+from mesh.plumbing.rpc import TRACE_SERVICE, parse_request, unary_handlers
+from mesh.security.identity import SpiffeId, peer_identity
 from mesh.tracing._setup import Telemetry
 from mesh.tracing._spans import parse_trace_id, span_to_proto
 from mesh.v1 import trace_service_pb2
@@ -23,7 +23,7 @@ def authorize_trace_reader(identity: SpiffeId | None) -> SpiffeId:
     """The caller if it is an operator; :class:`PermissionDeniedError` otherwise.
 
     ``identity`` must come from the verified client certificate
-    (:func:`mesh.identity.peer_identity`); a plaintext caller has none and is refused.
+    (:func:`mesh.security.identity.peer_identity`); a plaintext caller has none and is refused.
     """
     if identity is None:
         raise PermissionDeniedError(

@@ -20,8 +20,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
+from mesh.model.variants import VariantKey
 from mesh.v1 import allele_pb2
-from mesh.variants import VariantKey
 from nodes.build.vcf_counts import Counts, RecordError
 from nodes.index import records
 from nodes.index.records import MAX_COUNT

@@ -17,9 +17,9 @@ from typing import Any
 import pysam
 
 from mesh.errors import IndexBuildError, InvalidArgumentError
-from mesh.genome import Assembly, canonical_chromosome, contig_length
-from mesh.normalize import normalize
-from mesh.variants import validate_variant
+from mesh.model.genome import Assembly, canonical_chromosome, contig_length
+from mesh.model.normalize import normalize
+from mesh.model.variants import validate_variant
 from nodes.build._arrays import ALLELE_TAGS, allele_map
 from nodes.build._encode import ValueEncoder, encode_filters
 from nodes.build.conventions import detect

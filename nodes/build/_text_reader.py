@@ -9,7 +9,7 @@ splits the line itself and takes only the fields the INFO convention needs:
 * the encoded count part of a value depends on the INFO text alone, so it is
   cached by that text (while the cache keeps paying for itself);
 * single-base substitutions need no trimming and only a range check, so they skip
-  :func:`~mesh.variants.validate_variant` and :func:`~mesh.normalize.normalize`;
+  :func:`~mesh.model.variants.validate_variant` and :func:`~mesh.model.normalize.normalize`;
   every other allele goes through them.
 
 Anything outside the plain grammar (a value pysam would read differently, a
@@ -29,9 +29,9 @@ from itertools import islice
 from typing import Any
 
 from mesh.errors import IndexBuildError, InvalidArgumentError
-from mesh.genome import CONTIG_CODES, contig_length
-from mesh.normalize import normalize, trim
-from mesh.variants import validate_variant
+from mesh.model.genome import CONTIG_CODES, contig_length
+from mesh.model.normalize import normalize, trim
+from mesh.model.variants import validate_variant
 from nodes.build import _vcf_text
 from nodes.build._encode import encode_filters, variant_field, varint
 from nodes.build._info_text import FallbackError, InfoText, integer_problem

@@ -2,8 +2,8 @@
 
 Pipeline per input file: records are read (sites VCF text by
 :mod:`nodes.build._text_reader`, everything else by pysam in :mod:`nodes.build._reader`) → each
-ALT allele is split off, validated (:func:`mesh.variants.validate_variant`) and
-normalized (:func:`mesh.normalize.normalize`, left-aligned with ``--reference``) →
+ALT allele is split off, validated (:func:`mesh.model.variants.validate_variant`) and
+normalized (:func:`mesh.model.normalize.normalize`, left-aligned with ``--reference``) →
 counts come from INFO (:mod:`nodes.build.vcf_counts`) or from genotypes
 (:mod:`nodes.build.genotype_counts`) → key (:func:`nodes.index.keys.encode_key`) and value
 (:mod:`nodes.build._encode`, the :mod:`nodes.index.records` layout) → sorted batches into LMDB →
@@ -43,8 +43,8 @@ import lmdb
 import pysam
 
 from mesh.errors import ConfigError, IndexBuildError
-from mesh.genome import Assembly, canonical_chromosome
-from mesh.reference import FastaReference
+from mesh.model.genome import Assembly, canonical_chromosome
+from mesh.model.reference import FastaReference
 from nodes.build._encode import ValueEncoder, encode_filters
 from nodes.build._reader import Config, Item, Origin, PysamReader, Stats, Task, origin_text
 from nodes.build._text_reader import TextReader

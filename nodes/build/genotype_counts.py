@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mesh.errors import IndexBuildError
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from nodes.build.vcf_counts import Counts, RecordError
 
 #: Pseudo-autosomal regions, 1-based inclusive, per assembly and chromosome.

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from mesh.errors import ConfigError, IndexBuildError
-from mesh.genome import Assembly, canonical_chromosome
+from mesh.model.genome import Assembly, canonical_chromosome
 from nodes.build.genotype_counts import PAR_REGIONS, read_samples
 from nodes.build.vcf_counts import GROUPS_HEADER_KEY
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mesh.errors import IndexBuildError
-from mesh.genome import Assembly
-from mesh.reference import FastaReference
+from mesh.model.genome import Assembly
+from mesh.model.reference import FastaReference
 from nodes.build._reader import Origin, PysamReader, Stats, Task
 from nodes.build.builder import BuildOptions, Progress, open_readers, reader_config
 from nodes.build.index_summary import IndexSummary, ValueCheck

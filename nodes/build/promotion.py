@@ -20,8 +20,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mesh.config.tiers import validate_tier
 from mesh.errors import IndexStoreError
-from mesh.tiers import validate_tier
 from nodes.index.index_dir import read_metadata, utc_now
 
 SUFFIX = ".tiers.json"

@@ -46,7 +46,7 @@ from google.protobuf import timestamp_pb2
 
 from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
 from mesh.fdp import parse_metadata_text, resolve_metadata
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from mesh.v1 import catalog_service_pb2
 from nodes.index.variant_ids import IDS_FILE, IdWriter
 

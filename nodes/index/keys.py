@@ -15,8 +15,8 @@ from __future__ import annotations
 import hashlib
 import struct
 
-from mesh.genome import CONTIG_CODES
-from mesh.variants import RegionKey, VariantKey
+from mesh.model.genome import CONTIG_CODES
+from mesh.model.variants import RegionKey, VariantKey
 
 _PREFIX = struct.Struct(">BI")
 PREFIX_LEN = _PREFIX.size

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import lmdb
 
-from mesh.variant_ids import ids_of_column
+from mesh.model.variant_ids import ids_of_column
 
 #: The table's file in a version directory.
 IDS_FILE = "ids.mdb"

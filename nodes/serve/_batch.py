@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 
-from mesh import wire
+from mesh.model import wire
 from nodes.index.records import HEADER_LEN
 from nodes.serve._response import (
     EXACT,

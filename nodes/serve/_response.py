@@ -1,7 +1,7 @@
 """The encoded pieces of a node's responses: identity, outcome, pooled counts, tokens.
 
 :mod:`nodes.serve.lookup` assembles responses from byte slices; the helpers here encode the
-small parts computed per request (see :mod:`mesh.wire`), each once where it can be.
+small parts computed per request (see :mod:`mesh.model.wire`), each once where it can be.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 
-from mesh import wire
 from mesh.config import default_beacon_id
-from mesh.genome import CONTIG_CODES, Assembly
+from mesh.model import wire
+from mesh.model.genome import CONTIG_CODES, Assembly
+from mesh.model.variants import VariantKey, chromosome_table
 from mesh.v1 import allele_pb2
-from mesh.variants import VariantKey, chromosome_table
 from nodes.index.records import ABSENT, HEADER, HEADER_LEN
 
 # Field keys of the response messages (see protos/mesh/v1/allele_service.proto).
@@ -225,7 +225,7 @@ def outcome_bytes(
 ) -> bytes:
     """Encode this node's own ``NodeOutcome`` (status OK) as response field ``field``.
 
-    Hand-encoded (see :mod:`mesh.wire`): it is built once per request on the hot path.
+    Hand-encoded (see :mod:`mesh.model.wire`): it is built once per request on the hot path.
     ``dataset_outcomes`` are encoded ``datasets`` entries (usually none).
     """
     latency_ms = (time.perf_counter() - started) * 1000.0

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from google.rpc import status_pb2
 
-from mesh import callctx, wire
 from mesh.errors import MeshError
+from mesh.model import wire
+from mesh.plumbing import callctx
 from mesh.v1 import allele_pb2
 from nodes.serve.budgets import Ask, BudgetLedger, Grant, spent_error
 from nodes.serve.policy import DatasetPolicy, Granularity

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mesh import wire
-from mesh.callctx import CallContext
 from mesh.errors import IndexStoreError
+from mesh.model import wire
+from mesh.model.variant_ids import parse_variant_id
+from mesh.plumbing.callctx import CallContext
 from mesh.v1 import allele_service_pb2
-from mesh.variant_ids import parse_variant_id
 from nodes.index.records import decode_frequency
 from nodes.serve._response import FIELD1, LookupResult
 from nodes.serve._selection import dataset_outcome

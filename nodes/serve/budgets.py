@@ -1,7 +1,7 @@
 """Query budgets: how many rows one origin may take from one dataset per sliding window.
 
 A dataset's ``query_budget = { lookups = N, per_seconds = S }`` lets each *origin*
-(``mesh.callctx.current().origin``: the verified principal a request started with,
+(``mesh.plumbing.callctx.current().origin``: the verified principal a request started with,
 else the immediate caller) take at most N rows from that dataset in any window of S
 seconds, whichever door the request came through (directly, through a peer node,
 through a gateway). Rows are what the dataset returns: a lookup costs 1 for each

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mesh import callctx
-from mesh.callctx import CallContext
 from mesh.errors import InvalidArgumentError, NotFoundError
-from mesh.genome import Assembly
-from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
+from mesh.model.genome import Assembly
+from mesh.model.paging import PageTokenCodec, page_size_or_default, query_fingerprint
+from mesh.plumbing import callctx
+from mesh.plumbing.callctx import CallContext
 from mesh.v1 import catalog_service_pb2
 from nodes.serve._response import NodeIdentity
 from nodes.serve.policy import OPEN_POLICY, DatasetPolicy

@@ -12,10 +12,10 @@ import os
 from functools import partial
 from pathlib import Path
 
-from mesh.check_config import ConfigReport, describe_peers, describe_ports, describe_tls
 from mesh.config import DatasetConfig, NodeConfig
 from mesh.errors import ConfigError
-from mesh.reference import FastaReference
+from mesh.model.reference import FastaReference
+from mesh.server.check_config import ConfigReport, describe_peers, describe_ports, describe_tls
 from nodes.serve.policy import policy_from_config
 from nodes.serve.store import DatasetIndex
 

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from mesh import callctx, wire
-from mesh.callctx import CallContext
 from mesh.errors import ConfigError, InvalidArgumentError, NotFoundError
-from mesh.genome import Assembly, assembly_not_held
-from mesh.normalize import ReferenceSequence, normalize
-from mesh.paging import PageTokenCodec, page_size_or_default, query_fingerprint
-from mesh.v1 import allele_pb2, allele_service_pb2
-from mesh.variants import (
+from mesh.model import wire
+from mesh.model.genome import Assembly, assembly_not_held
+from mesh.model.normalize import ReferenceSequence, normalize
+from mesh.model.paging import PageTokenCodec, page_size_or_default, query_fingerprint
+from mesh.model.variants import (
     VariantKey,
     canonical_variant,
     validate_region,
     validate_variant,
 )
+from mesh.plumbing import callctx
+from mesh.plumbing.callctx import CallContext
+from mesh.v1 import allele_pb2, allele_service_pb2
 from nodes.index.keys import MAX_INLINE_ALLELES, encode_key, pack_prefix, region_bounds
 from nodes.index.records import ABSENT, COUNT_FIELDS, HEADER_LEN, decode_frequency
 from nodes.serve._batch import encode_stored_batch
@@ -106,7 +107,7 @@ class LocalLookup:
     ) -> Selection:
         """The datasets a request covers, as the caller may see them.
 
-        ``caller`` (default: the bound :func:`mesh.callctx.current`) is resolved only
+        ``caller`` (default: the bound :func:`mesh.plumbing.callctx.current`) is resolved only
         for datasets with an ``allow`` list. Named datasets it may not see are refused;
         when none are named, those are left out (and reported as dataset outcomes), and
         a caller who may see none is refused. Budgets are charged later, for the rows
@@ -274,7 +275,7 @@ class LocalLookup:
         """The index key and the encoded result ``Variant`` of every requested variant.
 
         Variants whose normalized form is themselves (valid bases, a chromosome of
-        :func:`~mesh.variants.chromosome_table`, nothing to trim, and for indels no
+        :func:`~mesh.model.variants.chromosome_table`, nothing to trim, and for indels no
         reference to left-align against) are keyed here with a few string operations,
         and echoed as their own serialization (the chromosome made canonical). Every
         other variant goes through :meth:`variant_key` (errors, normalization).

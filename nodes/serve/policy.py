@@ -2,7 +2,7 @@
 
 Access: a dataset's ``allow`` patterns (SPIFFE IDs with ``*`` per path segment, OIDC
 users ``oidc:<issuer>#<sub>``, ``ga4gh:ControlledAccessGrants``; see
-:mod:`mesh.principal`) say who may query it, and ``granularity`` per pattern how much
+:mod:`mesh.security.principal`) say who may query it, and ``granularity`` per pattern how much
 they see:
 
 * ``record``: counts and per-population rows;
@@ -11,7 +11,7 @@ they see:
 
 The caller is the identity in its verified client certificate (never a header). When
 it forwards someone else's request with a verified forwarding token
-(:mod:`mesh.callctx`), the dataset must admit both, and releases what the stricter of
+(:mod:`mesh.plumbing.callctx`), the dataset must admit both, and releases what the stricter of
 the two may see (:meth:`DatasetPolicy.granularity_for_call`). A dataset without
 ``allow`` is open to every caller, including plaintext ones on an ``--insecure`` node;
 with ``allow``, a plaintext or anonymous caller matches only the pattern ``*``.
@@ -37,12 +37,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from mesh.callctx import CallContext
 from mesh.config import DatasetConfig
 from mesh.disclosure import Disclosed, DisclosureRules, Partition, disclose, round_frequency
 from mesh.errors import PermissionDeniedError
-from mesh.identity import SpiffeId
-from mesh.principal import Principal, pattern_matches
+from mesh.plumbing.callctx import CallContext
+from mesh.security.identity import SpiffeId
+from mesh.security.principal import Principal, pattern_matches
 from mesh.v1 import allele_pb2
 from nodes.serve.budgets import QueryBudget
 

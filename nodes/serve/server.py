@@ -5,7 +5,7 @@
 :func:`serve_forever` is what ``allelemesh node serve`` runs, with signal handling
 (SIGTERM/SIGINT stop gracefully, SIGHUP reloads rebuilt indexes) and ``--workers N``
 processes sharing one port through SO_REUSEPORT. The parent holds the port's lock
-(:mod:`mesh.ports`), so no other process can join them on that port.
+(:mod:`mesh.plumbing.ports`), so no other process can join them on that port.
 """
 
 from __future__ import annotations
@@ -20,18 +20,18 @@ from dataclasses import dataclass, replace
 
 import grpc
 
-from mesh.audit import AuditLog
-from mesh.certificates import check_tls_files
 from mesh.config import NodeConfig
 from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
 from mesh.federation import FederationSettings, LocalSource, MeshBackend
-from mesh.identity import client_identity_of
-from mesh.origin_token import OriginVerifier
-from mesh.paging import PageTokenCodec
-from mesh.ports import PortLock, check_port_free, lock_port
-from mesh.reference import FastaReference
-from mesh.serving import GRACE_S, bind, check_transport, mark_serving, new_server
-from mesh.tiers import check_own_tier
+from mesh.model.paging import PageTokenCodec
+from mesh.model.reference import FastaReference
+from mesh.plumbing.ports import PortLock, check_port_free, lock_port
+from mesh.security.certificates import check_tls_files
+from mesh.security.identity import client_identity_of
+from mesh.security.origin_token import OriginVerifier
+from mesh.security.tiers import check_own_tier
+from mesh.server.audit import AuditLog
+from mesh.server.serving import GRACE_S, bind, check_transport, mark_serving, new_server
 from mesh.tracing import Telemetry, setup_tracing, start_metrics_server
 from nodes.serve.budgets import BudgetLedger
 from nodes.serve.index_metrics import IndexMetrics
@@ -223,7 +223,7 @@ async def _serve(config: NodeConfig, insecure: bool, secret: bytes, shared: bool
 
 
 def _worker_main(config: NodeConfig, insecure: bool, secret: bytes, log_level: str) -> None:
-    from mesh.logs import configure_logging
+    from mesh.plumbing.logs import configure_logging
 
     configure_logging(log_level, json_lines=config.log_json)
     asyncio.run(_serve(config, insecure, secret, shared=True))

@@ -1,6 +1,6 @@
 """gRPC servicers of a country node: ``AlleleFrequencyService`` and ``CatalogService``.
 
-Methods take raw request bytes (see :mod:`mesh.rpc`) and return pre-encoded response
+Methods take raw request bytes (see :mod:`mesh.plumbing.rpc`) and return pre-encoded response
 bytes from :class:`nodes.serve.lookup.LocalLookup`, adding the node's own outcome entry.
 A node with ``[[peers]]`` answers ``SCOPE_MESH`` requests through
 :class:`mesh.federation.MeshBackend` (its own datasets are one source, via
@@ -9,7 +9,7 @@ A node with ``[[peers]]`` answers ``SCOPE_MESH`` requests through
 Point lookups run inline on the event loop: an LMDB get costs microseconds, an
 executor hop about 90 µs.
 
-Every request is answered for the principal :mod:`mesh.callctx` establishes: the caller
+Every request is answered for the principal :mod:`mesh.plumbing.callctx` establishes: the caller
 named by its client certificate, or the origin a forwarding gateway or node proved with
 a signed token (then policies admit the intersection of the two). One audit record per
 request names both, whatever the outcome.
@@ -25,13 +25,14 @@ from typing import Any, TypeAlias
 import grpc
 from google.protobuf.message import Message
 
-from mesh import callctx, wire
-from mesh.audit import AuditLog, AuditRecord
-from mesh.callctx import CallContext
 from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
-from mesh.origin_token import OriginVerifier
-from mesh.rpc import ALLELE_SERVICE, CATALOG_SERVICE, parse_request, unary_handlers
+from mesh.model import wire
+from mesh.plumbing import callctx
+from mesh.plumbing.callctx import CallContext
+from mesh.plumbing.rpc import ALLELE_SERVICE, CATALOG_SERVICE, parse_request, unary_handlers
+from mesh.security.origin_token import OriginVerifier
+from mesh.server.audit import AuditLog, AuditRecord
 from mesh.tracing import (
     current_trace_id,
     result_count,
@@ -147,7 +148,7 @@ class NodeServicers:
 
         async def handle(data: bytes, context: Context) -> bytes | Message:
             started = time.perf_counter()
-            call = callctx.current()  # bound by mesh.rpc.guarded
+            call = callctx.current()  # bound by mesh.plumbing.rpc.guarded
             status, results = "OK", 0
             datasets: tuple[str, ...] = ("*",)
             try:

@@ -22,7 +22,7 @@ from pathlib import Path
 import lmdb
 
 from mesh.errors import ConfigError, IndexStoreError
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from mesh.v1 import catalog_service_pb2
 from nodes.index.index_dir import DATA_FILE, DatasetMetadata, read_metadata, read_publication
 from nodes.index.keys import PREFIX_LEN

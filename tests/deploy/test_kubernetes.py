@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mesh.identity import SpiffeId
+from mesh.security.identity import SpiffeId
 from tests.deploy.tools import DEPLOY, run_tool, tool
 
 OVERLAYS = ("staging", "production")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mesh.variants import VariantKey
+from mesh.model.variants import VariantKey
 from nodes.index.index_dir import read_metadata, versions_dir
 from nodes.index.keys import encode_key
 from nodes.index.records import decode_header

@@ -21,7 +21,7 @@ from pyshacl import validate
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import DCAT, RDF
 
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from nodes.build.builder import BuildOptions, build_index
 from tests.mesh_harness import random_sites
 from tests.shared_files import shared_path

@@ -32,11 +32,11 @@ import httpx
 # start-up take minutes); everything it uses is imported here, under the hook.
 with atheris.instrument_imports(include=["mesh", "nodes", "gateway"]):
     from gateway.http.app import create_app
-    from mesh import notation, paging
     from mesh.config import load_gateway_config, load_node_config
     from mesh.errors import ConfigError, InvalidArgumentError, MeshError
-    from mesh.genome import Assembly
-    from mesh.rpc import parse_request
+    from mesh.model import notation, paging
+    from mesh.model.genome import Assembly
+    from mesh.plumbing.rpc import parse_request
     from mesh.v1 import allele_service_pb2, catalog_service_pb2
     from nodes.serve.lookup import LocalLookup, NodeIdentity
     from nodes.serve.store import IndexStore

@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 
 from mesh.config import load_gateway_config, load_node_config
 from mesh.errors import ConfigError, InvalidArgumentError
-from mesh.genome import Assembly, contig_length
-from mesh.notation import format_spdi, format_variant, parse_region, parse_variant
-from mesh.paging import PageTokenCodec, query_fingerprint
+from mesh.model.genome import Assembly, contig_length
+from mesh.model.notation import format_spdi, format_variant, parse_region, parse_variant
+from mesh.model.paging import PageTokenCodec, query_fingerprint
+from mesh.model.variants import VariantKey
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
-from mesh.variants import VariantKey
 from tests.faults.figures import Figures, bound
 from tests.fuzz.live import Live, live_servers
 from tests.fuzz.strategies import (

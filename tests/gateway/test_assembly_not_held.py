@@ -17,7 +17,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from gateway.server import start_gateway
 from mesh.config import GatewayConfig
-from mesh.rpc import STATUS_DETAILS_KEY
+from mesh.plumbing.rpc import STATUS_DETAILS_KEY
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from tests.http import beacon_schemas as bs
 from tests.mesh_harness import REPO, NodeSpec, fast_settings, peer_of, running_nodes, write_dataset

@@ -24,9 +24,9 @@ import grpc
 import pytest
 
 from gateway.server import start_gateway
-from mesh.channels import CHANNEL_OPTIONS, open_aio_channel
 from mesh.config import GatewayConfig, NodeConfig, TlsConfig
-from mesh.tls import channel_credentials
+from mesh.plumbing.channels import CHANNEL_OPTIONS, open_aio_channel
+from mesh.security.tls import channel_credentials
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from nodes.serve.server import start_node
 from tests.budget_world import (

@@ -18,9 +18,9 @@ import pytest
 
 from gateway.http.convert import outcome_json
 from gateway.server import RunningGateway, start_gateway
-from mesh.channels import open_aio_channel
 from mesh.config import GatewayConfig
 from mesh.federation import BreakerSettings
+from mesh.plumbing.channels import open_aio_channel
 from mesh.v1 import allele_service_pb2, allele_service_pb2_grpc
 from nodes.serve.server import RunningNode, start_node
 from tests.budget_world import (

@@ -31,7 +31,7 @@ def gauges(text: str) -> dict[tuple[str, str, str], float]:
 async def test_gateway_metrics_and_logs_show_expiring_certificates(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="mesh.certificates")
+    caplog.set_level(logging.WARNING, logger="mesh.security.certificates")
     pki = TestPki.create(tmp_path / "pki", countries=("NO", "EU"))
     node_tls = pki.tls(pki.leaf("NO", "node", "no-oslo-1", days=365))
     gateway_tls = pki.tls(pki.leaf("EU", "gateway", "eu-gw-1", days=12))
@@ -63,5 +63,5 @@ async def test_gateway_metrics_and_logs_show_expiring_certificates(
     assert found[("allelemesh_certificate_expiring_soon", "peer", peer.addresses[0])] == 0.0
     end = x509.load_pem_x509_certificates(gateway_tls.cert.read_bytes())[0].not_valid_after_utc
     assert found[("allelemesh_certificate_expiry_timestamp_seconds", *own)] == end.timestamp()
-    warned = [r.getMessage() for r in caplog.records if r.name == "mesh.certificates"]
+    warned = [r.getMessage() for r in caplog.records if r.name == "mesh.security.certificates"]
     assert f"our certificate {gateway_tls.cert} expires in 11 days, on " in "\n".join(warned)

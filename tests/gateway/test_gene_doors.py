@@ -22,7 +22,7 @@ import pytest
 
 from gateway.server import RunningGateway, start_gateway
 from mesh.config import GatewayConfig
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from tests.gene_world import GRCH37_SPAN, GeneWorld, make_gene_world
 from tests.mesh_harness import REPO, fast_settings, peer_of, running_nodes
 

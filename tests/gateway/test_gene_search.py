@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from mesh.v1 import allele_pb2, gene_service_pb2, gene_service_pb2_grpc
 from tests.count_helpers import as_tuple
 from tests.gene_world import GRCH37_SPAN, GeneWorld, make_gene_world

@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from mesh.genome import CONTIG_CODES
+from mesh.model.genome import CONTIG_CODES
 from mesh.v1 import allele_pb2, allele_service_pb2
 from tests.count_helpers import as_tuple
 from tests.gateway.conftest import Country

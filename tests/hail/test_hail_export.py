@@ -23,7 +23,7 @@ from pathlib import Path
 import pysam
 import pytest
 
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from nodes.build.builder import BuildOptions, build_index
 from tests.nodes.helpers import counts_by_label, lookup, read_raw
 from tests.vcf_factory import (

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mesh.config import DatasetConfig, NodeConfig
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from nodes.build.builder import BuildOptions, build_index
 from nodes.serve.server import start_node
 from tests.vcf_factory import (

@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from gateway.server import RunningGateway, start_gateway
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig
-from mesh.http_config import HttpOptions, OidcIssuerConfig
-from mesh.principal import VISA_PATTERN
+from mesh.config.http import HttpOptions, OidcIssuerConfig
+from mesh.security.principal import VISA_PATTERN
 from nodes.build.builder import BuildOptions, build_index
 from nodes.serve.server import RunningNode, start_node
 from tests.mesh_harness import fast_settings, free_port

@@ -21,7 +21,7 @@ import pytest
 
 from gateway.server import start_gateway
 from mesh.config import GatewayConfig, PeerConfig
-from mesh.trust import append_to_deny_list, format_serial
+from mesh.security.trust import append_to_deny_list, format_serial
 from tests.mesh_harness import fast_settings, free_port
 from tests.pki_factory import TestPki, serial_of
 

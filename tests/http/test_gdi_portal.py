@@ -20,8 +20,8 @@ import pytest
 
 from gateway.server import start_gateway
 from mesh.config import GatewayConfig, PeerConfig
-from mesh.genome import Assembly
-from mesh.http_config import HttpOptions
+from mesh.config.http import HttpOptions
+from mesh.model.genome import Assembly
 from nodes.build.builder import BuildOptions, build_index
 from tests import gdi_portal_client as portal
 from tests.gdi_vcf import Cohort, Row, Site, cohort, expected_rows, sites, write_gdi_vcf

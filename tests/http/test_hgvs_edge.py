@@ -14,7 +14,7 @@ import pytest
 from gateway.http.app import start_http
 from gateway.http.backend import GrpcBackend
 from mesh.errors import ConfigError
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from nodes.build.builder import BuildOptions, build_index
 from tests.mesh.test_hgvs import SEQ, by_hand
 from tests.mesh_harness import NodeSpec, running_nodes

@@ -14,8 +14,8 @@ import pytest
 
 from gateway.http.app import start_http
 from mesh.config import TlsConfig, load_gateway_config
+from mesh.config.http import HttpOptions
 from mesh.errors import ConfigError
-from mesh.http_config import HttpOptions
 from mesh.tracing import TracingConfig, setup_tracing
 from tests.http.fakes import FakeBackend
 

@@ -18,7 +18,7 @@ import pytest
 from gateway.http.app import start_http
 from gateway.http.server import HttpServer
 from mesh.config import TlsConfig
-from mesh.http_config import HttpOptions
+from mesh.config.http import HttpOptions
 from tests.http.fakes import FakeBackend
 
 HEADER_TIMEOUT_S = 0.6

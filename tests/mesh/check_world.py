@@ -25,7 +25,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from mesh.config import TlsConfig
-from mesh.tls import load_material
+from mesh.security.tls import load_material
 from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
 from tests.mesh_harness import REPO, free_port, wait_for_health
 
@@ -228,7 +228,7 @@ class _AlteringProxy(grpc.GenericRpcHandler):
 @contextlib.contextmanager
 def altering_proxy(tls: TlsConfig, upstream_port: int) -> Iterator[int]:
     """A buggy sidecar in front of a node: same country's certificate, altered counts."""
-    from mesh.channels import open_channel
+    from mesh.plumbing.channels import open_channel
 
     channel = open_channel(f"127.0.0.1:{upstream_port}", tls)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))

@@ -80,7 +80,7 @@ def _dataset(rng: random.Random, rows: list[tuple[str, int, str, list[str]]]) ->
         kept = alts if rng.random() < 0.7 else alts[:1]
         an = rng.randrange(100, 3000, 2)
         ac = [rng.randrange(2, an // 4) for _ in kept]
-        # No zero counts: until every node encodes presence (mesh.wire), a 0 reads as absent.
+        # No zero counts: until every node encodes presence (mesh.model.wire), a 0 reads as absent.
         hom = [rng.randrange(1, a // 2 + 1) if a >= 2 else 0 for a in ac]
         records.append(SiteRecord(chrom, pos, ref, kept, GroupCounts(an=an, ac=ac, hom=hom)))
     return records

@@ -8,7 +8,7 @@ import pytest
 
 from mesh.config import load_node_config
 from mesh.errors import ConfigError
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -19,9 +19,9 @@ import pytest
 from mesh.config import load_gateway_config
 from mesh.errors import ConfigError, InvalidArgumentError
 from mesh.genes import MatchKind, load_gene_catalog, shipped_gene_catalog, shipped_table_path
-from mesh.genome import Assembly
-from mesh.notation import parse_variant_or_region
-from mesh.variants import RegionKey
+from mesh.model.genome import Assembly
+from mesh.model.notation import parse_variant_or_region
+from mesh.model.variants import RegionKey
 
 TABLE = Path(__file__).resolve().parents[2] / "mesh" / "data" / "genes_GRCh38.tsv.gz"
 

@@ -7,9 +7,9 @@ from importlib import resources
 
 import pytest
 
-from mesh import genome
 from mesh.errors import InvalidArgumentError
-from mesh.genome import (
+from mesh.model import genome
+from mesh.model.genome import (
     CHROMOSOMES,
     Assembly,
     canonical_chromosome,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mesh.health_cli import local_target
+from mesh.cli.health import local_target
 from tests.mesh_harness import REPO, free_port, wait_for_health
 from tests.pki_factory import TestPki
 

@@ -16,10 +16,10 @@ import pysam
 import pytest
 
 from mesh.errors import InvalidArgumentError
-from mesh.genome import Assembly
-from mesh.notation import parse_variant
-from mesh.reference import FastaReference
-from mesh.variants import VariantKey
+from mesh.model.genome import Assembly
+from mesh.model.notation import parse_variant
+from mesh.model.reference import FastaReference
+from mesh.model.variants import VariantKey
 
 pytestmark = pytest.mark.skipif(shutil.which("bcftools") is None, reason="needs bcftools")
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from mesh.channels import open_channel
 from mesh.config import TlsConfig
+from mesh.plumbing.channels import open_channel
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from tests.mesh.check_world import (
     Peer,

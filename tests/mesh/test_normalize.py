@@ -7,8 +7,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from mesh.errors import InvalidArgumentError
-from mesh.normalize import left_align, normalize, trim
-from mesh.variants import VariantKey
+from mesh.model.normalize import left_align, normalize, trim
+from mesh.model.variants import VariantKey
 
 
 class StringReference:

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mesh.errors import InvalidArgumentError
-from mesh.genome import CHROMOSOMES, Assembly
-from mesh.notation import format_spdi, format_variant, parse_region, parse_variant
-from mesh.variants import RegionKey, VariantKey
+from mesh.model.genome import CHROMOSOMES, Assembly
+from mesh.model.notation import format_spdi, format_variant, parse_region, parse_variant
+from mesh.model.variants import RegionKey, VariantKey
 
 GRCH38 = Assembly.GRCH38
 GRCH37 = Assembly.GRCH37

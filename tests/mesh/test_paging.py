@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mesh.errors import InvalidArgumentError
-from mesh.paging import (
+from mesh.model.paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     PageTokenCodec,

@@ -1,6 +1,6 @@
 """``allelemesh query`` names what a server answered: ``NOT_FOUND`` is not "unavailable".
 
-A real gRPC server on loopback (the servicers' own error path, ``mesh.rpc.unary_handlers``)
+A real gRPC server on loopback (the servicers' own error path, ``mesh.plumbing.rpc.unary_handlers``)
 answers every lookup with one status; the CLI runs as a subprocess (printed line, exit
 code) and in-process (the error class it raises, which callers branch on).
 """
@@ -27,7 +27,7 @@ from mesh.errors import (
     ResourceExhaustedError,
     UnavailableError,
 )
-from mesh.rpc import unary_handlers
+from mesh.plumbing.rpc import unary_handlers
 from tests.mesh_harness import REPO
 
 MESSAGE = "what the server said"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from mesh.query_cli import print_frequencies
+from mesh.cli.query import print_frequencies
 from mesh.v1 import allele_pb2, allele_service_pb2
 
 

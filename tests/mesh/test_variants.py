@@ -7,9 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mesh.errors import InvalidArgumentError
-from mesh.genome import CHROMOSOMES, Assembly
-from mesh.v1 import allele_pb2
-from mesh.variants import (
+from mesh.model.genome import CHROMOSOMES, Assembly
+from mesh.model.variants import (
     RegionKey,
     VariantKey,
     region_from_proto,
@@ -19,6 +18,7 @@ from mesh.variants import (
     variant_from_proto,
     variant_to_proto,
 )
+from mesh.v1 import allele_pb2
 
 GRCH38 = Assembly.GRCH38
 GRCH37 = Assembly.GRCH37
@@ -215,8 +215,8 @@ def test_anything_but_acgtn_is_refused(text: str) -> None:
 
 
 def test_chromosome_table_resolves_like_canonical_chromosome():
-    from mesh.genome import canonical_chromosome, contig_length
-    from mesh.variants import chromosome_table
+    from mesh.model.genome import canonical_chromosome, contig_length
+    from mesh.model.variants import chromosome_table
 
     for assembly in Assembly:
         table = chromosome_table(assembly)
@@ -233,7 +233,7 @@ def test_chromosome_table_resolves_like_canonical_chromosome():
     alt=st.text(alphabet="ACGTNa*", max_size=4),
 )
 def test_canonical_variant_is_none_or_the_validated_key(chrom, pos, ref, alt):
-    from mesh.variants import canonical_variant
+    from mesh.model.variants import canonical_variant
 
     fast = canonical_variant(chrom, pos, ref, alt, Assembly.GRCH38)
     if fast is None:

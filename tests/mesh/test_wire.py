@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mesh import wire
+from mesh.model import wire
 from mesh.v1 import allele_pb2
 
 counts = st.one_of(st.none(), st.integers(min_value=0, max_value=2**40))

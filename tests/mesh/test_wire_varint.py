@@ -1,11 +1,11 @@
-"""``mesh.wire.varint`` and its pre-encoded table against protobuf's own encoding."""
+"""``mesh.model.wire.varint`` and its pre-encoded table against protobuf's own encoding."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mesh import wire
+from mesh.model import wire
 from mesh.v1 import allele_pb2
 
 _AC_TAG = b"\x08"  # AlleleCounts.allele_count (int64)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import lmdb
 
+from mesh.model.variants import VariantKey
 from mesh.v1 import allele_pb2
-from mesh.variants import VariantKey
 from nodes.index.keys import encode_key
 from nodes.index.records import decode_frequency, decode_header
 from tests.count_helpers import as_tuple

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mesh.errors import InvalidArgumentError
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
+from mesh.model.variants import VariantKey
 from mesh.v1 import allele_pb2, allele_service_pb2
-from mesh.variants import VariantKey
 from nodes.index.index_dir import DatasetMetadata, write_metadata
 from nodes.index.keys import encode_key
 from nodes.index.records import encode_value

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mesh.channels import open_aio_channel
+from mesh.plumbing.channels import open_aio_channel
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from nodes.serve.server import RunningNode, start_node
 from tests.budget_world import (

@@ -13,7 +13,7 @@ import pysam
 import pytest
 
 from mesh.errors import IndexBuildError
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from nodes.build.builder import BuildOptions, build_index
 from nodes.index.index_dir import read_metadata
 from tests.nodes.helpers import counts_by_label, lookup, read_raw

@@ -254,7 +254,7 @@ def test_symbolic_and_star_alleles_skipped_and_counted(tmp_path):
 
 def test_value_encoder_matches_protobuf():
     enc = ValueEncoder("ds-1", ["", "NO", "NO_M"])
-    from mesh.variants import VariantKey
+    from mesh.model.variants import VariantKey
 
     # Presence: the total's hemizygous count is unknown (-1), NO's zeros are zeros.
     row = [(5, 100, 1, 3, -1), (0, 40, 0, 0, 0), None]
@@ -326,7 +326,7 @@ def sites(draw):
 
 
 def _trim(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
-    # Independent of mesh.normalize: suffix first, then prefix, one anchor base kept.
+    # Independent of mesh.model.normalize: suffix first, then prefix, one anchor base kept.
     while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
         ref, alt = ref[:-1], alt[:-1]
     while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:

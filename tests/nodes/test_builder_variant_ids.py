@@ -15,7 +15,7 @@ from pathlib import Path
 import lmdb
 import pytest
 
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from nodes.build.builder import BuildOptions, _build
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf
 

@@ -18,7 +18,6 @@ import pytest
 
 from gateway.http.app import start_http
 from gateway.server import start_gateway
-from mesh.channels import open_aio_channel
 from mesh.config import (
     DatasetConfig,
     GatewayConfig,
@@ -28,6 +27,7 @@ from mesh.config import (
     load_node_config,
 )
 from mesh.errors import ConfigError
+from mesh.plumbing.channels import open_aio_channel
 from mesh.v1 import catalog_service_pb2, catalog_service_pb2_grpc
 from nodes.build.builder import BuildOptions, build_index
 from nodes.serve.server import RunningNode, start_node

@@ -19,8 +19,8 @@ import pytest
 from cryptography import x509
 from prometheus_client.parser import text_string_to_metric_families
 
-from mesh import pki
 from mesh.config import NodeConfig, PeerConfig, TlsConfig
+from mesh.security import pki
 from mesh.tracing import MetricsConfig
 from nodes.serve.server import start_node
 from tests.mesh_harness import REPO, free_port

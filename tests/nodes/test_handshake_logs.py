@@ -20,7 +20,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from mesh.channels import open_channel
+from mesh.plumbing.channels import open_channel
 from mesh.v1 import catalog_service_pb2, catalog_service_pb2_grpc
 from tests.mesh_harness import REPO, free_port, wait_for_health
 from tests.pki_factory import TestPki

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mesh.identity import SpiffeId
+from mesh.security.identity import SpiffeId
 from mesh.v1 import allele_pb2
 from nodes.serve.policy import AccessRule, DatasetPolicy, Granularity, PrivacyPolicy, release
 

@@ -7,7 +7,7 @@ import json
 
 import pysam
 
-from mesh.reference import FastaReference
+from mesh.model.reference import FastaReference
 from nodes.build.builder import BuildOptions, build_index
 from nodes.index_cli import add_index_commands
 from tests.nodes.helpers import counts_by_label, lookup, read_raw

@@ -28,7 +28,7 @@ import tomli_w
 
 from gateway.server import start_gateway
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig
-from mesh.genome import Assembly
+from mesh.model.genome import Assembly
 from nodes.build.builder import BuildOptions, build_index
 from nodes.serve.server import RunningNode, start_node
 from tests.mesh_harness import fast_settings, free_port

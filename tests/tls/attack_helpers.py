@@ -10,8 +10,8 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from mesh.channels import open_aio_channel
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig, TlsConfig
+from mesh.plumbing.channels import open_aio_channel
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from nodes.serve.server import start_node
 from tests.mesh_harness import fast_settings, write_dataset

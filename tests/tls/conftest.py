@@ -12,8 +12,8 @@ import grpc
 import pytest
 from cryptography import x509
 
-from mesh.channels import open_aio_channel
 from mesh.config import NodeConfig, TlsConfig
+from mesh.plumbing.channels import open_aio_channel
 from mesh.v1 import catalog_service_pb2, catalog_service_pb2_grpc
 from nodes.serve.server import start_node
 from tests.pki_factory import TestPki

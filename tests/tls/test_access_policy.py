@@ -18,9 +18,9 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from mesh.channels import open_aio_channel
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig, TlsConfig
 from mesh.errors import ConfigError
+from mesh.plumbing.channels import open_aio_channel
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from nodes.build.builder import BuildOptions, build_index
 from nodes.serve.server import RunningNode, start_node

@@ -12,11 +12,11 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from mesh.channels import open_aio_channel
 from mesh.config import DatasetConfig
-from mesh.identity import SpiffeId
-from mesh.tls import PeerIdentityVerifier
-from mesh.trust import IdentityRefusedError, TrustStore, ca_country
+from mesh.plumbing.channels import open_aio_channel
+from mesh.security.identity import SpiffeId
+from mesh.security.tls import PeerIdentityVerifier
+from mesh.security.trust import IdentityRefusedError, TrustStore, ca_country
 from tests.pki_factory import TestPki
 from tests.tls.attack_helpers import (
     GATEWAYS,
@@ -53,7 +53,7 @@ def test_country_cas_carry_name_constraints(pki: TestPki) -> None:
     assert attributes == {
         NameOID.COUNTRY_NAME: "NO",
         NameOID.ORGANIZATION_NAME: "allelemesh.example",
-        NameOID.ORGANIZATIONAL_UNIT_NAME: "production",  # the tier (mesh.tiers)
+        NameOID.ORGANIZATIONAL_UNIT_NAME: "production",  # the tier (mesh.security.tiers)
     }
     assert extension.value.excluded_subtrees is None
     assert ca_country(ca) == "NO"

@@ -6,7 +6,7 @@ import pytest
 
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError, InvalidArgumentError
-from mesh.identity import (
+from mesh.security.identity import (
     SpiffeId,
     client_identity_of,
     identity_pattern_matches,

@@ -30,11 +30,11 @@ from grpc_status import rpc_status
 
 from gateway.http.convert import outcomes_from_details
 from gateway.server import RunningGateway, start_gateway
-from mesh.channels import open_aio_channel
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig, TlsConfig
-from mesh.origin_signing import OriginSigner
-from mesh.origin_token import ORIGIN_TOKEN_KEY
-from mesh.principal import Principal
+from mesh.plumbing.channels import open_aio_channel
+from mesh.security.origin_signing import OriginSigner
+from mesh.security.origin_token import ORIGIN_TOKEN_KEY
+from mesh.security.principal import Principal
 from mesh.v1 import allele_pb2, allele_service_pb2
 from nodes.build.builder import BuildOptions, build_index
 from nodes.serve.server import RunningNode, start_node

@@ -7,8 +7,8 @@ import pytest
 
 from mesh.config import PeerConfig
 from mesh.errors import PermissionDeniedError, UnavailableError
-from mesh.identity import SpiffeId, client_identity_of, peer_identity
-from mesh.tls import (
+from mesh.security.identity import SpiffeId, client_identity_of, peer_identity
+from mesh.security.tls import (
     PeerIdentityVerifier,
     channel_credentials,
     expected_peer_identity,

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from gateway.http.oidc import dataset_of_visa_value
-from mesh.callctx import CallContext
-from mesh.identity import SpiffeId
-from mesh.principal import ANONYMOUS, VISA_PATTERN, Principal, pattern_matches
+from mesh.plumbing.callctx import CallContext
+from mesh.security.identity import SpiffeId
+from mesh.security.principal import ANONYMOUS, VISA_PATTERN, Principal, pattern_matches
 from nodes.serve.policy import AccessRule, DatasetPolicy, Granularity
 
 ISSUER = "https://login.example/oidc/"

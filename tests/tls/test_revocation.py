@@ -12,10 +12,10 @@ from pathlib import Path
 import grpc
 import pytest
 
-from mesh.channels import open_aio_channel
 from mesh.config import DatasetConfig, TlsConfig, load_node_config
 from mesh.errors import ConfigError
-from mesh.trust import DenyList, format_serial
+from mesh.plumbing.channels import open_aio_channel
+from mesh.security.trust import DenyList, format_serial
 from mesh.v1 import catalog_service_pb2, catalog_service_pb2_grpc
 from tests.pki_factory import TestPki, serial_of
 from tests.tls.attack_helpers import dataset, gateway, lookup, node, outcome_reason, peer, reason_of

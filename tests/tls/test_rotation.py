@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from mesh.tls import CredentialWatcher, ServerCertificateSource
+from mesh.security.tls import CredentialWatcher, ServerCertificateSource
 from tests.pki_factory import TestPki, serial_of
 from tests.tls.conftest import client_context, expect_refused, handshake, list_datasets, run_node
 

@@ -12,7 +12,7 @@ from cryptography.x509.oid import NameOID
 
 from mesh.config import DatasetConfig, NodeConfig, TlsConfig, load_node_config
 from mesh.errors import ConfigError
-from mesh.tiers import beacon_environment, tier_of_certificate
+from mesh.security.tiers import beacon_environment, tier_of_certificate
 from nodes.serve.server import start_node
 from tests.pki_factory import TestPki
 from tests.tls.attack_helpers import dataset, gateway, lookup, node, outcome_reason, peer, reason_of

@@ -16,8 +16,8 @@ import grpc
 import pytest
 
 from mesh.config import TlsConfig
-from mesh.identity import peer_identity
-from mesh.tls import ACCEPTED_TLS_VERSIONS, channel_credentials, server_credentials
+from mesh.security.identity import peer_identity
+from mesh.security.tls import ACCEPTED_TLS_VERSIONS, channel_credentials, server_credentials
 from tests.pki_factory import TestPki
 from tests.tls.conftest import client_context, handshake, run_node
 

@@ -10,8 +10,8 @@ import grpc
 from opentelemetry.sdk.trace import ReadableSpan
 
 from mesh.config import TlsConfig
-from mesh.rpc import Handler, unary_handlers
-from mesh.tls import server_credentials
+from mesh.plumbing.rpc import Handler, unary_handlers
+from mesh.security.tls import server_credentials
 from mesh.tracing import Telemetry, TracingConfig, server_interceptor, setup_tracing
 
 SERVICE = "test.v1.Echo"

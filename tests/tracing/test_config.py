@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mesh.config_table import Table
+from mesh.config.table import Table
 from mesh.errors import ConfigError
 from mesh.tracing import MetricsConfig, TracingConfig, parse_metrics, parse_tracing
 

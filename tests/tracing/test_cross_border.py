@@ -21,8 +21,8 @@ import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from mesh.channels import open_channel
 from mesh.config import TlsConfig
+from mesh.plumbing.channels import open_channel
 from mesh.v1 import (
     allele_pb2,
     allele_service_pb2,

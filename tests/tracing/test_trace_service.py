@@ -13,11 +13,11 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from opentelemetry.trace import format_trace_id
 
-from mesh.channels import open_aio_channel
 from mesh.cli import main
 from mesh.config import TlsConfig
 from mesh.errors import PermissionDeniedError
-from mesh.identity import SpiffeId
+from mesh.plumbing.channels import open_aio_channel
+from mesh.security.identity import SpiffeId
 from mesh.tracing import (
     SpanBuffer,
     Telemetry,
