@@ -23,8 +23,11 @@ Conventions, in detection order:
     two- or three-letter country or population code with optional ``_M``/``_F``
     (``NO``, ``NO_M``, ``AFR_M``) or ``M``/``F``. A label may give only ``AF_<L>``
     (no ``AC_<L>``/``AN_<L>``): its row then has the frequency and no counts.
+``gnomad-<set>`` (gnomAD v4 joint files): one set of ``joint``/``exomes``/``genomes``
+    (``--subset``), ``AC_<set>``, ``AC_<set>_<pop>_<sex>`` ...; sets never mixed.
 ``basic``
     ``AC``/``AN`` only (e.g. ``bcftools +fill-tags``); no populations.
+``gdi-frequencies``: only ``AF``/``AF_<L>`` (all GDI's writer requires): frequencies.
 ``allelemesh`` (``allelemesh hail export``)
     declared, not detected: a ``##allelemesh_groups=`` header line lists the groups,
     whose keys are ``AC_<L>``/``AN_<L>``/``nhomalt_<L>``/``nhet_<L>``/``nhemi_<L>``.
