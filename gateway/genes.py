@@ -1,6 +1,6 @@
 """Gene searches at the gateway: resolve the symbol, search its span, answer per variant.
 
-The gateway resolves genes (:mod:`mesh.genes`); nodes only see a region search over
+The gateway resolves genes (:mod:`mesh.model.genes`); nodes only see a region search over
 the gene's span. Region pages count dataset rows, and one variant's rows from several
 countries are not adjacent (merged pages order by position, then node), so a gene page
 gathers whole *positions*: it reads region pages until it holds ``page_size`` variants
@@ -19,7 +19,7 @@ from typing import Protocol
 
 from mesh.errors import InvalidArgumentError
 from mesh.federation import pool_countries, pool_frequencies, pool_populations
-from mesh.genes import GeneCatalog, MatchKind, ResolvedGene, shipped_gene_catalog
+from mesh.model.genes import GeneCatalog, MatchKind, ResolvedGene, shipped_gene_catalog
 from mesh.model.genome import Assembly
 from mesh.model.paging import MAX_PAGE_SIZE, PageTokenCodec, page_size_or_default, query_fingerprint
 from mesh.model.variants import region_to_proto

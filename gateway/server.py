@@ -29,7 +29,7 @@ from mesh.cli.health import local_target
 from mesh.config import GatewayConfig
 from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, MeshBackend
-from mesh.genes import load_gene_catalog
+from mesh.model.genes import load_gene_catalog
 from mesh.plumbing.ports import PortLock, check_port_free, lock_port
 from mesh.plumbing.rpc import GENE_SERVICE
 from mesh.security.certificates import check_tls_files

@@ -1,6 +1,6 @@
 """A mesh with variants in and around a gene, and what a gene query should answer.
 
-The gene's span is read here from the shipped table with csv (not with mesh.genes);
+The gene's span is read here from the shipped table with csv (not with mesh.model.genes);
 the expected variants, per-dataset, per-country and pooled counts come from the
 records the world writes (:func:`tests.mesh_harness.expected_totals`). Three countries:
 NO with two datasets, FI and LU; some positions hold alleles from several countries,

@@ -31,7 +31,7 @@ from gateway.http.gene_api import gene_json
 from gateway.http.numbers import ASCII_COUNT
 from gateway.http.problems import PROBLEM_RESPONSES, bad_request
 from gateway.http.settings import BEACON_API_VERSION, HttpSettings, public_base_url
-from mesh.genes import GeneCatalog
+from mesh.model.genes import GeneCatalog
 from mesh.model.paging import MAX_PAGE_SIZE
 from mesh.v1 import allele_pb2, catalog_service_pb2
 

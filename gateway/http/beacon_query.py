@@ -30,7 +30,7 @@ from gateway.http.convert import JsonObject
 from gateway.http.problems import ProblemError, bad_request
 from gateway.http.settings import HttpSettings
 from mesh.errors import InvalidArgumentError
-from mesh.genes import GeneCatalog, ResolvedGene, shipped_gene_catalog
+from mesh.model.genes import GeneCatalog, ResolvedGene, shipped_gene_catalog
 from mesh.model.genome import Assembly
 from mesh.model.notation import parse_count, parse_variant
 from mesh.model.variant_ids import is_variant_id

@@ -29,7 +29,7 @@ from mesh.errors import (
     rich_status,
     status_of,
 )
-from mesh.genes import looks_like_gene
+from mesh.model.genes import looks_like_gene
 from mesh.model.genome import Assembly
 from mesh.model.notation import parse_variant_or_region
 from mesh.model.reference import FastaReference

@@ -30,7 +30,7 @@ import re
 from typing import TYPE_CHECKING
 
 from mesh.errors import InvalidArgumentError
-from mesh.genes import looks_like_gene
+from mesh.model.genes import looks_like_gene
 from mesh.model.genome import Assembly, canonical_chromosome, refseq_accession
 from mesh.model.hgvs import HGVS_INDEL, HGVS_TRANSCRIPT, transcript_refused, translate_indel
 from mesh.model.variants import RegionKey, VariantKey, validate_region, validate_variant

@@ -1,7 +1,7 @@
-"""Gene resolution (mesh.genes) against an independent reading of the shipped table.
+"""Gene resolution (mesh.model.genes) against an independent reading of the shipped table.
 
 The expected spans, synonyms and closest symbols are read here from the gzipped TSV
-with csv and difflib, without mesh.genes; the GRCh37 gene file is a GTF (and a BED)
+with csv and difflib, without mesh.model.genes; the GRCh37 gene file is a GTF (and a BED)
 this test writes.
 """
 
@@ -18,7 +18,7 @@ import pytest
 
 from mesh.config import load_gateway_config
 from mesh.errors import ConfigError, InvalidArgumentError
-from mesh.genes import MatchKind, load_gene_catalog, shipped_gene_catalog, shipped_table_path
+from mesh.model.genes import MatchKind, load_gene_catalog, shipped_gene_catalog, shipped_table_path
 from mesh.model.genome import Assembly
 from mesh.model.notation import parse_variant_or_region
 from mesh.model.variants import RegionKey

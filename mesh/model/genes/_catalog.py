@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from mesh.errors import InvalidArgumentError
-from mesh.genes._model import GeneLoci, GeneName, LocusTable, MatchKind, ResolvedGene
+from mesh.model.genes._model import GeneLoci, GeneName, LocusTable, MatchKind, ResolvedGene
 from mesh.model.genome import CONTIG_CODES, Assembly
 
 #: What a gene name may look like: HGNC symbols are letters, digits, ``-``, ``.``, ``@``,

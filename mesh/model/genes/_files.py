@@ -18,7 +18,7 @@ from typing import IO, Any
 import pysam
 
 from mesh.errors import ConfigError, InvalidArgumentError
-from mesh.genes._model import LocusTable
+from mesh.model.genes._model import LocusTable
 from mesh.model.genome import Assembly, canonical_chromosome
 from mesh.model.variants import RegionKey
 

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from mesh.errors import ConfigError
-from mesh.genes._model import GeneName, LocusTable
+from mesh.model.genes._model import GeneName, LocusTable
 from mesh.model.genome import Assembly
 from mesh.model.variants import RegionKey
 
