@@ -51,8 +51,9 @@ class FileSummary:
     symbolic: int = 0
     #: Alleles (or records) not indexed, by kind (``symbolic``, ``star``, ``reference_block``...).
     kinds: dict[str, int] = field(default_factory=dict)
-    #: ``(line or None, record, message)`` of the first few bad records.
-    problems: list[tuple[int | None, str, str]] = field(default_factory=list)
+    #: The first few bad records: ``line`` in the file (text files read whole),
+    #: ``number`` among its records (read whole), ``record`` (``chrom:pos``), ``message``.
+    problems: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def of(cls, reader: PysamReader, stats: Stats) -> FileSummary:
@@ -65,7 +66,12 @@ class FileSummary:
         mine = [p for p in stats.problems if p.file == reader.path]
         header = _header_lines(reader) if any(p.number for p in mine) else None
         problems = [
-            (p.number + header if p.number and header is not None else None, p.record, p.message)
+            {
+                "line": p.number + header if p.number and header is not None else None,
+                "number": p.number,
+                "record": p.record,
+                "message": p.message,
+            }
             for p in mine
         ]
         return cls(
@@ -103,10 +109,7 @@ class FileSummary:
                 "symbolic": self.symbolic,
                 "by_kind": dict(self.kinds),
             },
-            "problems": [
-                {"line": line, "record": record, "message": message}
-                for line, record, message in self.problems
-            ],
+            "problems": [dict(p) for p in self.problems],
         }
 
 
@@ -220,7 +223,13 @@ class IndexSummary:
                 )
             )
             for problem in f["problems"]:
-                where = f"line {problem['line']}" if problem["line"] else "record"
+                where = (
+                    f"line {problem['line']}"
+                    if problem["line"]
+                    else f"record #{problem['number']}"
+                    if problem["number"]
+                    else "record"
+                )
                 out.append(f"  problem at {where} ({problem['record']}): {problem['message']}")
         skipped = data["skipped"]
         out.append(

@@ -394,3 +394,82 @@ def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     for result in (missing, bad, wrong):
         assert "Traceback" not in result.stderr
         assert result.stderr.startswith("error: ")
+
+
+def test_several_files_and_bcf_records_numbered(tmp_path: Path) -> None:
+    """One summary per file, totals over them; a BCF's problem by record number."""
+    text = tmp_path / "chr1.vcf"
+    expected = write_vcf(text)
+    lines = [
+        line.replace("##contig=<ID=1,", "##contig=<ID=2,length=242193529>")
+        if "ID=1," in line
+        else line
+        for line in HEADER
+    ]
+    lines += [
+        "2\t100\t.\tA\tC\t.\tPASS\tAC=10;AN=2000",
+        "2\t200\t.\tA\tC\t.\tPASS\tAC=2500;AN=2000",  # the second record: invalid
+        "2\t300\t.\tA\tC,G\t.\tPASS\tAC=1,2;AN=2000",
+    ]
+    vcf2 = tmp_path / "chr2.vcf"
+    vcf2.write_text("\n".join(lines) + "\n")
+    bcf = tmp_path / "chr2.bcf"
+    subprocess.run(["bcftools", "view", "-Ob", "-o", str(bcf), str(vcf2)], check=True)
+    data = _preview_json(text, bcf)
+    first, second = data["files"]
+    assert first["records"] == expected["records"]
+    assert (second["records"], second["alleles"]) == (3, 3)
+    assert second["convention"]["name"] == "gdi"  # the same header keys
+    (problem,) = second["problems"]
+    assert (problem["line"], problem["number"], problem["record"]) == (None, 2, "2:200")
+    assert data["records"] == expected["records"] + 3  # type: ignore[operator]
+    assert data["alleles"] == expected["alleles"] + 3  # type: ignore[operator]
+    assert data["variants"] == expected["variants"] + 3  # type: ignore[operator]
+    assert data["skipped"]["invalid"] == expected["invalid"] + 1  # type: ignore[operator]
+
+
+def _on_a_terminal(args: list[str]) -> str:
+    """Run the CLI with a pseudo-terminal as stdout and stderr; return what it drew."""
+    import pty
+    import select
+    import time
+
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mesh", "index", *args],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+    )
+    os.close(secondary)
+    output = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([primary], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif process.poll() is not None:
+            break
+    os.close(primary)
+    assert process.wait(timeout=30) == 0
+    return output.decode("utf-8", "replace")
+
+
+def test_all_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    vcf = tmp_path / "many.vcf"
+    lines = list(HEADER)
+    lines += [f"1\t{1000 + i}\t.\tA\tC\t.\tPASS\tAC=10;AN=2000" for i in range(30_000)]
+    vcf.write_text("\n".join(lines) + "\n")
+    drawn = _on_a_terminal(["preview", str(vcf), "--all"])
+    assert "previewing 1 file(s)" in drawn
+    assert "records/s" in drawn
+    assert "30,000 records" in drawn  # the summary after it
+    sample = _on_a_terminal(["preview", str(vcf)])
+    assert "previewing" not in sample  # a sample is quick: no bar
