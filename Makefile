@@ -17,9 +17,13 @@ PYTEST_ARGS ?=
 
 .PHONY: venv demo demo-serve test browser-deps deploy-deps vcf-tools lint lint-js typecheck proto proto-check buf-lint buf-breaking bench bench-quick soak fuzz reliability clean
 
-$(STAMP): pyproject.toml
+# native/: the index value expander, C built by pip with the machine's compiler (cc).
+NATIVE := native/pyproject.toml native/allelemesh_codec/_codec.c
+
+$(STAMP): pyproject.toml $(NATIVE)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet ./native
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -35,9 +39,10 @@ demo-serve: $(STAMP)
 test: $(STAMP) browser-deps deploy-deps vcf-tools lint lint-js typecheck proto-check
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-$(HAIL_STAMP): pyproject.toml
+$(HAIL_STAMP): pyproject.toml $(NATIVE)
 	$(PYTHON) -m venv $(HAIL_VENV)
 	$(HAIL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(HAIL_VENV)/bin/python -m pip install --quiet ./native
 	$(HAIL_VENV)/bin/python -m pip install --quiet -e '.[hail,test]'
 	touch $(HAIL_STAMP)
 

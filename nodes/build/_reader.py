@@ -76,6 +76,8 @@ class Config:
     fast_text: bool = True
     #: The gnomAD v4 count set to read (``--subset``); empty: the file's default.
     subset: str = ""
+    #: The dataset's groups in stored order (every input's labels; empty: this file's).
+    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,7 @@ class PysamReader:
             raise AssertionError("no counts")
         #: The vt tags this header declares (records split by vt: arrays in original order).
         self._vt_tags = tuple(t for t in ALLELE_TAGS if t in header.info)
-        self.encoder = ValueEncoder(config.dataset_id, self.labels)
+        self.encoder = ValueEncoder(config.dataset_id, self.labels, config.groups or None)
         self.reference = reference
         self._contigs: dict[str, str] = {}
         self._filters: dict[tuple[str, ...], bytes] = {}

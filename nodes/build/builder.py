@@ -26,6 +26,7 @@ Workers are *spawned* (not forked, the builder runs threads), so a script callin
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import multiprocessing
@@ -52,7 +53,7 @@ from nodes.build.genotype_counts import read_samples
 from nodes.build.index_summary import IndexSummary, ValueCheck
 from nodes.build.vcf_counts import load_info_map
 from nodes.index import index_dir
-from nodes.index.records import decode_frequency
+from nodes.index.records import ValueCodec, dataset_groups
 
 __all__ = ["BuildOptions", "BuildReport", "ValueEncoder", "build_index", "encode_filters"]
 
@@ -134,6 +135,10 @@ def open_readers(config: Config, reference: Any) -> list[PysamReader]:
         for reader in readers:
             reader.close()
         raise
+    # One value layout for the dataset: every input's groups, the total first.
+    groups = dataset_groups(r.labels for r in readers)
+    for reader in readers:
+        reader.encoder = ValueEncoder(config.dataset_id, reader.labels, groups)
     return readers
 
 
@@ -309,6 +314,8 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
     previous = index_dir.check_target(out)
     reference = FastaReference(config.reference, config.assembly) if config.reference else None
     readers = open_readers(config, reference)
+    # Workers lay their values out as the readers here do.
+    config = dataclasses.replace(config, groups=tuple(readers[0].encoder.codec.groups))
     hasher = _Hasher(config.inputs)
     hasher.start()
     tmp = index_dir.start_build(out)
@@ -319,7 +326,7 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
         if config.skip:
             duplicates += 1
             return
-        variant = decode_frequency(value).variant
+        variant = ValueCodec(config.dataset_id, config.groups).decode_frequency(value).variant
         name = f"{variant.chromosome}-{variant.position}-{variant.reference_bases}-"
         name += variant.alternate_bases
         raise IndexBuildError(
@@ -347,7 +354,7 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
         variant_count = writer.finish()
         tally = options.check
         if tally is not None:
-            _check_values(tmp, tally)
+            _check_values(tmp, tally, ValueCodec(config.dataset_id, config.groups))
         summary = IndexSummary.of(
             str(config.assembly), readers, per_file, variant_count, duplicates, disclosure=tally
         )
@@ -396,13 +403,13 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
     )
 
 
-def _check_values(directory: Path, check: ValueCheck) -> None:
+def _check_values(directory: Path, check: ValueCheck, codec: ValueCodec) -> None:
     """Hand every value of the new (unpublished) index to ``check``, in key order."""
     env = lmdb.open(str(directory), readonly=True, lock=False, subdir=True, readahead=False)
     try:
         with env.begin(buffers=False) as txn:
             for value in txn.cursor().iternext(keys=False, values=True):
-                check.add(value)
+                check.add(value, codec)
     except lmdb.Error as exc:
         raise IndexBuildError(f"cannot read the new index under {directory}: {exc}") from exc
     finally:
@@ -459,7 +466,8 @@ def _metadata(
         source=options.source,
         source_reference=options.source_reference,
         sample_count=sample_count,
-        populations=sorted({label for r in readers for label in r.labels[1:]}),
+        populations=list(config.groups[1:]),
+        groups=list(config.groups),
         variant_count=variant_count,
         source_files=[str(Path(p).absolute()) for p in config.inputs],
         created_time=index_dir.utc_now(),

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from nodes.build._reader import PysamReader, Stats
 from nodes.build._vcf_text import line_batches
 from nodes.build.vcf_counts import is_male
+from nodes.index.records import ValueCodec
 
 SUMMARY_VERSION = 1
 
@@ -28,8 +29,8 @@ SUMMARY_VERSION = 1
 class ValueCheck(Protocol):
     """Looks at every stored value of a build or preview (the disclosure tally)."""
 
-    def add(self, value: bytes) -> None:
-        """One stored value (``nodes.index.records`` layout), each key once."""
+    def add(self, value: bytes, codec: ValueCodec) -> None:
+        """One stored value (``nodes.index.records`` layout, read by ``codec``), each key once."""
 
     def to_json(self) -> dict[str, Any]:
         """What it found: the summary's ``disclosure`` object."""

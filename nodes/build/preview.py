@@ -112,10 +112,11 @@ def preview(options: PreviewOptions) -> IndexSummary:
 def _read(options: PreviewOptions, readers: Sequence[PysamReader]) -> IndexSummary:
     tally = options.check
     keys = _Keys()
+    codec = readers[0].encoder.codec  # every reader lays values out in the dataset's groups
 
     def emit(key: bytes, value: bytes, _origin: Origin, floor: bytes) -> None:
         if keys.first(key, floor) and tally is not None:
-            tally.add(value)
+            tally.add(value, codec)
 
     limit = None if options.all_records else SAMPLE_RECORDS
     per_file = []

@@ -52,9 +52,10 @@ from nodes.index.variant_ids import IDS_FILE, IdWriter
 
 log = logging.getLogger(__name__)
 
-#: 2: counts carry presence (an unknown count is absent, a 0 is stored as 0); version 1
-#: indexes stored unknown counts as 0 and are refused with a "rebuild" message.
-SCHEMA_VERSION = 2
+#: 3: compact values (:mod:`nodes.index.records`: labels and field layout once, in ``groups``;
+#: counts at their widths, with presence). 2: protobuf values; 1: unknown counts stored
+#: as 0. Older versions are refused with a "rebuild it" message.
+SCHEMA_VERSION = 3
 METADATA_FILE = "dataset.json"
 #: The dataset's publishable metadata file, copied verbatim into the version.
 PUBLICATION_FILE = "metadata.toml"
@@ -102,6 +103,9 @@ class DatasetMetadata:
     variant_id_count: int = 0
     #: ``index build --policy``: policy_version, the policy, what it withheld ({}: none).
     disclosure_check: dict[str, Any] = field(default_factory=dict)
+    #: The stored value layout: ``""`` (the total), then every population label, in the
+    #: order of each value's count groups (see :mod:`nodes.index.records`).
+    groups: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
     def to_proto(
@@ -163,7 +167,7 @@ def read_metadata(path: Path | str) -> DatasetMetadata:
         advice = ""
         if isinstance(found, int) and found < SCHEMA_VERSION:
             advice = (
-                "; it was built by an older allelemesh (unknown counts stored as 0): rebuild "
+                "; it was built by an older allelemesh (values in an older layout): rebuild "
                 "it with `allelemesh index build`"
             )
         raise IndexStoreError(

@@ -1,30 +1,45 @@
-"""The value stored under each index key, laid out so that serving needs little work.
+"""The value stored under each index key: compact counts, expanded to protobuf on serving.
 
-``value = header | VariantFrequency bytes``
+Schema 3 (``nodes.index.index_dir.SCHEMA_VERSION``). The dataset's metadata names its
+*groups* once (``DatasetMetadata.groups``: ``""`` for the total, then the population
+labels, in stored order), so a value repeats neither labels nor field names::
 
-* ``header`` is five little-endian uint32: AC, AN, homozygous, heterozygous and
-  hemizygous counts of the whole dataset, so pooling a lookup reads 20 bytes with
-  one ``struct.unpack`` instead of parsing protobuf. :data:`ABSENT` (``2**32 - 1``)
-  marks a count the source did not give.
-* Every count in the serialized message has explicit presence (proto3 ``optional``):
-  a count the source gave is encoded even when it is 0, an unknown one not at all.
-* The rest is a serialized ``mesh.v1.VariantFrequency`` with ``variant``,
-  ``dataset_id``, ``counts``, ``populations`` and ``filters`` set and ``node_id`` /
-  ``country`` left empty. Protobuf concatenation is a merge, so a node serves a
-  stored frequency by appending its pre-encoded ``node_id``/``country`` fields: no
-  decoding, no re-encoding.
+    value = codes | counts | variant | filters
+
+* ``codes``: one little-endian uint16 per group of the dataset. Bits ``2k, 2k+1``
+  give the width of count ``k`` (AC, AN, homozygous, heterozygous, hemizygous):
+  0 absent (the source did not give it), 1 uint8, 2 uint16, 3 uint32. Bit 10: the
+  group also carries the source's own AF (a double, for a row with no AC/AN).
+  Bit 11: the group is in this record (code 0: it is not; the total always is).
+* ``counts``: the given counts of every group in order, little-endian, at their
+  widths (a 0 the source gave is stored; an absent count takes no bytes).
+* ``variant`` and ``filters``: the ``VariantFrequency.variant`` and ``filters``
+  fields, protobuf-encoded as served.
+
+Serving (:meth:`ValueCodec.frequency`) is a protobuf *encode*, never a decode: the
+compiled expander (``allelemesh_codec``, C in ``native/``; in Python the 27 groups of a
+gnomAD-like record cost ~15 µs, the floor of per-group dict lookups) reads the codes
+and counts and writes ``variant | dataset_id | counts | populations | filters`` in
+one pass, AF = AC/AN, every count with presence, and hands the total's counts back
+beside the bytes, so pooling parses nothing either. A value that does not match the
+layout raises ``ValueError``; nothing reads past its end.
+
+The builder packs rows here (:meth:`ValueCodec.pack`); the expander is the one reader.
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any
 
+from allelemesh_codec import expand
+
+from mesh.model import wire
 from mesh.v1 import allele_pb2
 
-HEADER = struct.Struct("<5I")
-HEADER_LEN = HEADER.size
-#: The header value of a count the source did not give.
+#: A count the source did not give, in the totals handed to pooling.
 ABSENT = 2**32 - 1
 MAX_COUNT = ABSENT - 1
 COUNT_FIELDS = (
@@ -34,33 +49,147 @@ COUNT_FIELDS = (
     "heterozygous_count",
     "hemizygous_count",
 )
+#: Builder rows mark an absent count with -1 (:data:`nodes.vcf_counts.ABSENT`).
+ROW_ABSENT = -1
+_WIDTH_CODE = ("", "B", "H", "I")
+_SOURCE_AF = 1 << 10
+_PRESENT = 1 << 11
+_EXACT = allele_pb2.COUNT_PRECISION_EXACT
+_PRECISION = wire.tag(7, wire.WIRE_VARINT) + wire.varint(_EXACT)
+_LABEL_TAG = wire.tag(1, wire.WIRE_LEN)
+#: Packed cells kept per group while building (count profiles repeat).
+_CACHE_MAX = 16384
+Row = Sequence[tuple[Any, ...] | None]
 
 
-@dataclass(frozen=True, slots=True)
-class CountsHeader:
-    """The dataset-wide counts of one stored allele."""
-
-    allele_count: int | None
-    allele_number: int | None
-    homozygous: int | None
-    heterozygous: int | None
-    hemizygous: int | None
+def dataset_groups(labels: Iterable[Sequence[str]]) -> tuple[str, ...]:
+    """The groups of a dataset built from inputs with these labels: the total, then sorted."""
+    return ("", *sorted({label for each in labels for label in each[1:]}))
 
 
-def encode_value(frequency: allele_pb2.VariantFrequency) -> bytes:
-    """Return the stored value for a frequency (node_id and country must be empty)."""
-    counts = frequency.counts
-    header = HEADER.pack(
-        *(getattr(counts, f) if counts.HasField(f) else ABSENT for f in COUNT_FIELDS)  # type: ignore[arg-type]
+class RecordValueError(ValueError):
+    """A count that cannot be stored (the builder reports it against its record)."""
+
+
+def _width(value: int) -> int:
+    if value < 0:
+        if value == ROW_ABSENT:
+            return 0
+        raise RecordValueError(f"a count is negative ({value})")
+    if value < 1 << 8:
+        return 1
+    if value < 1 << 16:
+        return 2
+    if value <= MAX_COUNT:
+        return 3
+    raise RecordValueError(f"a count ({value}) does not fit in 32 bits")
+
+
+class ValueCodec:
+    """The stored value format of one dataset: packs rows at build, expands at serving."""
+
+    def __init__(self, dataset_id: str, groups: Sequence[str]) -> None:
+        if not groups or groups[0] != "":
+            raise ValueError("groups must start with the total ('')")
+        self.dataset_id = dataset_id
+        self.groups = list(groups)
+        self._codes_len = 2 * len(self.groups)
+        self._dataset = wire.string_field(2, dataset_id)
+        self._labels = [wire.len_field(_LABEL_TAG, g.encode()) for g in self.groups]
+        # Serving: the compiled expander with this dataset's layout bound (a C call per
+        # value: Python's per-group cost was the floor, ~15 µs for 27 groups).
+        self._expand = partial(
+            expand, len(self.groups), self._dataset, tuple(self._labels), _PRECISION
+        )
+        self.frequency = self._expand  # type: ignore[method-assign]
+        # Building: per group, row counts (-1-marked) -> (code, packed bytes).
+        self._cells: list[dict[Any, tuple[bytes, bytes]]] = [
+            {None: (b"\x00\x00", b"")} for _ in self.groups
+        ]
+
+    # -- building ---------------------------------------------------------------------
+
+    def pack(self, row: Row) -> bytes:
+        """``codes | counts`` of one allele's row (``row[g]``: group g's counts or None).
+
+        Raises :class:`RecordValueError` for a count that cannot be stored.
+        """
+        if row[0] is None:
+            raise RecordValueError("the total counts are missing")
+        cells = list(map(dict.get, self._cells, row))
+        if None in cells:
+            for g, cell in enumerate(cells):
+                if cell is None:
+                    cells[g] = self._cell(g, row[g])  # type: ignore[arg-type]
+        return b"".join([c[0] for c in cells] + [c[1] for c in cells])  # type: ignore[index]
+
+    def _cell(self, g: int, counts: tuple[Any, ...]) -> tuple[bytes, bytes]:
+        code = _PRESENT
+        fmt = "<"
+        values = []
+        for k, value in enumerate(counts[:5]):
+            width = _width(value)
+            if width:
+                code |= width << (2 * k)
+                fmt += _WIDTH_CODE[width]
+                values.append(value)
+        if len(counts) > 5:
+            code |= _SOURCE_AF
+            fmt += "d"
+            values.append(float(counts[5]))
+        cell = (struct.pack("<H", code), struct.pack(fmt, *values))
+        cache = self._cells[g]
+        if len(cache) < _CACHE_MAX:  # full: keep what is there (no thrashing)
+            cache[counts] = cell
+        return cell
+
+    # -- serving ----------------------------------------------------------------------
+
+    def frequency(self, value: bytes | memoryview) -> tuple[bytes, tuple[int, ...]]:
+        """The stored ``VariantFrequency`` (no node identity) and the total's counts.
+
+        The counts are ``(AC, AN, hom, het, hemi)`` with :data:`ABSENT` for an unknown
+        one. Replaced per instance by the compiled expander (see ``__init__``).
+        """
+        return self._expand(value)
+
+    def decode_frequency(self, value: bytes) -> allele_pb2.VariantFrequency:
+        """Parse a stored value (slow path: population filtering, tools, tests)."""
+        return allele_pb2.VariantFrequency.FromString(self.frequency(value)[0])
+
+    def encode_value(self, frequency: allele_pb2.VariantFrequency) -> bytes:
+        """The stored value of a frequency (tests and tools; the builder uses :meth:`pack`).
+
+        ``node_id``/``country`` must be empty; populations must be groups of the dataset.
+        """
+        row: list[tuple[Any, ...] | None] = [None] * len(self.groups)
+        row[0] = _row_counts(frequency.counts)
+        index = {g: i for i, g in enumerate(self.groups)}
+        for population in frequency.populations:
+            row[index[population.population]] = _row_counts(population.counts)
+        variant = wire.len_field(wire.tag(1, wire.WIRE_LEN), frequency.variant.SerializeToString())
+        filters = b"".join(wire.string_field(7, f) for f in frequency.filters)
+        return self.pack(row) + variant + filters
+
+
+def _row_counts(counts: allele_pb2.AlleleCounts) -> tuple[Any, ...]:
+    row: tuple[Any, ...] = tuple(
+        getattr(counts, f) if counts.HasField(f) else ROW_ABSENT for f in COUNT_FIELDS
     )
-    return header + frequency.SerializeToString()
+    known = counts.HasField("allele_count") and counts.HasField("allele_number")
+    if counts.HasField("allele_frequency") and not (known and counts.allele_number):
+        row += (counts.allele_frequency,)
+    return row
 
 
-def decode_header(value: bytes) -> CountsHeader:
-    """Return the counts header of a stored value (``None``: not given)."""
-    return CountsHeader(*(None if v == ABSENT else v for v in HEADER.unpack_from(value)))
-
-
-def decode_frequency(value: bytes) -> allele_pb2.VariantFrequency:
-    """Parse the stored frequency (slow path: population filtering, tools, tests)."""
-    return allele_pb2.VariantFrequency.FromString(value[HEADER_LEN:])
+def _after_field(value: bytes, start: int) -> int:
+    """The end of the length-delimited field at ``start`` (a length of 128 or more)."""
+    shift = length = 0
+    i = start + 1
+    while True:
+        byte = value[i]
+        length |= (byte & 0x7F) << shift
+        i += 1
+        if byte < 0x80:
+            return i + length
+        shift += 7

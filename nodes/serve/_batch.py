@@ -11,7 +11,6 @@ from collections.abc import Callable
 from contextlib import ExitStack
 
 from mesh.model import wire
-from nodes.index.records import HEADER_LEN
 from nodes.serve._response import (
     EXACT,
     FIELD1,
@@ -22,7 +21,6 @@ from nodes.serve._response import (
     POOLED_ONE,
     PooledCounts,
     pool_one,
-    unpack_header,
 )
 from nodes.serve._selection import ServedDataset
 
@@ -38,11 +36,12 @@ def encode_stored_batch(
 ) -> tuple[bytes, int]:
     """The encoded results when every dataset serves its stored bytes as they are.
 
-    One flat list of byte parts (zero-copy views of the stored values, read inside
-    their transactions) and one join; pooled counts come from the 20-byte headers.
+    One flat list of byte parts and one join: each stored value expanded by its
+    dataset's :class:`~nodes.index.records.ValueCodec` (read inside its transaction), pooled
+    counts from the totals the expansion returns.
     ``suffix`` is the node's encoded identity fields, ended onto every frequency.
     """
-    suffix_len = len(suffix) - HEADER_LEN  # stored frequency = value[HEADER_LEN:]
+    suffix_len = len(suffix)
     small, limit, varint = wire.SMALL_VARINTS, wire.SMALL_VARINT_LIMIT, _varint
     parts: list[bytes | memoryview] = []
     add = parts.extend
@@ -51,6 +50,7 @@ def encode_stored_batch(
         getters = [stack.enter_context(d.index.reader()) for d in datasets]
         if len(getters) == 1:
             get = getters[0]
+            expand = datasets[0].index.codec.frequency
             pooled_of = POOLED_ONE.get
             for key, echo in zip(keys, echoes, strict=True):
                 size = len(echo)
@@ -61,25 +61,27 @@ def encode_stored_batch(
                     row_len = small[size] if size < limit else varint(size)
                     add((FIELD1, row_len, FIELD1, echo_len, echo, NOTHING_POOLED))
                     continue
-                pooled = pooled_of(value[:HEADER_LEN]) or pool_one(value)
-                frequency = len(value) + suffix_len
+                stored, total = expand(value)  # type: ignore[arg-type]
+                pooled = pooled_of(total) or pool_one(total)
+                frequency = len(stored) + suffix_len
                 frequency_len = small[frequency] if frequency < limit else varint(frequency)
                 size += 2 + len(echo_len) + len(frequency_len) + frequency + len(pooled)
                 row_len = small[size] if size < limit else varint(size)
                 add((FIELD1, row_len, FIELD1, echo_len, echo, FIELD2, frequency_len,
-                     value[HEADER_LEN:], suffix, pooled))  # fmt: skip
+                     stored, suffix, pooled))  # fmt: skip
                 found += 1
         else:
+            expanders = [d.index.codec.frequency for d in datasets]
             for key, echo in zip(keys, echoes, strict=True):
                 inner: list[bytes | memoryview] = [FIELD1, _varint(len(echo)), echo]
                 pool = PooledCounts()
-                for get in getters:
+                for get, expand in zip(getters, expanders, strict=True):
                     value = get(key)
                     if value is None:
                         continue
-                    pool.add(unpack_header(value), EXACT)
-                    frequency = len(value) + suffix_len
-                    inner += (FIELD2, _varint(frequency), value[HEADER_LEN:], suffix)
+                    stored, total = expand(value)  # type: ignore[arg-type]
+                    pool.add(total, EXACT)
+                    inner += (FIELD2, _varint(len(stored) + suffix_len), stored, suffix)
                     found += 1
                 pooled = pool.encode()
                 inner += (FIELD3, _varint(len(pooled)), pooled)

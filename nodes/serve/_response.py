@@ -16,13 +16,12 @@ from mesh.model import wire
 from mesh.model.genome import CONTIG_CODES, Assembly
 from mesh.model.variants import VariantKey, chromosome_table
 from mesh.v1 import allele_pb2
-from nodes.index.records import ABSENT, HEADER, HEADER_LEN
+from nodes.index.records import ABSENT
 
 # Field keys of the response messages (see protos/mesh/v1/allele_service.proto).
 FIELD1 = wire.tag(1, wire.WIRE_LEN)
 FIELD2 = wire.tag(2, wire.WIRE_LEN)
 FIELD3 = wire.tag(3, wire.WIRE_LEN)
-unpack_header = HEADER.unpack_from
 _varint = wire.varint
 EXACT = allele_pb2.COUNT_PRECISION_EXACT
 ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
@@ -179,21 +178,20 @@ SINGLE_BASES = frozenset("ACGTN")
 NOTHING_POOLED = wire.len_field(FIELD3, wire.allele_counts(0, 0, 0, 0, 0, EXACT))
 NOTHING_POOLED_LEN = len(NOTHING_POOLED)
 
-#: Stored count header -> encoded ``pooled`` field (tag, length, ``AlleleCounts``) of a
-#: variant found in one exact dataset. Count profiles repeat a lot (singletons, common
-#: sample sizes); bounded by clearing.
-POOLED_ONE: dict[bytes | memoryview, bytes] = {}
+#: The total counts of a stored value -> encoded ``pooled`` field (tag, length,
+#: ``AlleleCounts``) of a variant found in one exact dataset. Count profiles repeat a
+#: lot (singletons, common sample sizes); bounded by clearing.
+POOLED_ONE: dict[tuple[int, ...], bytes] = {}
 POOLED_ONE_MAX = 1 << 16
 
 
-def pool_one(value: bytes | memoryview) -> bytes:
-    """The ``pooled`` field of one exact dataset's stored value (and cache it)."""
-    header = bytes(value[:HEADER_LEN])
-    ac, an, hom, het, hemi = (None if v == ABSENT else v for v in unpack_header(header))
+def pool_one(total: tuple[int, ...]) -> bytes:
+    """The ``pooled`` field of one exact dataset's total counts (and cache it)."""
+    ac, an, hom, het, hemi = (None if v == ABSENT else v for v in total)
     pooled = wire.len_field(FIELD3, wire.allele_counts(ac, an, hom, het, hemi, EXACT))
     if len(POOLED_ONE) >= POOLED_ONE_MAX:
         POOLED_ONE.clear()
-    POOLED_ONE[header] = pooled
+    POOLED_ONE[total] = pooled
     return pooled
 
 

@@ -20,7 +20,6 @@ from mesh.model import wire
 from mesh.model.variant_ids import parse_variant_id
 from mesh.plumbing.callctx import CallContext
 from mesh.v1 import allele_service_pb2
-from nodes.index.records import decode_frequency
 from nodes.serve._response import FIELD1, LookupResult
 from nodes.serve._selection import dataset_outcome
 
@@ -62,7 +61,8 @@ def lookup_variant_id(
             if key not in variants:
                 value = served.index.get(key)
                 if value is not None:
-                    variants[key] = decode_frequency(value).variant.SerializeToString()
+                    frequency = served.index.codec.decode_frequency(value)
+                    variants[key] = frequency.variant.SerializeToString()
     unresolved = b"".join(notes)
     id_field = wire.string_field(3, rsid)
     ordered = [variants[k] for k in sorted(variants)]

@@ -16,7 +16,7 @@ from typing import Any
 
 from mesh.disclosure import POLICY_VERSION, ROOT
 from mesh.v1 import allele_pb2
-from nodes.index.records import decode_frequency
+from nodes.index.records import ValueCodec
 from nodes.serve.policy import Granularity, PrivacyPolicy, release
 
 SUPPRESSED = allele_pb2.COUNT_PRECISION_SUPPRESSED
@@ -44,9 +44,9 @@ class DisclosureTally:
     smallest_count: int | None = None
     smallest_genotype_count: int | None = None
 
-    def add(self, value: bytes) -> None:
+    def add(self, value: bytes, codec: ValueCodec) -> None:
         """Release one stored value as the node would to a caller seeing everything."""
-        frequency = decode_frequency(value)
+        frequency = codec.decode_frequency(value)
         rows = len(frequency.populations)
         released = release(frequency, Granularity.RECORD, self.policy)
         disclosed = released.disclosed

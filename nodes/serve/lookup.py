@@ -1,10 +1,11 @@
 """Answers lookups over a node's own datasets, as encoded response messages.
 
-This is the node's hot path. Stored values already hold the serialized
-``VariantFrequency`` (see :mod:`nodes.index.records`), so a response is assembled from
-byte slices: the stored frequency, the node's pre-encoded identity fields, and a
-pooled ``AlleleCounts`` summed from the 20-byte count headers. Protobuf objects are
-built only where a request asks for work on the contents (population filtering).
+This is the node's hot path. Stored values are compact (see :mod:`nodes.index.records`);
+each dataset's codec expands one into ``VariantFrequency`` bytes from cached encoded
+pieces (no protobuf decoding) and returns its total counts, so a response is
+assembled from byte slices: the frequency, the node's pre-encoded identity fields,
+and a pooled ``AlleleCounts`` summed from those totals. Protobuf objects are built
+only where a request asks for work on the contents (population filtering).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from mesh.plumbing import callctx
 from mesh.plumbing.callctx import CallContext
 from mesh.v1 import allele_pb2, allele_service_pb2
 from nodes.index.keys import MAX_INLINE_ALLELES, encode_key, pack_prefix, region_bounds
-from nodes.index.records import ABSENT, COUNT_FIELDS, HEADER_LEN, decode_frequency
+from nodes.index.records import ABSENT, COUNT_FIELDS
 from nodes.serve._batch import encode_stored_batch
 from nodes.serve._response import (
     EXACT,
@@ -41,7 +42,6 @@ from nodes.serve._response import (
     encode_region_state,
     fast_chromosomes,
     outcome_bytes,
-    unpack_header,
     variant_message,
 )
 from nodes.serve._selection import ScanStop, Selection, ServedDataset, dataset_outcome
@@ -181,7 +181,7 @@ class LocalLookup:
         self, value: bytes, served: ServedDataset, populations: frozenset[str]
     ) -> tuple[bytes, tuple[int, ...], int]:
         """Slow path: the frequency as this caller may see it, its counts and precision."""
-        frequency = decode_frequency(value)
+        frequency = served.index.codec.decode_frequency(value)
         release(frequency, served.granularity, served.policy.privacy)
         if populations and frequency.populations:
             kept = [p for p in frequency.populations if p.population in populations]
@@ -218,8 +218,9 @@ class LocalLookup:
             if value is None:
                 continue
             if served.fast and not populations:
-                pool.add(unpack_header(value), EXACT)
-                frequency = value[HEADER_LEN:] + self._identity_suffix
+                stored, total = served.index.codec.frequency(value)
+                pool.add(total, EXACT)
+                frequency = stored + self._identity_suffix
             else:
                 frequency, counts, precision = self._release(value, served, populations)
                 pool.add(counts, precision)
@@ -361,8 +362,9 @@ class LocalLookup:
                 if value is None:
                     continue
                 if fast:
-                    pool.add(unpack_header(value), EXACT)
-                    frequency = value[HEADER_LEN:] + suffix
+                    stored, total = served.index.codec.frequency(value)
+                    pool.add(total, EXACT)
+                    frequency = stored + suffix
                 else:
                     frequency, counts, precision = release_one(value, served, populations)
                     pool.add(counts, precision)
@@ -425,7 +427,7 @@ class LocalLookup:
                 used[dataset_id] += 1
             served = by_id[dataset_id]
             if served.fast:
-                frequency = value[HEADER_LEN:] + self._identity_suffix
+                frequency = served.index.codec.frequency(value)[0] + self._identity_suffix
             else:
                 frequency = self._release(value, served, no_populations)[0]
             parts.append(FIELD1 + _varint(len(frequency)) + frequency)

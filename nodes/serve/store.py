@@ -26,6 +26,7 @@ from mesh.model.genome import Assembly
 from mesh.v1 import catalog_service_pb2
 from nodes.index.index_dir import DATA_FILE, DatasetMetadata, read_metadata, read_publication
 from nodes.index.keys import PREFIX_LEN
+from nodes.index.records import ValueCodec
 from nodes.index.variant_ids import VariantIds
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,15 @@ class DatasetIndex:
         self._txns: list[lmdb.Transaction] = []
         self.id = self.metadata.id
         self.assembly: Assembly = self.metadata.assembly
+        try:
+            #: Turns this index's stored values into served ``VariantFrequency`` bytes.
+            self.codec = ValueCodec(self.id, self.metadata.groups)
+        except ValueError:
+            self.close()
+            raise IndexStoreError(
+                f"index {path}: dataset.json has no value layout (groups): rebuild it with "
+                "`allelemesh index build`"
+            ) from None
 
     def close(self) -> None:
         """Release this handle on the LMDB environment (and its read transactions)."""

@@ -8,8 +8,9 @@ import lmdb
 
 from mesh.model.variants import VariantKey
 from mesh.v1 import allele_pb2
+from nodes.index.index_dir import read_metadata
 from nodes.index.keys import encode_key
-from nodes.index.records import decode_frequency, decode_header
+from nodes.index.records import ABSENT, ValueCodec
 from tests.count_helpers import as_tuple
 from tests.vcf_factory import Counts
 
@@ -25,19 +26,20 @@ def read_raw(path: Path) -> dict[bytes, bytes]:
 
 
 def lookup(path: Path, chrom: str, pos: int, ref: str, alt: str) -> allele_pb2.VariantFrequency:
-    """The stored frequency of one variant (KeyError when absent); checks the header too."""
+    """The stored frequency of one variant (KeyError when absent); checks the totals too."""
     raw = read_raw(path)
     value = raw[encode_key(VariantKey(chrom, pos, ref, alt))]
-    freq = decode_frequency(value)
-    header = decode_header(value)
-    assert (
-        header.allele_count,
-        header.allele_number,
-        header.homozygous,
-        header.heterozygous,
-        header.hemizygous,
-    ) == _tuple(freq.counts)
+    codec = codec_of(path)
+    freq = codec.decode_frequency(value)
+    total = tuple(None if v == ABSENT else v for v in codec.frequency(value)[1])
+    assert total == _tuple(freq.counts)
     return freq
+
+
+def codec_of(path: Path) -> ValueCodec:
+    """The value codec of a built index (its dataset id and groups)."""
+    metadata = read_metadata(path)
+    return ValueCodec(metadata.id, metadata.groups)
 
 
 def _tuple(c: allele_pb2.AlleleCounts) -> Counts:

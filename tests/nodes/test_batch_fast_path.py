@@ -1,8 +1,8 @@
 """The batch fast path (nodes.serve.lookup) against the general path, over hand-written indexes.
 
-Indexes are written here with :func:`nodes.index.records.encode_value` (not the builder), so
-the stored bytes are known. Every fast-path answer must be byte-identical to the
-general (released) path and agree with one ``LookupVariant`` per variant.
+Indexes are written here with :meth:`~nodes.index.records.ValueCodec.encode_value` (not the
+builder), so the stored bytes are known. Every fast-path answer must be byte-identical to
+the general (released) path and agree with one ``LookupVariant`` per variant.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from mesh.model.variants import VariantKey
 from mesh.v1 import allele_pb2, allele_service_pb2
 from nodes.index.index_dir import DatasetMetadata, write_metadata
 from nodes.index.keys import encode_key
-from nodes.index.records import encode_value
+from nodes.index.records import ValueCodec
 from nodes.serve.lookup import LocalLookup, NodeIdentity
 from nodes.serve.policy import AccessRule, DatasetPolicy, Granularity
 from nodes.serve.store import IndexStore
@@ -35,6 +35,9 @@ STORED = [
     ("MT", 12, "A", "G"),
     ("17", 4_000_000, "ACG", "TTA"),
 ]
+
+
+GROUPS = ("", "NFE")
 
 
 def _frequency(dataset: str, variant: tuple[str, int, str, str], seed: int):
@@ -63,14 +66,16 @@ def _write_index(root: Path, dataset: str, variants, offset: int) -> Path:
     path = root / dataset
     path.mkdir()
     env = lmdb.open(str(path), map_size=1 << 24, subdir=True)
+    codec = ValueCodec(dataset, GROUPS)
     with env.begin(write=True) as txn:
         for i, variant in enumerate(variants):
             txn.put(
                 encode_key(VariantKey(*variant)),
-                encode_value(_frequency(dataset, variant, i + offset)),
+                codec.encode_value(_frequency(dataset, variant, i + offset)),
             )
     env.close()
-    write_metadata(path, DatasetMetadata(id=dataset, assembly=Assembly.GRCH38))
+    metadata = DatasetMetadata(id=dataset, assembly=Assembly.GRCH38, groups=list(GROUPS))
+    write_metadata(path, metadata)
     return path
 
 

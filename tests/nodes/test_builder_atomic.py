@@ -157,6 +157,7 @@ def test_metadata_content(tmp_path):
         "variant_ids",
         "variant_id_count",
         "disclosure_check",
+        "groups",
     }
     assert (meta.id, meta.title, meta.description, str(meta.assembly)) == (
         "ds",

@@ -288,10 +288,8 @@ def test_value_encoder_matches_protobuf():
         ],
         filters=["AC0"],
     )
-    from nodes.index.records import decode_frequency, encode_value
-
-    assert decode_frequency(value) == expected
-    assert value == encode_value(expected)
+    assert enc.codec.decode_frequency(value) == expected
+    assert value == enc.codec.encode_value(expected)
 
 
 alleles = st.text(alphabet="ACGT", min_size=1, max_size=4)
