@@ -4,7 +4,8 @@ A value is ``codes | counts | variant | filters``. Only ``variant`` depends on t
 allele's position and bases; ``codes | counts`` depends on its counts alone, so
 :meth:`ValueEncoder.counts_part` can be computed (and cached) once per count row and
 joined with :func:`variant_field` per allele. ``variant`` and ``filters`` are written
-here in the protobuf wire format, as they are served.
+here in the protobuf wire format, as they are served (:mod:`mesh.model.wire`: varints and
+field keys).
 """
 
 from __future__ import annotations
@@ -13,41 +14,25 @@ from collections.abc import Sequence
 from operator import itemgetter
 
 from mesh.model.variants import VariantKey
+from mesh.model.wire import (
+    ALTERNATE_BASES_TAG,
+    CHROMOSOME_TAG,
+    FILTERS_TAG,
+    POSITION_TAG,
+    REFERENCE_BASES_TAG,
+    VARIANT_TAG,
+    len_field,
+    varint,
+)
 from nodes.build.vcf_counts import Counts, RecordError
 from nodes.index import records
 
-
-def _varint_slow(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-_VARINTS = [_varint_slow(i) for i in range(1 << 14)]
-#: The first two bytes of the varint of any ``n >= 2**14``: its low 14 bits, continued.
-_LOW14 = [bytes(((i & 0x7F) | 0x80, (i >> 7) | 0x80)) for i in range(1 << 14)]
-
-
-def varint(n: int) -> bytes:
-    """The protobuf varint of a non-negative int (table lookups below 2**28)."""
-    if n < 16384:
-        return _VARINTS[n]
-    if n < 268_435_456:
-        return _LOW14[n & 0x3FFF] + _VARINTS[n >> 14]
-    return _varint_slow(n)
-
-
-def len_field(tag: bytes, body: bytes) -> bytes:
-    """A length-delimited field: tag, varint length, body."""
-    return tag + varint(len(body)) + body
+__all__ = ["ValueEncoder", "chromosome_field", "encode_filters", "variant_field", "varint"]
 
 
 def chromosome_field(chromosome: str) -> bytes:
     """The encoded ``Variant.chromosome`` field."""
-    return len_field(b"\x0a", chromosome.encode())
+    return len_field(CHROMOSOME_TAG, chromosome.encode())
 
 
 def variant_field(chrom_field: bytes, position: int, ref: bytes, alt: bytes) -> bytes:
@@ -55,17 +40,17 @@ def variant_field(chrom_field: bytes, position: int, ref: bytes, alt: bytes) -> 
     body = b"".join(
         (
             chrom_field,
-            b"\x10",
+            POSITION_TAG,
             varint(position),
-            b"\x1a",
+            REFERENCE_BASES_TAG,
             varint(len(ref)),
             ref,
-            b"\x22",
+            ALTERNATE_BASES_TAG,
             varint(len(alt)),
             alt,
         )
     )
-    return b"\x0a" + varint(len(body)) + body
+    return VARIANT_TAG + varint(len(body)) + body
 
 
 class ValueEncoder:
@@ -118,4 +103,4 @@ class ValueEncoder:
 
 def encode_filters(names: Sequence[str]) -> bytes:
     """The encoded ``filters`` field: nothing for PASS."""
-    return b"".join(len_field(b"\x3a", n.encode()) for n in names if n != "PASS")
+    return b"".join(len_field(FILTERS_TAG, n.encode()) for n in names if n != "PASS")

@@ -55,8 +55,7 @@ _WIDTH_CODE = ("", "B", "H", "I")
 _SOURCE_AF = 1 << 10
 _PRESENT = 1 << 11
 _EXACT = allele_pb2.COUNT_PRECISION_EXACT
-_PRECISION = wire.tag(7, wire.WIRE_VARINT) + wire.varint(_EXACT)
-_LABEL_TAG = wire.tag(1, wire.WIRE_LEN)
+_PRECISION = wire.PRECISION_TAG + wire.varint(_EXACT)
 #: Packed cells kept per group while building (count profiles repeat).
 _CACHE_MAX = 16384
 Row = Sequence[tuple[Any, ...] | None]
@@ -94,8 +93,8 @@ class ValueCodec:
         self.dataset_id = dataset_id
         self.groups = list(groups)
         self._codes_len = 2 * len(self.groups)
-        self._dataset = wire.string_field(2, dataset_id)
-        self._labels = [wire.len_field(_LABEL_TAG, g.encode()) for g in self.groups]
+        self._dataset = wire.string_field(wire.DATASET_ID_TAG, dataset_id)
+        self._labels = [wire.len_field(wire.POPULATION_TAG, g.encode()) for g in self.groups]
         # Serving: the compiled expander with this dataset's layout bound (a C call per
         # value: Python's per-group cost was the floor, ~15 µs for 27 groups).
         self._expand = partial(
@@ -167,8 +166,8 @@ class ValueCodec:
         index = {g: i for i, g in enumerate(self.groups)}
         for population in frequency.populations:
             row[index[population.population]] = _row_counts(population.counts)
-        variant = wire.len_field(wire.tag(1, wire.WIRE_LEN), frequency.variant.SerializeToString())
-        filters = b"".join(wire.string_field(7, f) for f in frequency.filters)
+        variant = wire.len_field(wire.VARIANT_TAG, frequency.variant.SerializeToString())
+        filters = b"".join(wire.string_field(wire.FILTERS_TAG, f) for f in frequency.filters)
         return self.pack(row) + variant + filters
 
 

@@ -11,11 +11,9 @@ from collections.abc import Callable
 from contextlib import ExitStack
 
 from mesh.model import wire
+from mesh.model.wire import POOLED_TAG, RESULT_FREQUENCIES_TAG, RESULT_VARIANT_TAG, RESULTS_TAG
 from nodes.serve._response import (
     EXACT,
-    FIELD1,
-    FIELD2,
-    FIELD3,
     NOTHING_POOLED,
     NOTHING_POOLED_LEN,
     POOLED_ONE,
@@ -59,7 +57,7 @@ def encode_stored_batch(
                 if value is None:
                     size += 1 + len(echo_len) + NOTHING_POOLED_LEN
                     row_len = small[size] if size < limit else varint(size)
-                    add((FIELD1, row_len, FIELD1, echo_len, echo, NOTHING_POOLED))
+                    add((RESULTS_TAG, row_len, RESULT_VARIANT_TAG, echo_len, echo, NOTHING_POOLED))
                     continue
                 stored, total = expand(value)  # type: ignore[arg-type]
                 pooled = pooled_of(total) or pool_one(total)
@@ -67,13 +65,13 @@ def encode_stored_batch(
                 frequency_len = small[frequency] if frequency < limit else varint(frequency)
                 size += 2 + len(echo_len) + len(frequency_len) + frequency + len(pooled)
                 row_len = small[size] if size < limit else varint(size)
-                add((FIELD1, row_len, FIELD1, echo_len, echo, FIELD2, frequency_len,
-                     stored, suffix, pooled))  # fmt: skip
+                add((RESULTS_TAG, row_len, RESULT_VARIANT_TAG, echo_len, echo,
+                     RESULT_FREQUENCIES_TAG, frequency_len, stored, suffix, pooled))  # fmt: skip
                 found += 1
         else:
             expanders = [d.index.codec.frequency for d in datasets]
             for key, echo in zip(keys, echoes, strict=True):
-                inner: list[bytes | memoryview] = [FIELD1, _varint(len(echo)), echo]
+                inner: list[bytes | memoryview] = [RESULT_VARIANT_TAG, _varint(len(echo)), echo]
                 pool = PooledCounts()
                 for get, expand in zip(getters, expanders, strict=True):
                     value = get(key)
@@ -81,12 +79,17 @@ def encode_stored_batch(
                         continue
                     stored, total = expand(value)  # type: ignore[arg-type]
                     pool.add(total, EXACT)
-                    inner += (FIELD2, _varint(len(stored) + suffix_len), stored, suffix)
+                    inner += (
+                        RESULT_FREQUENCIES_TAG,
+                        _varint(len(stored) + suffix_len),
+                        stored,
+                        suffix,
+                    )
                     found += 1
                 pooled = pool.encode()
-                inner += (FIELD3, _varint(len(pooled)), pooled)
+                inner += (POOLED_TAG, _varint(len(pooled)), pooled)
                 size = sum(len(part) for part in inner)
-                parts += (FIELD1, _varint(size))
+                parts += (RESULTS_TAG, _varint(size))
                 parts += inner
         if trailer is not None:
             parts.append(trailer(found))

@@ -15,13 +15,10 @@ from mesh.config import default_beacon_id
 from mesh.model import wire
 from mesh.model.genome import CONTIG_CODES, Assembly
 from mesh.model.variants import VariantKey, chromosome_table
+from mesh.model.wire import POOLED_TAG
 from mesh.v1 import allele_pb2
 from nodes.index.records import ABSENT
 
-# Field keys of the response messages (see protos/mesh/v1/allele_service.proto).
-FIELD1 = wire.tag(1, wire.WIRE_LEN)
-FIELD2 = wire.tag(2, wire.WIRE_LEN)
-FIELD3 = wire.tag(3, wire.WIRE_LEN)
 _varint = wire.varint
 EXACT = allele_pb2.COUNT_PRECISION_EXACT
 ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
@@ -45,7 +42,9 @@ class NodeIdentity:
     @cached_property
     def outcome_prefix(self) -> bytes:
         """``NodeOutcome.node_id`` and ``country``, encoded once for every outcome."""
-        return wire.string_field(1, self.node_id) + wire.string_field(2, self.country)
+        return wire.string_field(wire.OUTCOME_NODE_ID_TAG, self.node_id) + wire.string_field(
+            wire.OUTCOME_COUNTRY_TAG, self.country
+        )
 
 
 @dataclass
@@ -128,8 +127,8 @@ def variant_message(variant: VariantKey) -> bytes:
 
 
 def _chromosome_field(name: str) -> bytes:
-    """``Variant.chromosome`` (field 1) as encoded for a short ASCII name."""
-    return wire.string_field(1, name)
+    """``Variant.chromosome`` as encoded for a short ASCII name."""
+    return wire.string_field(wire.CHROMOSOME_TAG, name)
 
 
 class FastChromosome:
@@ -149,7 +148,7 @@ class FastChromosome:
     def rename(self, encoded: bytes, variant: allele_pb2.Variant) -> bytes:
         """``encoded`` (a serialized ``Variant`` of this spelling) naming the canonical one."""
         alias = self.alias_field
-        if encoded.startswith(alias):  # field 1 comes first: swap it
+        if encoded.startswith(alias):  # the chromosome comes first: swap it
             return self.canonical_field + encoded[len(alias) :]
         return variant_message(
             VariantKey(self.canonical, variant.position, variant.reference_bases,
@@ -175,7 +174,7 @@ def fast_chromosomes(assembly: Assembly) -> dict[str, FastChromosome]:
 SINGLE_BASES = frozenset("ACGTN")
 
 #: ``pooled`` of a variant no dataset holds: exact zeros.
-NOTHING_POOLED = wire.len_field(FIELD3, wire.allele_counts(0, 0, 0, 0, 0, EXACT))
+NOTHING_POOLED = wire.len_field(POOLED_TAG, wire.allele_counts(0, 0, 0, 0, 0, EXACT))
 NOTHING_POOLED_LEN = len(NOTHING_POOLED)
 
 #: The total counts of a stored value -> encoded ``pooled`` field (tag, length,
@@ -188,7 +187,7 @@ POOLED_ONE_MAX = 1 << 16
 def pool_one(total: tuple[int, ...]) -> bytes:
     """The ``pooled`` field of one exact dataset's total counts (and cache it)."""
     ac, an, hom, het, hemi = (None if v == ABSENT else v for v in total)
-    pooled = wire.len_field(FIELD3, wire.allele_counts(ac, an, hom, het, hemi, EXACT))
+    pooled = wire.len_field(POOLED_TAG, wire.allele_counts(ac, an, hom, het, hemi, EXACT))
     if len(POOLED_ONE) >= POOLED_ONE_MAX:
         POOLED_ONE.clear()
     POOLED_ONE[total] = pooled
@@ -208,9 +207,9 @@ def decode_region_state(state: bytes) -> tuple[bytes, str]:
     return key, state[_STATE.size + key_len :].decode("utf-8")
 
 
-_OUTCOME_STATUS_OK = wire.tag(3, wire.WIRE_LEN) + b"\x00"  # google.rpc.Status{} (OK)
-_OUTCOME_LATENCY = wire.tag(4, wire.WIRE_FIXED64)
-_OUTCOME_COUNT = wire.tag(5, wire.WIRE_VARINT)
+_OUTCOME_STATUS_OK = wire.OUTCOME_STATUS_TAG + b"\x00"  # google.rpc.Status{} (OK)
+_OUTCOME_LATENCY = wire.OUTCOME_LATENCY_TAG
+_OUTCOME_COUNT = wire.OUTCOME_FREQUENCY_COUNT_TAG
 _pack_double = struct.Struct("<d").pack
 
 
@@ -221,7 +220,9 @@ def outcome_bytes(
     field: bytes,
     dataset_outcomes: bytes = b"",
 ) -> bytes:
-    """Encode this node's own ``NodeOutcome`` (status OK) as response field ``field``.
+    """Encode this node's own ``NodeOutcome`` (status OK) as the response's ``field``.
+
+    ``field`` is the response's ``outcomes`` key (``LOOKUP_OUTCOMES_TAG`` and the like).
 
     Hand-encoded (see :mod:`mesh.model.wire`): it is built once per request on the hot path.
     ``dataset_outcomes`` are encoded ``datasets`` entries (usually none).

@@ -23,7 +23,7 @@ from nodes.serve.policy import DatasetPolicy, Granularity
 from nodes.serve.store import DatasetIndex
 
 #: ``NodeOutcome.datasets`` (field 6).
-_DATASETS_FIELD = wire.tag(6, wire.WIRE_LEN)
+_DATASETS_FIELD = wire.OUTCOME_DATASETS_TAG
 
 
 @dataclass(frozen=True)

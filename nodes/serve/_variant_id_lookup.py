@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 from mesh.errors import IndexStoreError
 from mesh.model import wire
 from mesh.model.variant_ids import parse_variant_id
+from mesh.model.wire import RESULT_VARIANT_TAG, RESULTS_TAG, VARIANT_ID_TAG
 from mesh.plumbing.callctx import CallContext
 from mesh.v1 import allele_service_pb2
-from nodes.serve._response import FIELD1, LookupResult
+from nodes.serve._response import LookupResult
 from nodes.serve._selection import dataset_outcome
 
 if TYPE_CHECKING:
@@ -64,14 +65,14 @@ def lookup_variant_id(
                     frequency = served.index.codec.decode_frequency(value)
                     variants[key] = frequency.variant.SerializeToString()
     unresolved = b"".join(notes)
-    id_field = wire.string_field(3, rsid)
+    id_field = wire.string_field(VARIANT_ID_TAG, rsid)
     ordered = [variants[k] for k in sorted(variants)]
     ids = [d.index.id for d in selection.datasets]
     if request.variants_only or not ordered:
         parts = []
         for variant in ordered:
-            inner = FIELD1 + _varint(len(variant)) + variant
-            parts.append(FIELD1 + _varint(len(inner)) + inner)
+            inner = RESULT_VARIANT_TAG + _varint(len(variant)) + variant
+            parts.append(RESULTS_TAG + _varint(len(inner)) + inner)
         outcomes = unresolved + selection.finish()
         parts.append(trailer(0, outcomes))
         parts.append(id_field)

@@ -23,6 +23,14 @@ from mesh.model.variants import (
     validate_region,
     validate_variant,
 )
+from mesh.model.wire import (
+    FREQUENCIES_TAG,
+    NEXT_PAGE_TOKEN_TAG,
+    POOLED_TAG,
+    RESULT_FREQUENCIES_TAG,
+    RESULT_VARIANT_TAG,
+    RESULTS_TAG,
+)
 from mesh.plumbing import callctx
 from mesh.plumbing.callctx import CallContext
 from mesh.v1 import allele_pb2, allele_service_pb2
@@ -31,9 +39,6 @@ from nodes.index.records import ABSENT, COUNT_FIELDS
 from nodes.serve._batch import encode_stored_batch
 from nodes.serve._response import (
     EXACT,
-    FIELD1,
-    FIELD2,
-    FIELD3,
     SINGLE_BASES,
     LookupResult,
     NodeIdentity,
@@ -224,10 +229,10 @@ class LocalLookup:
             else:
                 frequency, counts, precision = self._release(value, served, populations)
                 pool.add(counts, precision)
-            parts.append(FIELD1 + _varint(len(frequency)) + frequency)
+            parts.append(FREQUENCIES_TAG + _varint(len(frequency)) + frequency)
         found = len(parts)
         pooled = pool.encode()
-        parts.append(FIELD3 + _varint(len(pooled)) + pooled)
+        parts.append(POOLED_TAG + _varint(len(pooled)) + pooled)
         notes = selection.finish()
         return LookupResult(b"".join(parts), found, [d.index.id for d in datasets], notes)
 
@@ -355,7 +360,7 @@ class LocalLookup:
         parts = []
         found = 0
         for row, echo in enumerate(echoes):
-            inner = [FIELD1 + _varint(len(echo)) + echo]
+            inner = [RESULT_VARIANT_TAG + _varint(len(echo)) + echo]
             pool = PooledCounts()
             for served, fast, column in columns:
                 value = column[row]
@@ -368,12 +373,12 @@ class LocalLookup:
                 else:
                     frequency, counts, precision = release_one(value, served, populations)
                     pool.add(counts, precision)
-                inner.append(FIELD2 + _varint(len(frequency)) + frequency)
+                inner.append(RESULT_FREQUENCIES_TAG + _varint(len(frequency)) + frequency)
             found += len(inner) - 1
             pooled = pool.encode()
-            inner.append(FIELD3 + _varint(len(pooled)) + pooled)
+            inner.append(POOLED_TAG + _varint(len(pooled)) + pooled)
             result = b"".join(inner)
-            parts.append(FIELD1 + _varint(len(result)) + result)
+            parts.append(RESULTS_TAG + _varint(len(result)) + result)
         if trailer is not None:
             parts.append(trailer(found))
         return b"".join(parts), found
@@ -430,12 +435,12 @@ class LocalLookup:
                 frequency = served.index.codec.frequency(value)[0] + self._identity_suffix
             else:
                 frequency = self._release(value, served, no_populations)[0]
-            parts.append(FIELD1 + _varint(len(frequency)) + frequency)
+            parts.append(FREQUENCIES_TAG + _varint(len(frequency)) + frequency)
             last_emitted = (stored_key, dataset_id)
         count = len(parts)
         if more and last_emitted is not None:
             token = self.page_tokens.encode(fingerprint, encode_region_state(*last_emitted))
-            parts.append(wire.string_field(2, token))
+            parts.append(wire.string_field(NEXT_PAGE_TOKEN_TAG, token))
         if held:
             cut = {i for i, stop in stops.items() if stop.stopped}
             selection.settle(self._ledger(), held, used, cut)

@@ -27,7 +27,7 @@ from google.protobuf.message import Message
 
 from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
-from mesh.model import wire
+from mesh.model.wire import BATCH_OUTCOMES_TAG, LOOKUP_OUTCOMES_TAG, REGION_OUTCOMES_TAG
 from mesh.plumbing import callctx
 from mesh.plumbing.callctx import CallContext
 from mesh.plumbing.rpc import ALLELE_SERVICE, CATALOG_SERVICE, parse_request, unary_handlers
@@ -46,9 +46,6 @@ from nodes.serve.lookup import LocalLookup, LookupResult, outcome_bytes
 
 log = logging.getLogger("allelemesh.node.requests")
 
-
-_OUTCOMES_FIELD_2 = wire.tag(2, wire.WIRE_LEN)
-_OUTCOMES_FIELD_3 = wire.tag(3, wire.WIRE_LEN)
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 #: Answers a parsed request over local datasets: (response bytes, audit result).
@@ -245,7 +242,7 @@ class NodeServicers:
             v = request.variant
             return f"{v.chromosome}-{v.position}-{v.reference_bases}-{v.alternate_bases}"
 
-        return self._finish("LookupVariant", started, result, _OUTCOMES_FIELD_2, describe), result
+        return self._finish("LookupVariant", started, result, LOOKUP_OUTCOMES_TAG, describe), result
 
     def _local_batch(
         self,
@@ -256,7 +253,7 @@ class NodeServicers:
         identity = self.lookup.identity
 
         def outcome(found: int, dataset_outcomes: bytes) -> bytes:
-            return outcome_bytes(identity, started, found, _OUTCOMES_FIELD_2, dataset_outcomes)
+            return outcome_bytes(identity, started, found, BATCH_OUTCOMES_TAG, dataset_outcomes)
 
         result = self.lookup.batch_lookup(request, caller, trailer=outcome)
         count = len(request.variants)
@@ -274,7 +271,7 @@ class NodeServicers:
         identity = self.lookup.identity
 
         def outcome(found: int, dataset_outcomes: bytes) -> bytes:
-            return outcome_bytes(identity, started, found, _OUTCOMES_FIELD_2, dataset_outcomes)
+            return outcome_bytes(identity, started, found, BATCH_OUTCOMES_TAG, dataset_outcomes)
 
         result = lookup_variant_id(self.lookup, request, caller, outcome)
         payload = self._finish(
@@ -294,7 +291,7 @@ class NodeServicers:
         def describe() -> str:
             return f"{r.chromosome}:{r.start}-{r.end}"
 
-        return self._finish("SearchRegion", started, result, _OUTCOMES_FIELD_3, describe), result
+        return self._finish("SearchRegion", started, result, REGION_OUTCOMES_TAG, describe), result
 
     def _local_list(
         self,
@@ -305,7 +302,7 @@ class NodeServicers:
         response = self.lookup.catalog.list_datasets(request, caller)
         count = len(response.datasets)
         payload = response.SerializeToString() + outcome_bytes(
-            self.lookup.identity, started, count, _OUTCOMES_FIELD_3
+            self.lookup.identity, started, count, REGION_OUTCOMES_TAG
         )
         return payload, LookupResult(b"", count, [d.id for d in response.datasets])
 
