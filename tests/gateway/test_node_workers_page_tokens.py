@@ -9,6 +9,8 @@ signed by one must be resumed by the other, exactly as by the signer.
 from __future__ import annotations
 
 import secrets
+import shutil
+from pathlib import Path
 
 import grpc
 
@@ -39,21 +41,20 @@ async def _page(port: int, chromosome: str, token: str = "") -> tuple[list[tuple
 
 
 async def test_a_page_token_signed_by_one_worker_is_resumed_by_another(
-    countries: list[Country],
+    countries: list[Country], tmp_path: Path
 ) -> None:
     fi, others = countries[1], [countries[0], countries[2]]
     chromosome = sorted(next(iter(fi.expected.values())))[0][0]
     secret = secrets.token_bytes(32)  # what serve_forever hands every worker
     async with running_nodes([c.spec() for c in others]) as peers:
-        spec = NodeSpec(
-            fi.node_id,
-            fi.country,
-            fi.indexes,
-            peers=[peer_of(c.node_id, c.country, peers[c.node_id].port) for c in others],
-        )
+        peer_configs = [peer_of(c.node_id, c.country, peers[c.node_id].port) for c in others]
+        spec = NodeSpec(fi.node_id, fi.country, fi.indexes, peers=peer_configs)
+        # The second worker reads copies: LMDB opens an environment once per process.
+        copies = [shutil.copytree(p, tmp_path / p.name) for p in fi.indexes]
+        twin = NodeSpec(fi.node_id, fi.country, copies, peers=peer_configs)
         workers = [await start_node(spec.config(), insecure=True, page_token_secret=secret)]
         try:
-            workers.append(await start_node(spec.config(), insecure=True, page_token_secret=secret))
+            workers.append(await start_node(twin.config(), insecure=True, page_token_secret=secret))
             for worker in workers:
                 await worker.mesh.catalog.refresh()  # type: ignore[union-attr]  # peers known
             first, token = await _page(workers[0].port, chromosome)
