@@ -2,35 +2,52 @@
 
 This is the composition root: each subcommand group lives in the package that owns
 it (``nodes.index_cli``, ``nodes.node_cli``, ``gateway.cli``, ``mesh.cli.query`` ...)
-and is imported only when the program starts, so the shared library never imports
-the node or the gateway at module level.
+and is imported, by name so that mypy checks it, when the parser is built: never at
+this module's level, so the shared library (and the command groups' own helpers in
+``mesh.cli``) can be imported without the node or the gateway.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mesh.errors import ConfigError, MeshError
 from mesh.plumbing.logs import configure_logging
 
-#: (module, function) pairs; each function registers its subcommands on the subparsers.
-COMMAND_GROUPS: tuple[tuple[str, str], ...] = (
-    ("nodes.index_cli", "add_index_commands"),
-    ("nodes.node_cli", "add_node_commands"),
-    ("gateway.cli", "add_gateway_commands"),
-    ("mesh.cli.query", "add_query_commands"),
-    ("mesh.cli.annotate", "add_annotate_commands"),
-    ("mesh.cli.pki", "add_pki_commands"),
-    ("mesh.cli.trace", "add_trace_commands"),
-    ("mesh.cli.health", "add_health_commands"),
-    ("nodes.hail_cli", "add_hail_commands"),
-    ("mesh.cli.check", "add_mesh_commands"),
-)
+#: What a command group is: a function that registers its subcommands on the subparsers.
+CommandGroup = Callable[["argparse._SubParsersAction[Any]"], None]
+
+
+def command_groups() -> tuple[CommandGroup, ...]:
+    """Every command group, in ``--help`` order (a group missing here fails at import)."""
+    from gateway.cli import add_gateway_commands
+    from mesh.cli.annotate import add_annotate_commands
+    from mesh.cli.check import add_mesh_commands
+    from mesh.cli.health import add_health_commands
+    from mesh.cli.pki import add_pki_commands
+    from mesh.cli.query import add_query_commands
+    from mesh.cli.trace import add_trace_commands
+    from nodes.hail_cli import add_hail_commands
+    from nodes.index_cli import add_index_commands
+    from nodes.node_cli import add_node_commands
+
+    return (
+        add_index_commands,
+        add_node_commands,
+        add_gateway_commands,
+        add_query_commands,
+        add_annotate_commands,
+        add_pki_commands,
+        add_trace_commands,
+        add_health_commands,
+        add_hail_commands,
+        add_mesh_commands,
+    )
+
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -59,11 +76,9 @@ def version_text() -> str:
         f"wire contract: {allele_pb2.DESCRIPTOR.package} (descriptors sha256:"
         f"{digest.hexdigest()[:16]})",
     ]
-    try:
-        schema = importlib.import_module("nodes.index.index_dir").SCHEMA_VERSION
-        lines.append(f"index schema: {schema}")
-    except ModuleNotFoundError:  # a gateway-only installation
-        lines.append("index schema: (nodes not installed)")
+    from nodes.index.index_dir import SCHEMA_VERSION
+
+    lines.append(f"index schema: {SCHEMA_VERSION}")
     return "\n".join(lines)
 
 
@@ -79,7 +94,7 @@ class _VersionAction(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, every installed command group included."""
+    """The full argument parser, every command group included."""
     parser = argparse.ArgumentParser(
         prog="allelemesh",
         description="Federated allele-frequency lookups across national genomic data nodes.",
@@ -96,14 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the package, mesh.v1 contract and index schema versions",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name, function in COMMAND_GROUPS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue  # that command group is not part of this installation
-            raise
-        getattr(module, function)(subparsers)
+    for add_commands in command_groups():
+        add_commands(subparsers)
     return parser
 
 
