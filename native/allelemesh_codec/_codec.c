@@ -1,6 +1,6 @@
 /* Expands one allelemesh index value (schema 3) into serialized VariantFrequency bytes.
  *
- * The format is documented (and written) by nodes/records.py:
+ * The format is documented (and written) by nodes/index/records.py:
  *
  *   value = codes | counts | variant | filters
  *

@@ -49,7 +49,7 @@ COUNT_FIELDS = (
     "heterozygous_count",
     "hemizygous_count",
 )
-#: Builder rows mark an absent count with -1 (:data:`nodes.vcf_counts.ABSENT`).
+#: Builder rows mark an absent count with -1 (:data:`nodes.build.vcf_counts.ABSENT`).
 ROW_ABSENT = -1
 _WIDTH_CODE = ("", "B", "H", "I")
 _SOURCE_AF = 1 << 10
