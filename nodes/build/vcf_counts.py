@@ -9,7 +9,7 @@ country code, ``_M``/``_F`` for a sex, ``M``/``F`` alone for a sex over everybod
 Conventions, in detection order:
 
 ``exac`` (ExAC, gnomAD v2.0)
-    totals ``AC_Adj``/``AN_Adj``/``AC_Hom``/``AC_Het``/``AC_Hemi``; populations
+    totals ``AC_Adj``/``AN_Adj``/``AC_Hom``/``AC_Hemi`` (``AC_Het`` not: see below); populations
     ``AC_<POP>``/``AN_<POP>``/``Hom_<POP>``/``Hemi_<POP>`` (``AFR`` → ``AFR``);
     sexes ``AC_MALE``/``AC_Male`` → ``M``, ``AC_FEMALE``/``AC_Female`` → ``F``.
 ``gnomad`` (gnomAD v2.1, v3, v4)
@@ -42,9 +42,9 @@ absent from every answer, never 0; a 0 in the file is a 0. Derived counts
 (documented rule):
 
 * heterozygous = AC - 2 * homozygous - hemizygous (hemizygous taken as 0 when not
-  given: outside haploid regions nobody is hemizygous) when not given, and absent
-  when the homozygous count is not in the file either; a hemizygous count not given
-  is absent;
+  given: outside haploid regions nobody is hemizygous) when not given (ExAC's
+  ``AC_Het``, one value per heterozygous genotype, sums to it), and absent when the
+  homozygous count is not in the file either; a hemizygous count not given is absent;
 * on X outside the pseudo-autosomal regions and on Y (males are haploid there), a
   male group (``M``, ``*_M``) has hemizygous = its hemizygous key if present, else
   its AC, and no homozygous/heterozygous calls (gnomAD counts hemizygous males as
@@ -70,7 +70,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +204,8 @@ def detect_convention(info_keys: Iterable[str], subset: str = "") -> InfoConvent
                     groups[label] = fields
         return InfoConvention(f"gnomad-{chosen}", (("", total), *sorted(groups.items())))
     if "AC_Adj" in keys and "AN_Adj" in keys:
-        name, total = "exac", _total(keys, "AC_Adj", "AN_Adj")
+        # AC_Het: one value per het genotype (0/1, 0/2, 1/2...) despite Number=A; derived.
+        name, total = "exac", replace(_total(keys, "AC_Adj", "AN_Adj"), het=None)
         for pop in EXAC_POPULATIONS:
             fields = _group(keys, f"AC_{pop}", f"AN_{pop}", pop, {"het": ()})
             if fields:
