@@ -473,3 +473,38 @@ def test_all_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert "30,000 records" in drawn  # the summary after it
     sample = _on_a_terminal(["preview", str(vcf)])
     assert "previewing" not in sample  # a sample is quick: no bar
+
+
+def test_genotype_counts_and_frequency_only_rows(tmp_path: Path) -> None:
+    """The smallest genotype count released (exact policy); AF-only totals under a floor."""
+    from tests.vcf_factory import GroupCounts, SiteRecord, write_gnomad_sites_vcf
+
+    records = [
+        SiteRecord("1", 1000, "A", ["G"], GroupCounts(an=100, ac=[5], hom=[1])),  # het 3
+        SiteRecord("1", 2000, "A", ["C"], GroupCounts(an=100, ac=[20], hom=[4])),  # het 12
+    ]
+    vcf = write_gnomad_sites_vcf(tmp_path / "g.vcf", records, populations=[], bgzip=False)
+    exact = _policy_file(tmp_path / "exact.toml", {"round_counts_to": 0})
+    disclosure = _preview_json(vcf, "--policy", exact)["disclosure"]
+    assert disclosure["smallest_released_genotype_count"] == 1  # the hom of 1000
+    assert disclosure["smallest_released_count"] == 5
+    assert disclosure["population_rows_withheld_by_floor"] == 0
+
+    frequencies = tmp_path / "af.vcf"
+    lines = [
+        "##fileformat=VCFv4.2",
+        "##contig=<ID=1,length=248956422>",
+        '##INFO=<ID=AF,Number=A,Type=Float,Description="AF">',
+        '##INFO=<ID=AF_NO,Number=A,Type=Float,Description="AF_NO">',
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO",
+        "1\t100\t.\tA\tC\t.\tPASS\tAF=0.01;AF_NO=0.02",
+        "1\t200\t.\tA\tG\t.\tPASS\tAF=0.3;AF_NO=0.25",
+    ]
+    frequencies.write_text("\n".join(lines) + "\n")
+    floored = _policy_file(tmp_path / "floor.toml", {"min_allele_count": 5})
+    data = _preview_json(frequencies, "--policy", floored)
+    assert data["variants"] == 2
+    # no AC to check against the floor: the node withholds them (unknown, never 0)
+    assert data["disclosure"]["totals_withheld_unknown_counts"] == 2
+    assert data["disclosure"]["totals_withheld_by_floor"] == 0
+    assert data["disclosure"]["smallest_released_count"] is None
