@@ -16,6 +16,7 @@ from mesh.config import DatasetConfig, NodeConfig
 from mesh.errors import ConfigError
 from mesh.model.reference import FastaReference
 from mesh.server.check_config import ConfigReport, describe_peers, describe_ports, describe_tls
+from nodes.serve.disclosure_tally import check_note
 from nodes.serve.policy import policy_from_config
 from nodes.serve.store import DatasetIndex
 
@@ -47,12 +48,13 @@ def _describe_dataset(report: ConfigReport, dataset: DatasetConfig, position: in
                 f"[[datasets]][{position}] id {dataset.id!r}: index {dataset.index} holds "
                 f"dataset {index.id!r}"
             )
-        policy_from_config(dataset)
+        policy = policy_from_config(dataset)
         meta = index.metadata
         report.add(
             f"dataset {dataset.id}: {meta.assembly}, {meta.variant_count:,} variants, "
             f"{meta.sample_count:,} samples, version {index.version_path.name} ({dataset.index})"
         )
+        report.add(f"dataset {dataset.id}: {check_note(meta.disclosure_check, policy.privacy)}")
     finally:
         index.close()
 

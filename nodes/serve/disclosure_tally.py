@@ -82,19 +82,9 @@ class DisclosureTally:
             )
 
     def to_json(self) -> dict[str, Any]:
-        p = self.policy
-        rules = p.disclosure
         return {
             "policy_version": POLICY_VERSION,
-            "policy": {
-                "min_individuals": p.min_individuals,
-                "min_allele_count": p.min_allele_count,
-                "allele_floor": rules.allele_floor,
-                "individual_floor": rules.individual_floor,
-                "round_counts_to": p.round_counts_to,
-                "min_population_size": p.min_population_size,
-                "on_suppression": "collapse" if p.collapse else "suppress",
-            },
+            "policy": policy_settings(self.policy),
             "variants": self.variants,
             "population_rows": self.population_rows,
             "totals_withheld_by_floor": self.totals_floored,
@@ -117,3 +107,48 @@ def _smallest(current: int | None, values: Iterable[int]) -> int | None:
         if value and (current is None or value < current):
             current = value
     return current
+
+
+def policy_settings(p: PrivacyPolicy) -> dict[str, Any]:
+    """A policy's release settings as recorded (``disclosure_check.policy``)."""
+    rules = p.disclosure
+    return {
+        "min_individuals": p.min_individuals,
+        "min_allele_count": p.min_allele_count,
+        "allele_floor": rules.allele_floor,
+        "individual_floor": rules.individual_floor,
+        "round_counts_to": p.round_counts_to,
+        "min_population_size": p.min_population_size,
+        "on_suppression": "collapse" if p.collapse else "suppress",
+        "partitions": None
+        if p.partitions is None
+        else [[part.parent, list(part.children)] for part in p.partitions],
+    }
+
+
+def check_note(recorded: dict[str, Any], policy: PrivacyPolicy) -> str:
+    """How an index's recorded disclosure check compares with the policy it is served under.
+
+    Informational (``node check-config``): the node applies ``policy`` either way.
+    """
+    if not recorded:
+        return "disclosure not checked (index build --policy records a check)"
+    version = recorded.get("policy_version")
+    settings = policy_settings(policy)
+    then = recorded.get("policy") or {}
+    differ = [
+        f"{k} {then.get(k)!r} there, {v!r} here" for k, v in settings.items() if then.get(k) != v
+    ]
+    text = f"disclosure checked with policy version {version}"
+    if version != POLICY_VERSION:
+        text += f" (this node applies version {POLICY_VERSION})"
+    if differ:
+        return f"{text} under other settings: {'; '.join(differ)}"
+    withheld = recorded.get("population_rows_withheld_by_floor", 0) + recorded.get(
+        "population_rows_withheld_complementary", 0
+    )
+    return (
+        f"{text} under these settings: {recorded.get('totals_withheld_by_floor', 0):,} totals "
+        f"and {withheld:,} population rows withheld, "
+        f"{recorded.get('variants_collapsed', 0):,} variants collapsed"
+    )

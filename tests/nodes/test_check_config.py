@@ -69,6 +69,7 @@ def test_a_good_config_prints_what_would_be_served(tmp_path, test_pki, index):
         f"trusting: {test_pki.root_cert}",
         f"dataset de-a: GRCh38, {meta['variant_count']:,} variants, "
         f"{meta['sample_count']:,} samples, version {version} ({index})",
+        "dataset de-a: disclosure not checked (index build --policy records a check)",
         f"gRPC on {listen} ([node].listen): free",
         f"metrics on {metrics} ([metrics].listen): free",
         f"{config}: OK (nothing was started)",

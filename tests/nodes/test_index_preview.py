@@ -508,3 +508,48 @@ def test_genotype_counts_and_frequency_only_rows(tmp_path: Path) -> None:
     assert data["disclosure"]["totals_withheld_unknown_counts"] == 2
     assert data["disclosure"]["totals_withheld_by_floor"] == 0
     assert data["disclosure"]["smallest_released_count"] is None
+
+
+def test_node_check_config_compares_the_recorded_check(tmp_path: Path) -> None:
+    """A node.toml as --policy (its [[datasets]] entry); check-config says how the
+    index's recorded check compares with the settings it is served under."""
+    from tests.mesh_harness import free_port
+
+    vcf = tmp_path / "gdi.vcf"
+    write_vcf(vcf)
+    out = tmp_path / "idx"
+
+    def node_toml(min_individuals: int) -> Path:
+        config = tmp_path / "node.toml"
+        config.write_text(
+            f'[node]\nid = "no-oslo-1"\ncountry = "NO"\nlisten = "127.0.0.1:{free_port()}"\n'
+            f'[[datasets]]\nid = "no-a"\nindex = "{out}"\nmin_individuals = {min_individuals}\n'
+            'on_suppression = "collapse"\n'
+        )
+        return config
+
+    config = node_toml(3)
+    build = _cli("build", vcf, "--dataset", "no-a", "--out", out, "--on-error", "skip",
+                 "--policy", config)  # fmt: skip
+    assert build.returncode == 0, build.stderr
+    env = {**os.environ, "ALLELEMESH_RUNTIME_DIR": str(tmp_path / "run")}
+
+    def check_line() -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "mesh", "node", "check-config", str(config), "--insecure"],
+            capture_output=True, text=True, timeout=60, env=env, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        return next(line for line in result.stdout.splitlines() if "disclosure" in line)
+
+    expected = expected_disclosure(5, True, 0, 0)
+    assert check_line() == (
+        f"dataset no-a: disclosure checked with policy version {POLICY_VERSION} under these "
+        f"settings: {expected['totals_withheld_by_floor']} totals and "
+        f"{expected['population_rows_withheld_by_floor']} population rows withheld, "
+        f"{expected['variants_collapsed']} variants collapsed"
+    )
+    node_toml(5)  # served under a stricter floor than it was checked with
+    line = check_line()
+    assert "under other settings: min_individuals 3 there, 5 here" in line
+    assert "allele_floor 5 there, 9 here" in line
