@@ -20,9 +20,9 @@ from google.rpc import error_details_pb2, status_pb2
 
 from mesh.config import DatasetConfig, NodeConfig, PeerConfig, TlsConfig
 from mesh.v1 import allele_pb2
-from nodes.build.builder import BuildOptions, build_index
+from tests.mesh_harness import write_dataset
 from tests.pki_factory import TestPki
-from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf
+from tests.vcf_factory import GroupCounts, SiteRecord
 
 GATEWAYS = "spiffe://allelemesh.example/country/*/gateway/*"
 POSITIONS = {1000: ("A", "G"), 2000: ("C", "T"), 3000: ("G", "A")}
@@ -50,10 +50,7 @@ def build_indexes(root: Path) -> dict[str, Path]:
                        GroupCounts(an=1000, ac=[AC[dataset_id]], hom=[0]))
             for pos in held
         ]  # fmt: skip
-        vcf = write_sites_vcf(root / f"{dataset_id}.vcf", records, bgzip=True)
-        out[dataset_id] = root / dataset_id
-        build_index(BuildOptions(inputs=[vcf], dataset_id=dataset_id, out=out[dataset_id],
-                                 progress=False))  # fmt: skip
+        out[dataset_id] = write_dataset(root, dataset_id, records)
     return out
 
 

@@ -18,9 +18,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.count_helpers import CountTuple, pool_tuples
+from tests.count_helpers import pool_tuples
 from tests.mesh_harness import NodeSpec, VariantTuple, expected_totals, write_dataset
-from tests.vcf_factory import GroupCounts, SiteRecord
+from tests.vcf_factory import Counts, GroupCounts, SiteRecord
 
 REPO = Path(__file__).resolve().parent.parent
 TABLE = REPO / "mesh" / "data" / "genes_GRCh38.tsv.gz"
@@ -48,24 +48,24 @@ class GeneWorld:
     #: node id -> country
     countries: dict[str, str]
     #: variant -> {(node id, dataset id): (AC, AN, hom, het, hemi)}
-    rows: dict[VariantTuple, dict[tuple[str, str], CountTuple]] = field(default_factory=dict)
+    rows: dict[VariantTuple, dict[tuple[str, str], Counts]] = field(default_factory=dict)
     grch37_gtf: Path | None = None
-    grch37_rows: dict[VariantTuple, dict[tuple[str, str], CountTuple]] = field(default_factory=dict)
+    grch37_rows: dict[VariantTuple, dict[tuple[str, str], Counts]] = field(default_factory=dict)
 
-    def in_span(self, rows: dict[VariantTuple, dict[tuple[str, str], CountTuple]] | None = None,
+    def in_span(self, rows: dict[VariantTuple, dict[tuple[str, str], Counts]] | None = None,
                 span: tuple[str, int, int] | None = None) -> list[VariantTuple]:  # fmt: skip
         """The variants a gene query should return, in genomic order."""
         chrom, start, end = span or self.span
         source = self.rows if rows is None else rows
         return sorted(v for v in source if v[0] == chrom and start <= v[1] <= end)
 
-    def pooled(self, variant: VariantTuple) -> CountTuple:
+    def pooled(self, variant: VariantTuple) -> Counts:
         """The mesh-wide sum of a variant's rows."""
         return pool_tuples(self.rows[variant].values())
 
-    def per_country(self, variant: VariantTuple) -> dict[str, CountTuple]:
+    def per_country(self, variant: VariantTuple) -> dict[str, Counts]:
         """Each country's sum of the variant's rows."""
-        parts: dict[str, list[CountTuple]] = defaultdict(list)
+        parts: dict[str, list[Counts]] = defaultdict(list)
         for (node_id, _), counts in self.rows[variant].items():
             parts[self.countries[node_id]].append(counts)
         return {cc: pool_tuples(p) for cc, p in sorted(parts.items())}

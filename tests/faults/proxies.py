@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.mesh_harness import LoopbackProxy
+from tests.misbehaving_peers import LoopbackProxy
 
 #: HTTP/2 DATA frame type.
 _DATA = 0x0

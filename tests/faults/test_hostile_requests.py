@@ -25,7 +25,8 @@ from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from tests.faults.figures import Figures
 from tests.faults.world import World, make_world, to_variant
 from tests.http.conftest import asgi_client
-from tests.mesh_harness import DelayProxy, NodeSpec, fast_settings, peer_of, running_mesh
+from tests.mesh_harness import NodeSpec, fast_settings, peer_of, running_mesh
+from tests.misbehaving_peers import DelayProxy
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 

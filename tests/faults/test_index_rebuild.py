@@ -22,6 +22,7 @@ import pytest
 
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from nodes.index.index_dir import versions_dir
+from tests.count_helpers import as_tuple
 from tests.faults.builds import (
     build_command,
     finished_versions,
@@ -33,7 +34,7 @@ from tests.faults.builds import (
 )
 from tests.faults.figures import bound
 from tests.faults.procs import FleetNode, NodeFleet, wait_until
-from tests.faults.world import counts_of, to_variant
+from tests.faults.world import to_variant
 from tests.mesh_harness import REPO, VariantTuple
 from tests.vcf_factory import Counts
 
@@ -63,7 +64,7 @@ class VersionProbe:
             if len(result.frequencies) != 1:
                 self.wrong.append(f"{v}: {len(result.frequencies)} frequencies")
                 continue
-            answer[v] = counts_of(result.frequencies[0].counts)
+            answer[v] = as_tuple(result.frequencies[0].counts)
         return which_version(answer, self.expected)
 
     async def region(self) -> int | None:
@@ -78,7 +79,7 @@ class VersionProbe:
         answer: dict[VariantTuple, Counts] = {}
         for f in response.frequencies:
             v = f.variant
-            answer[(v.chromosome, v.position, v.reference_bases, v.alternate_bases)] = counts_of(
+            answer[(v.chromosome, v.position, v.reference_bases, v.alternate_bases)] = as_tuple(
                 f.counts
             )
         if set(answer) != set(self.variants):

@@ -75,10 +75,6 @@ def to_variant(v: VariantTuple) -> allele_pb2.Variant:
     )
 
 
-def counts_of(c: allele_pb2.AlleleCounts) -> Counts:
-    return as_tuple(c)  # type: ignore[return-value]
-
-
 class AnswerChecker:
     """Checks answers against the world; returns a list of problems (empty: correct)."""
 
@@ -119,7 +115,7 @@ class AnswerChecker:
             if f.node_id not in ok_nodes:
                 problems.append(f"frequency from {f.node_id}, whose outcome is not OK")
             expected = node.expected.get(got_variant)
-            got = counts_of(f.counts)
+            got = as_tuple(f.counts)
             if expected != got:
                 problems.append(f"{f.dataset_id} {got_variant}: got {got}, expected {expected}")
             # A count unknown in any part is unknown in the pool (the pooling rule).
@@ -149,8 +145,8 @@ class AnswerChecker:
         ok_nodes = {o.node_id for o in response.outcomes if o.status.code == OK}
         found, total = self.frequencies(variant, response.frequencies, ok_nodes)
         problems += found + self.complete(variant, response.frequencies, ok_nodes)
-        if counts_of(response.pooled) != total:
-            problems.append(f"{variant}: pooled {counts_of(response.pooled)} != sum {total}")
+        if as_tuple(response.pooled) != total:
+            problems.append(f"{variant}: pooled {as_tuple(response.pooled)} != sum {total}")
         return problems
 
     def batch(
@@ -165,8 +161,8 @@ class AnswerChecker:
         for variant, result in zip(variants, response.results, strict=True):
             found, total = self.frequencies(variant, result.frequencies, ok_nodes)
             problems += found + self.complete(variant, result.frequencies, ok_nodes)
-            if counts_of(result.pooled) != total:
-                problems.append(f"{variant}: pooled {counts_of(result.pooled)} != sum {total}")
+            if as_tuple(result.pooled) != total:
+                problems.append(f"{variant}: pooled {as_tuple(result.pooled)} != sum {total}")
         return problems
 
     def region(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import random
 import tomllib
 from collections import deque
 from collections.abc import Sequence
@@ -21,11 +22,9 @@ from pyshacl import validate
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import DCAT, RDF
 
-from mesh.model.genome import Assembly
-from nodes.build.builder import BuildOptions, build_index
-from tests.mesh_harness import random_sites
+from tests.mesh_harness import random_sites, write_dataset
 from tests.shared_files import shared_path
-from tests.vcf_factory import SiteRecord, write_sites_vcf
+from tests.vcf_factory import SiteRecord
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "samples" / "dataset-metadata.toml"
@@ -118,23 +117,8 @@ def build(
     seed: int = 1,
 ) -> Path:
     """A real index from a VCF this writes (with ``metadata`` as its metadata file)."""
-    import random
-
-    directory.mkdir(parents=True, exist_ok=True)
     records = records or random_sites(random.Random(seed), 12)
-    vcf = write_sites_vcf(directory / f"{dataset_id}.vcf", list(records), bgzip=True)
-    out = directory / dataset_id
-    build_index(
-        BuildOptions(
-            inputs=[vcf],
-            dataset_id=dataset_id,
-            out=out,
-            assembly=Assembly.GRCH38,
-            metadata=metadata,
-            progress=False,
-        )
-    )
-    return out
+    return write_dataset(directory, dataset_id, records, metadata=metadata)
 
 
 async def fetch(http: httpx.AsyncClient, url: str, accept: str = "text/turtle") -> Graph:

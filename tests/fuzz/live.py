@@ -2,13 +2,11 @@
 
 Synchronous tests (hypothesis, schemathesis) call them over real sockets: gRPC at
 ``grpc_address``, HTTP at ``http_url``. Built on :mod:`tests.http.harness` (its
-datasets, expected counts and node-in-a-thread).
+datasets and expected counts) and :mod:`tests.background_loop`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,8 +14,8 @@ from pathlib import Path
 
 from gateway.http.app import start_http
 from gateway.http.backend import GrpcBackend
-from mesh.config import DatasetConfig, NodeConfig
 from nodes.serve.server import start_node
+from tests.background_loop import background_loop, node_config
 from tests.http.conftest import ListenConfig
 from tests.http.harness import COUNTRY, NODE_ID, build_datasets
 
@@ -33,20 +31,7 @@ class Live:
 @contextmanager
 def live_servers(root: Path) -> Iterator[Live]:
     """Node + HTTP API in one background loop; everything stopped on exit."""
-    datasets = build_datasets(root)
-    config = NodeConfig(
-        id=NODE_ID,
-        country=COUNTRY,
-        listen="127.0.0.1:0",
-        datasets=tuple(DatasetConfig(id=i, index=p) for i, p in datasets),
-        reload_interval_s=0.0,
-    )
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="fuzz-servers", daemon=True)
-    thread.start()
-
-    def run(coro):
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(60)
+    config = node_config(build_datasets(root), node_id=NODE_ID, country=COUNTRY)
 
     async def start():
         node = await start_node(config, insecure=True)
@@ -54,14 +39,11 @@ def live_servers(root: Path) -> Iterator[Live]:
         http = await start_http(backend, ListenConfig())
         return node, backend, http
 
-    try:
-        node, backend, http = run(start())
+    with background_loop("fuzz-servers") as loop:
+        node, backend, http = loop.run(start())
         try:
             yield Live(f"127.0.0.1:{node.port}", http.url)
         finally:
-            run(http.stop(1.0))
-            run(backend.close())
-            run(node.stop(0))
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
+            loop.run(http.stop(1.0))
+            loop.run(backend.close())
+            loop.run(node.stop(0))

@@ -209,7 +209,8 @@ async def test_dataset_outcomes_of_batch_chunks_are_merged_once_per_dataset(worl
 )
 async def test_a_node_refusing_every_call_stays_asked_behind_a_closed_breaker(code):
     """A node that answers every call with a refusal is asked every time: it is reachable."""
-    from tests.mesh_harness import failing_server, peer_of, running_gateway
+    from tests.mesh_harness import peer_of, running_gateway
+    from tests.misbehaving_peers import failing_server
 
     settings = fast_settings(breaker=BreakerSettings(failure_threshold=2, cooldown_s=30))
     async with (

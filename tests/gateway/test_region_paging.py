@@ -9,13 +9,8 @@ from mesh.model.genome import CONTIG_CODES
 from mesh.v1 import allele_pb2, allele_service_pb2
 from tests.count_helpers import as_tuple
 from tests.gateway.conftest import Country
-from tests.mesh_harness import (
-    failing_server,
-    peer_of,
-    running_gateway,
-    running_mesh,
-    running_nodes,
-)
+from tests.mesh_harness import peer_of, running_gateway, running_mesh, running_nodes
+from tests.misbehaving_peers import failing_server
 
 REGION = allele_pb2.Region(chromosome="1", start=100_500, end=102_500)
 RANK = {"no-oslo": 0, "fi-hki": 1, "lu-lux": 2}

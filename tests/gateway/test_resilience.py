@@ -14,9 +14,7 @@ from mesh.v1 import allele_pb2, allele_service_pb2
 from nodes.serve.server import start_node
 from tests.gateway.conftest import Country
 from tests.mesh_harness import (
-    DelayProxy,
     NodeSpec,
-    failing_server,
     fast_settings,
     free_port,
     node_process,
@@ -24,6 +22,7 @@ from tests.mesh_harness import (
     running_gateway,
     running_nodes,
 )
+from tests.misbehaving_peers import DelayProxy, failing_server
 
 OK = grpc.StatusCode.OK.value[0]
 UNAVAILABLE = grpc.StatusCode.UNAVAILABLE.value[0]

@@ -12,7 +12,8 @@ from gateway.http.app import create_app, start_http
 from gateway.http.backend import GrpcBackend, LookupBackend
 from gateway.http.settings import HttpSettings
 from mesh.config import TlsConfig
-from tests.http.harness import NodeHandle, build_datasets, running_node
+from tests.background_loop import NodeHandle, node_config, running_node
+from tests.http.harness import COUNTRY, NODE_ID, build_datasets
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,8 @@ class ListenConfig:
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeHandle]:
     datasets = build_datasets(tmp_path_factory.mktemp("http-indexes"))
-    with running_node(datasets) as handle:
+    config = node_config(datasets, node_id=NODE_ID, country=COUNTRY)
+    with running_node(config, thread_name="http-test-node") as handle:
         yield handle
 
 

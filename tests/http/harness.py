@@ -5,30 +5,22 @@ Two GRCh38 datasets on one node (country NO):
 * ``no-gnomad``: a gnomAD-style sites file with populations AFR, NFE and sexes M/F;
 * ``no-gdi``: a GDI-style file with the groups NO, NO_M, NO_F.
 
-The node runs in its own thread and event loop (module scope); each test talks to it
-over real gRPC from its own loop. Expected counts come from ``tests.vcf_factory``,
-which computes them from the same records without allelemesh code.
+The node (``tests/http/conftest.py``) runs in its own thread and event loop (module
+scope, :mod:`tests.background_loop`); each test talks to it over real gRPC from its own
+loop. Expected counts come from ``tests.vcf_factory``, which computes them from the same
+records without allelemesh code.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from mesh.config import DatasetConfig, NodeConfig
-from mesh.model.genome import Assembly
-from nodes.build.builder import BuildOptions, build_index
-from nodes.serve.server import start_node
+from tests.mesh_harness import write_dataset
 from tests.vcf_factory import (
     Counts,
     GroupCounts,
     SiteRecord,
     expected_site_counts,
-    write_sites_vcf,
 )
 
 NODE_ID = "no-oslo-1"
@@ -116,52 +108,12 @@ EXPECTED = {"no-gnomad": expected(GNOMAD_RECORDS), "no-gdi": expected(GDI_RECORD
 
 def build_datasets(root: Path) -> list[tuple[str, Path]]:
     """Write both VCFs and build their indexes under ``root``."""
-    gnomad = write_sites_vcf(root / "gnomad.vcf", GNOMAD_RECORDS, GNOMAD_POPS, style="gnomad")
-    gdi = write_sites_vcf(root / "gdi.vcf", GDI_RECORDS, GDI_POPS, style="gdi")
     built = []
-    for dataset_id, source in (("no-gnomad", gnomad), ("no-gdi", gdi)):
-        out = root / dataset_id
-        build_index(
-            BuildOptions(
-                inputs=[source],
-                dataset_id=dataset_id,
-                out=out,
-                assembly=Assembly.GRCH38,
-                title=f"Norway {dataset_id}",
-                progress=False,
-            )
-        )
+    for dataset_id, records, groups, style in (
+        ("no-gnomad", GNOMAD_RECORDS, GNOMAD_POPS, "gnomad"),
+        ("no-gdi", GDI_RECORDS, GDI_POPS, "gdi"),
+    ):
+        title = f"Norway {dataset_id}"
+        out = write_dataset(root, dataset_id, records, populations=groups, style=style, title=title)
         built.append((dataset_id, out))
     return built
-
-
-@dataclass
-class NodeHandle:
-    """A node running in a background thread."""
-
-    address: str
-    port: int
-
-
-@contextmanager
-def running_node(datasets: list[tuple[str, Path]]) -> Iterator[NodeHandle]:
-    """Start a node on an ephemeral loopback port in its own loop; stop it on exit."""
-    config = NodeConfig(
-        id=NODE_ID,
-        country=COUNTRY,
-        listen="127.0.0.1:0",
-        datasets=tuple(DatasetConfig(id=i, index=p) for i, p in datasets),
-        reload_interval_s=0.0,
-    )
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="http-test-node", daemon=True)
-    thread.start()
-    try:
-        node = asyncio.run_coroutine_threadsafe(start_node(config, insecure=True), loop).result(30)
-        try:
-            yield NodeHandle(f"127.0.0.1:{node.port}", node.port)
-        finally:
-            asyncio.run_coroutine_threadsafe(node.stop(grace=1.0), loop).result(30)
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)

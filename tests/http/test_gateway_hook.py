@@ -8,8 +8,9 @@ import httpx
 
 from gateway.server import start_gateway
 from mesh.config import GatewayConfig, PeerConfig
+from tests.background_loop import NodeHandle
 from tests.http import beacon_schemas as bs
-from tests.http.harness import COUNTRY, EXPECTED, NODE_ID, POS, NodeHandle
+from tests.http.harness import COUNTRY, EXPECTED, NODE_ID, POS
 
 
 def _dead_address() -> str:

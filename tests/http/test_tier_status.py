@@ -10,7 +10,8 @@ import httpx
 
 from gateway.server import start_gateway
 from mesh.config import GatewayConfig, PeerConfig
-from tests.http.harness import COUNTRY, NODE_ID, POS, NodeHandle
+from tests.background_loop import NodeHandle
+from tests.http.harness import COUNTRY, NODE_ID, POS
 
 
 def _dead_address() -> str:

@@ -32,7 +32,7 @@ def lookup(path: Path, chrom: str, pos: int, ref: str, alt: str) -> allele_pb2.V
     codec = codec_of(path)
     freq = codec.decode_frequency(value)
     total = tuple(None if v == ABSENT else v for v in codec.frequency(value)[1])
-    assert total == _tuple(freq.counts)
+    assert total == as_tuple(freq.counts)
     return freq
 
 
@@ -42,16 +42,11 @@ def codec_of(path: Path) -> ValueCodec:
     return ValueCodec(metadata.id, metadata.groups)
 
 
-def _tuple(c: allele_pb2.AlleleCounts) -> Counts:
-    """The five counts, ``None`` where the index holds none (presence kept)."""
-    return as_tuple(c)  # type: ignore[return-value]
-
-
 def counts_by_label(freq: allele_pb2.VariantFrequency) -> dict[str, Counts]:
     """``{"": total, label: counts}`` of a stored frequency; checks AF and precision."""
-    result = {"": _tuple(freq.counts)}
+    result = {"": as_tuple(freq.counts)}
     for p in freq.populations:
-        result[p.population] = _tuple(p.counts)
+        result[p.population] = as_tuple(p.counts)
     for c in [freq.counts, *(p.counts for p in freq.populations)]:
         known = c.HasField("allele_count") and c.allele_number
         assert c.HasField("allele_frequency") == bool(known)

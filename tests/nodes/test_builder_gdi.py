@@ -9,6 +9,7 @@ import pytest
 from mesh.errors import IndexStoreError
 from nodes.build.builder import BuildOptions, build_index
 from nodes.index.index_dir import read_metadata
+from tests.count_helpers import as_tuple
 from tests.gdi_vcf import AF_ONLY, cohort, expected_rows, sites, write_gdi_vcf
 from tests.nodes.helpers import lookup
 
@@ -32,11 +33,7 @@ def test_gdi_het_hom_hemi_and_frequency_only_labels_are_read_with_presence(tmp_p
         assert set(rows) == labels | ({AF_ONLY} if want[AF_ONLY].af is not None else set())
         for label, counts in rows.items():
             row = want[label]
-            got = tuple(
-                getattr(counts, f) if counts.HasField(f) else None
-                for f in ("allele_count", "allele_number", "homozygous_count",
-                          "heterozygous_count", "hemizygous_count")
-            )  # fmt: skip
+            got = as_tuple(counts)
             # AC_<L>_Het/Hom/Hemi read (a written 0 is a 0); F gives none: absent.
             assert got == (row.ac, row.an, row.hom, row.het, row.hemi), (site, label)
             if row.af is None:

@@ -24,8 +24,8 @@ from mesh.v1 import (
     catalog_service_pb2_grpc,
 )
 from nodes.build.builder import BuildOptions, build_index
+from tests.background_loop import NodeHandle, node_config, running_node
 from tests.count_helpers import as_tuple, pool_tuples
-from tests.nodes.service_harness import NodeHandle, node_config, running_node
 from tests.vcf_factory import GroupCounts, SiteRecord, expected_site_counts, write_sites_vcf
 
 POPULATIONS = ["AFR", "NFE", "NFE_M", "NFE_F"]

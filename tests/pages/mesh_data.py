@@ -14,10 +14,8 @@ for LU, from the rounding and suppression rules applied here by hand.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import random
-import threading
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,11 +26,10 @@ import tomli_w
 
 from gateway.server import start_gateway
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig
-from mesh.model.genome import Assembly
-from nodes.build.builder import BuildOptions, build_index
 from nodes.serve.server import RunningNode, start_node
-from tests.mesh_harness import fast_settings, free_port
-from tests.vcf_factory import Counts, GroupCounts, SiteRecord, expected_site_counts, write_sites_vcf
+from tests.background_loop import background_loop
+from tests.mesh_harness import fast_settings, free_port, write_dataset
+from tests.vcf_factory import Counts, GroupCounts, SiteRecord, expected_site_counts
 
 SAMPLE_METADATA = Path(__file__).resolve().parents[2] / "samples" / "dataset-metadata.toml"
 #: The variant every GRCh38 dataset holds (two ALTs at one site: the insertion and an SNV).
@@ -235,35 +232,23 @@ def dataset_specs(seed: int = 11) -> list[DatasetSpec]:
 
 def build(spec: DatasetSpec, root: Path) -> Path:
     """Write the dataset's VCF and build its index."""
-    style = spec.style or ("gdi" if spec.groups else "basic")
-    vcf = write_sites_vcf(
-        root / f"{spec.id}.vcf",
-        spec.records,
-        spec.groups,
-        style=style,
-        assembly=spec.assembly,
-        bgzip=True,
-    )
-    out = root / spec.id
     metadata = None
     if spec.metadata:
         data = tomllib.loads(SAMPLE_METADATA.read_text(encoding="utf-8"))
         data["title"], data["description"] = spec.title, spec.description
         metadata = root / f"{spec.id}.metadata.toml"
         metadata.write_text(tomli_w.dumps(data), encoding="utf-8")
-    build_index(
-        BuildOptions(
-            inputs=[vcf],
-            dataset_id=spec.id,
-            out=out,
-            assembly=Assembly(spec.assembly),
-            title=spec.title,
-            description=spec.description,
-            metadata=metadata,
-            progress=False,
-        )
+    return write_dataset(
+        root,
+        spec.id,
+        spec.records,
+        assembly=spec.assembly,
+        populations=spec.groups,
+        style=spec.style or ("gdi" if spec.groups else "basic"),
+        title=spec.title,
+        description=spec.description,
+        metadata=metadata,
     )
-    return out
 
 
 @dataclass
@@ -295,44 +280,37 @@ def running_mesh(root: Path, specs: list[DatasetSpec] | None = None) -> Iterator
     """Nodes, a dead peer and a gateway with its HTTP API, in a background event loop."""
     specs = specs if specs is not None else dataset_specs()
     configs = _node_configs(specs, root)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="pages-mesh", daemon=True)
-    thread.start()
-
-    def run(coro):
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(60)
-
-    nodes: list[RunningNode] = []
-    gateway = staging = None
-    try:
-        for config in configs:
-            nodes.append(run(start_node(config, insecure=True)))
-        peers = [
-            PeerConfig(id=c.id, country=c.country, addresses=(f"127.0.0.1:{n.port}",))
-            for c, n in zip(configs, nodes, strict=True)
-        ]
-        nobody = f"127.0.0.1:{free_port()}"  # nothing listens there: a node down
-        peers.append(PeerConfig(id=DEAD_NODE, country="EE", addresses=(nobody,)))
-        config = GatewayConfig(
-            id="gw-pages",
-            listen="127.0.0.1:0",
-            http_listen="127.0.0.1:0",
-            peers=tuple(peers),
-            timeout_ms=3000,
-        )
-        gateway = run(start_gateway(config, insecure=True, settings=fast_settings(timeout_s=3.0)))
-        staging_config = dataclasses.replace(
-            config, id="gw-pages-staging", tier="staging", mesh_check_interval_s=1.0
-        )
-        staging = run(
-            start_gateway(staging_config, insecure=True, settings=fast_settings(timeout_s=3.0))
-        )
-        yield RunningMesh(gateway.http.url, specs, staging.http.url)
-    finally:
-        for running in (gateway, staging):
-            if running is not None:
-                run(running.stop(grace=0.5))
-        for node in nodes:
-            run(node.stop(0))
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
+    with background_loop("pages-mesh") as loop:
+        nodes: list[RunningNode] = []
+        gateway = staging = None
+        try:
+            for config in configs:
+                nodes.append(loop.run(start_node(config, insecure=True)))
+            peers = [
+                PeerConfig(id=c.id, country=c.country, addresses=(f"127.0.0.1:{n.port}",))
+                for c, n in zip(configs, nodes, strict=True)
+            ]
+            nobody = f"127.0.0.1:{free_port()}"  # nothing listens there: a node down
+            peers.append(PeerConfig(id=DEAD_NODE, country="EE", addresses=(nobody,)))
+            config = GatewayConfig(
+                id="gw-pages",
+                listen="127.0.0.1:0",
+                http_listen="127.0.0.1:0",
+                peers=tuple(peers),
+                timeout_ms=3000,
+            )
+            settings = fast_settings(timeout_s=3.0)
+            gateway = loop.run(start_gateway(config, insecure=True, settings=settings))
+            staging_config = dataclasses.replace(
+                config, id="gw-pages-staging", tier="staging", mesh_check_interval_s=1.0
+            )
+            staging = loop.run(
+                start_gateway(staging_config, insecure=True, settings=fast_settings(timeout_s=3.0))
+            )
+            yield RunningMesh(gateway.http.url, specs, staging.http.url)
+        finally:
+            for running in (gateway, staging):
+                if running is not None:
+                    loop.run(running.stop(grace=0.5))
+            for node in nodes:
+                loop.run(node.stop(0))
