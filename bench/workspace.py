@@ -119,8 +119,8 @@ class Workspace:
         """An index of :meth:`node_dataset` under ``dataset_id``.
 
         Built once; every other dataset id gets a directory with its own
-        ``dataset.json`` and a symlink to the one ``data.mdb`` (read-only, so sharing
-        it is safe), which keeps 27 nodes cheap to set up.
+        ``dataset.json`` and symlinks to the one ``data.mdb`` and ``ids.mdb`` (read-only,
+        so sharing them is safe), which keeps 27 nodes cheap to set up.
         """
         from dataclasses import replace
 
@@ -131,9 +131,10 @@ class Workspace:
         out = self.work / "index" / f"{data.vcf.parent.name}-{dataset_id}"
         if not (out / METADATA_FILE).exists():
             out.mkdir(parents=True, exist_ok=True)
-            link = out / "data.mdb"
-            if not link.exists():
-                link.symlink_to(Path(os.path.realpath(base)) / "data.mdb")
+            for name in ("data.mdb", "ids.mdb"):
+                link = out / name
+                if not link.exists():
+                    link.symlink_to(Path(os.path.realpath(base)) / name)
             write_metadata(out, replace(read_metadata(base), id=dataset_id))
         return out
 
