@@ -553,3 +553,38 @@ def test_node_check_config_compares_the_recorded_check(tmp_path: Path) -> None:
     line = check_line()
     assert "under other settings: min_individuals 3 there, 5 here" in line
     assert "allele_floor 5 there, 9 here" in line
+
+
+def test_another_assembly_is_refused_naming_the_contig(tmp_path: Path) -> None:
+    vcf = tmp_path / "grch37.vcf"
+    lines = [line.replace("248956422", "249250621") for line in HEADER]  # GRCh37's chr1
+    lines.append("1\t100\t.\tA\tC\t.\tPASS\tAC=10;AN=2000")
+    vcf.write_text("\n".join(lines) + "\n")
+    result = _cli("preview", vcf)
+    assert result.returncode == 1
+    assert "##contig 1 has length 249,250,621" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _preview_json(vcf, "--assembly", "GRCh37")["files"][0]["assembly_check"] == {
+        "contigs_matched": 1
+    }
+
+
+def test_duplicates_past_the_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys the input moved past are let go (memory); a file going back says so."""
+    from mesh.model.genome import Assembly
+    from nodes.build import preview as preview_module
+
+    monkeypatch.setattr(preview_module, "_WINDOW", 4)
+    body = [f"1\t{5000 + 2000 * i}\t.\tA\tC\t.\tPASS\tAC=10;AN=2000" for i in range(12)]
+    sorted_vcf = tmp_path / "sorted.vcf"
+    sorted_vcf.write_text("\n".join([*HEADER, *body, body[-1]]) + "\n")
+    options = preview_module.PreviewOptions([sorted_vcf], Assembly.GRCH38, all_records=True)
+    summary = preview_module.preview(options).to_json()
+    assert (summary["variants"], summary["skipped"]["duplicate"]) == (12, 1)
+    assert summary["notes"] == []
+    unsorted = tmp_path / "unsorted.vcf"
+    unsorted.write_text("\n".join([*HEADER, *body, body[0]]) + "\n")
+    options = preview_module.PreviewOptions([unsorted], Assembly.GRCH38, all_records=True)
+    summary = preview_module.preview(options).to_json()
+    assert summary["skipped"]["duplicate"] == 0  # the first key was let go ...
+    assert "not sorted" in summary["notes"][0]  # ... and the summary says it may be missed
