@@ -25,6 +25,7 @@ from mesh.federation._breaker import BreakerSettings
 from mesh.federation._catalog import CATALOGUE_CACHED, cached_since
 from mesh.federation._hedging import HedgeSettings
 from mesh.federation._pooling import (
+    CountPool,
     country_parts,
     is_lower_bound,
     pool_countries,
@@ -40,6 +41,7 @@ __all__ = [
     "CATALOGUE_CACHED",
     "HOP_METADATA_KEY",
     "BreakerSettings",
+    "CountPool",
     "FederationSettings",
     "HedgeSettings",
     "LocalHandler",

@@ -22,11 +22,16 @@ that more than one dataset reports (exact match: ``M`` with ``M``, ``FR_M`` with
 ``FR_M``; never ``M`` with ``XY``); :func:`pool_countries` per country.
 :func:`is_lower_bound` says which pools are lower bounds (a withheld part, others
 released), the mark the HTTP answers carry beside ``ROUNDED``.
+
+The rule itself is :class:`CountPool`, over count tuples: :func:`pool_counts` feeds it
+``AlleleCounts`` messages, a node's hot paths feed it their stored count tuples
+(``nodes.serve._response.PooledCounts``), so the two cannot disagree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
 
 from mesh.v1 import allele_pb2
 
@@ -43,37 +48,97 @@ COUNT_FIELDS = (
 SUPPRESSED = allele_pb2.COUNT_PRECISION_SUPPRESSED
 
 
+class CountPool:
+    """The pooling rule (see the module docstring) over count tuples, one part at a time.
+
+    A part is ``(AC, AN, hom, het, hemi)`` with :attr:`UNKNOWN` (``None``; a node's
+    stored tuples use their own marker, in a subclass) for a count the part did not
+    give, and its precision. :meth:`result` is the pool: the five sums (``None``: unknown) and
+    the pooled precision. Slotted and branch-light: a node adds every dataset's part
+    of every variant it answers.
+    """
+
+    __slots__ = (
+        "ac", "an", "contributed", "hemi", "het", "hom", "missing", "rounded", "skipped",
+        "withheld",
+    )  # fmt: skip
+    #: What marks a count a part did not give.
+    UNKNOWN: ClassVar[object] = None
+
+    def __init__(self) -> None:
+        self.ac = self.an = self.hom = self.het = self.hemi = 0
+        #: Bit i set: count i is unknown in some contributing part.
+        self.missing = 0
+        self.contributed = self.rounded = self.withheld = self.skipped = False
+
+    def add(
+        self, counts: Sequence[object], precision: int, frequency_only: bool | None = None
+    ) -> None:
+        """Add one part. ``frequency_only`` (``None``: the part has neither AC nor AN).
+
+        A stored total without AC and AN is always a frequency (a node builds no total
+        without AC or AF), so a node's tuples need not say it.
+        """
+        if precision == SUPPRESSED:
+            self.withheld = True
+            return
+        unknown = self.UNKNOWN
+        if frequency_only is None:
+            frequency_only = counts[0] == unknown and counts[1] == unknown
+        if frequency_only:
+            self.skipped = True
+            return
+        self.contributed = True
+        if precision == ROUNDED:
+            self.rounded = True
+        if unknown in counts:
+            counts = self._known(counts)
+        self.ac += counts[0]  # type: ignore[operator]
+        self.an += counts[1]  # type: ignore[operator]
+        self.hom += counts[2]  # type: ignore[operator]
+        self.het += counts[3]  # type: ignore[operator]
+        self.hemi += counts[4]  # type: ignore[operator]
+
+    def _known(self, counts: Sequence[object]) -> tuple[object, ...]:
+        """``counts`` with unknowns as 0, each marked missing (a sum with it is unknown)."""
+        known: list[object] = []
+        for i, value in enumerate(counts[:5]):
+            if value == self.UNKNOWN:
+                self.missing |= 1 << i
+                known.append(0)
+            else:
+                known.append(value)
+        return tuple(known)
+
+    def result(self) -> tuple[tuple[int | None, ...], int]:
+        """The pooled ``(AC, AN, hom, het, hemi)`` (``None``: unknown) and precision."""
+        if self.skipped and not self.contributed:
+            return (None,) * 5, SUPPRESSED if self.withheld else EXACT
+        if self.withheld and not self.contributed:
+            precision = SUPPRESSED
+        elif self.rounded or self.withheld or self.skipped:
+            precision = ROUNDED
+        else:
+            precision = EXACT
+        sums = (self.ac, self.an, self.hom, self.het, self.hemi)
+        if not self.missing:
+            return sums, precision
+        return tuple(None if self.missing >> i & 1 else v for i, v in enumerate(sums)), precision
+
+
 def pool_counts(counts: Iterable[allele_pb2.AlleleCounts]) -> allele_pb2.AlleleCounts:
-    """Sum ``counts`` following the module's precision rule."""
-    sums: dict[str, int | None] = dict.fromkeys(COUNT_FIELDS, 0)
-    contributed = suppressed = rounded = frequency_only = False
+    """Sum ``counts`` following the module's precision rule (:class:`CountPool`)."""
+    pool = CountPool()
     for item in counts:
-        if item.precision == SUPPRESSED:
-            suppressed = True
-            continue
-        if is_frequency_only(item):
-            frequency_only = True
-            continue
-        contributed = True
-        rounded = rounded or item.precision == ROUNDED
-        for name in COUNT_FIELDS:
-            total = sums[name]
-            if not item.HasField(name):  # type: ignore[arg-type]
-                sums[name] = None
-            elif total is not None:
-                sums[name] = total + getattr(item, name)
-    if frequency_only and not contributed:
-        return allele_pb2.AlleleCounts(precision=SUPPRESSED if suppressed else EXACT)
-    if suppressed and not contributed:
-        precision = SUPPRESSED
-    elif rounded or suppressed or frequency_only:
-        precision = ROUNDED
-    else:
-        precision = EXACT
-    pooled = allele_pb2.AlleleCounts(
-        precision=precision, **{k: v for k, v in sums.items() if v is not None}
-    )  # type: ignore[arg-type]
-    ac, an = sums["allele_count"], sums["allele_number"]
+        values = tuple(
+            getattr(item, name) if item.HasField(name) else None  # type: ignore[arg-type]
+            for name in COUNT_FIELDS
+        )
+        pool.add(values, item.precision, is_frequency_only(item))
+    sums, precision = pool.result()
+    known = {k: v for k, v in zip(COUNT_FIELDS, sums, strict=True) if v is not None}
+    pooled = allele_pb2.AlleleCounts(precision=precision, **known)  # type: ignore[arg-type]
+    ac, an = sums[0], sums[1]
     if ac is not None and an:
         pooled.allele_frequency = ac / an
     return pooled

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from mesh.config import default_beacon_id
+from mesh.federation import CountPool
 from mesh.model import wire
 from mesh.model.genome import CONTIG_CODES, Assembly
 from mesh.model.variants import VariantKey, chromosome_table
@@ -58,61 +59,19 @@ class LookupResult:
     dataset_outcomes: bytes = b""
 
 
-class PooledCounts:
-    """Pooled counts over the datasets of one variant (rule: mesh.federation pooling).
+class PooledCounts(CountPool):
+    """The pooling rule (:class:`mesh.federation.CountPool`) over stored count tuples.
 
-    A count absent (:data:`~nodes.index.records.ABSENT`) from any contributing dataset makes
-    the pooled count absent: a sum with an unknown part is unknown.
+    :data:`~nodes.index.records.ABSENT` marks an unknown count; :meth:`encode` writes
+    the pool as an ``AlleleCounts``.
     """
 
-    __slots__ = (
-        "ac", "an", "contributed", "hemi", "het", "hom", "inexact", "suppressed", "unknown"
-    )  # fmt: skip
-
-    def __init__(self) -> None:
-        self.ac = self.an = self.hom = self.het = self.hemi = 0
-        #: Bit i set: count i (AC, AN, hom, het, hemi) is unknown in some part.
-        self.unknown = 0
-        self.contributed = self.inexact = self.suppressed = False
-
-    def add(self, counts: tuple[int, ...], precision: int) -> None:
-        if precision == SUPPRESSED:
-            self.suppressed = True
-            return
-        self.contributed = True
-        if precision == ROUNDED:
-            self.inexact = True
-        if ABSENT in counts:  # the slow path passes ABSENT for an unknown count too
-            counts = self._mark_unknown(counts)
-        self.ac += counts[0]  # type: ignore[operator]
-        self.an += counts[1]  # type: ignore[operator]
-        self.hom += counts[2]  # type: ignore[operator]
-        self.het += counts[3]  # type: ignore[operator]
-        self.hemi += counts[4]  # type: ignore[operator]
-
-    def _mark_unknown(self, counts: tuple[int, ...]) -> tuple[int, ...]:
-        known = []
-        for i, value in enumerate(counts[:5]):
-            if value == ABSENT:
-                self.unknown |= 1 << i
-                known.append(0)
-            else:
-                known.append(value)
-        return tuple(known)
+    __slots__ = ()
+    UNKNOWN = ABSENT
 
     def encode(self) -> bytes:
-        if self.suppressed and not self.contributed:
-            precision = SUPPRESSED
-        elif self.inexact or self.suppressed:
-            precision = ROUNDED
-        else:
-            precision = EXACT
-        if not self.unknown:
-            return wire.allele_counts(self.ac, self.an, self.hom, self.het, self.hemi, precision)
-        ac, an, hom, het, hemi = (
-            None if self.unknown >> i & 1 else v
-            for i, v in enumerate((self.ac, self.an, self.hom, self.het, self.hemi))
-        )
+        """The pooled ``AlleleCounts``, encoded."""
+        (ac, an, hom, het, hemi), precision = self.result()
         return wire.allele_counts(ac, an, hom, het, hemi, precision)
 
 
@@ -173,8 +132,8 @@ def fast_chromosomes(assembly: Assembly) -> dict[str, FastChromosome]:
 #: Single-base alleles the fast path accepts as they are.
 SINGLE_BASES = frozenset("ACGTN")
 
-#: ``pooled`` of a variant no dataset holds: exact zeros.
-NOTHING_POOLED = wire.len_field(POOLED_TAG, wire.allele_counts(0, 0, 0, 0, 0, EXACT))
+#: ``pooled`` of a variant no dataset holds (exact zeros, by the rule).
+NOTHING_POOLED = wire.len_field(POOLED_TAG, PooledCounts().encode())
 NOTHING_POOLED_LEN = len(NOTHING_POOLED)
 
 #: The total counts of a stored value -> encoded ``pooled`` field (tag, length,
@@ -186,8 +145,9 @@ POOLED_ONE_MAX = 1 << 16
 
 def pool_one(total: tuple[int, ...]) -> bytes:
     """The ``pooled`` field of one exact dataset's total counts (and cache it)."""
-    ac, an, hom, het, hemi = (None if v == ABSENT else v for v in total)
-    pooled = wire.len_field(POOLED_TAG, wire.allele_counts(ac, an, hom, het, hemi, EXACT))
+    pool = PooledCounts()
+    pool.add(total, EXACT)
+    pooled = wire.len_field(POOLED_TAG, pool.encode())
     if len(POOLED_ONE) >= POOLED_ONE_MAX:
         POOLED_ONE.clear()
     POOLED_ONE[total] = pooled
