@@ -20,7 +20,6 @@ import grpc
 from google.protobuf.message import Message
 
 from gateway.genes import GeneSearch
-from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
 from mesh.plumbing import callctx
 from mesh.plumbing.rpc import (
@@ -31,8 +30,8 @@ from mesh.plumbing.rpc import (
     parse_request,
     unary_handlers,
 )
-from mesh.server.audit import AuditLog, AuditRecord
-from mesh.tracing import current_trace_id, result_count, set_result_count
+from mesh.server.audit import AuditLog, audited
+from mesh.tracing import result_count, set_result_count
 from mesh.v1 import allele_service_pb2, catalog_service_pb2, gene_service_pb2
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
@@ -87,22 +86,10 @@ class GatewayServicers:
         audit = self.audit
 
         async def handle(data: bytes, context: Context) -> bytes | Message:
-            status, results = "OK", 0
-            try:
+            with audited(audit, callctx.current(), method) as entry:
                 response = await handler(data, context)
-                results = result_count(response) if isinstance(response, Message) else 0
+                entry.results = result_count(response) if isinstance(response, Message) else 0
                 return response
-            except MeshError as error:
-                status = error.code.name
-                raise
-            except Exception:
-                status = grpc.StatusCode.INTERNAL.name
-                raise
-            finally:
-                record = AuditRecord.of_call(
-                    callctx.current(), method, ("*",), results, status, current_trace_id()
-                )
-                audit.write(record)
 
         return handle
 

@@ -20,12 +20,15 @@ import logging
 import os
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mesh.errors import ConfigError
+from mesh.errors import ConfigError, MeshError
 from mesh.plumbing.callctx import DIRECT, UNVERIFIED, CallContext
+from mesh.tracing import current_trace_id
 
 log = logging.getLogger(__name__)
 
@@ -125,3 +128,36 @@ class AuditLog:
     def close(self) -> None:
         """Close the file."""
         os.close(self._fd)
+
+
+@dataclass
+class AuditedCall:
+    """What one RPC's audit record will say; the handler fills in what left."""
+
+    datasets: tuple[str, ...] = ("*",)
+    results: int = 0
+
+
+@contextmanager
+def audited(audit: AuditLog | None, call: CallContext, method: str) -> Iterator[AuditedCall]:
+    """Write one record for the RPC run inside (when there is a log), however it ends.
+
+    The status is ``OK``, the :class:`~mesh.errors.MeshError`'s code, or ``INTERNAL``
+    for anything else: the one rule of nodes and gateways.
+    """
+    entry = AuditedCall()
+    status = "OK"
+    try:
+        yield entry
+    except MeshError as error:
+        status = error.code.name
+        raise
+    except Exception:
+        status = "INTERNAL"
+        raise
+    finally:
+        if audit is not None:
+            record = AuditRecord.of_call(
+                call, method, entry.datasets, entry.results, status, current_trace_id()
+            )
+            audit.write(record)

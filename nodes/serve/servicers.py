@@ -25,16 +25,14 @@ from typing import Any, TypeAlias
 import grpc
 from google.protobuf.message import Message
 
-from mesh.errors import MeshError
 from mesh.federation import MeshBackend, hop_of
 from mesh.model.wire import BATCH_OUTCOMES_TAG, LOOKUP_OUTCOMES_TAG, REGION_OUTCOMES_TAG
 from mesh.plumbing import callctx
 from mesh.plumbing.callctx import CallContext
 from mesh.plumbing.rpc import ALLELE_SERVICE, CATALOG_SERVICE, parse_request, unary_handlers
 from mesh.security.origin_token import OriginVerifier
-from mesh.server.audit import AuditLog, AuditRecord
+from mesh.server.audit import AuditLog, audited
 from mesh.tracing import (
-    current_trace_id,
     result_count,
     set_dataset_ids,
     set_query,
@@ -146,34 +144,22 @@ class NodeServicers:
         async def handle(data: bytes, context: Context) -> bytes | Message:
             started = time.perf_counter()
             call = callctx.current()  # bound by mesh.plumbing.rpc.guarded
-            status, results = "OK", 0
-            datasets: tuple[str, ...] = ("*",)
-            try:
-                request = parse_request(request_type, data)
-                mesh = self._federate(getattr(request, "scope", 0), context)
-                if mesh is not None:
-                    response = await federated(mesh, request, context.time_remaining())
-                    results = result_count(response)
-                    return response
-                payload, result = local(request, started, call)
-                results, datasets = result.frequency_count, tuple(result.dataset_ids)
-                return payload
-            except MeshError as error:
-                status = error.code.name
-                raise
-            except Exception:
-                status = grpc.StatusCode.INTERNAL.name
-                raise
-            finally:
-                # Once per RPC, never per variant: what the node's server span records.
-                set_result_count(results)
-                set_dataset_ids(datasets)
-                if self.audit is not None:
-                    self.audit.write(
-                        AuditRecord.of_call(
-                            call, method, datasets, results, status, current_trace_id()
-                        )
-                    )
+            with audited(self.audit, call, method) as entry:
+                try:
+                    request = parse_request(request_type, data)
+                    mesh = self._federate(getattr(request, "scope", 0), context)
+                    if mesh is not None:
+                        response = await federated(mesh, request, context.time_remaining())
+                        entry.results = result_count(response)
+                        return response
+                    payload, result = local(request, started, call)
+                    entry.results = result.frequency_count
+                    entry.datasets = tuple(result.dataset_ids)
+                    return payload
+                finally:
+                    # Once per RPC, never per variant: what the node's server span records.
+                    set_result_count(entry.results)
+                    set_dataset_ids(entry.datasets)
 
         return handle
 
