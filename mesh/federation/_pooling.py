@@ -33,18 +33,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
+from mesh.model.wire import COUNT_FIELDS
 from mesh.v1 import allele_pb2
 
 EXACT = allele_pb2.COUNT_PRECISION_EXACT
 ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
-#: The summed count fields of ``AlleleCounts``.
-COUNT_FIELDS = (
-    "allele_count",
-    "allele_number",
-    "homozygous_count",
-    "heterozygous_count",
-    "hemizygous_count",
-)
 SUPPRESSED = allele_pb2.COUNT_PRECISION_SUPPRESSED
 
 

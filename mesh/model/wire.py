@@ -96,6 +96,15 @@ def shared_tag(*fields: tuple[type[Message], str]) -> bytes:
     return keys.pop()
 
 
+#: The summed count fields of ``mesh.v1.AlleleCounts``, in the order of count tuples
+#: (AC, AN, hom, het, hemi) everywhere: pooling, stored totals.
+COUNT_FIELDS = (
+    "allele_count",
+    "allele_number",
+    "homozygous_count",
+    "heterozygous_count",
+    "hemizygous_count",
+)
 # mesh.v1.AlleleCounts
 AC_TAG = field_tag(allele_pb2.AlleleCounts, "allele_count")
 AN_TAG = field_tag(allele_pb2.AlleleCounts, "allele_number")

@@ -42,13 +42,7 @@ from mesh.v1 import allele_pb2
 #: A count the source did not give, in the totals handed to pooling.
 ABSENT = 2**32 - 1
 MAX_COUNT = ABSENT - 1
-COUNT_FIELDS = (
-    "allele_count",
-    "allele_number",
-    "homozygous_count",
-    "heterozygous_count",
-    "hemizygous_count",
-)
+COUNT_FIELDS = wire.COUNT_FIELDS
 #: Builder rows mark an absent count with -1 (:data:`nodes.build.vcf_counts.ABSENT`).
 ROW_ABSENT = -1
 _WIDTH_CODE = ("", "B", "H", "I")
