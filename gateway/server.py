@@ -30,7 +30,7 @@ from mesh.config import GatewayConfig
 from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, MeshBackend
 from mesh.model.genes import load_gene_catalog
-from mesh.plumbing.ports import PortLock, check_port_free, lock_port
+from mesh.plumbing.ports import PortLock, reserve_ports
 from mesh.plumbing.rpc import GENE_SERVICE
 from mesh.security.certificates import check_tls_files
 from mesh.security.tiers import check_own_tier
@@ -196,16 +196,12 @@ def preflight(config: GatewayConfig) -> PortLock | None:
     """
     if config.tls is not None:
         check_tls_files(config.tls.cert, config.tls.ca)
-    lock = lock_port("[gateway].listen", config.listen, f"gateway {config.id}")
-    try:
-        check_port_free("[gateway].listen", config.listen)
-        if config.http_listen:
-            check_port_free("[gateway].http_listen", config.http_listen)
-    except ConfigError:
-        if lock is not None:
-            lock.release()
-        raise
-    return lock
+    return reserve_ports(
+        "[gateway].listen",
+        config.listen,
+        f"gateway {config.id}",
+        [("[gateway].http_listen", config.http_listen or "")],
+    )
 
 
 def serve_forever(config: GatewayConfig, *, insecure: bool = False) -> None:

@@ -22,6 +22,7 @@ import fcntl
 import os
 import socket
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,3 +193,25 @@ def check_port_free(setting: str, listen: str) -> None:
         except OSError as exc:
             reason = "address in use" if exc.errno == errno.EADDRINUSE else str(exc.strerror)
             raise port_in_use(setting, listen, reason) from None
+
+
+def reserve_ports(
+    setting: str, listen: str, owner: str, others: Sequence[tuple[str, str]] = ()
+) -> PortLock | None:
+    """Lock ``listen``'s port (:func:`lock_port`) and check ``others`` are free, at start.
+
+    ``others`` are ``(setting, listen)`` of the process's other listeners (an empty
+    ``listen``: none). On any problem the lock is released again and the
+    :class:`ConfigError` names the setting; else the lock is held for the process's life.
+    """
+    lock = lock_port(setting, listen, owner)
+    try:
+        check_port_free(setting, listen)
+        for other, address in others:
+            if address:
+                check_port_free(other, address)
+    except ConfigError:
+        if lock is not None:
+            lock.release()
+        raise
+    return lock

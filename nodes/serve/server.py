@@ -25,7 +25,7 @@ from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
 from mesh.federation import FederationSettings, LocalSource, MeshBackend
 from mesh.model.paging import PageTokenCodec
 from mesh.model.reference import FastaReference
-from mesh.plumbing.ports import PortLock, check_port_free, lock_port
+from mesh.plumbing.ports import PortLock, reserve_ports
 from mesh.security.certificates import check_tls_files
 from mesh.security.identity import client_identity_of
 from mesh.security.origin_token import OriginVerifier
@@ -236,16 +236,12 @@ def preflight(config: NodeConfig) -> PortLock | None:
     """
     if config.tls is not None:
         check_tls_files(config.tls.cert, config.tls.ca)
-    lock = lock_port("[node].listen", config.listen, f"node {config.id}")
-    try:
-        check_port_free("[node].listen", config.listen)
-        if config.metrics.listen:
-            check_port_free("[metrics].listen", config.metrics.listen)
-    except ConfigError:
-        if lock is not None:
-            lock.release()
-        raise
-    return lock
+    return reserve_ports(
+        "[node].listen",
+        config.listen,
+        f"node {config.id}",
+        [("[metrics].listen", config.metrics.listen or "")],
+    )
 
 
 def serve_forever(config: NodeConfig, *, insecure: bool = False, log_level: str = "INFO") -> None:
