@@ -6,6 +6,7 @@ columns; which variants an id names and every count are computed from those reco
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import grpc
@@ -17,7 +18,7 @@ from gateway.http.backend import GrpcBackend
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from tests.count_helpers import FIELDS, as_tuple, pool_tuples
 from tests.http import beacon_schemas as bs
-from tests.mesh_harness import running_mesh, running_nodes
+from tests.mesh_harness import free_port, peer_of, running_mesh, running_nodes
 from tests.variant_id_world import build_world, expected_rows, expected_variants
 
 RSIDS = ("rs100", "rs200", "rs300", "rs301", "rs400")
@@ -188,3 +189,37 @@ async def test_rsids_in_the_beacon(tmp_path: Path) -> None:
     assert document["responseSummary"]["numTotalResults"] == len(wanted)
     assert counted.status_code == 200
     assert counted.json()["responseSummary"] == {"exists": False, "numTotalResults": 0}
+
+
+async def test_a_node_with_peers_answers_an_rsid_over_the_mesh(tmp_path: Path) -> None:
+    """SCOPE_MESH at a node: its own datasets and its peers', no loop (full mesh)."""
+    specs, records = build_world(tmp_path)
+    ports = {s.id: free_port() for s in specs}
+    meshed = [
+        dataclasses.replace(
+            s,
+            listen=f"127.0.0.1:{ports[s.id]}",
+            peers=[peer_of(o.id, o.country, ports[o.id]) for o in specs if o is not s],
+        )
+        for s in specs
+    ]
+    async with running_nodes(meshed) as nodes:
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{nodes['fi-1'].port}")
+        try:
+            stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
+            response = await stub.LookupVariantId(
+                allele_service_pb2.LookupVariantIdRequest(
+                    variant_id="rs300", scope=allele_pb2.SCOPE_MESH
+                ),
+                timeout=10,
+            )
+        finally:
+            await channel.close()
+    # rs300 is recorded by NO only: FI (asked) finds it through its peer.
+    wanted = expected_variants(records, "rs300")
+    assert [_variant(r.variant) for r in response.results] == wanted
+    (result,) = response.results
+    rows = expected_rows(records, wanted[0])
+    assert {f.dataset_id: as_tuple(f.counts) for f in result.frequencies} == rows
+    assert set(rows) == {"no-ids", "fi-ids"}  # FI holds it without the id
+    assert sorted(o.node_id for o in response.outcomes) == ["fi-1", "lu-1", "no-1"]
