@@ -14,6 +14,7 @@ from mesh.errors import InvalidArgumentError
 
 _RSID = re.compile(r"rs[0-9]{1,18}", re.IGNORECASE)
 _RSID_BYTES = re.compile(rb"rs[0-9]{1,18}", re.IGNORECASE)
+_RS = (b"rs", b"RS", b"Rs", b"rS")
 
 
 def is_variant_id(text: str) -> bool:
@@ -42,3 +43,21 @@ def ids_of_column(column: bytes) -> list[bytes]:
     return [
         token.lower() for token in column.split(b";") if _RSID_BYTES.fullmatch(token) is not None
     ]
+
+
+def id_pairs(columns: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``(rsID, item)`` for every rsID of each ``(ID column, item)``.
+
+    :func:`ids_of_column` over a batch (a build's hot path: a column holding one id is
+    read without a call).
+    """
+    # Same rule as _RSID_BYTES, by slices: about twice as fast as the regex per column.
+    out = [
+        (c if c[:2] == b"rs" else c.lower(), k)
+        for c, k in columns
+        if c[:2] in _RS and 2 < len(c) <= 20 and c[2:].isdigit()
+    ]
+    for column, item in columns:
+        if b";" in column:
+            out.extend((rsid, item) for rsid in ids_of_column(column))
+    return out

@@ -436,6 +436,7 @@ class SortedWriter:
         )
         os.chmod(directory / DATA_FILE, FILE_MODE)
         self.ids = IdWriter(directory)
+        self._id_columns = self.ids.columns
         #: Distinct rsIDs in the table (set by :meth:`finish`).
         self.id_count = 0
         self._buffer: dict[bytes, tuple[bytes, Any]] = {}
@@ -456,10 +457,13 @@ class SortedWriter:
             return
         buffer[key] = (value, origin)
         if origin[3] != b".":
-            self.ids.add(origin[3], key)
+            self._id_columns.append((origin[3], key))
         self._floor = floor
         if len(buffer) >= self._batch:
             self._flush()
+            if len(self._id_columns) >= self.ids.batch_size:
+                self.ids.flush()
+                self._id_columns = self.ids.columns
 
     def _flush(self, force: bool = False) -> None:
         keys = sorted(self._buffer)

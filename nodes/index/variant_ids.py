@@ -17,7 +17,7 @@ from pathlib import Path
 
 import lmdb
 
-from mesh.model.variant_ids import ids_of_column
+from mesh.model.variant_ids import id_pairs
 
 #: The table's file in a version directory.
 IDS_FILE = "ids.mdb"
@@ -27,25 +27,22 @@ _DB_NAME = b"rsids"
 
 
 class IdWriter:
-    """Collects ``(ID column, key)`` pairs of a build and writes them sorted."""
+    """Collects ``(ID column, key)`` pairs of a build and writes their rsIDs sorted."""
 
     def __init__(self, directory: Path, *, batch_size: int = 200_000) -> None:
         self.path = directory / IDS_FILE
         self._env = lmdb.open(str(self.path), map_size=1 << 28, subdir=False, sync=False, max_dbs=1)
         self._db = self._env.open_db(_DB_NAME, dupsort=True)
-        self._pairs: list[tuple[bytes, bytes]] = []
-        self._batch = batch_size
+        #: ``(ID column, key)`` of every item with an ID, read at the next :meth:`flush`
+        #: (the builder appends to it directly: one append per item on its hot path).
+        self.columns: list[tuple[bytes, bytes]] = []
+        #: How many columns the builder collects before it calls :meth:`flush`.
+        self.batch_size = batch_size
 
-    def add(self, column: bytes, key: bytes) -> None:
-        """Record the ids of a record's ``ID`` column for the allele ``key``."""
-        for rsid in ids_of_column(column):
-            self._pairs.append((rsid, key))
-        if len(self._pairs) >= self._batch:
-            self._flush()
-
-    def _flush(self) -> None:
-        pairs = sorted(set(self._pairs))
-        self._pairs = []
+    def flush(self) -> None:
+        """Write the collected ids (unsorted: LMDB's inserts beat sorting them in Python)."""
+        pairs = id_pairs(self.columns)  # an (id, key) pair given twice is stored once
+        self.columns = []
         while True:
             try:
                 with self._env.begin(write=True, db=self._db) as txn:
@@ -56,7 +53,7 @@ class IdWriter:
 
     def finish(self) -> int:
         """Write what is left and close; return the number of distinct ids."""
-        self._flush()
+        self.flush()
         with self._env.begin(db=self._db) as txn:
             cursor = txn.cursor()
             count = sum(1 for _ in cursor.iternext_nodup())
