@@ -69,12 +69,13 @@ deploy-deps:
 	    echo "deploy-deps: no promtool (as root: apt-get install -y prometheus); alert tests will skip, or fail under CI=true"; \
 	fi
 
-# Debian's vt for the tests of files split by vt decompose/normalize (tests/nodes/test_builder_vt.py).
+# Debian's vt and bcftools for the tests of split files (tests/nodes/test_builder_vt.py,
+# test_builder_split_numbers.py, test_builder_real_files.py).
 vcf-tools:
-	@if ! command -v vt >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get install -y --no-install-recommends vt || (apt-get update && apt-get install -y --no-install-recommends vt)); \
-	elif ! command -v vt >/dev/null; then \
-	    echo "vcf-tools: no vt (as root: apt-get install -y vt); the real-vt test will skip, or fail under CI=true"; \
+	@if ! (command -v vt && command -v bcftools) >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y --no-install-recommends vt bcftools || (apt-get update && apt-get install -y --no-install-recommends vt bcftools)); \
+	elif ! (command -v vt && command -v bcftools) >/dev/null; then \
+	    echo "vcf-tools: no vt or bcftools (as root: apt-get install -y vt bcftools); their tests will skip, or fail under CI=true"; \
 	fi
 
 lint: $(STAMP)

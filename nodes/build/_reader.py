@@ -263,7 +263,10 @@ class PysamReader:
             raise IndexBuildError(f"{self.path}: {exc.message}") from None
         convention = self.detection.convention
         if convention is not None:
-            self.info = InfoCounter(convention, header.info.keys(), self.detection.numbers)
+            # pysam refuses to decode an INFO Number=G value, so never all INFO at once then.
+            bulk_ok = all(header.info[k].number != "G" for k in header.info)
+            keys = header.info.keys() if bulk_ok else ()
+            self.info = InfoCounter(convention, keys, self.detection.numbers)
             self.convention = convention.name
             self.labels = self.info.labels
             self.sample_count = 0

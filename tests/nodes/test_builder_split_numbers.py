@@ -170,3 +170,22 @@ def test_an_r_array_of_the_wrong_length_is_named_with_its_number(tmp_path):
     )
     with pytest.raises(IndexBuildError, match=want):
         _build(tmp_path / "broken.vcf", tmp_path / "index", _map(tmp_path, "GTC"))
+
+
+def test_a_bcf_with_an_info_number_g_key(tmp_path):
+    """pysam cannot decode INFO Number=G: unread, it is no obstacle; needed, a clear refusal."""
+    source, _ = _write_number_r_g(tmp_path / "hail.vcf")
+    bcf = tmp_path / "hail.bcf"
+    with (
+        pysam.VariantFile(str(source)) as src,
+        pysam.VariantFile(str(bcf), "wb", header=src.header) as dst,
+    ):
+        for rec in src:
+            dst.write(rec)
+    multi = _build(source, tmp_path / "text", _map(tmp_path, "homozygote_count"))
+    from_bcf = _build(bcf, tmp_path / "bcf", _map(tmp_path, "homozygote_count"))
+    assert read_raw(from_bcf) == read_raw(multi)
+    with pytest.raises(
+        IndexBuildError, match=r"hail\.bcf: INFO GTC is Number=G, which htslib reads only in FORMAT"
+    ):
+        _build(bcf, tmp_path / "g", _map(tmp_path, "GTC"))
