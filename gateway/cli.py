@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from mesh.cli.server_commands import add_check_config_command, add_insecure_flag
 from mesh.config import load_gateway_config
 from mesh.plumbing.grpc_core_log import ensure_handshake_trace, route_grpc_core_logs
 
@@ -28,22 +29,9 @@ def add_gateway_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     serve.add_argument("--config", type=Path, required=True, help="gateway.toml")
     serve.add_argument("--listen", help="HOST:PORT to bind, overriding [gateway].listen")
-    serve.add_argument(
-        "--insecure",
-        action="store_true",
-        help="plaintext gRPC; refused when the config has a [tls] table",
-    )
+    add_insecure_flag(serve)
     serve.set_defaults(handler=_serve)
-
-    check = gateway_sub.add_parser(
-        "check-config",
-        help="validate gateway.toml as a start would (files, certificates, ports)",
-        description="Load and check everything `gateway serve --config FILE` would, print "
-        "what would be served, and serve nothing. Exit 0 if a start would succeed, 2 if not.",
-    )
-    check.add_argument("config", type=Path, metavar="FILE", help="gateway.toml")
-    check.add_argument("--insecure", action="store_true", help="as `serve --insecure` would")
-    check.set_defaults(handler=_check_config)
+    add_check_config_command(gateway_sub, "gateway", "files, certificates, ports", _check_config)
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from mesh.cli.server_commands import add_check_config_command, add_insecure_flag
 from mesh.config import DatasetConfig, NodeConfig, load_node_config
 from mesh.errors import ConfigError
 from mesh.plumbing.grpc_core_log import ensure_handshake_trace, route_grpc_core_logs
@@ -38,22 +39,9 @@ def add_node_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument("--node-id", help="this node's id (quick form)")
     serve.add_argument("--country", help="ISO 3166-1 alpha-2 country code (quick form)")
     serve.add_argument("--workers", type=int, help="processes sharing the port (SO_REUSEPORT)")
-    serve.add_argument(
-        "--insecure",
-        action="store_true",
-        help="plaintext gRPC; refused when the config has a [tls] table",
-    )
+    add_insecure_flag(serve)
     serve.set_defaults(handler=_serve)
-
-    check = node_sub.add_parser(
-        "check-config",
-        help="validate node.toml as a start would (files, certificates, indexes, ports)",
-        description="Load and check everything `node serve --config FILE` would, print "
-        "what would be served, and serve nothing. Exit 0 if a start would succeed, 2 if not.",
-    )
-    check.add_argument("config", type=Path, metavar="FILE", help="node.toml")
-    check.add_argument("--insecure", action="store_true", help="as `serve --insecure` would")
-    check.set_defaults(handler=_check_config)
+    add_check_config_command(node_sub, "node", "files, certificates, indexes, ports", _check_config)
 
 
 def _check_config(args: argparse.Namespace) -> int:
