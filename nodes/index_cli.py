@@ -23,9 +23,20 @@ from nodes.build.builder import BuildOptions, build_index
 from nodes.build.metadata_check import check_index_metadata
 from nodes.build.preview import PreviewOptions, preview
 from nodes.build.promotion import current_tier, promote, tier_record
+from nodes.build.vcf_counts import SUBSETS
 from nodes.index.index_dir import check_target, prune_old_versions, read_metadata
 from nodes.serve.disclosure_tally import DisclosureTally
 from nodes.serve.policy import policy_from_config
+
+
+def _add_subset(parser: argparse.ArgumentParser) -> None:
+    """``--subset``: one count set of a gnomAD v4 joint file (build and preview alike)."""
+    parser.add_argument(
+        "--subset",
+        default="",
+        choices=["", *SUBSETS],
+        help="the count set of a gnomAD v4 joint file (default: joint when present)",
+    )
 
 
 def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -57,12 +68,7 @@ def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type:
     build.add_argument("--jobs", type=int, default=1, help="worker processes")
     build.add_argument("--info-map", type=Path, help="TOML mapping INFO keys to counts")
     build.add_argument("--on-error", choices=["fail", "skip"], default="fail")
-    build.add_argument(
-        "--subset",
-        default="",
-        choices=["", "joint", "exomes", "genomes"],
-        help="the count set of a gnomAD v4 joint file (default: joint when present)",
-    )
+    _add_subset(build)
     build.add_argument(
         "--metadata", type=Path, help="the dataset's publishable metadata (TOML, see samples/)"
     )
@@ -86,12 +92,7 @@ def add_index_commands(subparsers: argparse._SubParsersAction) -> None:  # type:
     preview.add_argument("--info-map", type=Path, help="TOML mapping INFO keys to counts")
     preview.add_argument("--samples", type=Path, help="TSV: sample, population, sex")
     preview.add_argument("--reference", type=Path, help="FASTA (with .fai) for left-aligning")
-    preview.add_argument(
-        "--subset",
-        default="",
-        choices=["", "joint", "exomes", "genomes"],
-        help="the count set of a gnomAD v4 joint file (default: joint when present)",
-    )
+    _add_subset(preview)
     preview.add_argument("--all", action="store_true", help="read every record, not a sample")
     preview.add_argument("--json", action="store_true", help="print JSON (see the README)")
     _policy_arguments(preview)
