@@ -67,6 +67,8 @@ class DatasetSpec:
     metadata: bool = False
     #: The VCF's INFO convention (default: ``gdi`` with groups, else ``basic``).
     style: str = ""
+    #: Make the index one built before rsIDs were kept (no rsID table).
+    without_ids: bool = False
 
     def raw(self) -> dict[VariantTuple, dict[str, Counts]]:
         """``{variant: {group: (AC, AN, hom, het, hemi)}}`` in the records (``""``: the total)."""
@@ -238,7 +240,7 @@ def build(spec: DatasetSpec, root: Path) -> Path:
         data["title"], data["description"] = spec.title, spec.description
         metadata = root / f"{spec.id}.metadata.toml"
         metadata.write_text(tomli_w.dumps(data), encoding="utf-8")
-    return write_dataset(
+    index = write_dataset(
         root,
         spec.id,
         spec.records,
@@ -249,6 +251,11 @@ def build(spec: DatasetSpec, root: Path) -> Path:
         description=spec.description,
         metadata=metadata,
     )
+    if spec.without_ids:
+        from tests.variant_id_world import make_old
+
+        make_old(index)
+    return index
 
 
 @dataclass

@@ -53,12 +53,15 @@ def specs() -> list[DatasetSpec]:
         _record(POPV[1], "C", "T", ".", (1200, 50, 0), NFE=(600, 3, 0), M=(600, 9, 0)),
         _record(POPV2[1], "G", "A", ".", (1200, 3, 0), NFE=(600, 1, 0), M=(600, 2, 0)),
     ]
+    # LU's older index (no rsID table): it still gives its counts of what others resolve.
+    lu_old = [_record(POPV2[1], "G", "A", "rs777", (800, 40, 2), NFE=(800, 40, 2))]
     gnomad = {"style": "gnomad"}
     return [
         DatasetSpec("no-a", "NO", "no-oslo-1", no_a, list(LABELS), **gnomad),
         DatasetSpec("no-b", "NO", "no-oslo-1", no_b, ["NFE", "M"], **gnomad),
         DatasetSpec("fi-a", "FI", "fi-hki-1", fi_a, ["NFE", "M", "F"], **gnomad),
         DatasetSpec("lu-a", "LU", "lu-lux-1", lu_a, ["NFE", "M"], min_ac=5, **gnomad),
+        DatasetSpec("lu-old", "LU", "lu-lux-1", lu_old, ["NFE"], without_ids=True, **gnomad),
     ]
 
 
@@ -180,6 +183,10 @@ def test_an_rsid_shows_each_variant_labelled(page, mesh: RunningMesh):
             f"rs777 → {label(variant)}"
         )
         check_variant(section, mesh, variant)
+    # LU's older index is named in its node's outcome: rebuild it, not "not found".
+    note = page.locator('tr[data-node="lu-lux-1"] .dataset-outcome[data-dataset="lu-old"]')
+    expect(note).to_contain_text("FAILED_PRECONDITION")
+    expect(note).to_contain_text("rebuild")
     screenshot(page, "rsid")
 
     page.get_by_label("Variant or region").fill("rs56")

@@ -23,6 +23,24 @@ export function outcomesSummary(outcomes) {
   return `${answered} of ${outcomes.length} node${outcomes.length === 1 ? "" : "s"} answered`;
 }
 
+/** The node's datasets that gave no rows, and why (withheld, budget spent, to rebuild). */
+function datasetNotes(outcome) {
+  const notes = outcome.datasets ?? [];
+  if (!notes.length) return null;
+  return h(
+    "ul",
+    { class: "dataset-outcomes" },
+    notes.map((d) =>
+      h(
+        "li",
+        { class: "dataset-outcome", "data-dataset": d.dataset_id },
+        h("code", {}, d.dataset_id),
+        `: ${d.status.code_name}: ${d.status.message}`,
+      ),
+    ),
+  );
+}
+
 export function outcomesTable(outcomes, caption = "Node outcomes") {
   const rows = outcomes.map((o) => {
     const { kind, words } = outcomeKind(o);
@@ -35,7 +53,7 @@ export function outcomesTable(outcomes, caption = "Node outcomes") {
       { "data-node": o.node_id, "data-status": kind },
       h("th", { scope: "row" }, h("code", {}, o.node_id)),
       h("td", {}, countryCode(o.country)),
-      h("td", {}, h("span", { class: `status ${kind}` }, words), message),
+      h("td", {}, h("span", { class: `status ${kind}` }, words), message, datasetNotes(o)),
       h("td", { class: "num" }, `${o.latency_ms.toFixed(1)} ms`),
       h("td", { class: "num" }, formatInteger(o.frequency_count)),
     );
