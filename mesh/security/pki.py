@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mesh.config.tiers import PRODUCTION, validate_tier
 from mesh.errors import ConfigError
+from mesh.security.files import write_atomically
 from mesh.security.identity import SpiffeId, validate_trust_domain
 
 PKI_FILE = "pki.toml"
@@ -126,19 +126,7 @@ def _write_atomic(path: Path, data: bytes, mode: int, *, force: bool) -> None:
     """Write ``data`` to ``path`` with ``mode`` from creation, replacing it only if ``force``."""
     if path.exists() and not force:
         raise ConfigError(f"pki: {path} already exists (pass --force to replace it)")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # O_EXCL: never follow or reuse a file someone else created; the mode applies at
-    # creation, so the key is never readable by others, not even briefly.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomically(path, data, mode)
 
 
 def _is_ca(path: Path) -> bool:

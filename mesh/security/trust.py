@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import threading
 import time
@@ -53,6 +52,7 @@ from cryptography.x509.oid import NameOID
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError, InvalidArgumentError, MeshError
 from mesh.security import identity, tiers
+from mesh.security.files import write_atomically
 from mesh.security.identity import SpiffeId, spiffe_ids_of_certificate
 
 log = logging.getLogger(__name__)
@@ -148,18 +148,7 @@ def append_to_deny_list(path: Path, kind: str, value: str, note: str = "") -> bo
     elif not existing.endswith("\n"):
         existing += "\n"
     comment = f"  # {note}" if note else ""
-    data = f"{existing}{kind} {value}{comment}\n".encode()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomically(path, f"{existing}{kind} {value}{comment}\n".encode(), 0o644)
     return True
 
 
