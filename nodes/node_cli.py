@@ -10,8 +10,6 @@ from typing import Any
 from mesh.cli.server_commands import add_check_config_command, add_insecure_flag
 from mesh.config import DatasetConfig, NodeConfig, load_node_config
 from mesh.errors import ConfigError
-from mesh.plumbing.grpc_core_log import ensure_handshake_trace, route_grpc_core_logs
-from nodes.index.index_dir import read_metadata
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +49,8 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _quick_config(args: argparse.Namespace) -> NodeConfig:
+    from nodes.index.index_dir import read_metadata
+
     missing = [
         flag
         for flag, value in (("--node-id", args.node_id), ("--country", args.country))
@@ -74,6 +74,7 @@ def _quick_config(args: argparse.Namespace) -> NodeConfig:
 def _serve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from mesh.plumbing.grpc_core_log import ensure_handshake_trace, route_grpc_core_logs
     from nodes.serve.server import serve_forever
 
     if args.config is not None:

@@ -5,28 +5,24 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pysam
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mesh.annotate import (
-    DEFAULT_FIELDS,
-    POOLED,
-    AnnotateOptions,
-    Annotator,
-    Summary,
-    catalog_groups,
-    parse_fields,
-)
 from mesh.cli.client_options import add_connection_arguments, client_channel, client_tls
 from mesh.errors import ConfigError, InvalidArgumentError
 from mesh.model.genome import Assembly
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mesh.annotate import AnnotateOptions, Summary
+
 
 def add_annotate_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Register ``annotate``."""
+    from mesh.annotate import DEFAULT_FIELDS, POOLED
+
     cmd = subparsers.add_parser(
         "annotate",
         help="annotate a VCF with allele frequencies from every country of the mesh",
@@ -54,6 +50,8 @@ def add_annotate_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _options(args: argparse.Namespace) -> AnnotateOptions:
+    from mesh.annotate import AnnotateOptions, parse_fields
+
     if args.batch_size < 1 or args.in_flight < 1:
         raise InvalidArgumentError("--batch-size", "--batch-size and --in-flight must be >= 1")
     populations = tuple(p.strip() for p in args.populations.split(",") if p.strip())
@@ -73,6 +71,11 @@ def _options(args: argparse.Namespace) -> AnnotateOptions:
 
 def run_annotate(args: argparse.Namespace) -> int:
     """Annotate; print the summary on stderr. Exit 1 if a whole call failed."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mesh.annotate import Annotator, catalog_groups
+
     options = _options(args)
     if options.out is None and not options.tsv and sys.stdout.isatty():
         raise ConfigError("annotate: give -o OUT.vcf.gz (a VCF is not written to a terminal)")

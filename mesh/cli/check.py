@@ -11,18 +11,14 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from mesh.check._report import print_report
-from mesh.check._runner import CheckSettings, run_mesh_check
-from mesh.cli.health import local_target
 from mesh.config import PeerConfig, load_gateway_config, load_node_config
 from mesh.config.table import read_toml
 from mesh.errors import ConfigError
-from mesh.security.tiers import check_own_tier
-from mesh.server.serving import check_transport
+
+if TYPE_CHECKING:
+    from mesh.check._runner import CheckSettings
 
 EXIT_FAILED = 1
 
@@ -72,6 +68,11 @@ def _load(path: Path) -> tuple[str, str, Any, tuple[PeerConfig, ...], float, str
 
 def settings_from_config(args: argparse.Namespace) -> tuple[tuple[PeerConfig, ...], CheckSettings]:
     """The peers and check settings of ``--config`` and the command line."""
+    from mesh.check._runner import CheckSettings
+    from mesh.cli.health import local_target
+    from mesh.security.tiers import check_own_tier
+    from mesh.server.serving import check_transport
+
     who, listen, tls, peers, latency_ms, tier = _load(args.config)
     if args.insecure:
         tls = None
@@ -93,6 +94,11 @@ def settings_from_config(args: argparse.Namespace) -> tuple[tuple[PeerConfig, ..
 
 def run_check(args: argparse.Namespace) -> int:
     """Run every check once; print the table (or JSON) and the summary."""
+    from rich.console import Console
+
+    from mesh.check._report import print_report
+    from mesh.check._runner import run_mesh_check
+
     peers, settings = settings_from_config(args)
     report = asyncio.run(run_mesh_check(peers, settings))
     if args.json:

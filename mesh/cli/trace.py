@@ -14,16 +14,15 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
 from mesh.config import GatewayConfig, TlsConfig, load_gateway_config
 from mesh.errors import ConfigError, NotFoundError
-from mesh.plumbing.channels import open_channel
-from mesh.tracing import assemble, read_jsonl, render_tree, trace_to_json
-from mesh.tracing._spans import parse_trace_id
-from mesh.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+if TYPE_CHECKING:
+    from mesh.v1 import trace_service_pb2
 
 
 @dataclass(frozen=True)
@@ -92,6 +91,9 @@ def endpoints_of(config: GatewayConfig, target: str | None = None) -> list[Endpo
 def _ask(
     endpoint: Endpoint, trace_id: str, tls: TlsConfig, timeout: float
 ) -> tuple[Endpoint, list[trace_service_pb2.Span], str]:
+    from mesh.plumbing.channels import open_channel
+    from mesh.v1 import trace_service_pb2, trace_service_pb2_grpc
+
     channel = open_channel(endpoint.address, tls)
     try:
         stub = trace_service_pb2_grpc.TraceServiceStub(channel)
@@ -123,6 +125,9 @@ def fetch_spans(
 
 def run_trace_show(args: argparse.Namespace) -> int:
     """Collect, assemble and print one trace."""
+    from mesh.tracing import assemble, read_jsonl, render_tree, trace_to_json
+    from mesh.tracing._spans import parse_trace_id
+
     trace_id = f"{parse_trace_id(args.trace_id, 'TRACE_ID'):032x}"
     if args.jsonl:
         spans = read_jsonl(args.jsonl)
