@@ -180,7 +180,7 @@ def detect(
         reasons.append(
             f"count sets {', '.join(sets)} in the header: {chosen} read (choose with --subset)"
         )
-    groups = _groups(convention, header)
+    groups = _groups(convention)
     read = {k for g in groups for k in g.fields.values()}
     if convention is not None:
         _check_declarations(header, groups)
@@ -233,7 +233,7 @@ def _split(header: Any, info_keys: list[str], records: Iterable[Any]) -> tuple[s
     return SPLIT_HERE, ""
 
 
-def _groups(convention: InfoConvention | None, header: Any) -> tuple[GroupReport, ...]:
+def _groups(convention: InfoConvention | None) -> tuple[GroupReport, ...]:
     if convention is None:
         return (GroupReport("", {"ac": "GT", "an": "GT", "hom": "GT", "het": "GT", "hemi": "GT"}),)
     reports = []

@@ -345,8 +345,8 @@ class InfoCounter:
         needed = {k for keys in self._keys for k in keys if k} | {k for k in self._af_only if k}
         an_keys = {f.an for f in self._fields}
         #: Every per-allele key Number=A and AN keys Number=1: the fast path may take them.
-        self.plain = self._plain = all(
-            self._numbers.get(k, "1" if k in an_keys else "A") == ("1" if k in an_keys else "A")
+        self.plain = self._plain = all(  # Number=. read as A when its length fits
+            self._numbers.get(k, "1") == "1" if k in an_keys else self._numbers.get(k, "A") in "A."
             for k in needed
         )
         #: Decode every INFO field at once when most of them are needed: one
