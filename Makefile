@@ -69,7 +69,7 @@ deploy-deps:
 	    echo "deploy-deps: no promtool (as root: apt-get install -y prometheus); alert tests will skip, or fail under CI=true"; \
 	fi
 
-# Debian's vt and bcftools for the tests of split files (tests/nodes/test_builder_vt.py,
+# Debian's vt and bcftools for the tests of split files (tests/nodes/build/test_builder_vt.py,
 # test_builder_split_numbers.py, test_builder_real_files.py).
 vcf-tools:
 	@if ! (command -v vt && command -v bcftools) >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -9,7 +9,7 @@ were asked and which failed (``outcomes``, ``failedNodes``), which datasets gave
 rows and why (``withheldDatasets``), and how exact the counts are. Every route is
 also served under ``/api/v2.0.0`` (the GDI portal appends ``/v2.0.0/g_variants`` to
 its base URL). Responses validate against the official Beacon v2 schemas and the GDI
-portal's contract (see ``tests/http``).
+portal's contract (see ``tests/gateway/http``).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Transport rules
     accepts TLS 1.2 as the floor; TLS 1.0/1.1 and SSLv3 are refused at the handshake.
     grpcio's Python API cannot set the version range (no ``min_tls_version`` on
     ``ssl_server_credentials``), so this rests on gRPC core's default range
-    (TLS 1.2..1.3), which ``tests/tls/test_versions.py`` pins down.
+    (TLS 1.2..1.3), which ``tests/mesh/security/test_versions.py`` pins down.
 
 Rotation
     :func:`server_credentials` returns ``grpc.dynamic_ssl_server_credentials``: on every

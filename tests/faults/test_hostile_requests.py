@@ -24,7 +24,7 @@ from mesh.config import GatewayConfig
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from tests.faults.figures import Figures
 from tests.faults.world import World, make_world, to_variant
-from tests.http.conftest import asgi_client
+from tests.gateway.http.conftest import asgi_client
 from tests.mesh_harness import NodeSpec, fast_settings, peer_of, running_mesh
 from tests.misbehaving_peers import DelayProxy
 

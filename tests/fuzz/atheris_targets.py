@@ -40,8 +40,8 @@ with atheris.instrument_imports(include=["mesh", "nodes", "gateway"]):
     from mesh.v1 import allele_service_pb2, catalog_service_pb2
     from nodes.serve.lookup import LocalLookup, NodeIdentity
     from nodes.serve.store import IndexStore
-    from tests.http.fakes import FakeBackend
-    from tests.http.harness import build_datasets
+    from tests.gateway.http.fakes import FakeBackend
+    from tests.gateway.http.harness import build_datasets
 
 TMP = Path(tempfile.mkdtemp(prefix="allelemesh-fuzz-"))
 

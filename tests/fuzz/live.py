@@ -1,7 +1,7 @@
 """A real node and the real HTTP API on loopback, in a background event loop.
 
 Synchronous tests (hypothesis, schemathesis) call them over real sockets: gRPC at
-``grpc_address``, HTTP at ``http_url``. Built on :mod:`tests.http.harness` (its
+``grpc_address``, HTTP at ``http_url``. Built on :mod:`tests.gateway.http.harness` (its
 datasets and expected counts) and :mod:`tests.background_loop`.
 """
 
@@ -16,8 +16,8 @@ from gateway.http.app import start_http
 from gateway.http.backend import GrpcBackend
 from nodes.serve.server import start_node
 from tests.background_loop import background_loop, node_config
-from tests.http.conftest import ListenConfig
-from tests.http.harness import COUNTRY, NODE_ID, build_datasets
+from tests.gateway.http.conftest import ListenConfig
+from tests.gateway.http.harness import COUNTRY, NODE_ID, build_datasets
 
 
 @dataclass

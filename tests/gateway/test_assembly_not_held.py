@@ -19,7 +19,7 @@ from gateway.server import start_gateway
 from mesh.config import GatewayConfig
 from mesh.plumbing.rpc import STATUS_DETAILS_KEY
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
-from tests.http import beacon_schemas as bs
+from tests.gateway.http import beacon_schemas as bs
 from tests.mesh_harness import REPO, NodeSpec, fast_settings, peer_of, running_nodes, write_dataset
 from tests.vcf_factory import GroupCounts, SiteRecord
 

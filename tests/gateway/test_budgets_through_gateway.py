@@ -140,7 +140,7 @@ async def test_the_json_api_shows_dataset_outcomes(world):
 
     from gateway.http.app import start_http
     from gateway.http.backend import GrpcBackend
-    from tests.http.conftest import ListenConfig
+    from tests.gateway.http.conftest import ListenConfig
 
     backend = GrpcBackend(
         f"127.0.0.1:{world.gateway.port}", world.certs.tls("DE", "operator", "alice")

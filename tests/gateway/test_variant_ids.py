@@ -17,7 +17,7 @@ from gateway.http.app import create_app
 from gateway.http.backend import GrpcBackend
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from tests.count_helpers import FIELDS, as_tuple, pool_tuples
-from tests.http import beacon_schemas as bs
+from tests.gateway.http import beacon_schemas as bs
 from tests.mesh_harness import free_port, peer_of, running_mesh, running_nodes
 from tests.variant_id_world import build_world, expected_rows, expected_variants
 
