@@ -24,7 +24,7 @@ from gateway.genes import GeneSearch, gene_to_proto
 from gateway.http import beacon_info
 from gateway.http.backend import LookupBackend
 from gateway.http.beacon_query import VARIANT_TYPES, BeaconQuery, build_query
-from gateway.http.beacon_records import precision_of, record
+from gateway.http.beacon_records import dbsnp_reference, precision_of, record
 from gateway.http.beacon_search import SearchResult, catalog_datasets, run_query
 from gateway.http.convert import JsonObject, assembly_name, outcome_json, status_json
 from gateway.http.gene_api import gene_json
@@ -354,14 +354,16 @@ def _result_sets(
             key = (frequency.node_id, frequency.dataset_id)
             entry = result_set(frequency.node_id, frequency.country, frequency.dataset_id)
             source = _source(known.get(key), frequency.dataset_id, base)
-            entry["results"].append(
-                record(
-                    frequency,
-                    query.assembly,
-                    source=source["source"],
-                    source_reference=source["source_reference"],
-                )
+            found = record(
+                frequency,
+                query.assembly,
+                source=source["source"],
+                source_reference=source["source_reference"],
             )
+            if query.variant_id is not None:  # the id it was asked by names this variant
+                ids = found.setdefault("identifiers", {})
+                ids["variantAlternativeIds"] = [dbsnp_reference(query.variant_id)]
+            entry["results"].append(found)
             if precision_of(frequency.counts) != "exact" or any(
                 precision_of(p.counts) != "exact" for p in frequency.populations
             ):

@@ -81,6 +81,15 @@ def identifiers(variant: allele_pb2.Variant, assembly: Assembly) -> JsonObject:
     return {"genomicHGVSId": f"{accession}:g.{variant.position}{ref}>{alt}"}
 
 
+def dbsnp_reference(rsid: str) -> JsonObject:
+    """An ``externalReference`` to a dbSNP id (``identifiers.variantAlternativeIds``)."""
+    return {
+        "id": f"dbSNP:{rsid}",
+        "reference": f"https://www.ncbi.nlm.nih.gov/snp/{rsid}",
+        "notes": "dbSNP id",
+    }
+
+
 #: The label of the dataset-wide row (GDI nodes answer their totals under it).
 TOTAL_LABEL = "Total"
 #: Beacon key of each ``AlleleCounts`` count field, in the order rows show them.

@@ -186,6 +186,10 @@ async def test_rsids_in_the_beacon(tmp_path: Path) -> None:
     }
     assert got == wanted
     assert len({v for _d, v in wanted}) == 2  # two variants, each record names its own
+    for result_set in document["response"]["resultSets"]:
+        for found in result_set["results"]:  # each names the id it was found by, as a CURIE
+            (alternative,) = found["identifiers"]["variantAlternativeIds"]
+            assert alternative["id"] == "dbSNP:rs400"
     assert document["responseSummary"]["numTotalResults"] == len(wanted)
     assert counted.status_code == 200
     assert counted.json()["responseSummary"] == {"exists": False, "numTotalResults": 0}
