@@ -29,6 +29,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pysam
 
@@ -36,6 +37,8 @@ from mesh.model.genome import Assembly, contig_length
 
 #: gnomAD v4 genetic-ancestry groups written per record (a subset keeps files small).
 POPULATIONS: tuple[str, ...] = ("afr", "amr", "asj", "eas", "fin", "mid", "nfe", "sas")
+#: Countries of the GDI-format file (each with ``_F``/``_M``, and ``F``/``M`` overall).
+GDI_COUNTRIES: tuple[str, ...] = ("FI", "SE")
 #: Contigs in file order (GRCh38, gnomAD spelling).
 CONTIGS: tuple[str, ...] = (*(str(i) for i in range(1, 23)), "X", "Y", "MT")
 _BASES = "ACGT"
@@ -51,6 +54,8 @@ _SAMPLES = {
     "mid": 150,
     "nfe": 34_000,
     "sas": 2_400,
+    "FI": 9_000,
+    "SE": 14_000,
 }
 _GENERATOR_VERSION = 3
 
@@ -67,10 +72,16 @@ class DataSpec:
     #: Distinct INFO count profiles for single-ALT records (a quarter of it for 2 and 3).
     profiles: int = 4096
     version: int = _GENERATOR_VERSION
+    #: ``gnomad`` (``AC_afr_XX`` ...) or ``gdi`` (a GDI country file: ``AC_FI_M``,
+    #: ``AC_FI_M_Het``/``_Hom``/``_Hemi``, ``AF_FI_M``; ``populations`` are countries).
+    convention: str = "gnomad"
 
     def digest(self) -> str:
         """A short hash naming the generated files."""
-        text = json.dumps(asdict(self), sort_keys=True)
+        fields = asdict(self)
+        if self.convention == "gnomad":
+            del fields["convention"]  # the names of files generated before it existed
+        text = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -126,12 +137,15 @@ def _allele_count(rng: random.Random, an: int) -> int:
     return min(ac, an)
 
 
-def _profile(rng: random.Random, populations: Sequence[str], n_alt: int) -> str:
+def _profile(
+    rng: random.Random, populations: Sequence[str], n_alt: int, convention: str = "gnomad"
+) -> str:
     """One INFO string: consistent counts for ``n_alt`` alleles in every group."""
     # groups[(pop, sex)] = (an, [ac per allele], [hom per allele])
     cells: dict[tuple[str, str], tuple[int, list[int], list[int]]] = {}
+    sexes = ("F", "M") if convention == "gdi" else ("XX", "XY")
     for pop in populations:
-        for sex in ("XX", "XY"):
+        for sex in sexes:
             an = int(2 * _SAMPLES.get(pop, 1000) * (0.5 + 0.5 * rng.random()) / 2)
             an = max(2, an)
             room = an
@@ -158,6 +172,8 @@ def _profile(rng: random.Random, populations: Sequence[str], n_alt: int) -> str:
 
     every = list(cells)
     total = summed(every)
+    if convention == "gdi":
+        return _gdi_fields(cells, summed, populations)
     af = ",".join(f"{ac / total[0]:.5g}" for ac in total[1])
     parts = [fields("", total), f"AF={af}"]
     for sex in ("XX", "XY"):
@@ -169,7 +185,45 @@ def _profile(rng: random.Random, populations: Sequence[str], n_alt: int) -> str:
     return ";".join(parts)
 
 
-def header_lines(populations: Sequence[str]) -> list[str]:
+Cells = dict[tuple[str, str], tuple[int, list[int], list[int]]]
+
+
+def _gdi_fields(cells: Cells, summed: Any, countries: Sequence[str]) -> str:
+    """A GDI country file's INFO: AC, AN, AF, AC_Het/_Hom/_Hemi per label (hemi 0)."""
+
+    def fields(label: str, group: tuple[int, list[int], list[int]]) -> str:
+        an, acs, homs = group
+        s = f"_{label}" if label else ""
+        af = ",".join(f"{ac / an:.5g}" for ac in acs)
+        het = ",".join(str(ac - 2 * hom) for ac, hom in zip(acs, homs, strict=True))
+        hom = ",".join(map(str, homs))
+        zeros = ",".join("0" for _ in acs)
+        ac_text = ",".join(map(str, acs))
+        return (
+            f"AC{s}={ac_text};AN{s}={an};AF{s}={af};"
+            f"AC{s}_Het={het};AC{s}_Hom={hom};AC{s}_Hemi={zeros}"
+        )
+
+    every = list(cells)
+    parts = [fields("", summed(every))]
+    for sex in ("F", "M"):
+        parts.append(fields(sex, summed([k for k in every if k[1] == sex])))
+    for country in countries:
+        parts.append(fields(country, summed([(country, "F"), (country, "M")])))
+        for sex in ("F", "M"):
+            parts.append(fields(f"{country}_{sex}", cells[(country, sex)]))
+    return ";".join(parts)
+
+
+def gdi_labels(countries: Sequence[str]) -> list[str]:
+    """The GDI labels of the generated file (the total is ``""``)."""
+    labels = ["", "F", "M"]
+    for country in countries:
+        labels += [country, f"{country}_F", f"{country}_M"]
+    return labels
+
+
+def header_lines(populations: Sequence[str], convention: str = "gnomad") -> list[str]:
     """The VCF header (contigs with GRCh38 lengths, one INFO line per count key)."""
     lines = [
         "##fileformat=VCFv4.2",
@@ -183,6 +237,17 @@ def header_lines(populations: Sequence[str]) -> list[str]:
         name = "chrM" if contig == "MT" else f"chr{contig}"
         length = contig_length(contig, Assembly.GRCH38)
         lines.append(f"##contig=<ID={name},length={length}>")
+    if convention == "gdi":
+        lines[1] = "##source=allelemesh-bench (synthetic, GDI country file layout)"
+        for label in gdi_labels(populations):
+            s = f"_{label}" if label else ""
+            for key, number, kind in (("AC", "A", "Integer"), ("AN", "1", "Integer"),
+                                      ("AF", "A", "Float")):  # fmt: skip
+                lines.append(f'##INFO=<ID={key}{s},Number={number},Type={kind},Description="x">')
+            for what in ("Het", "Hom", "Hemi"):
+                lines.append(f'##INFO=<ID=AC{s}_{what},Number=A,Type=Integer,Description="x">')
+        lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
+        return lines
     suffixes = ["", "_XX", "_XY"]
     for pop in populations:
         suffixes += [f"_{pop}", f"_{pop}_XX", f"_{pop}_XY"]
@@ -255,7 +320,7 @@ def _records(spec: DataSpec) -> Iterator[tuple[str, int, str, list[str], str]]:
     pool_rng = random.Random(spec.seed + 1)
     pools = {
         n: [
-            _profile(pool_rng, spec.populations, n)
+            _profile(pool_rng, spec.populations, n, spec.convention)
             for _ in range(spec.profiles if n == 1 else max(1, spec.profiles // 4))
         ]
         for n in (1, 2, 3)
@@ -334,7 +399,7 @@ def _write(spec: DataSpec, directory: Path) -> dict[str, int]:
     sample: list[str] = []
     records = alleles = 0
     contigs: set[str] = set()
-    chunk: list[str] = ["\n".join(header_lines(spec.populations)) + "\n"]
+    chunk: list[str] = ["\n".join(header_lines(spec.populations, spec.convention)) + "\n"]
     size = 0
     handle = BgzfWriter(vcf_path)
     try:

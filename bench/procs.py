@@ -281,12 +281,14 @@ class ProcessSet:
         timeout_ms: int = 1000,
         tracing: bool | None = None,
         log_level: str = "WARNING",
+        http_listen: str = "",
     ) -> Server:
         """Start ``allelemesh gateway serve`` over ``peers`` (not waiting for readiness)."""
         address = f"127.0.0.1:{free_port()}"
         tls = self.pki.leaf("EU", "gateway", name) if self.pki else None
+        http = f'http_listen = "{http_listen}"\n' if http_listen else ""
         lines = [
-            f'[gateway]\nid = "{name}"\nlisten = "{address}"\ntimeout_ms = {timeout_ms}\n',
+            f'[gateway]\nid = "{name}"\nlisten = "{address}"\ntimeout_ms = {timeout_ms}\n{http}',
             tls.toml() if tls else "",
             _tracing_table(tracing),
         ]

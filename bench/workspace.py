@@ -115,6 +115,10 @@ class Workspace:
         data = self.dataset()
         return self._index(data, "bench-sites", self.work / "index" / data.vcf.parent.name)
 
+    def index_of(self, data: Dataset, dataset_id: str) -> Path:
+        """An LMDB index of another generated file (built once, cached)."""
+        return self._index(data, dataset_id, self.work / "index" / data.vcf.parent.name)
+
     def node_index(self, dataset_id: str) -> Path:
         """An index of :meth:`node_dataset` under ``dataset_id``.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import ModuleType
 
-from bench.figures import annotate, build, gateway, http, node, scale, store, tracing
+from bench.figures import annotate, build, gateway, http, node, scale, size, store, tracing
 from bench.report import Figure
 from bench.workspace import Workspace
 
@@ -18,6 +18,7 @@ Runner = Callable[[Workspace, dict[str, Figure]], Figure]
 #: Figure key -> module, in report order.
 FIGURES: dict[str, ModuleType] = {
     "store": store,
+    "size": size,
     "node": node,
     "gateway": gateway,
     "build": build,
