@@ -7,6 +7,13 @@
 * Lookup QPS of a 16-core node (``--workers 16``, clients elsewhere): 16 / the node's
   measured server CPU seconds per LookupVariant with 64 in flight; batch variants/s
   likewise from CPU per batched variant. Assumes the index fits the page cache.
+* A 1+MG national node of 1,000,000 genomes (#21), its callset aggregated by ``allelemesh
+  hail export`` into per-chromosome sites VCFs on its own cluster: an assumed 1.5 billion
+  alleles (gnomAD v4 has 760 M at 76k genomes; new genomes add mostly singletons). Build
+  time from the per-chromosome ``--jobs 2`` run's cost per allele: at 24 jobs, one per
+  chromosome file, the largest (chr1, ~8 % of alleles) bounds it. Index size: bytes per
+  variant measured, each stored AN widened to 4 bytes (AN reaches 2 M), other counts as
+  measured (a lower bound for common variants).
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from bench.workspace import Workspace
 TITLE = "Scale on paper: gnomAD v4 genomes"
 GNOMAD_V4_ALLELES = 760_000_000
 CORES = 16
+NATIONAL_ALLELES = 1_500_000_000
+CHR1_SHARE = 0.08
 
 
 def run(ws: Workspace, done: dict[str, Figure]) -> Figure:
@@ -47,6 +56,32 @@ def run(ws: Workspace, done: dict[str, Figure]) -> Figure:
             Row("index size", per_variant_bytes * n / 1e9, "GB",
                 note=f"{per_variant_bytes:.0f} bytes per variant measured"),
         ]  # fmt: skip
+    size = done.get("size")
+    if build is None or "seconds_split_jobs2" not in build.extra:
+        rows.append(Row.not_measured("1M genomes: build", "no per-chromosome build this run"))
+    else:
+        extra = build.extra
+        per_allele = extra["seconds_split_jobs2"] / extra["alleles"] * 2  # CPU s per allele
+        n = NATIONAL_ALLELES
+        rows += [
+            Row("1M genomes: build, one job", per_allele * n / 3600, "h",
+                note=f"{per_allele * 1e6:.2f} µs CPU per allele (per-chromosome --jobs 2 "
+                     f"run x 2 cores), {n / 1e9:.1f} billion alleles assumed"),
+            Row("1M genomes: build, 24 jobs (one per chromosome)",
+                per_allele * n * CHR1_SHARE / 3600, "h",
+                note="bounded by chr1's ~8 % of the alleles; 24+ cores"),
+        ]  # fmt: skip
+    if size is None or "gnomAD-like_value_bytes" not in size.extra:
+        rows.append(Row.not_measured("1M genomes: index size", "no size figure this run"))
+    else:
+        extra = size.extra
+        per_variant = extra["gnomAD-like_index_bytes"] / extra["gnomAD-like_variants"]
+        grown = per_variant + extra["gnomAD-like_an_growth"]
+        rows.append(
+            Row("1M genomes: index size (27 groups)", grown * NATIONAL_ALLELES / 1e9, "GB",
+                note=f"{per_variant:.0f} bytes per variant measured + "
+                     f"{extra['gnomAD-like_an_growth']:.0f} for 4-byte ANs")
+        )  # fmt: skip
     if node is None or "server_cpu_s_per_lookup" not in node.extra:
         why = "the node figure was not measured in this run"
         rows += [Row.not_measured(f"lookup QPS, {CORES} cores", why)]

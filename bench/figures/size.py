@@ -62,7 +62,7 @@ def _breakdown(path: Path) -> dict[str, float]:
     index = DatasetIndex(path)
     try:
         codes = 2 * len(index.codec.groups)
-        compact = protobuf = keys = tail = n = 0
+        compact = protobuf = keys = tail = n = an_growth = 0
         with index.env.begin() as txn:
             for key, value in txn.cursor():
                 stored, _ = index.codec.frequency(value)
@@ -70,6 +70,7 @@ def _breakdown(path: Path) -> dict[str, float]:
                 protobuf += len(stored) + 20  # schema 2: header + the served bytes
                 keys += len(key)
                 tail += len(value) - codes - _counts_bytes(value, codes)  # variant, filters
+                an_growth += _an_growth(value, codes)
                 n += 1
                 if n == SAMPLE_VALUES:
                     break
@@ -85,18 +86,31 @@ def _breakdown(path: Path) -> dict[str, float]:
         "tail": tail / n,
         "counts": compact / n - codes - tail / n,
         "depth": stat["depth"],
+        "an_growth": an_growth / n,
     }
 
 
+_WIDTHS = (0, 1, 2, 4)
+
+
 def _counts_bytes(value: bytes, codes: int) -> int:
-    widths = (0, 1, 2, 4)
     size = 0
     for g in range(0, codes, 2):
         code = value[g] | value[g + 1] << 8
         if code & 1 << 11:
-            size += sum(widths[code >> (2 * k) & 3] for k in range(5))
+            size += sum(_WIDTHS[code >> (2 * k) & 3] for k in range(5))
             size += 8 if code & 1 << 10 else 0
     return size
+
+
+def _an_growth(value: bytes, codes: int) -> int:
+    """Bytes the value's AN counts would grow by at 4 bytes each (AN over 65,535)."""
+    grow = 0
+    for g in range(0, codes, 2):
+        width = (value[g] >> 2) & 3
+        if width:
+            grow += 4 - _WIDTHS[width]
+    return grow
 
 
 def _rows(
@@ -132,6 +146,7 @@ def _rows(
         f"{name}_level6_bytes": level6,
         f"{name}_variants": variants,
         f"{name}_value_bytes": parts["compact"],
+        f"{name}_an_growth": parts["an_growth"],
     }
     return rows, extra
 
