@@ -59,6 +59,23 @@ __all__ = ["LocalLookup", "LookupResult", "NodeIdentity", "ServedDataset", "outc
 _varint = wire.varint
 
 
+def _indel_is_normal(ref: str, alt: str) -> bool:
+    """Whether an indel (or MNV) is keyed as sent: valid bases, short, nothing to trim.
+
+    Left-alignment is the caller's condition (no reference FASTA for the assembly).
+    """
+    return (
+        len(ref) > 0
+        and len(alt) > 0
+        and len(ref) + len(alt) < MAX_INLINE_ALLELES
+        and ref != alt
+        and not ref.strip("ACGTN")
+        and not alt.strip("ACGTN")
+        # trimming would change it: a common first or last base
+        and (len(ref) == 1 or len(alt) == 1 or (ref[0] != alt[0] and ref[-1] != alt[-1]))
+    )
+
+
 class LocalLookup:
     """Lookup, batch, region and catalogue answers over one node's :class:`IndexStore`."""
 
@@ -300,22 +317,8 @@ class LocalLookup:
                 ref_len, alt_len = len(ref), len(alt)
                 if ref_len == 1 and alt_len == 1:
                     simple = ref != alt and ref in bases and alt in bases
-                else:
-                    simple = (
-                        ref_len > 0
-                        and alt_len > 0
-                        and not snvs_only
-                        and ref_len + alt_len < MAX_INLINE_ALLELES
-                        and ref != alt
-                        and not ref.strip("ACGTN")
-                        and not alt.strip("ACGTN")
-                        # trimming would change it: a common first or last base
-                        and (
-                            ref_len == 1
-                            or alt_len == 1
-                            or (ref[0] != alt[0] and ref[-1] != alt[-1])
-                        )
-                    )
+                else:  # a call only for indels: SNVs, most of a batch, stay inline
+                    simple = not snvs_only and _indel_is_normal(ref, alt)
                 if simple and position + ref_len - 1 <= entry.length:
                     add_key(pack_prefix(entry.code, position) + f"{ref}>{alt}".encode("ascii"))
                     encoded = variant.SerializeToString()
@@ -323,21 +326,27 @@ class LocalLookup:
                         encoded = entry.rename(encoded, variant)
                     add_echo(encoded)
                     continue
-            try:
-                key = self.variant_key(variant, assembly)
-            except InvalidArgumentError as error:
-                raise error.with_field_prefix(f"variants[{row}]") from None
-            add_key(encode_key(key))
-            if (
-                key.position == position
-                and key.chromosome == chromosome
-                and key.ref == ref
-                and key.alt == alt
-            ):
-                add_echo(variant.SerializeToString())  # already canonical: echo it back
-            else:
-                add_echo(variant_message(key))
+            key, echo = self._normalized(variant, assembly, row)
+            add_key(key)
+            add_echo(echo)
         return keys, echoes
+
+    def _normalized(
+        self, variant: allele_pb2.Variant, assembly: Assembly, row: int
+    ) -> tuple[bytes, bytes]:
+        """The key and echo of a batch variant that needs :meth:`variant_key`'s full path."""
+        try:
+            key = self.variant_key(variant, assembly)
+        except InvalidArgumentError as error:
+            raise error.with_field_prefix(f"variants[{row}]") from None
+        canonical = (
+            key.position == variant.position
+            and key.chromosome == variant.chromosome
+            and key.ref == variant.reference_bases
+            and key.alt == variant.alternate_bases
+        )
+        # Already canonical: echo it back as sent.
+        return encode_key(key), variant.SerializeToString() if canonical else variant_message(key)
 
     def _batch_released(
         self,
