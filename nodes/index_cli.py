@@ -13,20 +13,16 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mesh.config.datasets import load_dataset_policy
 from mesh.config.tiers import validate_tier
 from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
 from mesh.fdp import SHAPES_ENV
 from mesh.model.genome import Assembly
-from nodes.build.builder import BuildOptions, build_index
-from nodes.build.metadata_check import check_index_metadata
-from nodes.build.preview import PreviewOptions, preview
-from nodes.build.promotion import current_tier, promote, tier_record
 from nodes.build.vcf_counts import SUBSETS
-from nodes.index.index_dir import check_target, prune_old_versions, read_metadata
-from nodes.serve.disclosure_tally import DisclosureTally
-from nodes.serve.policy import policy_from_config
+
+if TYPE_CHECKING:
+    from nodes.serve.disclosure_tally import DisclosureTally
 
 
 def _add_subset(parser: argparse.ArgumentParser) -> None:
@@ -153,6 +149,10 @@ def _policy_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check(args: argparse.Namespace) -> DisclosureTally | None:
     """The disclosure tally of ``--policy`` (the serving rule), or ``None``."""
+    from mesh.config.datasets import load_dataset_policy
+    from nodes.serve.disclosure_tally import DisclosureTally
+    from nodes.serve.policy import policy_from_config
+
     if args.policy is None:
         return None
     config = load_dataset_policy(args.policy, args.policy_dataset)
@@ -160,6 +160,8 @@ def _check(args: argparse.Namespace) -> DisclosureTally | None:
 
 
 def _preview(args: argparse.Namespace) -> int:
+    from nodes.build.preview import PreviewOptions, preview
+
     try:
         options = PreviewOptions(
             inputs=args.vcf,
@@ -183,6 +185,8 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
+    from nodes.index.index_dir import check_target, prune_old_versions
+
     try:
         kept, removed = prune_old_versions(args.dir, args.keep)
     except IndexBuildError as exc:
@@ -196,6 +200,8 @@ def _prune(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from nodes.build.builder import BuildOptions, build_index
+
     options = BuildOptions(
         inputs=args.vcf,
         dataset_id=args.dataset,
@@ -232,6 +238,9 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from nodes.build.promotion import current_tier, tier_record
+    from nodes.index.index_dir import read_metadata
+
     try:
         metadata = read_metadata(args.dir)
     except IndexStoreError as exc:
@@ -278,6 +287,8 @@ def _disclosure_check_text(check: dict[str, object]) -> str:
 
 
 def _metadata(args: argparse.Namespace) -> int:
+    from nodes.build.metadata_check import check_index_metadata
+
     if args.set_from is not None:
         from nodes.index.index_dir import set_publication
 
@@ -314,6 +325,8 @@ def _metadata(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
+    from nodes.build.promotion import promote
+
     try:
         record = promote(args.dir, args.to_tier)
     except IndexStoreError as exc:
