@@ -141,6 +141,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def dead_address() -> str:
+    """``127.0.0.1:PORT`` where nothing listens (a peer that is down)."""
+    return f"127.0.0.1:{free_port()}"
+
+
+@contextlib.contextmanager
+def held_port() -> Iterator[int]:
+    """A loopback port this test process listens on (busy for a server, no allelemesh lock)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
 @dataclass
 class NodeSpec:
     """A node to start: its datasets and, for node-to-node federation, its peers."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,15 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.mesh_harness import REPO, free_port
+from tests.mesh_harness import REPO, free_port, held_port
 
 
 @pytest.fixture
 def busy_port() -> Iterator[int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
+    with held_port() as port:
+        yield port
 
 
 def gateway(tmp_path: Path, listen: str, http_listen: str = "") -> subprocess.CompletedProcess[str]:

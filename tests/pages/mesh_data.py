@@ -28,7 +28,7 @@ from gateway.server import start_gateway
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig
 from nodes.serve.server import RunningNode, start_node
 from tests.background_loop import background_loop
-from tests.mesh_harness import fast_settings, free_port, write_dataset
+from tests.mesh_harness import dead_address, fast_settings, write_dataset
 from tests.vcf_factory import Counts, GroupCounts, SiteRecord, expected_site_counts
 
 SAMPLE_METADATA = Path(__file__).resolve().parents[2] / "samples" / "dataset-metadata.toml"
@@ -297,7 +297,7 @@ def running_mesh(root: Path, specs: list[DatasetSpec] | None = None) -> Iterator
                 PeerConfig(id=c.id, country=c.country, addresses=(f"127.0.0.1:{n.port}",))
                 for c, n in zip(configs, nodes, strict=True)
             ]
-            nobody = f"127.0.0.1:{free_port()}"  # nothing listens there: a node down
+            nobody = dead_address()  # a node down
             peers.append(PeerConfig(id=DEAD_NODE, country="EE", addresses=(nobody,)))
             config = GatewayConfig(
                 id="gw-pages",

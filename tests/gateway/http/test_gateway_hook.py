@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 
 from gateway.server import start_gateway
@@ -11,12 +9,7 @@ from mesh.config import GatewayConfig, PeerConfig
 from tests.background_loop import NodeHandle
 from tests.gateway.http import beacon_schemas as bs
 from tests.gateway.http.harness import COUNTRY, EXPECTED, NODE_ID, POS
-
-
-def _dead_address() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
+from tests.mesh_harness import dead_address
 
 
 async def test_gateway_serves_http_and_reports_the_dead_peer(node: NodeHandle):
@@ -27,7 +20,7 @@ async def test_gateway_serves_http_and_reports_the_dead_peer(node: NodeHandle):
         timeout_ms=2000,
         peers=(
             PeerConfig(id=NODE_ID, country=COUNTRY, addresses=(node.address,)),
-            PeerConfig(id="lu-1", country="LU", addresses=(_dead_address(),)),
+            PeerConfig(id="lu-1", country="LU", addresses=(dead_address(),)),
         ),
     )
     gateway = await start_gateway(config, insecure=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
 
@@ -12,6 +10,7 @@ from gateway.http.settings import HttpSettings
 from tests.gateway.http.conftest import asgi_client
 from tests.gateway.http.fakes import FakeBackend, failed_outcome, unavailable
 from tests.gateway.http.harness import POS
+from tests.mesh_harness import dead_address
 
 
 def assert_problem(response: httpx.Response, status: int, field: str | None = None) -> dict:
@@ -143,10 +142,7 @@ async def test_all_nodes_failed_is_503_with_outcomes():
 
 
 async def test_unreachable_node_is_503():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again before use: nothing listens there
-    backend = GrpcBackend(f"127.0.0.1:{port}")
+    backend = GrpcBackend(dead_address())  # nothing listens there
     try:
         async with asgi_client(backend, HttpSettings(timeout_s=2.0)) as http:
             body = assert_problem(await http.get(f"/v1/variants/1-{POS}-G-A"), 503)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import httpx
 
@@ -12,12 +11,7 @@ from gateway.server import start_gateway
 from mesh.config import GatewayConfig, PeerConfig
 from tests.background_loop import NodeHandle
 from tests.gateway.http.harness import COUNTRY, NODE_ID, POS
-
-
-def _dead_address() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
+from tests.mesh_harness import dead_address
 
 
 async def test_staging_gateway_says_test_and_shows_its_last_mesh_check(node: NodeHandle) -> None:
@@ -30,7 +24,7 @@ async def test_staging_gateway_says_test_and_shows_its_last_mesh_check(node: Nod
         mesh_check_interval_s=0.5,
         peers=(
             PeerConfig(id=NODE_ID, country=COUNTRY, addresses=(node.address,)),
-            PeerConfig(id="lu-1", country="LU", addresses=(_dead_address(),)),
+            PeerConfig(id="lu-1", country="LU", addresses=(dead_address(),)),
         ),
     )
     gateway = await start_gateway(config, insecure=True)

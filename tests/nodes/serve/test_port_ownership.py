@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import grpc
 import pytest
 
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
-from tests.mesh_harness import free_port, wait_for_health, write_dataset
+from tests.mesh_harness import free_port, held_port, wait_for_health, write_dataset
 from tests.vcf_factory import GroupCounts, SiteRecord
 
 pytestmark = pytest.mark.slow
@@ -131,10 +130,8 @@ def test_second_node_with_workers_is_refused_too(
 @pytest.fixture
 def busy_port() -> Iterator[int]:
     """A port this test process listens on (not an allelemesh process: no lock file)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
+    with held_port() as port:
+        yield port
 
 
 def test_grpc_port_held_by_another_program_names_it(
