@@ -319,36 +319,12 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
     hasher = _Hasher(config.inputs)
     hasher.start()
     tmp = index_dir.start_build(out)
-    duplicates = 0
-
-    def on_duplicate(key: bytes, value: bytes, origin: Origin, earlier: Origin | None) -> None:
-        nonlocal duplicates
-        if config.skip:
-            duplicates += 1
-            return
-        variant = ValueCodec(config.dataset_id, config.groups).decode_frequency(value).variant
-        name = f"{variant.chromosome}-{variant.position}-{variant.reference_bases}-"
-        name += variant.alternate_bases
-        raise IndexBuildError(
-            f"records {origin_text(earlier) if earlier else 'an earlier record'} and "
-            f"{origin_text(origin)} both normalize to {name}",
-            reason="DUPLICATE_VARIANT",
-        )
-
-    writer = index_dir.SortedWriter(tmp, batch_size=options.batch_size, on_duplicate=on_duplicate)
+    duplicates = _Duplicates(config)
+    writer = index_dir.SortedWriter(tmp, batch_size=options.batch_size, on_duplicate=duplicates)
     per_file = [Stats() for _ in readers]
     stats = Stats()
     try:
-        with Progress(options.progress, len(readers)) as progress:
-            if options.jobs > 1 and all(r.splittable() for r in readers):
-                _run_parallel(config, readers, writer, per_file, progress, options.jobs)
-            else:
-                if options.jobs > 1:
-                    log.warning(
-                        "--jobs needs bgzipped or indexed (.tbi/.csi) inputs; reading serially"
-                    )
-                for i, reader in enumerate(readers):
-                    reader.run(Task(i), writer.add, per_file[i], progress.advance)
+        _read_all(options, config, readers, writer, per_file)
         for part in per_file:
             stats.merge(part)
         variant_count = writer.finish()
@@ -356,13 +332,14 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
         if tally is not None:
             _check_values(tmp, tally, ValueCodec(config.dataset_id, config.groups))
         summary = IndexSummary.of(
-            str(config.assembly), readers, per_file, variant_count, duplicates, disclosure=tally
-        )
+            str(config.assembly), readers, per_file, variant_count, duplicates.count,
+            disclosure=tally,
+        )  # fmt: skip
         hasher.join()
         if hasher.error is not None:
             raise IndexBuildError(f"cannot hash the inputs: {hasher.error}")
         seconds = time.monotonic() - started
-        metadata = _metadata(options, config, readers, stats, variant_count, duplicates)
+        metadata = _metadata(options, config, readers, stats, variant_count, duplicates.count)
         metadata.source_sha256 = hasher.digest
         metadata.variant_ids, metadata.variant_id_count = True, writer.id_count
         metadata.build_seconds = round(seconds, 3)
@@ -401,6 +378,49 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
         seconds=seconds,
         summary=summary,
     )
+
+
+class _Duplicates:
+    """The writer's ``on_duplicate``: two records normalizing to one variant.
+
+    Refused naming both records, or (``--skip-duplicates``) counted.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.count = 0
+
+    def __call__(self, key: bytes, value: bytes, origin: Origin, earlier: Origin | None) -> None:
+        config = self.config
+        if config.skip:
+            self.count += 1
+            return
+        variant = ValueCodec(config.dataset_id, config.groups).decode_frequency(value).variant
+        name = f"{variant.chromosome}-{variant.position}-{variant.reference_bases}-"
+        name += variant.alternate_bases
+        raise IndexBuildError(
+            f"records {origin_text(earlier) if earlier else 'an earlier record'} and "
+            f"{origin_text(origin)} both normalize to {name}",
+            reason="DUPLICATE_VARIANT",
+        )
+
+
+def _read_all(
+    options: BuildOptions,
+    config: Config,
+    readers: Sequence[PysamReader],
+    writer: index_dir.SortedWriter,
+    per_file: Sequence[Stats],
+) -> None:
+    """Every input into ``writer``: in ``--jobs`` processes when the inputs can be split."""
+    with Progress(options.progress, len(readers)) as progress:
+        if options.jobs > 1 and all(r.splittable() for r in readers):
+            _run_parallel(config, readers, writer, per_file, progress, options.jobs)
+            return
+        if options.jobs > 1:
+            log.warning("--jobs needs bgzipped or indexed (.tbi/.csi) inputs; reading serially")
+        for i, reader in enumerate(readers):
+            reader.run(Task(i), writer.add, per_file[i], progress.advance)
 
 
 def _check_values(directory: Path, check: ValueCheck, codec: ValueCodec) -> None:
