@@ -9,10 +9,9 @@ from hypothesis import strategies as st
 
 from mesh.model import wire
 from mesh.v1 import allele_pb2, allele_service_pb2
+from tests.count_helpers import FIELDS
 
 counts = st.one_of(st.none(), st.integers(min_value=0, max_value=2**40))
-FIELDS = ("allele_count", "allele_number", "homozygous_count", "heterozygous_count",
-          "hemizygous_count")  # fmt: skip
 
 
 @given(
