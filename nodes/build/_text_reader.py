@@ -24,7 +24,7 @@ import os
 import re
 import struct
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
@@ -32,6 +32,7 @@ from mesh.errors import IndexBuildError, InvalidArgumentError
 from mesh.model.genome import CONTIG_CODES, contig_length
 from mesh.model.normalize import normalize, trim
 from mesh.model.variants import validate_variant
+from mesh.model.wire import POSITION_TAG, VARIANT_TAG
 from nodes.build import _vcf_text
 from nodes.build._encode import encode_filters, variant_field, varint
 from nodes.build._info_text import FallbackError, InfoText, integer_problem
@@ -253,38 +254,15 @@ class TextReader(PysamReader):
                     if isinstance(part, str):
                         raise RecordError(part)
                     header, tail = part
-                    body = b"".join((contig.field, b"\x10", varint(pos), snv))
-                    value = b"".join((header, b"\x0a", bytes((len(body),)), body, tail, filters))
+                    body = b"".join((contig.field, POSITION_TAG, varint(pos), snv))
+                    size = bytes((len(body),))  # a single SNV's Variant is < 128 bytes
+                    value = b"".join((header, VARIANT_TAG, size, body, tail, filters))
                     stats.alleles += 1
                     emit(_PREFIX(contig.code, pos) + _SNV[ref_b, alt_b], value, origin, floor)
                     return True
-            alts = alt_b.split(b",")
-            if not (ref_b.isascii() and alt_b.isascii()) or b"" in alts:
+            items = self._alleles(contig, pos, ref_b, alt_b, parts, filters, stats)
+            if items is None:
                 return False
-            items = []
-            for a, alt in enumerate(alts):
-                if alt[:1] in (b"<", b"*", b".") or b"[" in alt or b"]" in alt or alt[-1:] == b".":
-                    stats.skip(str(allele_kind(alt.decode(errors="replace"))))
-                    continue
-                item = self._plain_allele(contig, pos, ref_b, alt)
-                if item is None:
-                    valid = validate_variant(
-                        contig.canonical, pos, ref_b.decode(), alt.decode(), self.config.assembly
-                    )
-                    variant = normalize(valid, self.reference)
-                    key = encode_key(variant)
-                    field = variant_field(
-                        self.encoder.chromosome(variant.chromosome),
-                        variant.position,
-                        variant.ref.encode(),
-                        variant.alt.encode(),
-                    )
-                else:
-                    key, field = item
-                part = parts[a]
-                if isinstance(part, str):
-                    raise RecordError(part)
-                items.append((key, b"".join((part[0], field, part[1], filters))))
         except (RecordError, InvalidArgumentError) as exc:
             if not self.config.skip:
                 raise self.record_error(exc, _where(line)) from None
@@ -296,6 +274,50 @@ class TextReader(PysamReader):
         for key, value in items:
             emit(key, value, origin, floor)
         return True
+
+    def _alleles(
+        self,
+        contig: _Contig,
+        pos: int,
+        ref_b: bytes,
+        alt_b: bytes,
+        parts: Sequence[Any],
+        filters: bytes,
+        stats: Stats,
+    ) -> list[tuple[bytes, bytes]] | None:
+        """The (key, value) of every ALT of a line that is no single SNV (``None``: fall back).
+
+        Symbolic, star and breakend ALTs are counted as skipped; an allele that is not
+        plain upper-case ACGT goes through :func:`validate_variant` and :func:`normalize`.
+        """
+        alts = alt_b.split(b",")
+        if not (ref_b.isascii() and alt_b.isascii()) or b"" in alts:
+            return None
+        items = []
+        for a, alt in enumerate(alts):
+            if alt[:1] in (b"<", b"*", b".") or b"[" in alt or b"]" in alt or alt[-1:] == b".":
+                stats.skip(str(allele_kind(alt.decode(errors="replace"))))
+                continue
+            item = self._plain_allele(contig, pos, ref_b, alt)
+            if item is None:
+                valid = validate_variant(
+                    contig.canonical, pos, ref_b.decode(), alt.decode(), self.config.assembly
+                )
+                variant = normalize(valid, self.reference)
+                key = encode_key(variant)
+                field = variant_field(
+                    self.encoder.chromosome(variant.chromosome),
+                    variant.position,
+                    variant.ref.encode(),
+                    variant.alt.encode(),
+                )
+            else:
+                key, field = item
+            part = parts[a]
+            if isinstance(part, str):
+                raise RecordError(part)
+            items.append((key, b"".join((part[0], field, part[1], filters))))
+        return items
 
     def _plain_allele(
         self, contig: _Contig, pos: int, ref: bytes, alt: bytes
