@@ -21,7 +21,7 @@ import struct
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from mesh.v1 import allele_pb2, allele_service_pb2
+from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
 
 _DOUBLE = struct.Struct("<d")
 
@@ -152,6 +152,7 @@ RESULT_VARIANT_TAG = field_tag(_RESULT, "variant")
 RESULT_FREQUENCIES_TAG = field_tag(_RESULT, "frequencies")
 NEXT_PAGE_TOKEN_TAG = field_tag(_REGION, "next_page_token")
 REGION_OUTCOMES_TAG = field_tag(_REGION, "outcomes")
+DATASETS_OUTCOMES_TAG = field_tag(catalog_service_pb2.ListDatasetsResponse, "outcomes")
 
 
 def len_field(field_tag: bytes, payload: bytes) -> bytes:

@@ -26,7 +26,12 @@ import grpc
 from google.protobuf.message import Message
 
 from mesh.federation import MeshBackend, hop_of
-from mesh.model.wire import BATCH_OUTCOMES_TAG, LOOKUP_OUTCOMES_TAG, REGION_OUTCOMES_TAG
+from mesh.model.wire import (
+    BATCH_OUTCOMES_TAG,
+    DATASETS_OUTCOMES_TAG,
+    LOOKUP_OUTCOMES_TAG,
+    REGION_OUTCOMES_TAG,
+)
 from mesh.plumbing import callctx
 from mesh.plumbing.callctx import CallContext
 from mesh.plumbing.rpc import ALLELE_SERVICE, CATALOG_SERVICE, parse_request, unary_handlers
@@ -236,11 +241,7 @@ class NodeServicers:
         started: float,
         caller: CallContext,
     ) -> tuple[bytes, LookupResult]:
-        identity = self.lookup.identity
-
-        def outcome(found: int, dataset_outcomes: bytes) -> bytes:
-            return outcome_bytes(identity, started, found, BATCH_OUTCOMES_TAG, dataset_outcomes)
-
+        outcome = self._batch_outcome(started)
         result = self.lookup.batch_lookup(request, caller, trailer=outcome)
         count = len(request.variants)
         payload = self._finish(
@@ -248,18 +249,22 @@ class NodeServicers:
         )
         return payload, result
 
+    def _batch_outcome(self, started: float) -> Callable[[int, bytes], bytes]:
+        """The trailer of a batch-shaped answer (a batch, an rsID): this node's outcome."""
+        identity = self.lookup.identity
+
+        def outcome(found: int, dataset_outcomes: bytes) -> bytes:
+            return outcome_bytes(identity, started, found, BATCH_OUTCOMES_TAG, dataset_outcomes)
+
+        return outcome
+
     def _local_variant_id(
         self,
         request: allele_service_pb2.LookupVariantIdRequest,
         started: float,
         caller: CallContext,
     ) -> tuple[bytes, LookupResult]:
-        identity = self.lookup.identity
-
-        def outcome(found: int, dataset_outcomes: bytes) -> bytes:
-            return outcome_bytes(identity, started, found, BATCH_OUTCOMES_TAG, dataset_outcomes)
-
-        result = lookup_variant_id(self.lookup, request, caller, outcome)
+        result = lookup_variant_id(self.lookup, request, caller, self._batch_outcome(started))
         payload = self._finish(
             "LookupVariantId", started, result, None, lambda: request.variant_id[:40]
         )
@@ -288,7 +293,7 @@ class NodeServicers:
         response = self.lookup.catalog.list_datasets(request, caller)
         count = len(response.datasets)
         payload = response.SerializeToString() + outcome_bytes(
-            self.lookup.identity, started, count, REGION_OUTCOMES_TAG
+            self.lookup.identity, started, count, DATASETS_OUTCOMES_TAG
         )
         return payload, LookupResult(b"", count, [d.id for d in response.datasets])
 

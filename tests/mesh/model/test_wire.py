@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mesh.model import wire
-from mesh.v1 import allele_pb2, allele_service_pb2
+from mesh.v1 import allele_pb2, allele_service_pb2, catalog_service_pb2
 from tests.count_helpers import FIELDS
 
 counts = st.one_of(st.none(), st.integers(min_value=0, max_value=2**40))
@@ -115,6 +115,8 @@ _KEYED = [
     ("BATCH_OUTCOMES_TAG", allele_service_pb2.LookupVariantIdResponse(
         outcomes=[allele_pb2.NodeOutcome(node_id="n")])),
     ("VARIANT_ID_TAG", allele_service_pb2.LookupVariantIdResponse(variant_id="rs1")),
+    ("DATASETS_OUTCOMES_TAG", catalog_service_pb2.ListDatasetsResponse(
+        outcomes=[allele_pb2.NodeOutcome(node_id="n")])),
     ("RESULT_VARIANT_TAG", allele_service_pb2.VariantLookupResult(
         variant=allele_pb2.Variant(position=1))),
     ("RESULT_FREQUENCIES_TAG", allele_service_pb2.VariantLookupResult(
