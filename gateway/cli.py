@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mesh.cli.server_commands import add_check_config_command, add_insecure_flag
+from mesh.cli.server_commands import (
+    add_check_config_command,
+    add_insecure_flag,
+    before_serving,
+)
 from mesh.config import load_gateway_config
-from mesh.plumbing.grpc_core_log import ensure_handshake_trace, route_grpc_core_logs
-
-log = logging.getLogger(__name__)
 
 
 def add_gateway_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -69,11 +69,6 @@ def _serve(args: argparse.Namespace) -> int:
     config = load_gateway_config(args.config)
     if args.listen:
         config = replace(config, listen=args.listen)
-    if args.insecure:
-        log.warning("serving plaintext gRPC (--insecure): use only on a trusted network")
-    if config.tls is not None:
-        # Failed client handshakes as JSON log lines naming the peer (mesh.plumbing.grpc_core_log).
-        ensure_handshake_trace()
-        route_grpc_core_logs()
+    before_serving(config.tls, args.insecure)
     serve_forever(config, insecure=args.insecure)
     return 0

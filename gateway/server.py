@@ -30,10 +30,10 @@ from mesh.config import GatewayConfig
 from mesh.errors import ConfigError
 from mesh.federation import FederationSettings, MeshBackend
 from mesh.model.genes import load_gene_catalog
-from mesh.plumbing.ports import PortLock, reserve_ports
+from mesh.plumbing.ports import PortLock
 from mesh.plumbing.rpc import GENE_SERVICE
-from mesh.security.certificates import check_tls_files
 from mesh.security.tiers import check_own_tier
+from mesh.server import serving
 from mesh.server.audit import AuditLog
 from mesh.server.serving import GRACE_S, bind, check_transport, mark_serving, new_server
 from mesh.tracing import Telemetry, setup_tracing
@@ -194,11 +194,9 @@ def preflight(config: GatewayConfig) -> PortLock | None:
 
     Returns the lock of the gRPC port, held for the process's life.
     """
-    if config.tls is not None:
-        check_tls_files(config.tls.cert, config.tls.ca)
-    return reserve_ports(
-        "[gateway].listen",
-        config.listen,
+    return serving.preflight(
+        config.tls,
+        ("[gateway].listen", config.listen),
         f"gateway {config.id}",
         [("[gateway].http_listen", config.http_listen or "")],
     )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 from typing import Any
 
-from mesh.cli.server_commands import add_check_config_command, add_insecure_flag
+from mesh.cli.server_commands import (
+    add_check_config_command,
+    add_insecure_flag,
+    before_serving,
+)
 from mesh.config import DatasetConfig, NodeConfig, load_node_config
 from mesh.errors import ConfigError
-
-log = logging.getLogger(__name__)
 
 
 def add_node_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -74,7 +75,6 @@ def _quick_config(args: argparse.Namespace) -> NodeConfig:
 def _serve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from mesh.plumbing.grpc_core_log import ensure_handshake_trace, route_grpc_core_logs
     from nodes.serve.server import serve_forever
 
     if args.config is not None:
@@ -91,11 +91,6 @@ def _serve(args: argparse.Namespace) -> int:
         if args.workers < 1:
             raise ConfigError("node serve: --workers must be at least 1")
         config = replace(config, workers=args.workers)
-    if args.insecure:
-        log.warning("serving plaintext gRPC (--insecure): use only on a trusted network")
-    if config.tls is not None:
-        # Failed client handshakes as JSON log lines naming the peer (mesh.plumbing.grpc_core_log).
-        ensure_handshake_trace()
-        route_grpc_core_logs()
+    before_serving(config.tls, args.insecure)
     serve_forever(config, insecure=args.insecure, log_level=args.log_level)
     return 0

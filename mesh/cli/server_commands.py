@@ -8,9 +8,15 @@ exit 0 or 2) are written here once so the two processes say them alike.
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from mesh.config import TlsConfig
+from mesh.plumbing.grpc_core_log import ensure_handshake_trace, route_grpc_core_logs
+
+log = logging.getLogger(__name__)
 
 
 def add_insecure_flag(serve: argparse.ArgumentParser) -> None:
@@ -38,3 +44,16 @@ def add_check_config_command(
     check.add_argument("config", type=Path, metavar="FILE", help=f"{process}.toml")
     check.add_argument("--insecure", action="store_true", help="as `serve --insecure` would")
     check.set_defaults(handler=handler)
+
+
+def before_serving(tls: TlsConfig | None, insecure: bool) -> None:
+    """What ``serve`` does before it starts: warn of plaintext, log failed handshakes.
+
+    With ``[tls]``, failed client handshakes become JSON log lines naming the peer
+    (:mod:`mesh.plumbing.grpc_core_log`).
+    """
+    if insecure:
+        log.warning("serving plaintext gRPC (--insecure): use only on a trusted network")
+    if tls is not None:
+        ensure_handshake_trace()
+        route_grpc_core_logs()

@@ -15,8 +15,9 @@ from grpc_reflection.v1alpha import reflection
 
 from mesh.config import TlsConfig
 from mesh.errors import ConfigError
-from mesh.plumbing.ports import port_in_use
+from mesh.plumbing.ports import PortLock, port_in_use, reserve_ports
 from mesh.plumbing.rpc import ALLELE_SERVICE, CATALOG_SERVICE, TRACE_SERVICE
+from mesh.security.certificates import check_tls_files
 from mesh.security.tls import server_credentials
 from mesh.security.trust import store_for
 from mesh.server.guard import PeerGuard
@@ -110,3 +111,19 @@ async def mark_serving(health_servicer: health.aio.HealthServicer) -> None:
     """Report the server and each mesh service as SERVING to gRPC health checks."""
     for name in ("", ALLELE_SERVICE, CATALOG_SERVICE):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+
+def preflight(
+    tls: TlsConfig | None,
+    listen: tuple[str, str],
+    owner: str,
+    others: Sequence[tuple[str, str]] = (),
+) -> PortLock | None:
+    """What ``serve`` refuses to start without: live certificates and free ports.
+
+    ``listen`` and ``others`` are ``(setting, HOST:PORT)``; returns the lock of the
+    gRPC port, held for the process's life (see :func:`~mesh.plumbing.ports.reserve_ports`).
+    """
+    if tls is not None:
+        check_tls_files(tls.cert, tls.ca)
+    return reserve_ports(listen[0], listen[1], owner, others)

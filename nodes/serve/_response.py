@@ -22,8 +22,6 @@ from nodes.index.records import ABSENT
 
 _varint = wire.varint
 EXACT = allele_pb2.COUNT_PRECISION_EXACT
-ROUNDED = allele_pb2.COUNT_PRECISION_ROUNDED
-SUPPRESSED = allele_pb2.COUNT_PRECISION_SUPPRESSED
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from mesh.errors import ConfigError, IndexBuildError, IndexStoreError
 from mesh.federation import FederationSettings, LocalSource, MeshBackend
 from mesh.model.paging import PageTokenCodec
 from mesh.model.reference import FastaReference
-from mesh.plumbing.ports import PortLock, reserve_ports
-from mesh.security.certificates import check_tls_files
+from mesh.plumbing.ports import PortLock
 from mesh.security.identity import client_identity_of
 from mesh.security.origin_token import OriginVerifier
 from mesh.security.tiers import check_own_tier
+from mesh.server import serving
 from mesh.server.audit import AuditLog
 from mesh.server.serving import GRACE_S, bind, check_transport, mark_serving, new_server
 from mesh.tracing import Telemetry, setup_tracing, start_metrics_server
@@ -234,11 +234,9 @@ def preflight(config: NodeConfig) -> PortLock | None:
 
     Returns the lock of the gRPC port, held for the process's life.
     """
-    if config.tls is not None:
-        check_tls_files(config.tls.cert, config.tls.ca)
-    return reserve_ports(
-        "[node].listen",
-        config.listen,
+    return serving.preflight(
+        config.tls,
+        ("[node].listen", config.listen),
         f"node {config.id}",
         [("[metrics].listen", config.metrics.listen or "")],
     )
