@@ -71,6 +71,16 @@ export function searchRegion(region, assembly, pageToken, pageSize, dataset) {
   });
 }
 
+/** GET /v1/genes/{symbol}: how it resolved, then one page of its variants. */
+export function searchGene(symbol, assembly, pageToken, pageSize, dataset) {
+  return getJson(`genes/${encodeURIComponent(symbol)}`, {
+    assembly,
+    page_token: pageToken,
+    page_size: pageSize,
+    dataset,
+  });
+}
+
 export function listDatasets(filters = {}) {
   return getJson("datasets", filters);
 }

@@ -1,12 +1,14 @@
 // The page's router: the query string says which view to show, so every view is linkable.
 //   /?q=1-55051215-G-GA&assembly=GRCh38      variant view
 //   /?q=1:55051000-55052000&page_size=25      region view (page_token, skip, page: where)
+//   /?q=PCSK9&assembly=GRCh38                 gene view (page_token, page: where)
 //   /?view=catalog&country=NO&assembly=GRCh38 dataset catalogue
 //   &dataset=ID on a search                   only that dataset (from the catalogue)
 
 import { ApiError, ASSEMBLIES, lookupRsid, lookupVariant } from "./api.js";
 import { loadCatalog, renderCatalog } from "./catalog-view.js";
 import { h, replace } from "./dom.js";
+import { DEFAULT_GENE_PAGE_SIZE, loadGenePage, looksLikeGene, renderGene } from "./gene-view.js";
 import { meshView, showTierBanner } from "./mesh-view.js";
 import { outcomesTable, traceLine } from "./outcomes.js";
 import { DEFAULT_PAGE_SIZE, loadRegionPage, renderRegion } from "./region-view.js";
@@ -20,6 +22,7 @@ const EXAMPLES = [
   "NC_000001.11:g.55051215G>A",
   "1:55051000-55052000",
   "rs11591147",
+  "PCSK9",
 ];
 
 const main = document.getElementById("main");
@@ -83,6 +86,7 @@ async function render({ focus = false } = {}) {
     else if (view === "mesh") content = await meshView();
     else if (REGION.test(q)) content = await regionView(p, q);
     else if (RSID.test(q)) content = await rsidView(p, q);
+    else if (looksLikeGene(q)) content = await geneView(p, q);
     else content = await variantView(p, q);
   } catch (error) {
     content = failure(error instanceof ApiError ? error : unexpected(error));
@@ -107,6 +111,38 @@ async function rsidView(p, q) {
   const { body, traceId } = await lookupRsid(q, assemblyOf(p), datasetOf(p));
   document.title = `${q} — allelemesh`;
   return renderRsid(body, traceId);
+}
+
+async function geneView(p, q) {
+  const assembly = assemblyOf(p);
+  const pageSize = Number(p.get("page_size")) || DEFAULT_GENE_PAGE_SIZE;
+  const pageNumber = Number(p.get("page")) || 1;
+  const token = p.get("page_token") ?? "";
+  const page = await loadGenePage(q, assembly, { token, pageSize, dataset: datasetOf(p) });
+  document.title = `${page.body.gene.symbol} — allelemesh`;
+  const previous = window.history.state?.previous ?? [];
+  const pageQuery = (at, n) => ({
+    q,
+    assembly,
+    ...(datasetOf(p) ? { dataset: datasetOf(p) } : {}),
+    ...(p.get("page_size") ? { page_size: pageSize } : {}),
+    ...(at ? { page_token: at } : {}),
+    ...(n > 1 ? { page: n } : {}),
+  });
+  return renderGene(page, {
+    pageNumber,
+    hasPrevious: pageNumber > 1,
+    onNext: () =>
+      navigate(pageQuery(page.body.next_page_token, pageNumber + 1), {
+        previous: [...previous, token],
+      }),
+    onPrevious: () => {
+      // Came here by "Next": step back along the chain; from a shared link: page 1.
+      const back = previous.at(-1) ?? "";
+      const n = previous.length ? pageNumber - 1 : 1;
+      navigate(pageQuery(back, n), { previous: previous.slice(0, -1) });
+    },
+  });
 }
 
 async function variantView(p, q) {
@@ -210,7 +246,7 @@ function home() {
     h(
       "p",
       {},
-      "Search a variant or a region: every national node of the mesh answers with its own ",
+      "Search a variant, a region or a gene: every national node of the mesh answers with its own ",
       "aggregated counts, and the gateway pools them. Each node's outcome is shown, so a country ",
       "that did not answer is never mistaken for a country without the variant.",
     ),
@@ -230,7 +266,9 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   const q = input.value.trim();
   if (!q) {
-    showError("Enter a variant (e.g. 1-55051215-G-GA) or a region (e.g. 1:55051000-55052000).");
+    showError(
+      "Enter a variant (e.g. 1-55051215-G-GA), a region (e.g. 1:55051000-55052000) or a gene (e.g. PCSK9).",
+    );
     input.focus();
     return;
   }
