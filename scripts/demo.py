@@ -8,8 +8,9 @@
    connection mutually authenticated (mTLS, SPIFFE identities checked).
 4. Runs federated lookups through the gateway over gRPC and HTTPS (Beacon v2 and the
    JSON API) and prints per-country and pooled counts with every node's outcome; looks
-   up an rsID (``allelemesh query rs11591147``) and annotates a small VCF across the
-   mesh (``allelemesh annotate``), showing a few annotated lines.
+   up an rsID (``allelemesh query rs11591147``) and a gene (``query PCSK9``, HTTPS
+   ``/v1/genes/NARC1``), and annotates a small VCF across the mesh (``allelemesh
+   annotate``), showing a few annotated lines.
 5. Crawls the gateway's FAIR Data Point as the GDI portal's harvester does and checks
    that every dataset (described by ``samples/dataset-metadata.toml``) validates
    against the GDI shapes in ``../shared/gdi-metadata/shapes``.
@@ -318,6 +319,17 @@ def rsid_lookup(address: str, tls: TlsConfig) -> None:
     subprocess.run(args, cwd=ROOT, check=True, timeout=60)
 
 
+def gene_lookups(address: str, http: str, tls: TlsConfig) -> None:
+    """A gene: the gateway resolves the symbol to its GRCh38 span; nodes see the region."""
+    console.rule("allelemesh query PCSK9 (a gene, resolved by the gateway)")
+    subprocess.run([*CLI, "query", "PCSK9", "--target", address, *tls_args(tls)], check=True)
+    console.rule("HTTPS GET /v1/genes/NARC1 (a previous symbol of PCSK9)")
+    with urllib.request.urlopen(f"{http}/v1/genes/NARC1", context=https_context(tls)) as reply:
+        body = json.load(reply)
+    afs = ", ".join(str(r["pooled"]["allele_frequency"]) for r in body["results"])
+    console.print(f"{body['gene']['resolution']}\n{len(body['results'])} variants, pooled AF {afs}")
+
+
 def annotate_vcf(address: str, tls: TlsConfig) -> None:
     """A VCF annotated across the mesh: per-country and pooled AF/AC/AN per ALT."""
     import pysam
@@ -469,6 +481,7 @@ def main() -> int:
         trace_id = grpc_lookups(gateway, portal)
         http_lookups(f"https://127.0.0.1:{http_port}", portal)
         rsid_lookup(gateway, portal)
+        gene_lookups(gateway, f"https://127.0.0.1:{http_port}", portal)
         annotate_vcf(gateway, portal)
         show_trace(trace_id, config)
         fdp_ok = fdp_crawl(f"https://127.0.0.1:{http_port}", portal, shapes)

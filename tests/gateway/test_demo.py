@@ -42,6 +42,10 @@ def test_demo_ends_with_how_to_keep_it_up(tmp_path: Path) -> None:
         "`make demo-serve` (or `.venv/bin/python scripts/demo.py --serve`)"
     )
     assert f"import {run}/pki/eu-portal-backend.p12 (password allelemesh-demo)" in text
+    # The gene query: the CLI's resolution line and the JSON API's, for a previous symbol.
+    assert "Gene PCSK9: PCSK9 is the approved symbol; GRCh38 span 1:55039548-55064853" in text
+    assert "NARC1 is a previous symbol or alias of PCSK9" in text
+    assert "2 variants, pooled AF" in text  # rs11591147's site and 1-55051215-G-GA
     # Nothing of the demo is left running.
     left = subprocess.run(["pgrep", "-f", str(run)], capture_output=True, text=True, check=False)
     assert left.stdout.strip() == ""
