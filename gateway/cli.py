@@ -37,6 +37,7 @@ def add_gateway_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 def _check_config(args: argparse.Namespace) -> int:
     from functools import partial
 
+    from mesh.model.genes import read_gene_file
     from mesh.model.reference import FastaReference
     from mesh.server.check_config import ConfigReport, describe_peers, describe_ports, describe_tls
 
@@ -55,6 +56,11 @@ def _check_config(args: argparse.Namespace) -> int:
         # Opened as serve would (HGVS indels at the HTTP edge): a bad FASTA stops the start.
         if report.check(partial(FastaReference, path, assembly)) is not None:
             report.add(f"reference {assembly}: {path} (HGVS indels at the HTTP edge)")
+    for assembly, path in config.genes.items():
+        # Read as serve reads it (pysam GTF/BED): a bad gene file stops the start.
+        table = report.check(partial(read_gene_file, path, assembly, assembly.value))
+        if table is not None:
+            report.add(f"genes {assembly}: {path} ({len(table.genes)} names)")
     for issuer in config.http.oidc:
         keys = issuer.jwks_url or str(issuer.jwks_file)
         report.add(f"bearer tokens of {issuer.issuer} for audience {issuer.audience} ({keys})")

@@ -80,3 +80,19 @@ def test_references_are_opened_as_serve_would(tmp_path: Path) -> None:
     bad = check(config, tmp_path)
     assert bad.returncode != 0
     assert "no contig names a chromosome of GRCh38" in bad.stdout + bad.stderr
+
+
+def test_gene_files_are_read_as_serve_would(tmp_path: Path) -> None:
+    pki = TestPki.create(tmp_path / "pki", countries=("DE",))
+    config = write(tmp_path, pki, f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}")
+    gtf = tmp_path / "genes37.gtf"
+    attrs = 'gene_id "ENSG1"; gene_name "PCSK9";'
+    gtf.write_text(f"chr1\tHAVANA\tgene\t55505221\t55530525\t.\t+\t.\t{attrs}\n")
+    config.write_text(config.read_text() + f'[genes]\nGRCh37 = "{gtf}"\n')
+    good = check(config, tmp_path)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert f"genes GRCh37: {gtf} (2 names)" in good.stdout  # PCSK9 and its gene_id
+    gtf.write_text(f"chr1\tHAVANA\tgene\tx\t10\t.\t+\t.\t{attrs}\n")
+    bad = check(config, tmp_path)
+    assert bad.returncode != 0
+    assert "record 1 has no valid start and end" in bad.stdout + bad.stderr

@@ -34,6 +34,7 @@ __all__ = [
     "ResolvedGene",
     "load_gene_catalog",
     "looks_like_gene",
+    "read_gene_file",
     "shipped_gene_catalog",
     "shipped_table_path",
 ]
