@@ -67,15 +67,17 @@ class IdWriter:
         self._env.close()
 
 
-class VariantIds:
-    """An index's rsID table, read-only."""
+def open_ids_env(path: Path) -> lmdb.Environment:
+    """Open an index's rsID table file read-only (one environment per file per process)."""
+    return lmdb.open(str(path), readonly=True, lock=False, subdir=False, readahead=False, max_dbs=1)
 
-    def __init__(self, version_path: Path) -> None:
-        path = version_path / IDS_FILE
-        self._env = lmdb.open(
-            str(path), readonly=True, lock=False, subdir=False, readahead=False, max_dbs=1
-        )
-        self._db = self._env.open_db(_DB_NAME, dupsort=True, create=False)
+
+class VariantIds:
+    """An index's rsID table, read-only, over an environment that its opener owns."""
+
+    def __init__(self, env: lmdb.Environment) -> None:
+        self._env = env
+        self._db = env.open_db(_DB_NAME, dupsort=True, create=False)
 
     def keys_of(self, rsid: str) -> list[bytes]:
         """The variant keys recorded under ``rsid`` (lower case), in key order."""
@@ -84,7 +86,3 @@ class VariantIds:
             if not cursor.set_key(rsid.encode("ascii")):
                 return []
             return list(cursor.iternext_dup())
-
-    def close(self) -> None:
-        """Close the environment."""
-        self._env.close()

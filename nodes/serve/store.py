@@ -27,7 +27,7 @@ from mesh.v1 import catalog_service_pb2
 from nodes.index.index_dir import DATA_FILE, DatasetMetadata, read_metadata, read_publication
 from nodes.index.keys import PREFIX_LEN
 from nodes.index.records import ValueCodec
-from nodes.index.variant_ids import VariantIds
+from nodes.index.variant_ids import IDS_FILE, VariantIds, open_ids_env
 
 log = logging.getLogger(__name__)
 
@@ -36,28 +36,32 @@ RETIRE_AFTER_S = 30.0
 
 
 # LMDB allows one environment per file per process; several nodes in one process (tests,
-# a node that is also its own peer) share it, closed when the last handle goes. Keyed by
-# the data file's inode, not its path: ``index metadata --set-from`` makes a new version
-# whose ``data.mdb`` is a hard link to the current one (same file, never written again).
+# a node that is also its own peer) share it, closed when the last handle goes: the data
+# file and the rsID table alike. Keyed by the file's inode, not its path: ``index metadata
+# --set-from`` makes a new version whose files are hard links to the current ones (same
+# files, never written again).
 _shared: dict[tuple[int, int], tuple[lmdb.Environment, int]] = {}
 _shared_lock = threading.Lock()
 
 
-def _file_key(path: Path) -> tuple[int, int]:
-    stat = os.stat(path / DATA_FILE)
-    return stat.st_dev, stat.st_ino
-
-
-def _open_shared(path: Path) -> tuple[lmdb.Environment, tuple[int, int]]:
+def _open_shared(
+    file: Path, opener: Callable[[], lmdb.Environment]
+) -> tuple[lmdb.Environment, tuple[int, int]]:
+    """The process's one environment of ``file`` (opened by ``opener`` the first time)."""
     with _shared_lock:
-        key = _file_key(path)
+        stat = os.stat(file)
+        key = stat.st_dev, stat.st_ino
         env, handles = _shared.get(key, (None, 0))
         if env is None:
-            env = lmdb.open(
-                str(path), readonly=True, lock=False, max_readers=1024, readahead=False, subdir=True
-            )
+            env = opener()
         _shared[key] = (env, handles + 1)
         return env, key
+
+
+def _open_data(path: Path) -> lmdb.Environment:
+    return lmdb.open(
+        str(path), readonly=True, lock=False, max_readers=1024, readahead=False, subdir=True
+    )
 
 
 def _release_shared(key: tuple[int, int]) -> None:
@@ -79,7 +83,9 @@ class DatasetIndex:
         self.version_path = Path(os.path.realpath(path))
         try:
             self.metadata: DatasetMetadata = read_metadata(path)
-            self.env, self._env_key = _open_shared(self.version_path)
+            self.env, self._env_key = _open_shared(
+                self.version_path / DATA_FILE, lambda: _open_data(self.version_path)
+            )
         except (OSError, lmdb.Error) as exc:
             raise IndexStoreError(f"index {path}: cannot be opened: {exc}") from exc
         self.publication: catalog_service_pb2.DatasetMetadata | None = None
@@ -90,11 +96,16 @@ class DatasetIndex:
             log.error("%s; the dataset is served without publishable metadata", exc.message)
         #: The rsID table; None for an index built before it (``variant_ids`` false).
         self.variant_ids: VariantIds | None = None
+        self._ids_key: tuple[int, int] | None = None
         if self.metadata.variant_ids:
+            ids_file = self.version_path / IDS_FILE
             try:
-                self.variant_ids = VariantIds(self.version_path)
+                ids_env, self._ids_key = _open_shared(ids_file, lambda: open_ids_env(ids_file))
+                self.variant_ids = VariantIds(ids_env)
             except (OSError, lmdb.Error) as exc:
                 _release_shared(self._env_key)
+                if self._ids_key is not None:
+                    _release_shared(self._ids_key)
                 raise IndexStoreError(f"index {path}: cannot open its rsID table: {exc}") from exc
         self._local = threading.local()
         self._txns: list[lmdb.Transaction] = []
@@ -116,8 +127,8 @@ class DatasetIndex:
             txns, self._txns = self._txns, []
         for txn in txns:
             txn.abort()
-        if self.variant_ids is not None:
-            self.variant_ids.close()
+        if self._ids_key is not None:
+            _release_shared(self._ids_key)
         _release_shared(self._env_key)
 
     def _txn(self) -> lmdb.Transaction:
