@@ -26,6 +26,11 @@ Used by a node on each stored frequency it releases (:func:`disclose`, then
   hemi would otherwise give a withheld count back).
 * **Rounding after suppression** (:func:`round_frequency`): every released count of
   every row, the total included, so rounded parts never sum to an exact total.
+* **Derived extras only with exact counts** (:func:`release_extras`): gnomAD's
+  ``grpmax`` and ``faf95`` are computed from the counts (the group with the highest AF
+  and its AC/AN/hom, a confidence bound on AF), so they would give back what a floor,
+  a dropped row or rounding hides. They go out only when every row of the variant is
+  released as stored: same rows, same counts present, every one exact.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from mesh.disclosure._search import (
     complementary_suppression,
     passes,
 )
+from mesh.model.wire import COUNT_FIELDS as _COUNT_NAMES
 from mesh.v1 import allele_pb2
 
 __all__ = [
@@ -55,10 +61,12 @@ __all__ = [
     "Disclosed",
     "DisclosureRules",
     "Partition",
+    "count_shape",
     "derive_partitions",
     "disclose",
     "disclose_released",
     "passes",
+    "release_extras",
     "round_frequency",
 ]
 
@@ -190,6 +198,15 @@ def disclose_released(frequency: allele_pb2.VariantFrequency, rules: DisclosureR
     """
     if not rules.active:
         return
+    if frequency.HasField("extras"):
+        stored = count_shape(frequency)
+        _disclose_released(frequency, rules)
+        release_extras(frequency, stored)
+    else:
+        _disclose_released(frequency, rules)
+
+
+def _disclose_released(frequency: allele_pb2.VariantFrequency, rules: DisclosureRules) -> None:
     rows = [frequency.counts] + [p.counts for p in frequency.populations]
     if all(c.precision in (EXACT, 0) for c in rows):
         disclose(frequency, rules)
@@ -229,6 +246,32 @@ def disclose_released(frequency: allele_pb2.VariantFrequency, rules: DisclosureR
             strip_genotypes(counts)
     elif not genotypes_pass(frequency.counts, autosomal, individuals):
         strip_genotypes(frequency.counts)
+
+
+def count_shape(frequency: allele_pb2.VariantFrequency) -> tuple[tuple[object, ...], ...]:
+    """Which rows and counts a frequency holds, and how exact (see :func:`release_extras`)."""
+    rows = [("", frequency.counts), *((p.population, p.counts) for p in frequency.populations)]
+    return tuple(
+        (label, c.precision or EXACT, *(c.HasField(f) for f in _COUNT_NAMES)) for label, c in rows
+    )
+
+
+def release_extras(
+    frequency: allele_pb2.VariantFrequency, stored: tuple[tuple[object, ...], ...]
+) -> bool:
+    """Keep ``frequency.extras`` only if its counts went out exactly as ``stored``.
+
+    ``stored`` is :func:`count_shape` of the frequency before any rule touched it. A
+    withheld, floored, dropped or rounded row, or a genotype count taken away, changes
+    the shape (or a precision), and then the extras are cleared. Returns whether kept.
+    """
+    if not frequency.HasField("extras"):
+        return False
+    shape = count_shape(frequency)
+    if shape == stored and all(row[1] == EXACT for row in shape):
+        return True
+    frequency.ClearField("extras")
+    return False
 
 
 def round_frequency(frequency: allele_pb2.VariantFrequency, step: int) -> None:

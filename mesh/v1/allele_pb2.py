@@ -25,19 +25,21 @@ _sym_db = _symbol_database.Default()
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14mesh/v1/allele.proto\x12\x07mesh.v1\x1a\x17google/rpc/status.proto\"a\n\x07Variant\x12\x12\n\nchromosome\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x17\n\x0freference_bases\x18\x03 \x01(\t\x12\x17\n\x0f\x61lternate_bases\x18\x04 \x01(\t\"8\n\x06Region\x12\x12\n\nchromosome\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x03\"\xe8\x02\n\x0c\x41lleleCounts\x12\x19\n\x0c\x61llele_count\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x1a\n\rallele_number\x18\x02 \x01(\x03H\x01\x88\x01\x01\x12\x1d\n\x10\x61llele_frequency\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x1d\n\x10homozygous_count\x18\x04 \x01(\x03H\x03\x88\x01\x01\x12\x1f\n\x12heterozygous_count\x18\x05 \x01(\x03H\x04\x88\x01\x01\x12\x1d\n\x10hemizygous_count\x18\x06 \x01(\x03H\x05\x88\x01\x01\x12*\n\tprecision\x18\x07 \x01(\x0e\x32\x17.mesh.v1.CountPrecisionB\x0f\n\r_allele_countB\x10\n\x0e_allele_numberB\x13\n\x11_allele_frequencyB\x13\n\x11_homozygous_countB\x15\n\x13_heterozygous_countB\x13\n\x11_hemizygous_count\"P\n\x13PopulationFrequency\x12\x12\n\npopulation\x18\x01 \x01(\t\x12%\n\x06\x63ounts\x18\x02 \x01(\x0b\x32\x15.mesh.v1.AlleleCounts\"\xd6\x01\n\x10VariantFrequency\x12!\n\x07variant\x18\x01 \x01(\x0b\x32\x10.mesh.v1.Variant\x12\x12\n\ndataset_id\x18\x02 \x01(\t\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12%\n\x06\x63ounts\x18\x05 \x01(\x0b\x32\x15.mesh.v1.AlleleCounts\x12\x31\n\x0bpopulations\x18\x06 \x03(\x0b\x32\x1c.mesh.v1.PopulationFrequency\x12\x0f\n\x07\x66ilters\x18\x07 \x03(\t\"\xab\x01\n\x0bNodeOutcome\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\"\n\x06status\x18\x03 \x01(\x0b\x32\x12.google.rpc.Status\x12\x12\n\nlatency_ms\x18\x04 \x01(\x01\x12\x17\n\x0f\x66requency_count\x18\x05 \x01(\x05\x12)\n\x08\x64\x61tasets\x18\x06 \x03(\x0b\x32\x17.mesh.v1.DatasetOutcome\"H\n\x0e\x44\x61tasetOutcome\x12\x12\n\ndataset_id\x18\x01 \x01(\t\x12\"\n\x06status\x18\x02 \x01(\x0b\x32\x12.google.rpc.Status*N\n\x08\x41ssembly\x12\x18\n\x14\x41SSEMBLY_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x41SSEMBLY_GRCH37\x10\x01\x12\x13\n\x0f\x41SSEMBLY_GRCH38\x10\x02*?\n\x05Scope\x12\x15\n\x11SCOPE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSCOPE_LOCAL\x10\x01\x12\x0e\n\nSCOPE_MESH\x10\x02*\x89\x01\n\x0e\x43ountPrecision\x12\x1f\n\x1b\x43OUNT_PRECISION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43OUNT_PRECISION_EXACT\x10\x01\x12\x1b\n\x17\x43OUNT_PRECISION_ROUNDED\x10\x02\x12\x1e\n\x1a\x43OUNT_PRECISION_SUPPRESSED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14mesh/v1/allele.proto\x12\x07mesh.v1\x1a\x17google/rpc/status.proto\"a\n\x07Variant\x12\x12\n\nchromosome\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x17\n\x0freference_bases\x18\x03 \x01(\t\x12\x17\n\x0f\x61lternate_bases\x18\x04 \x01(\t\"8\n\x06Region\x12\x12\n\nchromosome\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x03\"\xe8\x02\n\x0c\x41lleleCounts\x12\x19\n\x0c\x61llele_count\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x1a\n\rallele_number\x18\x02 \x01(\x03H\x01\x88\x01\x01\x12\x1d\n\x10\x61llele_frequency\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x1d\n\x10homozygous_count\x18\x04 \x01(\x03H\x03\x88\x01\x01\x12\x1f\n\x12heterozygous_count\x18\x05 \x01(\x03H\x04\x88\x01\x01\x12\x1d\n\x10hemizygous_count\x18\x06 \x01(\x03H\x05\x88\x01\x01\x12*\n\tprecision\x18\x07 \x01(\x0e\x32\x17.mesh.v1.CountPrecisionB\x0f\n\r_allele_countB\x10\n\x0e_allele_numberB\x13\n\x11_allele_frequencyB\x13\n\x11_homozygous_countB\x15\n\x13_heterozygous_countB\x13\n\x11_hemizygous_count\"P\n\x13PopulationFrequency\x12\x12\n\npopulation\x18\x01 \x01(\t\x12%\n\x06\x63ounts\x18\x02 \x01(\x0b\x32\x15.mesh.v1.AlleleCounts\"\x80\x02\n\x10VariantFrequency\x12!\n\x07variant\x18\x01 \x01(\x0b\x32\x10.mesh.v1.Variant\x12\x12\n\ndataset_id\x18\x02 \x01(\t\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12%\n\x06\x63ounts\x18\x05 \x01(\x0b\x32\x15.mesh.v1.AlleleCounts\x12\x31\n\x0bpopulations\x18\x06 \x03(\x0b\x32\x1c.mesh.v1.PopulationFrequency\x12\x0f\n\x07\x66ilters\x18\x07 \x03(\t\x12(\n\x06\x65xtras\x18\x08 \x01(\x0b\x32\x18.mesh.v1.FrequencyExtras\"\xf1\x03\n\x0f\x46requencyExtras\x12\x19\n\x0cgrpmax_group\x18\x01 \x01(\tH\x00\x88\x01\x01\x12 \n\x13grpmax_allele_count\x18\x02 \x01(\x03H\x01\x88\x01\x01\x12!\n\x14grpmax_allele_number\x18\x03 \x01(\x03H\x02\x88\x01\x01\x12$\n\x17grpmax_allele_frequency\x18\x04 \x01(\x01H\x03\x88\x01\x01\x12$\n\x17grpmax_homozygous_count\x18\x05 \x01(\x03H\x04\x88\x01\x01\x12\x16\n\tfaf95_max\x18\x06 \x01(\x01H\x05\x88\x01\x01\x12\x1c\n\x0f\x66\x61\x66\x39\x35_max_group\x18\x07 \x01(\tH\x06\x88\x01\x01\x12\x32\n\x05\x66\x61\x66\x39\x35\x18\x08 \x03(\x0b\x32#.mesh.v1.FrequencyExtras.Faf95Entry\x1a,\n\nFaf95Entry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x0f\n\r_grpmax_groupB\x16\n\x14_grpmax_allele_countB\x17\n\x15_grpmax_allele_numberB\x1a\n\x18_grpmax_allele_frequencyB\x1a\n\x18_grpmax_homozygous_countB\x0c\n\n_faf95_maxB\x12\n\x10_faf95_max_group\"\xab\x01\n\x0bNodeOutcome\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\"\n\x06status\x18\x03 \x01(\x0b\x32\x12.google.rpc.Status\x12\x12\n\nlatency_ms\x18\x04 \x01(\x01\x12\x17\n\x0f\x66requency_count\x18\x05 \x01(\x05\x12)\n\x08\x64\x61tasets\x18\x06 \x03(\x0b\x32\x17.mesh.v1.DatasetOutcome\"H\n\x0e\x44\x61tasetOutcome\x12\x12\n\ndataset_id\x18\x01 \x01(\t\x12\"\n\x06status\x18\x02 \x01(\x0b\x32\x12.google.rpc.Status*N\n\x08\x41ssembly\x12\x18\n\x14\x41SSEMBLY_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x41SSEMBLY_GRCH37\x10\x01\x12\x13\n\x0f\x41SSEMBLY_GRCH38\x10\x02*?\n\x05Scope\x12\x15\n\x11SCOPE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSCOPE_LOCAL\x10\x01\x12\x0e\n\nSCOPE_MESH\x10\x02*\x89\x01\n\x0e\x43ountPrecision\x12\x1f\n\x1b\x43OUNT_PRECISION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43OUNT_PRECISION_EXACT\x10\x01\x12\x1b\n\x17\x43OUNT_PRECISION_ROUNDED\x10\x02\x12\x1e\n\x1a\x43OUNT_PRECISION_SUPPRESSED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mesh.v1.allele_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ASSEMBLY']._serialized_start=1125
-  _globals['_ASSEMBLY']._serialized_end=1203
-  _globals['_SCOPE']._serialized_start=1205
-  _globals['_SCOPE']._serialized_end=1268
-  _globals['_COUNTPRECISION']._serialized_start=1271
-  _globals['_COUNTPRECISION']._serialized_end=1408
+  _globals['_FREQUENCYEXTRAS_FAF95ENTRY']._loaded_options = None
+  _globals['_FREQUENCYEXTRAS_FAF95ENTRY']._serialized_options = b'8\001'
+  _globals['_ASSEMBLY']._serialized_start=1667
+  _globals['_ASSEMBLY']._serialized_end=1745
+  _globals['_SCOPE']._serialized_start=1747
+  _globals['_SCOPE']._serialized_end=1810
+  _globals['_COUNTPRECISION']._serialized_start=1813
+  _globals['_COUNTPRECISION']._serialized_end=1950
   _globals['_VARIANT']._serialized_start=58
   _globals['_VARIANT']._serialized_end=155
   _globals['_REGION']._serialized_start=157
@@ -47,9 +49,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_POPULATIONFREQUENCY']._serialized_start=578
   _globals['_POPULATIONFREQUENCY']._serialized_end=658
   _globals['_VARIANTFREQUENCY']._serialized_start=661
-  _globals['_VARIANTFREQUENCY']._serialized_end=875
-  _globals['_NODEOUTCOME']._serialized_start=878
-  _globals['_NODEOUTCOME']._serialized_end=1049
-  _globals['_DATASETOUTCOME']._serialized_start=1051
-  _globals['_DATASETOUTCOME']._serialized_end=1123
+  _globals['_VARIANTFREQUENCY']._serialized_end=917
+  _globals['_FREQUENCYEXTRAS']._serialized_start=920
+  _globals['_FREQUENCYEXTRAS']._serialized_end=1417
+  _globals['_FREQUENCYEXTRAS_FAF95ENTRY']._serialized_start=1217
+  _globals['_FREQUENCYEXTRAS_FAF95ENTRY']._serialized_end=1261
+  _globals['_NODEOUTCOME']._serialized_start=1420
+  _globals['_NODEOUTCOME']._serialized_end=1591
+  _globals['_DATASETOUTCOME']._serialized_start=1593
+  _globals['_DATASETOUTCOME']._serialized_end=1665
 # @@protoc_insertion_point(module_scope)

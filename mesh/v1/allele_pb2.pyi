@@ -86,7 +86,7 @@ class PopulationFrequency(_message.Message):
     def __init__(self, population: _Optional[str] = ..., counts: _Optional[_Union[AlleleCounts, _Mapping]] = ...) -> None: ...
 
 class VariantFrequency(_message.Message):
-    __slots__ = ("variant", "dataset_id", "node_id", "country", "counts", "populations", "filters")
+    __slots__ = ("variant", "dataset_id", "node_id", "country", "counts", "populations", "filters", "extras")
     VARIANT_FIELD_NUMBER: _ClassVar[int]
     DATASET_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +94,7 @@ class VariantFrequency(_message.Message):
     COUNTS_FIELD_NUMBER: _ClassVar[int]
     POPULATIONS_FIELD_NUMBER: _ClassVar[int]
     FILTERS_FIELD_NUMBER: _ClassVar[int]
+    EXTRAS_FIELD_NUMBER: _ClassVar[int]
     variant: Variant
     dataset_id: str
     node_id: str
@@ -101,7 +102,35 @@ class VariantFrequency(_message.Message):
     counts: AlleleCounts
     populations: _containers.RepeatedCompositeFieldContainer[PopulationFrequency]
     filters: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, variant: _Optional[_Union[Variant, _Mapping]] = ..., dataset_id: _Optional[str] = ..., node_id: _Optional[str] = ..., country: _Optional[str] = ..., counts: _Optional[_Union[AlleleCounts, _Mapping]] = ..., populations: _Optional[_Iterable[_Union[PopulationFrequency, _Mapping]]] = ..., filters: _Optional[_Iterable[str]] = ...) -> None: ...
+    extras: FrequencyExtras
+    def __init__(self, variant: _Optional[_Union[Variant, _Mapping]] = ..., dataset_id: _Optional[str] = ..., node_id: _Optional[str] = ..., country: _Optional[str] = ..., counts: _Optional[_Union[AlleleCounts, _Mapping]] = ..., populations: _Optional[_Iterable[_Union[PopulationFrequency, _Mapping]]] = ..., filters: _Optional[_Iterable[str]] = ..., extras: _Optional[_Union[FrequencyExtras, _Mapping]] = ...) -> None: ...
+
+class FrequencyExtras(_message.Message):
+    __slots__ = ("grpmax_group", "grpmax_allele_count", "grpmax_allele_number", "grpmax_allele_frequency", "grpmax_homozygous_count", "faf95_max", "faf95_max_group", "faf95")
+    class Faf95Entry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    GRPMAX_GROUP_FIELD_NUMBER: _ClassVar[int]
+    GRPMAX_ALLELE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    GRPMAX_ALLELE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    GRPMAX_ALLELE_FREQUENCY_FIELD_NUMBER: _ClassVar[int]
+    GRPMAX_HOMOZYGOUS_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FAF95_MAX_FIELD_NUMBER: _ClassVar[int]
+    FAF95_MAX_GROUP_FIELD_NUMBER: _ClassVar[int]
+    FAF95_FIELD_NUMBER: _ClassVar[int]
+    grpmax_group: str
+    grpmax_allele_count: int
+    grpmax_allele_number: int
+    grpmax_allele_frequency: float
+    grpmax_homozygous_count: int
+    faf95_max: float
+    faf95_max_group: str
+    faf95: _containers.ScalarMap[str, float]
+    def __init__(self, grpmax_group: _Optional[str] = ..., grpmax_allele_count: _Optional[int] = ..., grpmax_allele_number: _Optional[int] = ..., grpmax_allele_frequency: _Optional[float] = ..., grpmax_homozygous_count: _Optional[int] = ..., faf95_max: _Optional[float] = ..., faf95_max_group: _Optional[str] = ..., faf95: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class NodeOutcome(_message.Message):
     __slots__ = ("node_id", "country", "status", "latency_ms", "frequency_count", "datasets")

@@ -38,7 +38,15 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from mesh.config import DatasetConfig
-from mesh.disclosure import Disclosed, DisclosureRules, Partition, disclose, round_frequency
+from mesh.disclosure import (
+    Disclosed,
+    DisclosureRules,
+    Partition,
+    count_shape,
+    disclose,
+    release_extras,
+    round_frequency,
+)
 from mesh.errors import PermissionDeniedError
 from mesh.plumbing.callctx import CallContext
 from mesh.security.identity import SpiffeId
@@ -166,7 +174,10 @@ def release(
 ) -> Released:
     """Reduce a stored frequency to what may be released to this caller, in place."""
     small = 0
+    # grpmax/faf95 go only with counts released as stored (mesh.disclosure.release_extras)
+    stored = count_shape(frequency) if frequency.HasField("extras") else None
     if granularity is Granularity.BOOLEAN:
+        frequency.ClearField("extras")
         frequency.counts.Clear()
         frequency.counts.precision = SUPPRESSED
         del frequency.populations[:]
@@ -188,6 +199,8 @@ def release(
     for counts in (frequency.counts, *(p.counts for p in frequency.populations)):
         if not counts.precision:
             counts.precision = EXACT
+    if stored is not None:
+        release_extras(frequency, stored)
     return Released(small, disclosed)
 
 
