@@ -14,6 +14,9 @@
  * value holds is written, a 0 too; AF is AC/AN when both are given and AN > 0, else the
  * source's AF when stored. A value that does not parse raises ValueError (never reads
  * past its end).
+ *
+ * The protobuf field keys are not written here: set_keys() takes them once, at import,
+ * from the generated descriptors (mesh.model.wire), the one place they are defined.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -26,7 +29,12 @@
 #define CODE_KNOWN_BITS 0x0FFFu
 
 static const Py_ssize_t WIDTH_BYTES[4] = {0, 1, 2, 4};
-static const unsigned char COUNT_TAGS[5] = {0x08, 0x10, 0x20, 0x28, 0x30};
+/* Field keys, in the order set_keys() takes them. */
+enum { K_AC, K_AN, K_AF, K_HOM, K_HET, K_HEMI, K_VARIANT, K_COUNTS, K_POPULATIONS,
+       K_POPULATION_COUNTS, K_COUNT };
+static unsigned char KEYS[K_COUNT];
+static int keys_set = 0;
+static unsigned char COUNT_TAGS[5];
 
 static inline unsigned char *put_varint(unsigned char *out, uint64_t v) {
     while (v >= 0x80) {
@@ -63,8 +71,33 @@ static PyObject *bad_value(const char *why) {
     return NULL;
 }
 
+static PyObject *set_keys(PyObject *module, PyObject *arg) {
+    (void)module;
+    if (!PyBytes_Check(arg) || PyBytes_GET_SIZE(arg) != K_COUNT) {
+        PyErr_Format(PyExc_ValueError, "set_keys: %d one-byte field keys", K_COUNT);
+        return NULL;
+    }
+    const unsigned char *k = (const unsigned char *)PyBytes_AS_STRING(arg);
+    for (int i = 0; i < K_COUNT; i++) {
+        if (k[i] & 0x80) {
+            PyErr_SetString(PyExc_ValueError, "set_keys: a field key over one byte");
+            return NULL;
+        }
+        KEYS[i] = k[i];
+    }
+    const int count_keys[5] = {K_AC, K_AN, K_HOM, K_HET, K_HEMI};
+    for (int i = 0; i < 5; i++)
+        COUNT_TAGS[i] = KEYS[count_keys[i]];
+    keys_set = 1;
+    Py_RETURN_NONE;
+}
+
 static PyObject *expand(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
+    if (!keys_set) {
+        PyErr_SetString(PyExc_RuntimeError, "expand: set_keys() has not been called");
+        return NULL;
+    }
     if (nargs != 5) {
         PyErr_SetString(PyExc_TypeError, "expand(groups, dataset, labels, suffix, value)");
         return NULL;
@@ -120,8 +153,8 @@ static PyObject *expand(PyObject *module, PyObject *const *args, Py_ssize_t narg
         bound += 1 + 5 + PyBytes_GET_SIZE(label) + 2 + 5 * 6 + 9 + suffix_len;
     }
     Py_ssize_t pos = codes_len + counts_len;
-    /* The variant field: 0x0a, varint length, body. */
-    if (pos + 2 > len || v[pos] != 0x0a) {
+    /* The variant field: its key, varint length, body. */
+    if (pos + 2 > len || v[pos] != KEYS[K_VARIANT]) {
         bad_value("no variant after the counts");
         goto done;
     }
@@ -200,11 +233,11 @@ static PyObject *expand(PyObject *module, PyObject *const *args, Py_ssize_t narg
         for (int k = 0; k < 5; k++) {
             if (k == 2 && !af_written) {
                 if (counts[0] != ABSENT && counts[1] != ABSENT && counts[1] != 0) {
-                    *b++ = 0x19;
+                    *b++ = KEYS[K_AF];
                     PyFloat_Pack8((double)counts[0] / (double)counts[1], (char *)b, 1);
                     b += 8;
                 } else if (has_af) {
-                    *b++ = 0x19;
+                    *b++ = KEYS[K_AF];
                     PyFloat_Pack8(source_af, (char *)b, 1);
                     b += 8;
                 }
@@ -220,17 +253,17 @@ static PyObject *expand(PyObject *module, PyObject *const *args, Py_ssize_t narg
         const Py_ssize_t body_len = b - body_buf;
         if (g == 0) {
             memcpy(total, counts, sizeof(total));
-            *out++ = 0x2a;
+            *out++ = KEYS[K_COUNTS];
             out = put_varint(out, (uint64_t)body_len);
         } else {
             PyObject *label = PyTuple_GET_ITEM(labels, g);
             const Py_ssize_t label_len = PyBytes_GET_SIZE(label);
             const Py_ssize_t inner = label_len + 1 + varint_len((uint64_t)body_len) + body_len;
-            *out++ = 0x32;
+            *out++ = KEYS[K_POPULATIONS];
             out = put_varint(out, (uint64_t)inner);
             memcpy(out, PyBytes_AS_STRING(label), (size_t)label_len);
             out += label_len;
-            *out++ = 0x12;
+            *out++ = KEYS[K_POPULATION_COUNTS];
             out = put_varint(out, (uint64_t)body_len);
         }
         memcpy(out, body_buf, (size_t)body_len);
@@ -251,6 +284,8 @@ done:
 }
 
 static PyMethodDef methods[] = {
+    {"set_keys", (PyCFunction)set_keys, METH_O,
+     "set_keys(keys) -> None: the one-byte protobuf field keys, from the descriptors"},
     {"expand", (PyCFunction)(void (*)(void))expand, METH_FASTCALL,
      "expand(groups, dataset, labels, suffix, value) -> (VariantFrequency bytes, total counts)"},
     {NULL, NULL, 0, NULL},

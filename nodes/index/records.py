@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
-from allelemesh_codec import expand
+from allelemesh_codec import expand, set_keys
 
 from mesh.model import wire
 from mesh.v1 import allele_pb2
@@ -50,6 +50,19 @@ _SOURCE_AF = 1 << 10
 _PRESENT = 1 << 11
 _EXACT = allele_pb2.COUNT_PRECISION_EXACT
 _PRECISION = wire.PRECISION_TAG + wire.varint(_EXACT)
+# The expander writes protobuf with the keys the descriptors define (one place: wire).
+set_keys(
+    wire.AC_TAG
+    + wire.AN_TAG
+    + wire.AF_TAG
+    + wire.HOM_TAG
+    + wire.HET_TAG
+    + wire.HEMI_TAG
+    + wire.VARIANT_TAG
+    + wire.COUNTS_TAG
+    + wire.POPULATIONS_TAG
+    + wire.POPULATION_COUNTS_TAG
+)
 #: Packed cells kept per group while building (count profiles repeat).
 _CACHE_MAX = 16384
 Row = Sequence[tuple[Any, ...] | None]
