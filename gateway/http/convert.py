@@ -83,7 +83,26 @@ def frequency_json(frequency: allele_pb2.VariantFrequency) -> JsonObject:
         "counts": counts_json(frequency.counts),
         "populations": populations_json(frequency.populations),
         "filters": filter_values(frequency),
+        "extras": extras_json(frequency),
     }
+
+
+def extras_json(frequency: allele_pb2.VariantFrequency) -> JsonObject | None:
+    """The source's grpmax/faf95 (``FrequencyExtras``); ``null`` when none were released.
+
+    An extra the source did not give is ``null`` (never 0); ``faf95`` maps labels (``""``:
+    the total) to the source's value.
+    """
+    if not frequency.HasField("extras"):
+        return None
+    extras = frequency.extras
+    out: JsonObject = {
+        f.name: getattr(extras, f.name) if extras.HasField(f.name) else None
+        for f in extras.DESCRIPTOR.fields
+        if f.name != "faf95"
+    }
+    out["faf95"] = dict(sorted(extras.faf95.items()))
+    return out
 
 
 def populations_json(populations: Iterable[allele_pb2.PopulationFrequency]) -> list[JsonObject]:

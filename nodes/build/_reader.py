@@ -22,6 +22,7 @@ from mesh.model.normalize import normalize
 from mesh.model.variants import validate_variant
 from nodes.build._arrays import ALLELE_TAGS, allele_map
 from nodes.build._encode import ValueEncoder, encode_filters
+from nodes.build._extras import extras_reader
 from nodes.build.conventions import detect
 from nodes.build.genotype_counts import GenotypeCounter, Sample, is_haploid_for_males
 from nodes.build.vcf_counts import InfoConvention, InfoCounter, RecordError
@@ -279,6 +280,10 @@ class PysamReader:
             raise AssertionError("no counts")
         #: The vt tags this header declares (records split by vt: arrays in original order).
         self._vt_tags = tuple(t for t in ALLELE_TAGS if t in header.info)
+        #: gnomAD v4's grpmax/faf95, when the header declares them (None: nothing to read).
+        self.extras = (
+            extras_reader(header.info.keys(), self.detection.subset) if self.info else None
+        )
         self.encoder = ValueEncoder(config.dataset_id, self.labels, config.groups or None)
         self.reference = reference
         self._contigs: dict[str, str] = {}
@@ -412,6 +417,7 @@ class PysamReader:
         origin = (self.path, rec.chrom, pos, rec.id.encode() if rec.id else b".")
         floor = position_prefix(chrom, max(0, pos - HOLDBACK_BP))
         ref: str = rec.ref
+        extras = self.extras.alleles(rec.info, n_alt) if self.extras is not None else None
         items: list[Item] = []
         for a, alt in enumerate(alts):
             if kinds[a] is not None:
@@ -421,7 +427,8 @@ class PysamReader:
                 validate_variant(chrom, pos, ref, alt, self.config.assembly), self.reference
             )
             key = encode_key(variant)
-            items.append((key, self.encoder.encode(variant, counts[a], filters), origin, floor))
+            tail = filters if extras is None else filters + extras[a]
+            items.append((key, self.encoder.encode(variant, counts[a], tail), origin, floor))
         stats.alleles += len(items)
         return items
 

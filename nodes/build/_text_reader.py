@@ -97,8 +97,8 @@ def text_readable(reader: PysamReader) -> bool:
     Any declared Number (A, R, G, 1, .) and vt's allele tags: the text is read here and
     counted by the same :class:`~nodes.build.vcf_counts.InfoCounter`.
     """
-    if not reader.config.fast_text or reader.info is None:
-        return False
+    if not reader.config.fast_text or reader.info is None or reader.extras is not None:
+        return False  # gnomAD v4's grpmax/faf95 (nodes.build._extras) are read by pysam
     vcf = reader.vcf
     if vcf.format != "VCF" or vcf.compression not in ("NONE", "GZIP", "BGZF"):
         return False
