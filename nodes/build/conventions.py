@@ -40,7 +40,8 @@ __all__ = ["ALLELE_TAGS", "Detection", "GroupReport", "detect", "detect_file"]
 SPLIT_VT = "vt"
 SPLIT_BCFTOOLS = "bcftools"
 SPLIT_HERE = "here"
-#: Per-variant summaries of gnomAD files: seen and reported, not (yet) served.
+#: Per-variant summaries of gnomAD files: reported here; the chosen set's served as
+#: ``VariantFrequency.extras`` (:mod:`nodes.build._extras`).
 _EXTRA_PREFIXES = ("grpmax", "AC_grpmax", "AF_grpmax", "faf95", "fafmax", "faf99")
 _ROLES = ("ac", "an", "hom", "het", "hemi", "af")
 
@@ -75,7 +76,7 @@ class Detection:
     subsets: tuple[str, ...] = ()
     #: Count-like INFO keys present but not read (other sets, ``AS_*``), summarized.
     ignored: tuple[str, ...] = ()
-    #: Per-variant extras present (``grpmax``, ``faf95``...): reported, not served.
+    #: Per-variant extras present (``grpmax``, ``faf95``...), every set's.
     extras: tuple[str, ...] = ()
     #: The declared ``Number`` of every INFO key read (``A``, ``R``, ``G``, ``1``, ``.``).
     numbers: dict[str, str] = field(default_factory=dict)

@@ -4,7 +4,7 @@ Schema 3 (``nodes.index.index_dir.SCHEMA_VERSION``). The dataset's metadata name
 *groups* once (``DatasetMetadata.groups``: ``""`` for the total, then the population
 labels, in stored order), so a value repeats neither labels nor field names::
 
-    value = codes | counts | variant | filters
+    value = codes | counts | variant | filters [| extras]
 
 * ``codes``: one little-endian uint16 per group of the dataset. Bits ``2k, 2k+1``
   give the width of count ``k`` (AC, AN, homozygous, heterozygous, hemizygous):
@@ -14,7 +14,8 @@ labels, in stored order), so a value repeats neither labels nor field names::
 * ``counts``: the given counts of every group in order, little-endian, at their
   widths (a 0 the source gave is stored; an absent count takes no bytes).
 * ``variant`` and ``filters``: the ``VariantFrequency.variant`` and ``filters``
-  fields, protobuf-encoded as served.
+  fields, protobuf-encoded as served; ``extras`` (field 8, gnomAD's grpmax/faf95,
+  :mod:`nodes.build._extras`) only where the source has them, copied with the filters.
 
 Serving (:meth:`ValueCodec.frequency`) is a protobuf *encode*, never a decode: the
 compiled expander (``allelemesh_codec``, C in ``native/``; in Python the 27 groups of a
