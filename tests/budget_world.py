@@ -29,6 +29,8 @@ POSITIONS = {1000: ("A", "G"), 2000: ("C", "T"), 3000: ("G", "A")}
 AC = {"open": 11, "dense": 12, "sparse": 13, "gated": 14}
 HELD = {"open": (1000, 2000, 3000), "dense": (1000, 2000, 3000), "sparse": (2000,),
         "gated": (1000, 2000, 3000)}  # fmt: skip
+#: The rsID only ``sparse`` records (for its one variant, 2000 C>T).
+SPARSE_RSID = "rs2000"
 #: The longest retry delay a spent hour-long budget may give (charges leave it a bucket late).
 LATEST_RETRY_S = 3600 * (1 + 1 / 64)
 RESOURCE_EXHAUSTED = 8
@@ -47,7 +49,8 @@ def build_indexes(root: Path) -> dict[str, Path]:
     for dataset_id, held in HELD.items():
         records = [
             SiteRecord("1", pos, POSITIONS[pos][0], [POSITIONS[pos][1]],
-                       GroupCounts(an=1000, ac=[AC[dataset_id]], hom=[0]))
+                       GroupCounts(an=1000, ac=[AC[dataset_id]], hom=[0]),
+                       id=SPARSE_RSID if dataset_id == "sparse" else ".")
             for pos in held
         ]  # fmt: skip
         out[dataset_id] = write_dataset(root, dataset_id, records)

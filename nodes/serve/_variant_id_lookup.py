@@ -1,7 +1,8 @@
 """``LookupVariantId`` over a node's own datasets: an rsID resolved, then a batch lookup.
 
 The id is resolved in every dataset the caller may see (their rsID tables,
-:mod:`nodes.index.variant_ids`); the union of the variants, in key (genomic) order, is then
+:mod:`nodes.index.variant_ids`; a budgeted dataset is charged for the variants it names);
+the union of the variants, in key (genomic) order, is then
 looked up like a batch in all of them, so a dataset that holds a variant without
 recording the id still gives its row. ``LookupVariantIdResponse`` shares its first two
 fields with ``BatchLookupVariantsResponse`` (results, outcomes), so the batch's encoded
@@ -58,12 +59,20 @@ def lookup_variant_id(
             status = rebuild_error(served.index.id).to_status()
             notes.append(dataset_outcome(served.index.id, status))
             continue
-        for key in table.keys_of(rsid):
+        held = [
+            (key, value)
+            for key in table.keys_of(rsid)
+            if (value := served.index.get(key)) is not None
+        ]
+        if served.policy.budget is not None and held:
+            # Naming the variants an rsID stands for releases them: a budgeted dataset is
+            # charged a row for each, and past its budget resolves no more (reported).
+            grant = selection.charge(lookup.budget_ledger(), {served.index.id: len(held)})
+            held = held[: grant[served.index.id].granted]
+        for key, value in held:
             if key not in variants:
-                value = served.index.get(key)
-                if value is not None:
-                    frequency = served.index.codec.decode_frequency(value)
-                    variants[key] = frequency.variant.SerializeToString()
+                frequency = served.index.codec.decode_frequency(value)
+                variants[key] = frequency.variant.SerializeToString()
     unresolved = b"".join(notes)
     id_field = wire.string_field(VARIANT_ID_TAG, rsid)
     ordered = [variants[k] for k in sorted(variants)]

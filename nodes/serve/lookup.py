@@ -184,7 +184,8 @@ class LocalLookup:
             self._withheld[key] = note
         return note
 
-    def _ledger(self) -> BudgetLedger:
+    def budget_ledger(self) -> BudgetLedger:
+        """The query budgets' ledger (only asked for when a dataset has a budget)."""
         assert self.budgets is not None  # checked at construction for budgeted datasets
         return self.budgets
 
@@ -229,7 +230,7 @@ class LocalLookup:
         selection = self.select(assembly, request.dataset_ids, caller)
         datasets = selection.datasets
         if selection.budgeted:
-            held = selection.limit(self._ledger(), [[d.index.get(key)] for d in datasets])
+            held = selection.limit(self.budget_ledger(), [[d.index.get(key)] for d in datasets])
             values = [column[0] for column in held]
         else:
             values = [d.index.get(key) for d in datasets]
@@ -287,7 +288,7 @@ class LocalLookup:
         else:
             columns: Sequence[list[bytes | None]] = [d.index.get_many(keys) for d in datasets]
             if selection.budgeted:
-                columns = selection.limit(self._ledger(), columns)
+                columns = selection.limit(self.budget_ledger(), columns)
             payload, found = self._batch_released(echoes, datasets, columns, populations, tail)
         notes = selection.finish()
         return LookupResult(payload, found, [d.index.id for d in datasets], notes)
@@ -412,7 +413,7 @@ class LocalLookup:
         if request.page_token:
             resume = decode_region_state(self.page_tokens.decode(request.page_token, fingerprint))
         # Budgeted datasets: hold up to a page of rows now, refund what the page did not use.
-        held = selection.reserve(self._ledger(), page_size) if selection.budgeted else {}
+        held = selection.reserve(self.budget_ledger(), page_size) if selection.budgeted else {}
         stops = {i: ScanStop() for i in held}
         first, last = region_bounds(key)
         start_key = resume[0] if resume else None
@@ -452,6 +453,6 @@ class LocalLookup:
             parts.append(wire.string_field(NEXT_PAGE_TOKEN_TAG, token))
         if held:
             cut = {i for i, stop in stops.items() if stop.stopped}
-            selection.settle(self._ledger(), held, used, cut)
+            selection.settle(self.budget_ledger(), held, used, cut)
         notes = selection.finish()
         return LookupResult(b"".join(parts), count, list(by_id), notes)

@@ -19,6 +19,7 @@ from tests.budget_world import (
     LATEST_RETRY_S,
     PERMISSION_DENIED,
     RESOURCE_EXHAUSTED,
+    SPARSE_RSID,
     Certs,
     budgeted_node,
     build_indexes,
@@ -236,3 +237,20 @@ async def test_allelemesh_query_lists_the_dataset_outcomes(node, pki):
     assert "RESOURCE_EXHAUSTED" in dense[0]
     assert len(gated) == 1
     assert "PERMISSION_DENIED" in gated[0]
+
+
+async def test_resolving_an_rsid_is_charged_and_a_spent_budget_names_nothing(node, pki):
+    """Only ``sparse`` records rs2000: naming its variant costs a row like showing it."""
+    by_id = allele_service_pb2.LookupVariantIdRequest(variant_id=SPARSE_RSID, variants_only=True)
+    channel, stub = stub_as(pki, node, "bob")
+    async with channel:
+        first = await stub.LookupVariantId(by_id, timeout=5)
+        assert [(r.variant.position, r.variant.alternate_bases) for r in first.results] == [
+            (2000, "T")
+        ]
+        for _ in range(2):  # sparse: 1 (the resolution) + 2 = its 3 rows
+            await stub.LookupVariant(Lookup(variant=variant(2000)), timeout=5)
+        spent = await stub.LookupVariantId(by_id, timeout=5)
+    assert list(spent.results) == []
+    [outcome] = spent.outcomes
+    assert dataset_statuses(outcome)["sparse"] == RESOURCE_EXHAUSTED
