@@ -14,6 +14,9 @@
   written as 0; a 0 means zero.
 * ``variation.location.sequence_id`` is ``HGVSid:<chrom>:g.<pos><ref>><alt>`` (what the
   portal parses), ``identifiers.genomicHGVSId`` the RefSeq form.
+* gnomAD's grpmax/faf95 (``VariantFrequency.extras``, released only with exact counts)
+  ride on the ``frequencyInPopulations`` entry as ``extras`` (camelCase keys; the
+  schema's ``FrequencyInPopulations`` allows additional properties).
 * Privacy: a suppressed group (counts withheld, all zero) is left out of
   ``frequencies`` rather than shown as a zero count, and named in the record's
   ``info``; rounded counts are marked ``countPrecision: "rounded"``.
@@ -156,6 +159,7 @@ def record(
                 "sourceReference": source_reference,
                 "version": frequency.dataset_id,
                 "frequencies": entries,
+                **_extras(frequency),
             }
         ]
     info: JsonObject = {
@@ -174,3 +178,24 @@ def record(
         )
     result["info"] = info
     return result
+
+
+def _extras(frequency: allele_pb2.VariantFrequency) -> JsonObject:
+    """``{"extras": {...}}`` of the entry (only what the source gave), or nothing."""
+    if not frequency.HasField("extras"):
+        return {}
+    extras = frequency.extras
+    out: JsonObject = {
+        _camel(f.name): getattr(extras, f.name)
+        for f in extras.DESCRIPTOR.fields
+        if f.name != "faf95" and extras.HasField(f.name)
+    }
+    if extras.faf95:
+        # the total's own as the record's ``Total`` row is named
+        out["faf95"] = {k or TOTAL_LABEL: v for k, v in sorted(extras.faf95.items())}
+    return {"extras": out}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)

@@ -19,6 +19,7 @@ from gateway.http.backend import GrpcBackend
 from mesh.config import NodeConfig
 from mesh.v1 import allele_pb2, allele_service_pb2
 from nodes.build.builder import BuildOptions, build_index
+from tests.gateway.http import beacon_schemas
 from tests.mesh_harness import NodeSpec, running_mesh
 from tests.nodes.build.test_builder_gnomad_extras import _write
 
@@ -63,6 +64,14 @@ async def test_extras_go_with_exact_counts_and_are_withheld_with_them(tmp_path: 
             transport = httpx.ASGITransport(app=create_app(backend))
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
                 body = (await http.get(f"/v1/variants/1-{pos}-{ref}-{alt}")).json()
+                params = {
+                    "referenceName": "1",
+                    "start": str(pos - 1),
+                    "referenceBases": ref,
+                    "alternateBases": alt,
+                    "requestedGranularity": "record",
+                }
+                beacon = (await http.get("/api/g_variants", params=params)).json()
         finally:
             await backend.close()
     rows = {f.dataset_id: f for f in single.frequencies}
@@ -82,3 +91,16 @@ async def test_extras_go_with_exact_counts_and_are_withheld_with_them(tmp_path: 
     assert extras["faf95_max_group"] == expected["faf95_max_group"]
     assert extras["faf95"] == pytest.approx(expected["faf95"])
     assert by_id["gnomad-floored"]["extras"] is None
+    # Beacon: on the frequencyInPopulations entry (the schema allows more properties).
+    beacon_schemas.assert_g_variants_valid(beacon)
+    records = {
+        r["info"]["datasetId"]: r
+        for result_set in beacon["response"]["resultSets"]
+        for r in result_set["results"]
+    }
+    (entry,) = records["gnomad-open"]["frequencyInPopulations"]
+    assert entry["extras"]["grpmaxGroup"] == expected["grpmax_group"]
+    assert entry["extras"]["grpmaxAlleleCount"] == expected["grpmax_allele_count"]
+    assert entry["extras"]["faf95MaxGroup"] == expected["faf95_max_group"]
+    assert entry["extras"]["faf95"]["Total"] == pytest.approx(expected["faf95"][""])
+    assert "extras" not in str(records.get("gnomad-floored", {}))
