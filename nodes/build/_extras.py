@@ -34,6 +34,8 @@ _SCALARS = {
 }
 _INTEGER = {"grpmax_allele_count", "grpmax_allele_number", "grpmax_homozygous_count"}
 _TEXT = {"grpmax_group", "faf95_max_group"}
+#: ``faf95_<x>`` keys whose ``x`` is no group: the sets, and v3's ``faf95_popmax`` (a maximum).
+_NOT_GROUPS = frozenset({"max", "joint", "exomes", "genomes", "popmax"})
 
 
 class ExtrasReader:
@@ -88,7 +90,7 @@ def extras_reader(info_keys: Iterable[str], subset: str) -> ExtrasReader | None:
     faf95 = {
         m.group(1): k
         for k in sorted(keys)
-        if (m := pattern.match(k)) and m.group(1) not in ("max", "joint", "exomes", "genomes")
+        if (m := pattern.match(k)) and m.group(1) not in _NOT_GROUPS
     }
     if "faf95" + suffix in keys:  # the total's own
         faf95[""] = "faf95" + suffix

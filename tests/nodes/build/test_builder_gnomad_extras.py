@@ -144,3 +144,32 @@ def lookup_value(out: Path, value: bytes) -> allele_pb2.VariantFrequency:
     from tests.nodes.helpers import codec_of
 
     return codec_of(out).decode_frequency(value)
+
+
+def test_the_keys_read_for_each_set_of_a_header():
+    """gnomAD v4.1's names: suffixed per set in joint files, bare in a one-set file."""
+    from nodes.build._extras import extras_reader
+
+    joint = [f"{k}_joint" for k in ("grpmax", "AC_grpmax", "fafmax_faf95_max", "faf95")]
+    joint += ["faf95_joint_afr", "faf95_joint_nfe", "faf95_exomes_afr", "grpmax_exomes"]
+    reader = extras_reader(joint, "joint")
+    assert reader is not None
+    assert reader.scalars == {
+        "grpmax_group": "grpmax_joint",
+        "grpmax_allele_count": "AC_grpmax_joint",
+        "faf95_max": "fafmax_faf95_max_joint",
+    }
+    assert reader.faf95 == {"": "faf95_joint", "afr": "faf95_joint_afr", "nfe": "faf95_joint_nfe"}
+    single = [
+        "grpmax",
+        "AF_grpmax",
+        "fafmax_faf95_max_gen_anc",
+        "faf95",
+        "faf95_sas",
+        "faf95_popmax",
+    ]
+    reader = extras_reader(single, "")
+    assert reader is not None
+    assert set(reader.scalars.values()) == {"grpmax", "AF_grpmax", "fafmax_faf95_max_gen_anc"}
+    assert reader.faf95 == {"": "faf95", "sas": "faf95_sas"}
+    assert extras_reader(["AC", "AN", "nhomalt"], "") is None
