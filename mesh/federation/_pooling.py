@@ -10,7 +10,8 @@ The rule, applied per variant over the ``VariantFrequency.counts`` of every data
   the sum of rounded numbers is itself only approximate.
 * ``SUPPRESSED`` counts contribute nothing (they are withheld, not zero). If any
   other dataset contributed, the pooled precision is ``ROUNDED`` (the sum is a lower
-  bound, not exact); if every dataset was suppressed it is ``SUPPRESSED``.
+  bound, not exact); if every dataset was suppressed it is ``SUPPRESSED``, with its
+  counts absent (unknown, never 0).
 * A frequency without counts (an AF-only dataset: ``allele_frequency`` set, no AC
   and no AN) is skipped: it cannot be summed, and it must not make the others'
   sum unknown. It is said as a withheld part is: the pool is ``ROUNDED`` and a lower
@@ -105,14 +106,10 @@ class CountPool:
 
     def result(self) -> tuple[tuple[int | None, ...], int]:
         """The pooled ``(AC, AN, hom, het, hemi)`` (``None``: unknown) and precision."""
-        if self.skipped and not self.contributed:
+        if not self.contributed and (self.skipped or self.withheld):
+            # Nothing was summed: the pool's counts are unknown (absent), never 0.
             return (None,) * 5, SUPPRESSED if self.withheld else EXACT
-        if self.withheld and not self.contributed:
-            precision = SUPPRESSED
-        elif self.rounded or self.withheld or self.skipped:
-            precision = ROUNDED
-        else:
-            precision = EXACT
+        precision = ROUNDED if self.rounded or self.withheld or self.skipped else EXACT
         sums = (self.ac, self.an, self.hom, self.het, self.hemi)
         if not self.missing:
             return sums, precision

@@ -54,6 +54,7 @@ from nodes.build.index_summary import IndexSummary, ValueCheck
 from nodes.build.vcf_counts import load_info_map
 from nodes.index import index_dir
 from nodes.index.records import ValueCodec, dataset_groups
+from nodes.index.writer import SortedWriter
 
 __all__ = ["BuildOptions", "BuildReport", "ValueEncoder", "build_index", "encode_filters"]
 
@@ -320,7 +321,7 @@ def _build(options: BuildOptions, *, fast_text: bool) -> BuildReport:
     hasher.start()
     tmp = index_dir.start_build(out)
     duplicates = _Duplicates(config)
-    writer = index_dir.SortedWriter(tmp, batch_size=options.batch_size, on_duplicate=duplicates)
+    writer = SortedWriter(tmp, batch_size=options.batch_size, on_duplicate=duplicates)
     per_file = [Stats() for _ in readers]
     stats = Stats()
     try:
@@ -409,7 +410,7 @@ def _read_all(
     options: BuildOptions,
     config: Config,
     readers: Sequence[PysamReader],
-    writer: index_dir.SortedWriter,
+    writer: SortedWriter,
     per_file: Sequence[Stats],
 ) -> None:
     """Every input into ``writer``: in ``--jobs`` processes when the inputs can be split."""
@@ -439,7 +440,7 @@ def _check_values(directory: Path, check: ValueCheck, codec: ValueCodec) -> None
 def _run_parallel(
     config: Config,
     readers: Sequence[PysamReader],
-    writer: index_dir.SortedWriter,
+    writer: SortedWriter,
     per_file: Sequence[Stats],
     progress: Progress,
     jobs: int,

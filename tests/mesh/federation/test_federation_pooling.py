@@ -47,10 +47,13 @@ def test_suppressed_contributes_nothing_and_pool_is_not_exact():
     assert pooled.precision == ROUNDED
 
 
-def test_only_suppressed_pools_to_suppressed_zeros():
-    pooled = pool_counts([counts(0, 0, precision=SUPPRESSED)])
-    assert (pooled.allele_count, pooled.allele_number, pooled.precision) == (0, 0, SUPPRESSED)
-    assert pooled.allele_frequency == 0.0
+def test_only_suppressed_pools_to_suppressed_absent_counts():
+    """Nothing was summed: every count of the pool is absent (unknown), never a 0."""
+    pooled = pool_counts([counts(3, 100, 1, 1, 0, precision=SUPPRESSED)])
+    assert pooled.precision == SUPPRESSED
+    fields = ("allele_count", "allele_number", "allele_frequency", "homozygous_count",
+              "heterozygous_count", "hemizygous_count")  # fmt: skip
+    assert [f for f in fields if pooled.HasField(f)] == []
 
 
 def test_nothing_pools_to_exact_zero():
