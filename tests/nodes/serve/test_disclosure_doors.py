@@ -16,11 +16,11 @@ import grpc
 import httpx
 import pytest
 
-from gateway.server import start_gateway
+from gateway.server import RunningGateway, start_gateway
 from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig
 from mesh.v1 import allele_pb2, allele_service_pb2, allele_service_pb2_grpc
 from nodes.build.builder import BuildOptions, build_index
-from nodes.serve.server import start_node
+from nodes.serve.server import RunningNode, start_node
 from tests.disclosure_data import LABELS, PARTITIONS, make_records
 from tests.disclosure_oracle import ReleaseJudge
 from tests.vcf_factory import write_sites_vcf
@@ -55,9 +55,8 @@ def variant_message(v) -> allele_pb2.Variant:
                               alternate_bases=v[3])  # fmt: skip
 
 
-async def test_every_door_releases_the_same_undecidable_cells(tmp_path: Path):
-    records, raw = make_records(random.Random(20), 40)
-    index = build(tmp_path, records)
+async def start_floored_mesh(index: Path) -> tuple[RunningNode, RunningGateway]:
+    """The floored LU node over ``index`` and a gateway (gRPC and HTTP) over it."""
     config = NodeConfig(
         id="lu-node-1",
         country=COUNTRY,
@@ -82,26 +81,40 @@ async def test_every_door_releases_the_same_undecidable_cells(tmp_path: Path):
         ),
         insecure=True,
     )
+    return node, gateway
+
+
+async def judged_exact_answers(
+    stub: allele_service_pb2_grpc.AlleleFrequencyServiceStub, raw: dict
+) -> dict[tuple, dict[str, tuple]]:
+    """Every variant's exact lookup at the node, judged by the oracle: variant -> rows."""
+    exact = {}
+    for v, rows in raw.items():
+        answer = await stub.LookupVariant(
+            allele_service_pb2.LookupVariantRequest(variant=variant_message(v))
+        )
+        (frequency,) = answer.frequencies
+        ReleaseJudge(
+            rows,
+            {"Total": frequency.counts} | {p.population: p.counts for p in frequency.populations},
+            PARTITIONS,
+            allele_floor=ALLELE_FLOOR,
+            individual_floor=INDIVIDUAL_FLOOR,
+        ).check()
+        exact[v] = shown(frequency)
+    withheld = sum(r[0] == SUPPRESSED for rows in exact.values() for r in rows.values())
+    assert withheld > 10, "the data should make the floors bite"
+    return exact
+
+
+async def test_every_door_releases_the_same_undecidable_cells(tmp_path: Path):
+    records, raw = make_records(random.Random(20), 40)
+    index = build(tmp_path, records)
+    node, gateway = await start_floored_mesh(index)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{node.port}") as channel:
             stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
-            exact = {}
-            for v in raw:
-                answer = await stub.LookupVariant(
-                    allele_service_pb2.LookupVariantRequest(variant=variant_message(v))
-                )
-                (frequency,) = answer.frequencies
-                ReleaseJudge(
-                    raw[v],
-                    {"Total": frequency.counts}
-                    | {p.population: p.counts for p in frequency.populations},
-                    PARTITIONS,
-                    allele_floor=ALLELE_FLOOR,
-                    individual_floor=INDIVIDUAL_FLOOR,
-                ).check()
-                exact[v] = shown(frequency)
-            withheld = sum(r[0] == SUPPRESSED for rows in exact.values() for r in rows.values())
-            assert withheld > 10, "the data should make the floors bite"
+            exact = await judged_exact_answers(stub, raw)
 
             batch = await stub.BatchLookupVariants(
                 allele_service_pb2.BatchLookupVariantsRequest(

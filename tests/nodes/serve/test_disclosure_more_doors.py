@@ -22,8 +22,6 @@ import grpc
 import httpx
 import pysam
 
-from gateway.server import start_gateway
-from mesh.config import DatasetConfig, GatewayConfig, NodeConfig, PeerConfig
 from mesh.v1 import (
     allele_pb2,
     allele_service_pb2,
@@ -31,21 +29,16 @@ from mesh.v1 import (
     gene_service_pb2,
     gene_service_pb2_grpc,
 )
-from nodes.serve.server import start_node
-from tests.disclosure_data import LABELS, PARTITIONS, make_records
-from tests.disclosure_oracle import ReleaseJudge
+from tests.disclosure_data import LABELS, make_records
 from tests.gene_world import table_span
 from tests.nodes.serve.test_disclosure_doors import (
-    ALLELE_FLOOR,
     COUNTRY,
-    INDIVIDUAL_FLOOR,
-    MIN_ALLELE_COUNT,
-    MIN_INDIVIDUALS,
     SUPPRESSED,
     beacon_counts,
     build,
+    judged_exact_answers,
     shown,
-    variant_message,
+    start_floored_mesh,
 )
 
 GENE = "PCSK9"
@@ -99,50 +92,11 @@ async def test_gene_rsid_annotate_and_pages_release_the_same_cells(tmp_path: Pat
         record.id = rsid(i)
     index = build(tmp_path, records)
     ids = {rsid(i): (r.chrom, r.pos, r.ref, r.alts[0]) for i, r in enumerate(records)}
-    config = NodeConfig(
-        id="lu-node-1",
-        country=COUNTRY,
-        listen="127.0.0.1:0",
-        reload_interval_s=0,
-        datasets=(
-            DatasetConfig(
-                "lu-floored",
-                index,
-                min_allele_count=MIN_ALLELE_COUNT,
-                min_individuals=MIN_INDIVIDUALS,
-            ),
-        ),
-    )
-    node = await start_node(config, insecure=True)
-    gateway = await start_gateway(
-        GatewayConfig(
-            id="gw-1",
-            listen="127.0.0.1:0",
-            http_listen="127.0.0.1:0",
-            peers=(PeerConfig("lu-node-1", COUNTRY, (f"127.0.0.1:{node.port}",)),),
-        ),
-        insecure=True,
-    )
+    node, gateway = await start_floored_mesh(index)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{node.port}") as channel:
             stub = allele_service_pb2_grpc.AlleleFrequencyServiceStub(channel)
-            exact = {}
-            for v in raw:
-                answer = await stub.LookupVariant(
-                    allele_service_pb2.LookupVariantRequest(variant=variant_message(v))
-                )
-                (frequency,) = answer.frequencies
-                ReleaseJudge(
-                    raw[v],
-                    {"Total": frequency.counts}
-                    | {p.population: p.counts for p in frequency.populations},
-                    PARTITIONS,
-                    allele_floor=ALLELE_FLOOR,
-                    individual_floor=INDIVIDUAL_FLOOR,
-                ).check()
-                exact[v] = shown(frequency)
-            withheld = sum(r[0] == SUPPRESSED for rows in exact.values() for r in rows.values())
-            assert withheld > 10, "the data should make the floors bite"
+            exact = await judged_exact_answers(stub, raw)
             assert any(rows["Total"][0] == SUPPRESSED for rows in exact.values())
 
             # rsID at the node.
