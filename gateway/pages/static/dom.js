@@ -46,3 +46,23 @@ export function scrollable(table, label) {
     table,
   );
 }
+
+// Previous/Next buttons around a page label (`where` names the pager for screen readers:
+// a view has one above and one below its table).
+export function pagerNav(where, label, { hasPrevious, hasNext, onPrevious, onNext }) {
+  return h(
+    "nav",
+    { class: "pager", "aria-label": `Pages (${where})` },
+    h(
+      "button",
+      { type: "button", "data-page": "previous", disabled: !hasPrevious, onclick: onPrevious },
+      "← Previous",
+    ),
+    h("span", { class: "where", "aria-live": "polite" }, label),
+    h(
+      "button",
+      { type: "button", "data-page": "next", disabled: !hasNext, onclick: onNext },
+      "Next →",
+    ),
+  );
+}

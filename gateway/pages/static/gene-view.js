@@ -4,7 +4,7 @@
 // the page shown by any column (click a header); the pager follows the API's tokens.
 
 import { searchGene } from "./api.js";
-import { h, scrollable } from "./dom.js";
+import { h, pagerNav, scrollable } from "./dom.js";
 import { countText, variantLabel } from "./format.js";
 import { outcomesTable, traceLine } from "./outcomes.js";
 
@@ -54,21 +54,12 @@ export function renderGene(page, { pageNumber, onPrevious, onNext, hasPrevious }
   const gene = body.gene;
   const results = body.results;
   const pager = (where) =>
-    h(
-      "nav",
-      { class: "pager", "aria-label": `Pages (${where})` },
-      h(
-        "button",
-        { type: "button", "data-page": "previous", disabled: !hasPrevious, onclick: onPrevious },
-        "← Previous",
-      ),
-      h("span", { class: "where", "aria-live": "polite" }, `Page ${pageNumber}`),
-      h(
-        "button",
-        { type: "button", "data-page": "next", disabled: !body.next_page_token, onclick: onNext },
-        "Next →",
-      ),
-    );
+    pagerNav(where, `Page ${pageNumber}`, {
+      hasPrevious,
+      hasNext: Boolean(body.next_page_token),
+      onPrevious,
+      onNext,
+    });
   return [
     h(
       "div",

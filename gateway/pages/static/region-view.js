@@ -8,7 +8,7 @@
 // (a region page's rows may straddle API pages, so they are never summed here).
 
 import { lookupBatch, searchRegion } from "./api.js";
-import { h, scrollable } from "./dom.js";
+import { h, pagerNav, scrollable } from "./dom.js";
 import { countryCode, countText, variantLabel } from "./format.js";
 import { outcomesTable, traceLine } from "./outcomes.js";
 
@@ -75,21 +75,12 @@ export function renderRegion(page, { pageNumber, pageSize, onPrevious, onNext, h
   const r = body.region;
   const title = `${r.chromosome}:${r.start.toLocaleString("en-US")}-${r.end.toLocaleString("en-US")}`;
   const pager = (where) =>
-    h(
-      "nav",
-      { class: "pager", "aria-label": `Pages (${where})` },
-      h(
-        "button",
-        { type: "button", "data-page": "previous", disabled: !hasPrevious, onclick: onPrevious },
-        "← Previous",
-      ),
-      h("span", { class: "where", "aria-live": "polite" }, `Page ${pageNumber} · ${shown}`),
-      h(
-        "button",
-        { type: "button", "data-page": "next", disabled: !page.next, onclick: onNext },
-        "Next →",
-      ),
-    );
+    pagerNav(where, `Page ${pageNumber} · ${shown}`, {
+      hasPrevious,
+      hasNext: Boolean(page.next),
+      onPrevious,
+      onNext,
+    });
   return [
     h(
       "div",
