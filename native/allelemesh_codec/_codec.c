@@ -92,51 +92,81 @@ static PyObject *set_keys(PyObject *module, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
-static PyObject *expand(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    (void)module;
-    if (!keys_set) {
-        PyErr_SetString(PyExc_RuntimeError, "expand: set_keys() has not been called");
-        return NULL;
-    }
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "expand(groups, dataset, labels, suffix, value)");
-        return NULL;
-    }
-    Py_ssize_t groups = PyLong_AsSsize_t(args[0]);
-    if (groups == -1 && PyErr_Occurred())
-        return NULL;
-    PyObject *dataset = args[1], *labels = args[2], *suffix = args[3];
-    if (!PyBytes_Check(dataset) || !PyTuple_Check(labels) || !PyBytes_Check(suffix) ||
-        PyTuple_GET_SIZE(labels) != groups || groups < 1) {
-        PyErr_SetString(PyExc_TypeError, "expand: dataset bytes, labels tuple of groups, suffix bytes");
-        return NULL;
-    }
-    Py_buffer view;
-    if (PyObject_GetBuffer(args[4], &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    const unsigned char *v = (const unsigned char *)view.buf;
-    const Py_ssize_t len = view.len;
-    PyObject *result = NULL, *out_bytes = NULL;
-    uint32_t total[5] = {ABSENT, ABSENT, ABSENT, ABSENT, ABSENT};
+/* A growable output buffer (PyMem). */
+typedef struct {
+    unsigned char *data;
+    Py_ssize_t len, cap;
+} Buf;
 
+static int buf_reserve(Buf *b, Py_ssize_t extra) {
+    if (b->len + extra <= b->cap)
+        return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + extra)
+        cap *= 2;
+    unsigned char *data = PyMem_Realloc(b->data, (size_t)cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+/* One dataset's layout: what expand() and frame_batch() take first. */
+typedef struct {
+    Py_ssize_t groups;
+    PyObject *dataset, *labels, *suffix;
+} Layout;
+
+static int parse_layout(const char *name, PyObject *const *args, Layout *layout) {
+    if (!keys_set) {
+        PyErr_Format(PyExc_RuntimeError, "%s: set_keys() has not been called", name);
+        return -1;
+    }
+    layout->groups = PyLong_AsSsize_t(args[0]);
+    if (layout->groups == -1 && PyErr_Occurred())
+        return -1;
+    layout->dataset = args[1];
+    layout->labels = args[2];
+    layout->suffix = args[3];
+    if (!PyBytes_Check(layout->dataset) || !PyTuple_Check(layout->labels) ||
+        !PyBytes_Check(layout->suffix) || PyTuple_GET_SIZE(layout->labels) != layout->groups ||
+        layout->groups < 1) {
+        PyErr_Format(PyExc_TypeError, "%s: dataset bytes, labels tuple of groups, suffix bytes",
+                     name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends the expansion of one value to out; the total's counts to total. 0, or -1 with
+ * an exception set (out->len unchanged). */
+static int expand_into(const Layout *layout, const unsigned char *v, const Py_ssize_t len,
+                       Buf *out, uint32_t total[5]) {
+    const Py_ssize_t groups = layout->groups;
+    PyObject *const labels = layout->labels;
+    for (int k = 0; k < 5; k++)
+        total[k] = ABSENT;
     const Py_ssize_t codes_len = 2 * groups;
     if (len < codes_len) {
         bad_value("shorter than its group codes");
-        goto done;
+        return -1;
     }
     /* Pass 1: the size of the counts and an upper bound of the output. */
-    Py_ssize_t counts_len = 0, bound = PyBytes_GET_SIZE(dataset);
-    const Py_ssize_t suffix_len = PyBytes_GET_SIZE(suffix);
+    Py_ssize_t counts_len = 0, bound = PyBytes_GET_SIZE(layout->dataset);
+    const Py_ssize_t suffix_len = PyBytes_GET_SIZE(layout->suffix);
     for (Py_ssize_t g = 0; g < groups; g++) {
         unsigned code = (unsigned)v[2 * g] | ((unsigned)v[2 * g + 1] << 8);
         if (code & ~CODE_KNOWN_BITS) {
             bad_value("unknown group code bits");
-            goto done;
+            return -1;
         }
         if (!(code & CODE_PRESENT)) {
             if (g == 0) {
                 bad_value("no total counts");
-                goto done;
+                return -1;
             }
             continue;
         }
@@ -147,7 +177,7 @@ static PyObject *expand(PyObject *module, PyObject *const *args, Py_ssize_t narg
         PyObject *label = PyTuple_GET_ITEM(labels, g);
         if (!PyBytes_Check(label)) {
             PyErr_SetString(PyExc_TypeError, "expand: labels must be bytes");
-            goto done;
+            return -1;
         }
         /* tag + len(5) + label + tag + len(1) + body (5 counts of 6, AF of 9, suffix) */
         bound += 1 + 5 + PyBytes_GET_SIZE(label) + 2 + 5 * 6 + 9 + suffix_len;
@@ -156,14 +186,14 @@ static PyObject *expand(PyObject *module, PyObject *const *args, Py_ssize_t narg
     /* The variant field: its key, varint length, body. */
     if (pos + 2 > len || v[pos] != KEYS[K_VARIANT]) {
         bad_value("no variant after the counts");
-        goto done;
+        return -1;
     }
     uint64_t variant_len = 0;
     Py_ssize_t i = pos + 1;
     for (int shift = 0;; shift += 7) {
         if (i >= len || shift > 28) {
             bad_value("bad variant length");
-            goto done;
+            return -1;
         }
         unsigned char b = v[i++];
         variant_len |= (uint64_t)(b & 0x7F) << shift;
@@ -172,24 +202,23 @@ static PyObject *expand(PyObject *module, PyObject *const *args, Py_ssize_t narg
     }
     if ((uint64_t)(len - i) < variant_len) {
         bad_value("variant runs past the end");
-        goto done;
+        return -1;
     }
     const Py_ssize_t variant_end = i + (Py_ssize_t)variant_len;
     bound += len - pos;
+    if (buf_reserve(out, bound) < 0)
+        return -1;
 
-    out_bytes = PyBytes_FromStringAndSize(NULL, bound);
-    if (out_bytes == NULL)
-        goto done;
-    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(out_bytes);
-    unsigned char *const start = out;
-    memcpy(out, v + pos, (size_t)(variant_end - pos));
-    out += variant_end - pos;
-    memcpy(out, PyBytes_AS_STRING(dataset), (size_t)PyBytes_GET_SIZE(dataset));
-    out += PyBytes_GET_SIZE(dataset);
+    unsigned char *const start = out->data + out->len;
+    unsigned char *o = start;
+    memcpy(o, v + pos, (size_t)(variant_end - pos));
+    o += variant_end - pos;
+    memcpy(o, PyBytes_AS_STRING(layout->dataset), (size_t)PyBytes_GET_SIZE(layout->dataset));
+    o += PyBytes_GET_SIZE(layout->dataset);
 
     /* Pass 2: every present group's counts, encoded. */
     const unsigned char *p = v + codes_len;
-    const char *suffix_data = PyBytes_AS_STRING(suffix);
+    const char *suffix_data = PyBytes_AS_STRING(layout->suffix);
     unsigned char body[5 * 6 + 9 + 64];
     unsigned char *body_buf = body;
     unsigned char *heap = NULL;
@@ -197,7 +226,7 @@ static PyObject *expand(PyObject *module, PyObject *const *args, Py_ssize_t narg
         heap = PyMem_Malloc((size_t)(5 * 6 + 9 + suffix_len));
         if (heap == NULL) {
             PyErr_NoMemory();
-            goto done;
+            return -1;
         }
         body_buf = heap;
     }
@@ -217,7 +246,7 @@ static PyObject *expand(PyObject *module, PyObject *const *args, Py_ssize_t narg
                 if (counts[k] == ABSENT) {
                     PyMem_Free(heap);
                     bad_value("a count of 2**32 - 1");
-                    goto done;
+                    return -1;
                 }
             }
         }
@@ -252,34 +281,250 @@ static PyObject *expand(PyObject *module, PyObject *const *args, Py_ssize_t narg
         b += suffix_len;
         const Py_ssize_t body_len = b - body_buf;
         if (g == 0) {
-            memcpy(total, counts, sizeof(total));
-            *out++ = KEYS[K_COUNTS];
-            out = put_varint(out, (uint64_t)body_len);
+            memcpy(total, counts, 5 * sizeof(uint32_t));
+            *o++ = KEYS[K_COUNTS];
+            o = put_varint(o, (uint64_t)body_len);
         } else {
             PyObject *label = PyTuple_GET_ITEM(labels, g);
             const Py_ssize_t label_len = PyBytes_GET_SIZE(label);
             const Py_ssize_t inner = label_len + 1 + varint_len((uint64_t)body_len) + body_len;
-            *out++ = KEYS[K_POPULATIONS];
-            out = put_varint(out, (uint64_t)inner);
-            memcpy(out, PyBytes_AS_STRING(label), (size_t)label_len);
-            out += label_len;
-            *out++ = KEYS[K_POPULATION_COUNTS];
-            out = put_varint(out, (uint64_t)body_len);
+            *o++ = KEYS[K_POPULATIONS];
+            o = put_varint(o, (uint64_t)inner);
+            memcpy(o, PyBytes_AS_STRING(label), (size_t)label_len);
+            o += label_len;
+            *o++ = KEYS[K_POPULATION_COUNTS];
+            o = put_varint(o, (uint64_t)body_len);
         }
-        memcpy(out, body_buf, (size_t)body_len);
-        out += body_len;
+        memcpy(o, body_buf, (size_t)body_len);
+        o += body_len;
     }
     PyMem_Free(heap);
-    memcpy(out, v + variant_end, (size_t)(len - variant_end));
-    out += len - variant_end;
-    if (_PyBytes_Resize(&out_bytes, out - start) < 0)
-        goto done; /* out_bytes is freed and NULL */
-    result = Py_BuildValue("(O(kkkkk))", out_bytes, (unsigned long)total[0],
-                           (unsigned long)total[1], (unsigned long)total[2],
-                           (unsigned long)total[3], (unsigned long)total[4]);
-done:
-    Py_XDECREF(out_bytes);
+    memcpy(o, v + variant_end, (size_t)(len - variant_end));
+    o += len - variant_end;
+    out->len += o - start;
+    return 0;
+}
+
+static PyObject *expand(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "expand(groups, dataset, labels, suffix, value)");
+        return NULL;
+    }
+    Layout layout;
+    if (parse_layout("expand", args, &layout) < 0)
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[4], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyObject *result = NULL;
+    uint32_t total[5];
+    Buf out = {NULL, 0, 0};
+    if (expand_into(&layout, (const unsigned char *)view.buf, view.len, &out, total) == 0) {
+        PyObject *out_bytes = PyBytes_FromStringAndSize((const char *)out.data, out.len);
+        if (out_bytes != NULL) {
+            result = Py_BuildValue("(N(kkkkk))", out_bytes, (unsigned long)total[0],
+                                   (unsigned long)total[1], (unsigned long)total[2],
+                                   (unsigned long)total[3], (unsigned long)total[4]);
+        }
+    }
+    PyMem_Free(out.data);
     PyBuffer_Release(&view);
+    return result;
+}
+
+/* frame_batch(): the framing keys, in the order set_batch_keys() takes them. */
+enum { B_RESULTS, B_RESULT_VARIANT, B_RESULT_FREQUENCIES, B_COUNT };
+static unsigned char BATCH_KEYS[B_COUNT];
+static int batch_keys_set = 0;
+#define POOLED_CACHE_MAX 65536
+
+static PyObject *set_batch_keys(PyObject *module, PyObject *arg) {
+    (void)module;
+    if (!PyBytes_Check(arg) || PyBytes_GET_SIZE(arg) != B_COUNT) {
+        PyErr_Format(PyExc_ValueError, "set_batch_keys: %d one-byte field keys", B_COUNT);
+        return NULL;
+    }
+    const unsigned char *k = (const unsigned char *)PyBytes_AS_STRING(arg);
+    for (int i = 0; i < B_COUNT; i++) {
+        if (k[i] & 0x80) {
+            PyErr_SetString(PyExc_ValueError, "set_batch_keys: a field key over one byte");
+            return NULL;
+        }
+        BATCH_KEYS[i] = k[i];
+    }
+    batch_keys_set = 1;
+    Py_RETURN_NONE;
+}
+
+/* The encoded pooled field of a total: from the cache (keyed by the 20 bytes of the
+ * total), else pool(total tuple), cached. A new reference, or NULL. */
+static PyObject *pooled_field(PyObject *cache, PyObject *pool, const uint32_t total[5]) {
+    PyObject *key = PyBytes_FromStringAndSize((const char *)total, 5 * sizeof(uint32_t));
+    if (key == NULL)
+        return NULL;
+    PyObject *pooled = PyDict_GetItemWithError(cache, key);
+    if (pooled != NULL) {
+        Py_INCREF(pooled);
+        Py_DECREF(key);
+        return pooled;
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    PyObject *counts = Py_BuildValue("(kkkkk)", (unsigned long)total[0], (unsigned long)total[1],
+                                     (unsigned long)total[2], (unsigned long)total[3],
+                                     (unsigned long)total[4]);
+    if (counts != NULL) {
+        pooled = PyObject_CallOneArg(pool, counts);
+        Py_DECREF(counts);
+    }
+    if (pooled != NULL && !PyBytes_Check(pooled)) {
+        PyErr_SetString(PyExc_TypeError, "frame_batch: pool() must return bytes");
+        Py_CLEAR(pooled);
+    }
+    if (pooled != NULL) {
+        if (PyDict_GET_SIZE(cache) >= POOLED_CACHE_MAX)
+            PyDict_Clear(cache);
+        if (PyDict_SetItem(cache, key, pooled) < 0)
+            Py_CLEAR(pooled);
+    }
+    Py_DECREF(key);
+    return pooled;
+}
+
+static int put_bytes(Buf *b, PyObject *bytes) {
+    const Py_ssize_t n = PyBytes_GET_SIZE(bytes);
+    if (buf_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->data + b->len, PyBytes_AS_STRING(bytes), (size_t)n);
+    b->len += n;
+    return 0;
+}
+
+static PyObject *frame_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 12) {
+        PyErr_SetString(PyExc_TypeError,
+                        "frame_batch(groups, dataset, labels, suffix, get, keys, echoes, "
+                        "node_suffix, pooled_cache, pool, nothing_pooled, trailer)");
+        return NULL;
+    }
+    if (!batch_keys_set) {
+        PyErr_SetString(PyExc_RuntimeError, "frame_batch: set_batch_keys() has not been called");
+        return NULL;
+    }
+    Layout layout;
+    if (parse_layout("frame_batch", args, &layout) < 0)
+        return NULL;
+    PyObject *get = args[4], *keys = args[5], *echoes = args[6], *node_suffix = args[7];
+    PyObject *cache = args[8], *pool = args[9], *nothing = args[10], *trailer = args[11];
+    if (!PyList_Check(keys) || !PyList_Check(echoes) ||
+        PyList_GET_SIZE(keys) != PyList_GET_SIZE(echoes) || !PyBytes_Check(node_suffix) ||
+        !PyDict_Check(cache) || !PyBytes_Check(nothing)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "frame_batch: keys and echoes lists of one length, node_suffix bytes, "
+                        "pooled_cache dict, nothing_pooled bytes");
+        return NULL;
+    }
+    const Py_ssize_t rows = PyList_GET_SIZE(keys);
+    const Py_ssize_t node_suffix_len = PyBytes_GET_SIZE(node_suffix);
+    const Py_ssize_t nothing_len = PyBytes_GET_SIZE(nothing);
+    Buf out = {NULL, 0, 0}, stored = {NULL, 0, 0};
+    PyObject *result = NULL;
+    Py_ssize_t found = 0;
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        PyObject *echo = PyList_GET_ITEM(echoes, row);
+        if (!PyBytes_Check(echo)) {
+            PyErr_SetString(PyExc_TypeError, "frame_batch: echoes must be bytes");
+            goto done;
+        }
+        const Py_ssize_t echo_len = PyBytes_GET_SIZE(echo);
+        PyObject *value = PyObject_CallOneArg(get, PyList_GET_ITEM(keys, row));
+        if (value == NULL)
+            goto done;
+        PyObject *pooled = NULL;
+        Py_ssize_t size = 1 + varint_len((uint64_t)echo_len) + echo_len;
+        Py_ssize_t frequency_len = 0;
+        if (value == Py_None) {
+            Py_DECREF(value);
+            size += nothing_len;
+        } else {
+            Py_buffer view;
+            int failed = PyObject_GetBuffer(value, &view, PyBUF_SIMPLE);
+            Py_DECREF(value);
+            if (failed < 0)
+                goto done;
+            uint32_t total[5];
+            stored.len = 0;
+            failed = expand_into(&layout, (const unsigned char *)view.buf, view.len, &stored,
+                                 total);
+            PyBuffer_Release(&view);
+            if (failed < 0)
+                goto done;
+            pooled = pooled_field(cache, pool, total);
+            if (pooled == NULL)
+                goto done;
+            frequency_len = stored.len + node_suffix_len;
+            size += 1 + varint_len((uint64_t)frequency_len) + frequency_len +
+                    PyBytes_GET_SIZE(pooled);
+            found++;
+        }
+        /* RESULTS key, size, the variant echoed, then the frequency and pooled (or the
+         * nothing-found pooled). */
+        if (buf_reserve(&out, 1 + 10 + size) < 0) {
+            Py_XDECREF(pooled);
+            goto done;
+        }
+        unsigned char *o = out.data + out.len;
+        *o++ = BATCH_KEYS[B_RESULTS];
+        o = put_varint(o, (uint64_t)size);
+        *o++ = BATCH_KEYS[B_RESULT_VARIANT];
+        o = put_varint(o, (uint64_t)echo_len);
+        memcpy(o, PyBytes_AS_STRING(echo), (size_t)echo_len);
+        o += echo_len;
+        if (pooled == NULL) {
+            memcpy(o, PyBytes_AS_STRING(nothing), (size_t)nothing_len);
+            o += nothing_len;
+        } else {
+            *o++ = BATCH_KEYS[B_RESULT_FREQUENCIES];
+            o = put_varint(o, (uint64_t)frequency_len);
+            memcpy(o, stored.data, (size_t)stored.len);
+            o += stored.len;
+            memcpy(o, PyBytes_AS_STRING(node_suffix), (size_t)node_suffix_len);
+            o += node_suffix_len;
+            memcpy(o, PyBytes_AS_STRING(pooled), (size_t)PyBytes_GET_SIZE(pooled));
+            o += PyBytes_GET_SIZE(pooled);
+            Py_DECREF(pooled);
+        }
+        out.len = o - out.data;
+    }
+    if (trailer != Py_None) {
+        PyObject *count = PyLong_FromSsize_t(found);
+        if (count == NULL)
+            goto done;
+        PyObject *tail = PyObject_CallOneArg(trailer, count);
+        Py_DECREF(count);
+        if (tail == NULL)
+            goto done;
+        int failed = !PyBytes_Check(tail);
+        if (failed)
+            PyErr_SetString(PyExc_TypeError, "frame_batch: trailer() must return bytes");
+        else
+            failed = put_bytes(&out, tail) < 0;
+        Py_DECREF(tail);
+        if (failed)
+            goto done;
+    }
+    {
+        PyObject *payload = PyBytes_FromStringAndSize((const char *)out.data, out.len);
+        if (payload != NULL)
+            result = Py_BuildValue("(Nn)", payload, found);
+    }
+done:
+    PyMem_Free(out.data);
+    PyMem_Free(stored.data);
     return result;
 }
 
@@ -288,6 +533,11 @@ static PyMethodDef methods[] = {
      "set_keys(keys) -> None: the one-byte protobuf field keys, from the descriptors"},
     {"expand", (PyCFunction)(void (*)(void))expand, METH_FASTCALL,
      "expand(groups, dataset, labels, suffix, value) -> (VariantFrequency bytes, total counts)"},
+    {"set_batch_keys", (PyCFunction)set_batch_keys, METH_O,
+     "set_batch_keys(keys) -> None: the batch result framing keys, from the descriptors"},
+    {"frame_batch", (PyCFunction)(void (*)(void))frame_batch, METH_FASTCALL,
+     "frame_batch(groups, dataset, labels, suffix, get, keys, echoes, node_suffix, "
+     "pooled_cache, pool, nothing_pooled, trailer) -> (framed results bytes, found)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
-from allelemesh_codec import expand, set_keys
+from allelemesh_codec import expand, frame_batch, set_keys
 
 from mesh.model import wire
 from mesh.v1 import allele_pb2
@@ -109,6 +109,11 @@ class ValueCodec:
             expand, len(self.groups), self._dataset, tuple(self._labels), _PRECISION
         )
         self.frequency = self._expand  # type: ignore[method-assign]
+        #: The same expander over a whole batch, framing each result in C (see
+        #: :func:`nodes.serve._batch.encode_stored_batch`): one call, no per-variant Python.
+        self.frame_batch = partial(
+            frame_batch, len(self.groups), self._dataset, tuple(self._labels), _PRECISION
+        )
         # Building: per group, row counts (-1-marked) -> (code, packed bytes).
         self._cells: list[dict[Any, tuple[bytes, bytes]]] = [
             {None: (b"\x00\x00", b"")} for _ in self.groups

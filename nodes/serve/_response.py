@@ -134,22 +134,19 @@ SINGLE_BASES = frozenset("ACGTN")
 NOTHING_POOLED = wire.len_field(POOLED_TAG, PooledCounts().encode())
 NOTHING_POOLED_LEN = len(NOTHING_POOLED)
 
-#: The total counts of a stored value -> encoded ``pooled`` field (tag, length,
-#: ``AlleleCounts``) of a variant found in one exact dataset. Count profiles repeat a
-#: lot (singletons, common sample sizes); bounded by clearing.
-POOLED_ONE: dict[tuple[int, ...], bytes] = {}
-POOLED_ONE_MAX = 1 << 16
+#: The total counts of a stored value (their 20 bytes, as the compiled
+#: :func:`allelemesh_codec.frame_batch` keys them) -> encoded ``pooled`` field (tag,
+#: length, ``AlleleCounts``) of a variant found in one exact dataset. Count profiles
+#: repeat a lot (singletons, common sample sizes); filled and bounded (by clearing at
+#: 65,536 entries) by ``frame_batch``, which calls :func:`pool_one` on a miss.
+POOLED_ONE: dict[bytes, bytes] = {}
 
 
 def pool_one(total: tuple[int, ...]) -> bytes:
-    """The ``pooled`` field of one exact dataset's total counts (and cache it)."""
+    """The ``pooled`` field of one exact dataset's total counts (the pooling rule)."""
     pool = PooledCounts()
     pool.add(total, EXACT)
-    pooled = wire.len_field(POOLED_TAG, pool.encode())
-    if len(POOLED_ONE) >= POOLED_ONE_MAX:
-        POOLED_ONE.clear()
-    POOLED_ONE[total] = pooled
-    return pooled
+    return wire.len_field(POOLED_TAG, pool.encode())
 
 
 _STATE = struct.Struct(">H")

@@ -1,0 +1,211 @@
+"""The compiled batch framing (``allelemesh_codec.frame_batch``) against protobuf itself.
+
+Stored values are packed here from known rows (:meth:`~nodes.index.records.ValueCodec.pack`);
+the expected ``BatchLookupVariantsResponse`` is built with the generated protobuf classes
+from the same rows (AF = AC/AN, absent counts absent), never by the code under test; its
+pooled counts are the pooling rule's (``PooledCounts``, tested in
+``test_local_pooling_rule``) over each row's total.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mesh.model import wire
+from mesh.v1 import allele_pb2, allele_service_pb2
+from nodes.index.records import ABSENT, MAX_COUNT, ValueCodec
+from nodes.serve._batch import encode_stored_batch  # binds the framing keys at import
+from nodes.serve._response import NOTHING_POOLED, POOLED_ONE, PooledCounts, pool_one
+
+GROUPS = ("", "NO", "NO_F", "NO_M")
+FIELDS = (
+    "allele_count",
+    "allele_number",
+    "homozygous_count",
+    "heterozygous_count",
+    "hemizygous_count",
+)
+EXACT = allele_pb2.COUNT_PRECISION_EXACT
+_ = encode_stored_batch
+#: The pooled counts of a variant no dataset holds (the pooling rule: exact zeros).
+NOTHING = allele_pb2.AlleleCounts(
+    allele_count=0, allele_number=0, homozygous_count=0, heterozygous_count=0,
+    hemizygous_count=0, precision=EXACT,
+)  # fmt: skip
+
+
+def _variant(i: int) -> allele_pb2.Variant:
+    return allele_pb2.Variant(
+        chromosome=str(1 + i % 22), position=1_000 + 7 * i, reference_bases="A",
+        alternate_bases="G" if i % 2 else "AT",
+    )  # fmt: skip
+
+
+def _counts(counts: tuple[int, ...], af: float | None = None) -> allele_pb2.AlleleCounts:
+    message = allele_pb2.AlleleCounts(precision=EXACT)
+    for name, value in zip(FIELDS, counts, strict=True):
+        if value != -1:
+            setattr(message, name, value)
+    ac, an = counts[0], counts[1]
+    if ac != -1 and an not in (-1, 0):
+        message.allele_frequency = ac / an
+    elif af is not None:
+        message.allele_frequency = af
+    return message
+
+
+def _value(codec: ValueCodec, variant: allele_pb2.Variant, rows: list, filters: list[str]) -> bytes:
+    packed = codec.pack([None if r is None else r[0] + r[1:2] for r in rows])
+    encoded = variant.SerializeToString()
+    filtered = b"".join(b"\x3a" + bytes([len(f)]) + f.encode() for f in filters)
+    return packed + b"\x0a" + bytes([len(encoded)]) + encoded + filtered
+
+
+def _frequency(variant, rows, filters) -> allele_pb2.VariantFrequency:
+    frequency = allele_pb2.VariantFrequency(
+        variant=variant, dataset_id="ds-1", counts=_counts(*rows[0]), filters=filters
+    )
+    for label, row in zip(GROUPS[1:], rows[1:], strict=True):
+        if row is not None:
+            frequency.populations.add(population=label, counts=_counts(*row))
+    return frequency
+
+
+def _pooled(total: tuple[int, ...]) -> allele_pb2.AlleleCounts:
+    """One exact dataset's total through the pooling rule (tested on its own elsewhere)."""
+    pool = PooledCounts()
+    pool.add(tuple(ABSENT if v == -1 else v for v in total), EXACT)
+    return allele_pb2.AlleleCounts.FromString(pool.encode())
+
+
+def _frame(codec: ValueCodec, store: dict[bytes, object], keys, echoes, suffix=b"", trailer=None):
+    return codec.frame_batch(
+        store.get, keys, echoes, suffix, POOLED_ONE, pool_one, NOTHING_POOLED, trailer
+    )
+
+
+counts = st.one_of(
+    st.just(-1),
+    st.sampled_from([0, 1, 255, 256, 65_535, 65_536, MAX_COUNT]),
+    st.integers(0, MAX_COUNT),
+)
+counts5 = st.tuples(counts, counts, counts, counts, counts)
+rows = st.one_of(st.none(), st.tuples(counts5), st.tuples(counts5, st.floats(0, 1)))
+record = st.tuples(
+    st.tuples(counts5),
+    st.lists(rows, min_size=3, max_size=3),
+    st.lists(st.sampled_from(["AC0", "RF", "AS_VQSR"]), max_size=2, unique=True),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(records=st.lists(st.one_of(st.none(), record), min_size=0, max_size=12))
+def test_a_batch_frames_to_the_protobuf_encoding(records):
+    """Every width, presence, rows not found: byte-identical to protobuf's encoding."""
+    codec = ValueCodec("ds-1", GROUPS)
+    expected = allele_service_pb2.BatchLookupVariantsResponse()
+    store: dict[bytes, object] = {}
+    keys, echoes = [], []
+    for i, held in enumerate(records):
+        variant = _variant(i)
+        key = b"k%d" % i
+        keys.append(key)
+        echoes.append(variant.SerializeToString())
+        result = expected.results.add(variant=variant)
+        if held is None:  # not in the index: the pooling rule's exact zeros
+            result.pooled.CopyFrom(NOTHING)
+            continue
+        total, groups, filters = held
+        store[key] = memoryview(_value(codec, variant, [total, *groups], filters))
+        result.frequencies.append(_frequency(variant, [total, *groups], filters))
+        result.pooled.CopyFrom(_pooled(total[0]))
+    seen: list[int] = []
+
+    def trailer(found: int) -> bytes:
+        seen.append(found)
+        return b"\x12\x00"  # an empty outcomes entry
+
+    payload, found = _frame(codec, store, keys, echoes, trailer=trailer)
+    held_count = sum(r is not None for r in records)
+    assert found == held_count
+    assert seen == [held_count]
+    assert payload == expected.SerializeToString() + b"\x12\x00"
+
+
+def test_the_nothing_found_row_is_the_pooling_rules():
+    """A variant no dataset holds: exact zeros (the rule), no AF (AN is 0)."""
+    nothing = allele_service_pb2.VariantLookupResult.FromString(NOTHING_POOLED)
+    assert nothing.pooled == NOTHING
+    assert not nothing.pooled.HasField("allele_frequency")
+
+
+def test_the_node_suffix_ends_every_frequency_and_pools_are_cached():
+    codec = ValueCodec("ds-1", GROUPS)
+    suffix = wire.node_identity_fields("node-no", "NO")
+    variants = [_variant(i) for i in range(3)]
+    rows = [((4, 100, 0, 4, -1),), ((2, 50, 0, 2, 0),), None, None]
+    store: dict[bytes, object] = {
+        b"a": _value(codec, variants[0], rows, []),
+        b"c": _value(codec, variants[2], rows, ["RF"]),
+    }
+    echoes = [v.SerializeToString() for v in variants]
+    POOLED_ONE.clear()
+    payload, found = _frame(codec, store, [b"a", b"b", b"c"], echoes, suffix)
+    assert found == 2
+    assert len(POOLED_ONE) == 1  # both rows share one total: encoded once
+    answer = allele_service_pb2.BatchLookupVariantsResponse.FromString(payload)
+    assert [r.variant for r in answer.results] == variants
+    first, missing, last = answer.results
+    assert (first.frequencies[0].node_id, first.frequencies[0].country) == ("node-no", "NO")
+    assert not missing.frequencies
+    assert list(last.frequencies[0].filters) == ["RF"]
+    assert first.pooled == _counts((4, 100, 0, 4, -1))
+    assert not first.pooled.HasField("hemizygous_count")  # unknown: absent, never 0
+
+
+def _guarded(data: bytes) -> memoryview:
+    """``data`` ending exactly where an unreadable page starts: reading past it crashes."""
+    page = mmap.PAGESIZE
+    region = mmap.mmap(-1, 2 * page)
+    address = ctypes.addressof(ctypes.c_char.from_buffer(region))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    if libc.mprotect(address + page, page, 0) != 0:  # PROT_NONE
+        pytest.skip("mprotect is not available here")
+    region[page - len(data) : page] = data
+    _guards.append(region)
+    return memoryview(region)[page - len(data) : page]
+
+
+_guards: list[mmap.mmap] = []
+
+
+def test_a_damaged_value_is_a_value_error_never_a_read_past_its_end():
+    codec = ValueCodec("ds-1", GROUPS)
+    variant = _variant(1)
+    rows = [((5, 70_000, 1, 3, 0),), ((2, 300, 0, 2, 0),), None, ((1, 9, 0, 1, 0), 0.5)]
+    value = _value(codec, variant, rows, ["RF"])
+    echo = [variant.SerializeToString()]
+    for cut in range(len(value) - len(b"\x3a\x02RF")):
+        store = {b"k": _guarded(value[:cut])}
+        with pytest.raises(ValueError, match="layout"):
+            _frame(codec, store, [b"k"], echo)
+    with pytest.raises(ValueError, match="code bits"):
+        _frame(codec, {b"k": b"\xff\xff" + value[2:]}, [b"k"], echo)
+    # The error stops the batch: nothing half-framed is returned.
+    good = _value(codec, variant, rows, [])
+    with pytest.raises(ValueError, match="total"):
+        _frame(codec, {b"a": good, b"b": b"\x00\x00" + value[2:]}, [b"a", b"b"], echo * 2)
+
+
+def test_mismatched_arguments_are_type_errors():
+    codec = ValueCodec("ds-1", GROUPS)
+    with pytest.raises(TypeError, match="one length"):
+        _frame(codec, {}, [b"a"], [])
+    with pytest.raises(TypeError, match="echoes must be bytes"):
+        _frame(codec, {}, [b"a"], ["not bytes"])
