@@ -132,7 +132,6 @@ SINGLE_BASES = frozenset("ACGTN")
 
 #: ``pooled`` of a variant no dataset holds (exact zeros, by the rule).
 NOTHING_POOLED = wire.len_field(POOLED_TAG, PooledCounts().encode())
-NOTHING_POOLED_LEN = len(NOTHING_POOLED)
 
 #: The total counts of a stored value (their 20 bytes, as the compiled
 #: :func:`allelemesh_codec.frame_batch` keys them) -> encoded ``pooled`` field (tag,

