@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable, Collection, Sequence
-from itertools import repeat
+from itertools import islice, repeat
 from operator import add, itemgetter, le, sub
 from typing import Any
 
@@ -28,6 +28,8 @@ _FLOAT32 = struct.Struct("<f")
 _WHOLE = re.compile(rb"[-+]?[0-9]+")  # an integer of any width (htslib's range rules apply)
 _NUMBER = re.compile(rb"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _MISSING = object()
+CACHE_BYTES = 32 << 20  # per cache: see CountCache
+CACHE_TRIAL = 50_000  # lookups before deciding whether the INFO cache pays
 
 
 class FallbackError(Exception):
@@ -277,3 +279,50 @@ def integer_problem(info_b: bytes, names: Sequence[str]) -> str | None:
             except RecordError as exc:
                 return str(exc)
     return None
+
+
+class CountCache:
+    """Counted INFO texts by ``(text, haploid)``: what repeats is counted and encoded once.
+
+    Kept while it pays (a trial of :data:`CACHE_TRIAL` lookups), within
+    :data:`CACHE_BYTES` (estimated; the oldest quarter goes first). One cache serves
+    every file of a dataset whose header (``##contig`` lines aside) is the same, since
+    the header alone decides what a text counts to: per-chromosome files share it.
+    """
+
+    __slots__ = ("bytes", "enabled", "entries", "hits", "lookups")
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[bytes, bool], Any] = {}
+        self.bytes = 0
+        self.lookups = self.hits = 0
+        self.enabled = True
+
+    def add(self, key: tuple[bytes, bool], counted: Any, size: int) -> None:
+        """Keep ``counted`` (of ``size`` estimated bytes), or stop caching if it does not pay."""
+        if not self.enabled:
+            return
+        self.lookups += 1
+        if self.lookups == CACHE_TRIAL and self.hits < CACHE_TRIAL // 10:
+            self.enabled = False  # INFO texts do not repeat here: stop paying
+            self.entries.clear()
+            self.bytes = 0
+            return
+        if self.bytes + size > CACHE_BYTES:
+            entries = self.entries
+            for old in list(islice(entries, len(entries) // 4 + 1)):
+                self.bytes -= entries.pop(old).size
+        self.entries[key] = counted
+        self.bytes += size
+
+
+def shared_cache(caches: dict[bytes, CountCache] | None, header: bytes) -> CountCache:
+    """The cache for files of this header text (a new one without ``caches``)."""
+    if caches is None:
+        return CountCache()
+    lines = header.split(b"\n")
+    identity = b"\n".join(line for line in lines if not line.startswith(b"##contig="))
+    cache = caches.get(identity)
+    if cache is None:
+        cache = caches[identity] = CountCache()
+    return cache

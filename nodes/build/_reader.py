@@ -209,6 +209,14 @@ def open_vcf(path: str) -> Any:
         pysam.set_verbosity(verbosity)
 
 
+def indexed_contigs(vcf: Any) -> list[str] | None:
+    """The contigs with records, from a pysam file's index (``None``: no index)."""
+    if vcf.index is None:
+        return None
+    # A BCF's .csi lists every contig of the header, records or not: ask it.
+    return [str(c) for c in vcf.index if next(vcf.fetch(str(c)), None) is not None]
+
+
 def check_assembly(path: str, header: Any, assembly: Assembly) -> int:
     """Refuse a file whose ``##contig`` lengths say it is of another assembly.
 
@@ -296,9 +304,7 @@ class PysamReader:
     def tasks(self, file_index: int) -> list[Task]:
         """Windows over every contig in the index, in file order."""
         tasks = []
-        for contig in self.vcf.index:
-            if next(self.vcf.fetch(contig), None) is None:
-                continue  # a BCF's .csi lists every header contig, with records or not
+        for contig in indexed_contigs(self.vcf) or ():
             length = None
             if contig in self.vcf.header.contigs:
                 length = self.vcf.header.contigs[contig].length

@@ -25,7 +25,6 @@ import re
 import struct
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from itertools import islice
 from typing import Any
 
 from mesh.errors import IndexBuildError, InvalidArgumentError
@@ -35,7 +34,13 @@ from mesh.model.variants import validate_variant
 from mesh.model.wire import POSITION_TAG, VARIANT_TAG
 from nodes.build import _vcf_text
 from nodes.build._encode import encode_filters, variant_field, varint
-from nodes.build._info_text import FallbackError, InfoText, integer_problem
+from nodes.build._info_text import (
+    CountCache,
+    FallbackError,
+    InfoText,
+    integer_problem,
+    shared_cache,
+)
 from nodes.build._reader import (
     HOLDBACK_BP,
     TICK,
@@ -59,8 +64,6 @@ _SNV = {(r, a): r + b">" + a for r in (b"A", b"C", b"G", b"T") for a in (b"A", b
 _SNV_PARTS = {
     pair: b"\x1a\x01" + pair[0] + b"\x22\x01" + pair[1] for pair in _SNV if pair[0] != pair[1]
 }
-_CACHE_BYTES = 32 << 20
-_CACHE_TRIAL = 50_000  # lookups before deciding whether the INFO cache pays
 
 
 class _Contig:
@@ -125,7 +128,14 @@ def refuse_unreadable_g(reader: PysamReader) -> None:
 class TextReader(PysamReader):
     """A :class:`PysamReader` that reads sites VCF text itself when it can."""
 
-    def __init__(self, config: Config, file_index: int, reference: Any = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        file_index: int,
+        reference: Any = None,
+        caches: dict[bytes, CountCache] | None = None,
+    ) -> None:
+        """``caches``: INFO caches shared with the other files of the dataset, by header."""
         super().__init__(config, file_index, reference)
         self.text = text_readable(self)
         if not self.text:
@@ -138,13 +148,10 @@ class TextReader(PysamReader):
         floats = {k for k in self.info.needed_keys() if self.vcf.header.info[k].type == "Float"}
         self._info_text = InfoText(self.info, scalar, self._vt_tags, floats)
         self._integer_keys = tuple(k for k in self.info.needed_keys() if k not in floats)
-        self._counted: dict[tuple[bytes, bool], _Counted] = {}
-        self._cache_bytes = 0
-        self._lookups = self._hits = 0
-        self._use_cache = True
         self._contig_info: dict[bytes, _Contig | str] = {}
         self._filter_bytes: dict[bytes, bytes] = {}
         self._header_text = str(self.vcf.header).encode()
+        self._cache = shared_cache(caches, self._header_text)
         self._compression: str = self.vcf.compression
         self._batch: list[bytes] = []
         self._batch_seen: int | None = None
@@ -235,11 +242,12 @@ class TextReader(PysamReader):
             if info_b[-1:] == b"\r":
                 info_b = info_b[:-1]
             cache_key = info_b + b"\t" + alt_b if self._vt else info_b
-            counted = self._counted.get((cache_key, haploid)) if self._use_cache else None
+            cache = self._cache
+            counted = cache.entries.get((cache_key, haploid)) if cache.enabled else None
             if counted is None or counted.n_alt != n_alt:
                 counted = self._count(info_b, n_alt, haploid, cache_key, alt_b)
             else:
-                self._hits += 1
+                cache.hits += 1
             stats.max_an = max(stats.max_an, counted.total_an)
             filters = self._filter_bytes.get(filt_b)
             if filters is None:
@@ -410,24 +418,8 @@ class TextReader(PysamReader):
                 parts.append((header, tail))
                 size += len(tail) + 20
         counted = _Counted(n_alt, total[1] if total is not None else 0, parts, size)
-        if self._use_cache:
-            self._lookups += 1
-            if self._lookups == _CACHE_TRIAL and self._hits < _CACHE_TRIAL // 10:
-                self._use_cache = False  # INFO texts do not repeat here: stop paying
-                self._counted.clear()
-                self._cache_bytes = 0
-            else:
-                if self._cache_bytes + size > _CACHE_BYTES:
-                    self._evict()
-                self._counted[cache_key, haploid] = counted
-                self._cache_bytes += size
+        self._cache.add((cache_key, haploid), counted, size)
         return counted
-
-    def _evict(self) -> None:
-        """Forget the oldest quarter of the INFO cache (dicts keep insertion order)."""
-        cache = self._counted
-        for key in list(islice(cache, len(cache) // 4 + 1)):
-            self._cache_bytes -= cache.pop(key).size
 
 
 def _data_lines(batches: Iterator[list[bytes]]) -> Iterator[list[bytes]]:

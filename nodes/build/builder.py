@@ -15,8 +15,10 @@ file, ``chrom:pos`` and the problem, or is skipped and counted with
 ``on_error="skip"``. Two records normalizing to the same key are a duplicate error
 (with ``skip``, the first one read wins).
 
-With ``jobs > 1`` and every input splittable, worker processes read parts of the
-inputs in parallel and the parent writes their results in file order: bgzipped VCF
+Several files of one dataset (per chromosome) are read lower chromosomes first
+(:func:`nodes.build._parallel.key_order`). With ``jobs > 1`` and every input
+splittable, worker processes read parts of the inputs in parallel and the parent
+writes their results in that order: bgzipped VCF
 text is cut into byte ranges of BGZF blocks (no index needed), other indexed inputs
 (``.tbi``/``.csi``) into genomic windows. Otherwise the files are read in this
 process. Both give identical keys and values.
@@ -29,12 +31,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import multiprocessing
 import shutil
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,8 +47,17 @@ from mesh.errors import ConfigError, IndexBuildError
 from mesh.model.genome import Assembly, canonical_chromosome
 from mesh.model.reference import FastaReference
 from nodes.build._encode import ValueEncoder, encode_filters
-from nodes.build._reader import Config, Item, Origin, PysamReader, Stats, Task, origin_text
-from nodes.build._text_reader import TextReader
+from nodes.build._info_text import CountCache
+from nodes.build._parallel import key_order, open_reader, run_parallel
+from nodes.build._reader import (
+    Config,
+    Origin,
+    PysamReader,
+    Stats,
+    Task,
+    indexed_contigs,
+    origin_text,
+)
 from nodes.build.genotype_counts import read_samples
 from nodes.build.index_summary import IndexSummary, ValueCheck
 from nodes.build.vcf_counts import load_info_map
@@ -114,24 +123,16 @@ class BuildReport:
         return self.alleles / self.seconds if self.seconds > 0 else 0.0
 
 
-# --------------------------------------------------------------------------- workers
-
-_WORKER: dict[int, PysamReader] = {}
-_WORKER_CONFIG: list[Config] = []
-
-
-def _open_reader(config: Config, file_index: int, reference: Any) -> PysamReader:
-    if config.fast_text:
-        return TextReader(config, file_index, reference)
-    return PysamReader(config, file_index, reference)
+# --------------------------------------------------------------------------- readers
 
 
 def open_readers(config: Config, reference: Any) -> list[PysamReader]:
     """One reader per input file (closing those opened when a later one fails)."""
     readers: list[PysamReader] = []
+    caches: dict[bytes, CountCache] = {}  # files of one header share their INFO cache
     try:
         for i in range(len(config.inputs)):
-            readers.append(_open_reader(config, i, reference))
+            readers.append(open_reader(config, i, reference, caches))
     except BaseException:
         for reader in readers:
             reader.close()
@@ -141,22 +142,6 @@ def open_readers(config: Config, reference: Any) -> list[PysamReader]:
     for reader in readers:
         reader.encoder = ValueEncoder(config.dataset_id, reader.labels, groups)
     return readers
-
-
-def _worker_init(config: Config) -> None:
-    _WORKER_CONFIG.append(config)
-
-
-def _worker_run(task: Task) -> tuple[list[Item], Stats]:
-    reader = _WORKER.get(task.file_index)
-    if reader is None:
-        config = _WORKER_CONFIG[0]
-        reference = FastaReference(config.reference, config.assembly) if config.reference else None
-        reader = _WORKER[task.file_index] = _open_reader(config, task.file_index, reference)
-    items: list[Item] = []
-    stats = Stats()
-    reader.run(task, lambda *item: items.append(item), stats, lambda _n: None)
-    return items, stats
 
 
 # --------------------------------------------------------------------------- progress
@@ -272,10 +257,7 @@ def _check_chromosomes_apart(inputs: Sequence[Path], assembly: Assembly) -> None
     for path in inputs:
         try:
             with pysam.VariantFile(str(path)) as vcf:
-                # A BCF's .csi lists every contig of the header, records or not: ask it.
-                contigs = [
-                    str(c) for c in (vcf.index or ()) if next(vcf.fetch(str(c)), None) is not None
-                ]
+                contigs = indexed_contigs(vcf) or []
         except (OSError, ValueError):
             continue  # unreadable here: the reader names the problem when it opens it
         for contig in contigs:
@@ -414,14 +396,16 @@ def _read_all(
     per_file: Sequence[Stats],
 ) -> None:
     """Every input into ``writer``: in ``--jobs`` processes when the inputs can be split."""
+    order = key_order(readers, config.assembly) if len(readers) > 1 else [0]
     with Progress(options.progress, len(readers)) as progress:
         if options.jobs > 1 and all(r.splittable() for r in readers):
-            _run_parallel(config, readers, writer, per_file, progress, options.jobs)
+            tasks = [t for i in order for t in readers[i].tasks(i)]
+            run_parallel(config, tasks, writer, per_file, progress.advance, options.jobs)
             return
         if options.jobs > 1:
             log.warning("--jobs needs bgzipped or indexed (.tbi/.csi) inputs; reading serially")
-        for i, reader in enumerate(readers):
-            reader.run(Task(i), writer.add, per_file[i], progress.advance)
+        for i in order:
+            readers[i].run(Task(i), writer.add, per_file[i], progress.advance)
 
 
 def _check_values(directory: Path, check: ValueCheck, codec: ValueCodec) -> None:
@@ -435,37 +419,6 @@ def _check_values(directory: Path, check: ValueCheck, codec: ValueCodec) -> None
         raise IndexBuildError(f"cannot read the new index under {directory}: {exc}") from exc
     finally:
         env.close()
-
-
-def _run_parallel(
-    config: Config,
-    readers: Sequence[PysamReader],
-    writer: SortedWriter,
-    per_file: Sequence[Stats],
-    progress: Progress,
-    jobs: int,
-) -> None:
-    tasks = iter([t for i, r in enumerate(readers) for t in r.tasks(i)])
-    # spawn, not fork: the hashing thread (and rich's) must not be forked mid-flight.
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, initializer=_worker_init, initargs=(config,)) as pool:
-        pending: deque[tuple[int, Any]] = deque()
-
-        def submit() -> None:
-            task = next(tasks, None)
-            if task is not None:
-                pending.append((task.file_index, pool.apply_async(_worker_run, (task,))))
-
-        for _ in range(jobs + 1):  # results are held in memory: keep the window small
-            submit()
-        while pending:
-            file_index, result = pending.popleft()
-            items, task_stats = result.get()
-            submit()
-            for item in items:
-                writer.add(*item)
-            per_file[file_index].merge(task_stats)
-            progress.advance(task_stats.records)
 
 
 def _metadata(
