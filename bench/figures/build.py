@@ -230,7 +230,7 @@ def run(ws: Workspace, done: dict[str, Figure]) -> Figure:
             ratio=rate_split / rate2, ratio_label="of one file's rate",
             note=f"{jc.seconds:.1f} s, the same {split_variants:,} variants (#21: a Hail "
                  f"export's per-chromosome sites VCFs, built as one dataset); peak RSS "
-                 f"{jc.peak_rss_mb:.0f} MB"),
+                 f"{jc.peak_rss_mb:.0f} MB, all processes together {jc.tree_rss_mb:.0f} MB"),
         Row("index size", index_bytes / 1e6, "MB", baseline=data.bytes / 1e6,
             baseline_label="bgzipped VCF", ratio=index_bytes / data.bytes,
             ratio_label="of the VCF", note=f"{index_bytes / variants:.0f} bytes per variant"),
