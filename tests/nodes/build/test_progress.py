@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import pty
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from tests.terminal import run_on_a_terminal
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,29 +27,7 @@ def build_command(vcf: Path, out: Path) -> list[str]:
 
 def test_terminal_gets_a_progress_bar_with_records_per_second(tmp_path):
     vcf = sites(tmp_path)
-    primary, secondary = pty.openpty()
-    process = subprocess.Popen(
-        build_command(vcf, tmp_path / "idx"), cwd=ROOT, stdin=secondary, stdout=secondary,
-        stderr=secondary, env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
-    )  # fmt: skip
-    os.close(secondary)
-    output = b""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([primary], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            output += chunk
-        elif process.poll() is not None:
-            break
-    os.close(primary)
-    assert process.wait(timeout=30) == 0
-    text = output.decode("utf-8", "replace")
+    text = run_on_a_terminal(build_command(vcf, tmp_path / "idx"), cwd=ROOT)
     assert "records/s" in text
     assert "\x1b[" in text  # drawn with terminal control sequences
 
