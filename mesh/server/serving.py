@@ -57,9 +57,8 @@ def new_server(
     are traced and counted). ``extra_services`` are named to reflection too (the
     gateway's ``GeneService``).
     """
-    interceptors: list[grpc.aio.ServerInterceptor] = [server_interceptor(telemetry)]
-    if tls is not None:
-        interceptors.append(PeerGuard(store_for(tls)))
+    guard = PeerGuard(store_for(tls)) if tls is not None else None
+    interceptors = [server_interceptor(telemetry, guard)]
     server = grpc.aio.server(
         options=(*SERVER_OPTIONS, ("grpc.so_reuseport", int(reuse_port))),
         maximum_concurrent_rpcs=max_concurrent_rpcs,

@@ -2,7 +2,10 @@
 
 grpc.aio interceptors only choose a handler; the work happens in a wrapper around the
 handler's ``unary_unary`` behaviour. Wrapped handlers are cached per method, so after
-the first call the interceptor costs a dict lookup plus the span itself.
+the first call the interceptor costs a dict lookup plus the span itself, which is one
+finished ``ReadableSpan`` per sampled RPC and none per unsampled one
+(:mod:`mesh.tracing._server_span`). The mTLS port's peer guard runs in the same
+interceptor (``guard``).
 
 The trace id goes back in the *trailing* metadata (``x-trace-id``): setting it costs
 nothing, while ``send_initial_metadata`` is an extra batch operation that measured ~25 %
@@ -16,12 +19,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from mesh.plumbing.rpc import TRACE_SERVICE
 from mesh.tracing._context import (
@@ -30,6 +33,7 @@ from mesh.tracing._context import (
     _take_pending,
     extract_context,
 )
+from mesh.tracing._server_span import ServerSpans
 from mesh.tracing._setup import Telemetry
 
 #: Method prefixes passed through untouched: probes and the trace lookup itself would
@@ -42,6 +46,13 @@ UNTRACED_PREFIXES = (
 _MAX_CACHED = 256
 
 Behavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
+_UNSET = Status(StatusCode.UNSET)
+
+
+class Guard(Protocol):
+    """Wraps a method handler so every call is checked first (``PeerGuard``)."""
+
+    def wrap(self, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler: ...
 
 
 class _TracedContext:
@@ -82,9 +93,16 @@ def _status_of(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode:
 class TracingServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """See the module docstring; build with :func:`server_interceptor`."""
 
-    def __init__(self, telemetry: Telemetry, untraced: tuple[str, ...] = UNTRACED_PREFIXES) -> None:
+    def __init__(
+        self,
+        telemetry: Telemetry,
+        untraced: tuple[str, ...] = UNTRACED_PREFIXES,
+        guard: Guard | None = None,
+    ) -> None:
         self._telemetry = telemetry
         self._untraced = untraced
+        self._guard = guard
+        self._spans = ServerSpans(telemetry.tracer)
         self._wrapped: dict[int, tuple[Any, Any]] = {}
 
     async def intercept_service(
@@ -93,15 +111,16 @@ class TracingServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler  # streams (health Watch) are not traced
+        if handler is None:
+            return None
         cached = self._wrapped.get(id(handler))
         if cached is not None and cached[0] is handler:
             return cached[1]
+        wrapped = handler if self._guard is None else self._guard.wrap(handler)
         method: str = handler_call_details.method
-        if method.startswith(self._untraced):
-            return handler
-        wrapped = handler._replace(unary_unary=self._wrap(method, handler.unary_unary))
+        # Streams (health Watch) and probes are not traced; the guard checks them all.
+        if handler.unary_unary is not None and not method.startswith(self._untraced):
+            wrapped = wrapped._replace(unary_unary=self._wrap(method, wrapped.unary_unary))
         if len(self._wrapped) >= _MAX_CACHED:
             self._wrapped.clear()  # handlers made per call would otherwise grow this
         self._wrapped[id(handler)] = (handler, wrapped)
@@ -109,22 +128,24 @@ class TracingServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
 
     def _wrap(self, method: str, behavior: Behavior) -> Behavior:
         telemetry = self._telemetry
-        tracer, metrics = telemetry.tracer, telemetry.metrics
+        spans, metrics = self._spans, telemetry.metrics
         name = method.lstrip("/")
         short = name.rpartition("/")[2]
-        # Few attributes: validating each costs ~1 us per span (the name has the service).
-        attributes = {"rpc.method": short, "mesh.node.id": telemetry.node_id}
+        # Few attributes (the name has the service).
+        attributes: dict[str, AttributeValue] = {
+            "rpc.method": short,
+            "mesh.node.id": telemetry.node_id,
+        }
 
         async def traced(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             started = time.perf_counter()
             parent = extract_context(context.invocation_metadata())
-            span = tracer.start_span(name, parent, SpanKind.SERVER, attributes)
-            context_token = otel_context.attach(trace.set_span_in_context(span, parent))
-            recording = span.is_recording()
-            pending_token = _start_pending() if recording else None
+            span = spans.start(name, parent, attributes)
+            context_token = spans.attach(span, parent)
+            pending_token = _start_pending() if span.recording else None
             code = grpc.StatusCode.UNKNOWN
             try:
-                trailer = (TRACE_ID_METADATA_KEY, f"{span.get_span_context().trace_id:032x}")
+                trailer = (TRACE_ID_METADATA_KEY, f"{span.context.trace_id:032x}")
                 context.set_trailing_metadata((trailer,))
                 response = await behavior(request, _TracedContext(context, trailer))
                 code = _status_of(context)
@@ -136,19 +157,25 @@ class TracingServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
                 code = grpc.StatusCode.CANCELLED
                 raise
             finally:
-                if pending_token is not None:
-                    span.set_attributes(_take_pending(pending_token))
-                if recording:
-                    span.set_attribute("rpc.grpc.status_code", code.value[0])
-                    if code is not grpc.StatusCode.OK:
-                        span.set_status(Status(StatusCode.ERROR, code.name))
-                span.end()
+                recorded = span.attributes
+                if recorded is not None:
+                    if pending_token is not None:
+                        recorded.update(_take_pending(pending_token))
+                    recorded["rpc.grpc.status_code"] = code.value[0]
+                    ok = code is grpc.StatusCode.OK
+                    spans.end(name, span, _UNSET if ok else Status(StatusCode.ERROR, code.name))
                 otel_context.detach(context_token)
                 metrics.record_server(name, code, time.perf_counter() - started)
 
         return traced
 
 
-def server_interceptor(telemetry: Telemetry) -> grpc.aio.ServerInterceptor:
-    """The interceptor to pass to ``grpc.aio.server(interceptors=[...])``."""
-    return TracingServerInterceptor(telemetry)
+def server_interceptor(
+    telemetry: Telemetry, guard: Guard | None = None
+) -> grpc.aio.ServerInterceptor:
+    """The interceptor to pass to ``grpc.aio.server(interceptors=[...])``.
+
+    ``guard`` (the mTLS port's :class:`~mesh.server.guard.PeerGuard`) runs inside the
+    span, in the same interceptor: one interceptor per call instead of two.
+    """
+    return TracingServerInterceptor(telemetry, guard=guard)

@@ -128,6 +128,8 @@ def setup_tracing(
         config.buffer_spans,
     )
     registry = new_registry(reader)
+    metrics = MeshMetrics(meter_provider.get_meter(INSTRUMENTATION_NAME))
+    registry.register(metrics)  # the histograms kept outside OpenTelemetry
     registry.register(EXPIRY)  # certificate expiry gauges on every /metrics
     registry.register(TierInfo(tier, service_name))
     return Telemetry(
@@ -139,7 +141,7 @@ def setup_tracing(
         tracer=provider.get_tracer(INSTRUMENTATION_NAME),
         buffer=buffer,
         meter_provider=meter_provider,
-        metrics=MeshMetrics(meter_provider.get_meter(INSTRUMENTATION_NAME)),
+        metrics=metrics,
         registry=registry,
     )
 
