@@ -8,6 +8,7 @@ The client always runs in the bench process, the servers in their own processes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,6 +117,42 @@ def sequential(
             response = call(requests[i % len(requests)], timeout=timeout_s)
             latencies.append(clock() - t0)
         return Timing(latencies, clock() - started, response)
+
+
+def alternating(
+    targets: Sequence[tuple[str, Sequence[bytes]]],
+    tls: TlsFiles | None,
+    method: str,
+    calls: int,
+    *,
+    block: int = 50,
+    warmup: int = 20,
+    timeout_s: float = 10.0,
+) -> list[Timing]:
+    """``calls`` blocking calls to each ``(address, requests)``, alternating blocks.
+
+    An A/B in the same minute: on a shared machine, load that comes and goes lands on
+    every target alike, so their ratio is steadier than that of runs one after another.
+    """
+    with contextlib.ExitStack() as stack:
+        stubs = []
+        for address, _ in targets:
+            channel = stack.enter_context(sync_channel(address, tls))
+            stubs.append(channel.unary_unary(SERVICE + method))
+        for stub, (_, requests) in zip(stubs, targets, strict=True):
+            for i in range(warmup):
+                stub(requests[i % len(requests)], timeout=timeout_s)
+        timings = [Timing([], 0.0) for _ in targets]
+        clock = time.perf_counter
+        for start in range(0, calls, block):
+            for stub, (_, requests), timing in zip(stubs, targets, timings, strict=True):
+                began = clock()
+                for i in range(start, min(calls, start + block)):
+                    t0 = clock()
+                    timing.last_response = stub(requests[i % len(requests)], timeout=timeout_s)
+                    timing.latencies.append(clock() - t0)
+                timing.wall += clock() - began
+        return timings
 
 
 async def _concurrent(

@@ -309,6 +309,32 @@ class ProcessSet:
         files = [str(tls.ca), str(tls.cert), str(tls.key)] if tls else []
         return self._spawn(name, [address, *files], address, tls, module="bench.echo_server")
 
+    def start_proxy(self, name: str, links: Sequence[tuple[str, float]]) -> list[str]:
+        """Start :mod:`bench.wan_proxy` with one link per ``(target, delay_s)``.
+
+        Returns the links' listening addresses (in order) once every one accepts
+        connections; raises with the proxy's log if it exits or is not up within 30 s.
+        """
+        listens = [f"127.0.0.1:{free_port()}" for _ in links]
+        args = [f"{listen}={target}@{delay_s * 1e3:g}"
+                for listen, (target, delay_s) in zip(listens, links, strict=True)]  # fmt: skip
+        proxy = self._spawn(name, args, listens[0], None, module="bench.wan_proxy")
+        deadline = time.monotonic() + 30.0
+        for listen in listens:
+            host, port = listen.rsplit(":", 1)
+            while True:
+                if proxy.process.poll() is not None:
+                    raise RuntimeError(f"{name} exited:\n{proxy.log_tail()}")
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection((host, int(port)), timeout=1.0),
+                ):
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} not listening after 30 s:\n{proxy.log_tail()}")
+                time.sleep(0.05)
+        return listens
+
     def client_tls(self) -> TlsFiles | None:
         """A client (operator) identity for the bench's own calls."""
         return self.pki.leaf("EU", "operator", "bench-client") if self.pki else None

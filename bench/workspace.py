@@ -1,11 +1,15 @@
 """What every figure shares: sizes for full and quick runs, generated data, built indexes.
 
 Generated files and indexes are cached under the work directory (``bench/.work`` by
-default, git-ignored) keyed by the data spec, so a second run skips generation.
+default, git-ignored) keyed by the data spec, so a second run skips generation. Built
+indexes are kept under :func:`builder_identity` as well (the index schema version and a
+hash of the code that writes an index), so an index left by older code is never
+measured: a changed builder or schema builds afresh.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import platform
@@ -43,6 +47,10 @@ class Settings:
     stall_calls: int
     #: The gateway's per-peer deadline in the stalled-node run.
     stall_deadline_ms: int
+    #: One-way delay of each simulated WAN link (the WAN figure: one node behind each).
+    wan_delays_ms: tuple[float, ...] = (5, 10, 15, 20, 25, 30, 35, 40, 45)
+    #: Sequential LookupVariant calls through the gateway and straight to the slowest link.
+    wan_calls: int = 200
     batch_size: int = 1000
     inflight: int = 64
 
@@ -78,6 +86,8 @@ class Settings:
             fanout_calls=30,
             stall_calls=3,
             stall_deadline_ms=300,
+            wan_delays_ms=(1, 2, 3),
+            wan_calls=20,
         )
 
 
@@ -89,6 +99,7 @@ class Workspace:
     settings: Settings
     _datasets: dict[str, Dataset] = field(default_factory=dict)
     _pki: BenchPki | None = None
+    _index_root: Path | None = None
     _pki_checked: bool = False
     pki_note: str = ""
 
@@ -110,14 +121,21 @@ class Workspace:
 
     # -- indexes ----------------------------------------------------------------------
 
+    @property
+    def index_root(self) -> Path:
+        """Where this code's indexes are cached (one folder per :func:`builder_identity`)."""
+        if self._index_root is None:
+            self._index_root = self.work / "index" / builder_identity()
+        return self._index_root
+
     def index(self) -> Path:
         """An LMDB index of :meth:`dataset` (built once, in-process, cached)."""
         data = self.dataset()
-        return self._index(data, "bench-sites", self.work / "index" / data.vcf.parent.name)
+        return self._index(data, "bench-sites", self.index_root / data.vcf.parent.name)
 
     def index_of(self, data: Dataset, dataset_id: str) -> Path:
         """An LMDB index of another generated file (built once, cached)."""
-        return self._index(data, dataset_id, self.work / "index" / data.vcf.parent.name)
+        return self._index(data, dataset_id, self.index_root / data.vcf.parent.name)
 
     def node_index(self, dataset_id: str) -> Path:
         """An index of :meth:`node_dataset` under ``dataset_id``.
@@ -131,8 +149,8 @@ class Workspace:
         from nodes.index.index_dir import METADATA_FILE, read_metadata, write_metadata
 
         data = self.node_dataset()
-        base = self._index(data, "node-base", self.work / "index" / f"{data.vcf.parent.name}")
-        out = self.work / "index" / f"{data.vcf.parent.name}-{dataset_id}"
+        base = self._index(data, "node-base", self.index_root / data.vcf.parent.name)
+        out = self.index_root / f"{data.vcf.parent.name}-{dataset_id}"
         if not (out / METADATA_FILE).exists():
             out.mkdir(parents=True, exist_ok=True)
             for name in ("data.mdb", "ids.mdb"):
@@ -172,6 +190,30 @@ class Workspace:
             else:
                 self.pki_note = f"plaintext gRPC: {why}"
         return self._pki
+
+
+def builder_identity() -> str:
+    """``s<schema>-<hash>``: the index schema and a hash of the code that builds an index.
+
+    The hash covers the modules actually imported (``nodes.build``, ``nodes.index``,
+    ``mesh.model``, which normalizes the keys, and the compiled ``allelemesh_codec``),
+    read from where Python found them: a few hundred kB, milliseconds to hash.
+    """
+    import allelemesh_codec
+
+    import mesh.model
+    import nodes.build
+    import nodes.index
+    from nodes.index.index_dir import SCHEMA_VERSION
+
+    digest = hashlib.sha256(f"schema {SCHEMA_VERSION}\n".encode())
+    for package in (nodes.build, nodes.index, mesh.model, allelemesh_codec):
+        root = Path(package.__file__ or "").parent
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and (path.suffix in {".py", ".so", ".c"}):
+                digest.update(f"{package.__name__}/{path.relative_to(root)}\n".encode())
+                digest.update(path.read_bytes())
+    return f"s{SCHEMA_VERSION}-{digest.hexdigest()[:12]}"
 
 
 def machine() -> dict[str, Any]:

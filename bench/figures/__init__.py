@@ -9,7 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import ModuleType
 
-from bench.figures import annotate, build, gateway, http, node, scale, size, store, tracing
+from bench.figures import (
+    annotate,
+    build,
+    gateway,
+    http,
+    node,
+    scale,
+    size,
+    store,
+    tracing,
+    wan,
+)
 from bench.report import Figure
 from bench.workspace import Workspace
 
@@ -21,6 +32,7 @@ FIGURES: dict[str, ModuleType] = {
     "size": size,
     "node": node,
     "gateway": gateway,
+    "wan": wan,
     "build": build,
     "tracing": tracing,
     "http": http,

@@ -4,7 +4,10 @@
 same variants under a different dataset id and country); for each N a gateway
 (``allelemesh gateway serve``) is started over the first N of them and timed with
 sequential LookupVariant calls from this process. The baseline is the same calls made
-directly to one node. mTLS and tracing are on where the code has them.
+directly to one node. mTLS and tracing are on where the code has them. The target is the
+gateway's CPU per lookup per peer at N = 27 (its process CPU time from ``/proc`` over
+the timed calls, divided by the calls and by N); the p50s are informational here: on
+2 cores the 27 nodes' own CPU bounds them (the WAN figure times the fan-out's latency).
 
 Stalled node: the last node gets SIGSTOP (its sockets stay open, it answers nothing);
 every answer must arrive within the gateway's per-peer deadline plus 50 ms with N-1 OK
@@ -24,7 +27,9 @@ from bench.workspace import Workspace
 from mesh.v1 import allele_service_pb2
 
 TITLE = "Gateway fan-out to N nodes"
-TARGET_P50_MS_AT_27 = 15.0
+#: Gateway process CPU per fan-out lookup, divided by the number of peers, at N = 27 (#17).
+TARGET_CPU_MS_PER_PEER = 0.2
+TARGET_N = 27
 STALL_SLACK_MS = 50.0
 #: Two-letter codes of the simulated countries (any ISO 3166-1 alpha-2 codes work).
 COUNTRIES = (
@@ -33,7 +38,7 @@ COUNTRIES = (
 )  # fmt: skip
 
 
-def _outcomes(response: bytes) -> tuple[int, int]:
+def outcomes(response: bytes) -> tuple[int, int]:
     """``(ok outcomes, all outcomes)`` of a LookupVariantResponse."""
     message = allele_service_pb2.LookupVariantResponse.FromString(response)
     ok = sum(1 for o in message.outcomes if o.status.code == 0)
@@ -92,24 +97,29 @@ def run(ws: Workspace, done: dict[str, Figure]) -> Figure:
                                        warmup=0)  # fmt: skip
             gateway_cpu = (gateway.cpu_seconds() - cpu0[0]) / calls * 1e3
             nodes_cpu = (sum(x.cpu_seconds() for x in nodes[:n]) - cpu0[1]) / calls * 1e3
-            ok, total = _outcomes(timing.last_response)
+            ok, total = outcomes(timing.last_response)
             p50 = percentile(timing.latencies, 50) * 1e3
             p99 = percentile(timing.latencies, 99) * 1e3
-            target = f"≤ {TARGET_P50_MS_AT_27:.0f} ms" if n == 27 else ""
+            per_peer = gateway_cpu / n
+            target = f"≤ {TARGET_CPU_MS_PER_PEER:g} ms" if n == TARGET_N else ""
             rows.append(Row(f"N = {n}: p50", p50, "ms", baseline=direct_p50,
                             baseline_label="direct", ratio=p50 / direct_p50,
-                            ratio_label="of direct", target=target,
-                            met=(p50 <= TARGET_P50_MS_AT_27) if target else None,
+                            ratio_label="of direct",
                             note=f"{ok}/{total} OK outcomes (expected {n}); CPU per call: "
                             f"gateway {gateway_cpu:.1f} ms, nodes {nodes_cpu:.1f} ms"))  # fmt: skip
             rows.append(Row(f"N = {n}: p99", p99, "ms", baseline=direct_p99,
                             baseline_label="direct", ratio=p99 / direct_p99,
                             ratio_label="of direct"))  # fmt: skip
+            rows.append(Row(f"N = {n}: gateway CPU per lookup per peer", per_peer, "ms",
+                            target=target,
+                            met=(per_peer <= TARGET_CPU_MS_PER_PEER) if target else None,
+                            note=f"gateway process CPU {gateway_cpu:.2f} ms per lookup "
+                            f"over {calls} calls / {n} peers"))  # fmt: skip
             procs.stop([gateway])
-        if 27 not in sizes:
-            rows.append(Row.not_measured("N = 27: p50", "quick mode runs N = " +
-                                         ", ".join(map(str, sizes)),
-                                         target=f"≤ {TARGET_P50_MS_AT_27:.0f} ms"))  # fmt: skip
+        if TARGET_N not in sizes:
+            rows.append(Row.not_measured(f"N = {TARGET_N}: gateway CPU per lookup per peer",
+                                         "quick mode runs N = " + ", ".join(map(str, sizes)),
+                                         target=f"≤ {TARGET_CPU_MS_PER_PEER:g} ms"))  # fmt: skip
         rows += _stalled(ws, procs, nodes, requests, tracing)
     figure.rows = rows
     return figure
@@ -150,7 +160,7 @@ def _stalled(
                     oks.append(0)
                     continue
                 latencies.append(time.perf_counter() - t0)
-                oks.append(_outcomes(response)[0])
+                oks.append(outcomes(response)[0])
         finally:
             stalled.resume()
     procs.stop([gateway])

@@ -11,10 +11,8 @@ and a match on POS, REF and ALT in the returned lines.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
 
-import pysam
-
+from bench import tabix as tabix_baseline
 from bench.report import Figure, Row, percentile
 from bench.workspace import Workspace
 from mesh.model.genome import Assembly, canonical_chromosome
@@ -27,45 +25,27 @@ TITLE = "Store lookup: LMDB index vs tabix"
 TARGET_SPEEDUP = 100.0
 
 
-def _timed(items: Sequence[object], one: Callable[[object], bool]) -> tuple[list[float], int]:
-    latencies = []
-    found = 0
-    clock = time.perf_counter
-    for item in items:
-        t0 = clock()
-        found += one(item)
-        latencies.append(clock() - t0)
-    return latencies, found
-
-
 def run(ws: Workspace, done: dict[str, Figure]) -> Figure:
     """Measure both lookups over the same sample."""
     data = ws.dataset()
     sample = data.sample[: ws.settings.store_lookups]
     index = DatasetIndex(ws.index())
-    tabix = pysam.TabixFile(str(data.vcf))
+    tabix = tabix_baseline.Tabix(data.vcf)
     try:
         keys: list[VariantKey] = []
         for a in sample:
             chrom = canonical_chromosome(a.chrom, Assembly.GRCH38)
             keys.append(normalize(validate_variant(chrom, a.pos, a.ref, a.alt, Assembly.GRCH38)))
-        queries = [(a.chrom, a.pos, str(a.pos), a.ref, a.alt) for a in sample]
+        queries = tabix_baseline.queries(sample)
 
-        def lmdb_one(key: object) -> bool:
-            return index.get(encode_key(key)) is not None  # type: ignore[arg-type]
+        def lmdb_one(key: VariantKey) -> bool:
+            return index.get(encode_key(key)) is not None
 
-        def tabix_one(query: object) -> bool:
-            chrom, pos, pos_text, ref, alt = query  # type: ignore[misc]
-            for line in tabix.fetch(chrom, pos - 1, pos):
-                fields = line.split("\t", 5)
-                if fields[1] == pos_text and fields[3] == ref and alt in fields[4].split(","):
-                    return True
-            return False
-
-        _timed(keys, lmdb_one)  # warm-up: page cache and code paths
-        _timed(queries, tabix_one)
-        lmdb_lat, lmdb_found = _timed(keys, lmdb_one)
-        tabix_lat, tabix_found = _timed(queries, tabix_one)
+        timed = tabix_baseline.timed
+        timed(keys, lmdb_one)  # warm-up: page cache and code paths
+        timed(queries, tabix.find)
+        lmdb_lat, lmdb_found = timed(keys, lmdb_one)
+        tabix_lat, tabix_found = timed(queries, tabix.find)
         encoded = [encode_key(k) for k in keys]
         t0 = time.perf_counter()
         for start in range(0, len(encoded), 1000):
