@@ -101,6 +101,7 @@ def run(ws: Workspace, done: dict[str, Figure]) -> Figure:
             p50 = percentile(timing.latencies, 50) * 1e3
             p99 = percentile(timing.latencies, 99) * 1e3
             per_peer = gateway_cpu / n
+            figure.extra[f"gateway_cpu_s_per_lookup_n{n}"] = gateway_cpu / 1e3
             target = f"≤ {TARGET_CPU_MS_PER_PEER:g} ms" if n == TARGET_N else ""
             rows.append(Row(f"N = {n}: p50", p50, "ms", baseline=direct_p50,
                             baseline_label="direct", ratio=p50 / direct_p50,

@@ -7,6 +7,8 @@
 * Lookup QPS of a 16-core node (``--workers 16``, clients elsewhere): 16 / the node's
   measured server CPU seconds per LookupVariant with 64 in flight; batch variants/s
   likewise from CPU per batched variant. Assumes the index fits the page cache.
+* Gateway fan-out lookups per core at 27 peers: 1 / the gateway's measured CPU seconds
+  per lookup at N = 27 (the fan-out figure).
 * A 1+MG national node of 1,000,000 genomes (#21), its callset aggregated by ``allelemesh
   hail export`` into per-chromosome sites VCFs on its own cluster: an assumed 1.5 billion
   alleles (gnomAD v4 has 760 M at 76k genomes; new genomes add mostly singletons). Build
@@ -90,9 +92,20 @@ def run(ws: Workspace, done: dict[str, Figure]) -> Figure:
         cpu_batch = node.extra["server_cpu_s_per_batch_variant"]
         rows += [
             Row(f"LookupVariant QPS, {CORES}-core node", CORES / cpu, "calls/s",
-                note=f"{cpu * 1e6:.0f} µs server CPU per call measured"),
+                note=f"{cpu * 1e6:.0f} µs server CPU per call measured: "
+                     f"{1 / cpu:,.0f} calls/s per core"),
             Row(f"batched variants/s, {CORES}-core node", CORES / cpu_batch, "variants/s",
                 note=f"{cpu_batch * 1e6:.2f} µs server CPU per variant measured"),
         ]  # fmt: skip
+    gateway = done.get("gateway")
+    key = "gateway_cpu_s_per_lookup_n27"
+    if gateway is None or key not in gateway.extra:
+        rows.append(Row.not_measured("gateway fan-out lookups/s per core, 27 peers",
+                                     "no 27-node fan-out this run"))  # fmt: skip
+    else:
+        cpu = gateway.extra[key]
+        rows.append(Row("gateway fan-out lookups/s per core, 27 peers", 1 / cpu, "lookups/s",
+                        note=f"{cpu * 1e3:.1f} ms gateway CPU per lookup measured "
+                             f"({cpu * 1e3 / 27:.2f} ms per peer)"))  # fmt: skip
     figure.rows = rows
     return figure

@@ -32,13 +32,14 @@ def run(ws: Workspace, done: dict[str, Figure]) -> Figure:
     s = ws.settings
     delays = sorted(s.wan_delays_ms)
     requests = client.lookup_requests(ws.node_dataset().sample[:500])
+    pki = ws.pki()
     figure = Figure("wan", TITLE)
     figure.setup = (__doc__ or "").split("\n\n", 1)[1].replace("\n", " ") + (
         f" This run: {len(delays)} links of "
         f"{', '.join(f'{d:g}' for d in delays)} ms one-way, {s.wan_calls} sequential calls "
         f"to each side after 20 warm-up calls; {ws.pki_note}."
     )
-    with ProcessSet(ws.work / "run" / "wan", ws.pki()) as procs:
+    with ProcessSet(ws.work / "run" / "wan", pki) as procs:
         nodes = []
         for i in range(len(delays)):
             country = COUNTRIES[i % len(COUNTRIES)]
