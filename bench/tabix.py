@@ -2,7 +2,7 @@
 
 The cheapest honest alternative to the index: fetch the record's position and match
 POS, REF and ALT in the returned lines. The store figure compares single index gets
-with it, the node figure sequential 1,000-variant batches; both use these functions so
+with it, the node figure sequential 1,000-variant batches; both use this class so
 the baseline is the same loop.
 """
 
@@ -57,14 +57,3 @@ class Tabix:
             if fields[1] == pos_text and fields[3] == ref and alt in fields[4].split(","):
                 return True
         return False
-
-
-def lookups(vcf: Path, alleles: Sequence[SampledAllele]) -> tuple[list[float], int]:
-    """Latencies and found count of one tabix lookup per allele, after a warm-up pass."""
-    prepared = queries(alleles)
-    tabix = Tabix(vcf)
-    try:
-        timed(prepared, tabix.find)  # warm-up: page cache and code paths
-        return timed(prepared, tabix.find)
-    finally:
-        tabix.close()

@@ -3,9 +3,9 @@
 Nine ``allelemesh node serve`` processes (three of 1-3 ms with ``--quick``) over small
 indexes, each behind one link of :mod:`bench.wan_proxy` (a TCP proxy in its own process
 that delays every chunk by the link's one-way delay in each direction, so a call on an
-open HTTP/2 connection pays twice the delay). The gateway's peers are the proxies' addresses; mTLS passes through
-the proxy (the node certificates name 127.0.0.1, the proxies' host). No ``netem``: the
-loopback is shared with other work.
+open HTTP/2 connection pays twice the delay). The gateway's peers are the proxies'
+addresses; mTLS passes through the proxy (the node certificates name 127.0.0.1, the
+proxies' host). No ``netem``: the loopback is shared with other work.
 
 Target: the gateway's p50 over every link at most 1.1x the p50 of the same
 LookupVariant calls made straight to the node behind the slowest link, through its
