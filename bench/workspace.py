@@ -206,14 +206,20 @@ def builder_identity() -> str:
     import nodes.index
     from nodes.index.index_dir import SCHEMA_VERSION
 
-    digest = hashlib.sha256(f"schema {SCHEMA_VERSION}\n".encode())
-    for package in (nodes.build, nodes.index, mesh.model, allelemesh_codec):
-        root = Path(package.__file__ or "").parent
+    roots = {p.__name__: Path(p.__file__ or "").parent
+             for p in (nodes.build, nodes.index, mesh.model, allelemesh_codec)}  # fmt: skip
+    return f"s{SCHEMA_VERSION}-{code_digest(SCHEMA_VERSION, roots)}"
+
+
+def code_digest(schema: int, roots: dict[str, Path]) -> str:
+    """12 hex digits of a hash of ``schema`` and the sources and extensions under ``roots``."""
+    digest = hashlib.sha256(f"schema {schema}\n".encode())
+    for name, root in sorted(roots.items()):
         for path in sorted(root.rglob("*")):
-            if path.is_file() and (path.suffix in {".py", ".so", ".c"}):
-                digest.update(f"{package.__name__}/{path.relative_to(root)}\n".encode())
+            if path.is_file() and path.suffix in {".py", ".so", ".c"}:
+                digest.update(f"{name}/{path.relative_to(root)}\n".encode())
                 digest.update(path.read_bytes())
-    return f"s{SCHEMA_VERSION}-{digest.hexdigest()[:12]}"
+    return digest.hexdigest()[:12]
 
 
 def machine() -> dict[str, Any]:
