@@ -74,14 +74,14 @@ class CallContext:
         "_request",
         "_resolved",
         "_status",
+        "_trace_id",
         "_verifier",
-        "trace_id",
     )
 
     def __init__(
         self,
         caller: SpiffeId | None = None,
-        trace_id: str = "",
+        trace_id: str | None = "",
         *,
         principal: Principal | None = None,
         grpc_context: Any = None,
@@ -91,7 +91,8 @@ class CallContext:
         request: bytes = b"",
     ) -> None:
         self._caller = caller
-        self.trace_id = trace_id
+        #: ``None``: read from ``metadata`` when first asked (most calls never ask).
+        self._trace_id = trace_id
         self._grpc = grpc_context
         self._pem = b""
         self._resolved = grpc_context is None
@@ -101,6 +102,13 @@ class CallContext:
         self._forwarder: Principal | None = None
         self._principal = principal
         self._status = "" if principal is None else DIRECT
+
+    @property
+    def trace_id(self) -> str:
+        """The incoming ``traceparent``'s trace id (``""``: none)."""
+        if self._trace_id is None:
+            self._trace_id = trace_id_from(self._metadata)
+        return self._trace_id
 
     # -- the immediate caller -------------------------------------------------------
 
@@ -250,7 +258,7 @@ def from_grpc(
     metadata = tuple(context.invocation_metadata() or ())
     return CallContext(
         None,
-        trace_id_from(metadata),
+        None,
         grpc_context=context,
         metadata=metadata,
         verifier=verifier,

@@ -20,8 +20,6 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,26 +136,36 @@ class AuditedCall:
     results: int = 0
 
 
-@contextmanager
-def audited(audit: AuditLog | None, call: CallContext, method: str) -> Iterator[AuditedCall]:
+class audited:  # noqa: N801 - used as a function: ``with audited(log, call, method)``
     """Write one record for the RPC run inside (when there is a log), however it ends.
 
     The status is ``OK``, the :class:`~mesh.errors.MeshError`'s code, or ``INTERNAL``
-    for anything else: the one rule of nodes and gateways.
+    for anything else: the one rule of nodes and gateways. A class rather than a
+    generator-based context manager: it runs on every RPC, audit log or not.
     """
-    entry = AuditedCall()
-    status = "OK"
-    try:
-        yield entry
-    except MeshError as error:
-        status = error.code.name
-        raise
-    except Exception:
-        status = "INTERNAL"
-        raise
-    finally:
-        if audit is not None:
-            record = AuditRecord.of_call(
-                call, method, entry.datasets, entry.results, status, current_trace_id()
-            )
-            audit.write(record)
+
+    __slots__ = ("_audit", "_call", "_entry", "_method")
+
+    def __init__(self, audit: AuditLog | None, call: CallContext, method: str) -> None:
+        self._audit, self._call, self._method = audit, call, method
+        self._entry = AuditedCall()
+
+    def __enter__(self) -> AuditedCall:
+        return self._entry
+
+    def __exit__(self, kind: type[BaseException] | None, error: object, _tb: object) -> None:
+        if self._audit is None:
+            return
+        if kind is None:
+            status = "OK"
+        elif isinstance(error, MeshError):
+            status = error.code.name
+        elif issubclass(kind, Exception):
+            status = "INTERNAL"
+        else:
+            status = "OK"  # cancelled (BaseException): as the generator version recorded it
+        entry = self._entry
+        record = AuditRecord.of_call(
+            self._call, self._method, entry.datasets, entry.results, status, current_trace_id()
+        )
+        self._audit.write(record)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cached_property
 
 from mesh.config import DatasetConfig
 from mesh.disclosure import (
@@ -93,9 +94,9 @@ class PrivacyPolicy:
     #: Declared population partitions (``None``: read from the labels).
     partitions: tuple[Partition, ...] | None = None
 
-    @property
+    @cached_property
     def exact(self) -> bool:
-        """Whether stored counts are released untouched."""
+        """Whether stored counts are released untouched (asked per lookup: kept)."""
         return not (self.disclosure.active or self.round_counts_to > 1
                     or self.min_population_size > 0)  # fmt: skip
 
