@@ -68,6 +68,8 @@ class ValueEncoder:
         position = {label: i for i, label in enumerate(labels)}
         picks = [position.get(g, len(labels)) for g in self.codec.groups]
         self._remap = None if picks == list(range(len(labels))) else itemgetter(*picks)
+        #: Per dataset group, the file group it comes from (-1: the file has none).
+        self.picks = tuple(p if p < len(labels) else -1 for p in picks)
         self._chromosomes: dict[str, bytes] = {}
 
     def counts_part(self, row: Sequence[Counts | None]) -> tuple[bytes, bytes]:

@@ -16,9 +16,12 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable, Collection, Sequence
+from functools import partial
 from itertools import islice, repeat
 from operator import add, itemgetter, le, sub
 from typing import Any
+
+from allelemesh_codec import make_packer, pack_counts
 
 from nodes.build._arrays import ALLELE_TAGS, RecordError, allele_map
 from nodes.build.vcf_counts import ABSENT, Counts, InfoCounter
@@ -59,6 +62,28 @@ class InfoText:
         self._empty = self._make_layout({})
         self._n_groups = len(counter.labels)
         self._typed: list[dict[bytes, Any]] = [{}, {}]  # per scalar: text → pysam value
+
+    def packer(
+        self, picks: Sequence[int]
+    ) -> Callable[[bytes, int], tuple[int, tuple[tuple[bytes, bytes], ...]] | None] | None:
+        """The compiled counts packer of this file laid out in ``picks`` (``None``: no plain case).
+
+        ``packer(info_b, n_alt)`` gives ``(total AN, parts)`` for a record outside haploid
+        regions that :func:`_simple_rows` counts, the parts packed as
+        :meth:`~nodes.index.records.ValueCodec.pack` packs them, and ``None`` for any
+        other record (counted by :meth:`rows`, which words the errors).
+        """
+        groups = [f for _, f in self.counter.convention.groups]
+        if self._tags or not self.counter.plain or not all(f.ac and f.hom for f in groups):
+            return None
+        ac, an, hom = (
+            tuple(str(getattr(f, name)).encode() for f in groups) for name in ("ac", "an", "hom")
+        )
+        refused = tuple(sorted({k.encode() for f in groups for k in (f.het, f.hemi) if k}))
+        every = [*ac, *an, *hom]
+        if len(set(every)) != len(every) or set(every) & set(refused):
+            return None  # a key shared by two roles (an info map): the general way
+        return partial(pack_counts, make_packer(ac, an, hom, refused, tuple(picks)))
 
     def rows(
         self, info_b: bytes, n_alt: int, haploid: bool, alt_b: bytes = b""

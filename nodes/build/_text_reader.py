@@ -155,6 +155,7 @@ class TextReader(PysamReader):
         self._compression: str = self.vcf.compression
         self._batch: list[bytes] = []
         self._batch_seen: int | None = None
+        self._packer: Callable[[bytes, int], Any] | None = None
 
     # ------------------------------------------------------------------ tasks
 
@@ -179,6 +180,8 @@ class TextReader(PysamReader):
         if not self.text or task.contig is not None:
             super().run(task, emit, stats, tick)
             return
+        # The encoder (the dataset's group layout) is set after the reader opens.
+        self._packer = self._info_text.packer(self.encoder.picks)
         if task.byte_end is not None:
             with open(self.path, "rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
@@ -241,20 +244,26 @@ class TextReader(PysamReader):
             )
             if info_b[-1:] == b"\r":
                 info_b = info_b[:-1]
-            cache_key = info_b + b"\t" + alt_b if self._vt else info_b
-            cache = self._cache
-            counted = cache.entries.get((cache_key, haploid)) if cache.enabled else None
-            if counted is None or counted.n_alt != n_alt:
-                counted = self._count(info_b, n_alt, haploid, cache_key, alt_b)
+            packed = None
+            if self._packer is not None and not haploid:
+                packed = self._packer(info_b, n_alt)  # the plain case, compiled
+            if packed is not None:
+                total_an, parts = packed
             else:
-                cache.hits += 1
-            stats.max_an = max(stats.max_an, counted.total_an)
+                cache_key = info_b + b"\t" + alt_b if self._vt else info_b
+                cache = self._cache
+                counted = cache.entries.get((cache_key, haploid)) if cache.enabled else None
+                if counted is None or counted.n_alt != n_alt:
+                    counted = self._count(info_b, n_alt, haploid, cache_key, alt_b)
+                else:
+                    cache.hits += 1
+                total_an, parts = counted.total_an, counted.parts
+            stats.max_an = max(stats.max_an, total_an)
             filters = self._filter_bytes.get(filt_b)
             if filters is None:
                 filters = self._filters_of(filt_b)
             origin = (self.path, contig.name, pos, id_b)
             floor = _PREFIX(contig.code, max(0, pos - HOLDBACK_BP))
-            parts = counted.parts
             if n_alt == 1:
                 snv = _SNV_PARTS.get((ref_b, alt_b))
                 if snv is not None and 0 < pos <= contig.length:

@@ -1,0 +1,350 @@
+/* The builder's counts packer: one record's raw INFO text to the ``codes | counts`` part
+ * of its alleles' index values (schema 3, nodes/index/records.py; constants: format.h).
+ *
+ * It takes the common case only, the one nodes.build._info_text._simple_rows counts:
+ * every group of the file has AC (Number=A), AN (Number=1) and a homozygous count
+ * (Number=A) in the record, all plain decimal digits (at most 9, so within 32 bits),
+ * n_alt values per allele key, no heterozygous or hemizygous key present, and for
+ * every allele and group hom * 2 <= AC <= AN. Then a group's counts are
+ * (AC, AN, hom, AC - 2 * hom, absent), packed at their widths as ValueCodec.pack does.
+ *
+ * Anything else (a flag or a repeated key among the needed ones, "=" inside a value,
+ * ".", a sign, a fraction, a wrong value count, AC > AN, ...) returns None: the caller
+ * counts that record the general way, which words the errors. So a record this packs
+ * has exactly the bytes the Python encoder gives it, and a record it refuses the very
+ * same outcome as before (tests/nodes/build/test_pack_counts.py checks both, byte for byte).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "format.h"
+
+#define CAPSULE "allelemesh_codec._pack.Packer"
+#define MAX_GROUPS 1024
+#define MAX_DIGITS 9
+static PyObject *EMPTY; /* b"": every part's tail */
+
+typedef struct {
+    int n_file;      /* the file's groups, the total first */
+    int n_out;       /* the dataset's groups */
+    int *pick;       /* per dataset group: its file group, or -1 */
+    int n_keys;      /* 3 * n_file count keys, then the refused ones */
+    PyObject *keys;  /* tuple of every key (bytes), kept alive for the table */
+    int *table;      /* open addressing: key index or -1 */
+    size_t mask;
+    const char **value; /* per count key: this record's value text */
+    Py_ssize_t *value_len;
+    uint64_t *seen; /* per key: the call that last saw it */
+    uint64_t calls;
+    uint32_t *counts; /* scratch: n_file * (n_alt AC, AN, n_alt hom) */
+    Py_ssize_t counts_cap;
+} Packer;
+
+static uint64_t hash_key(const char *s, Py_ssize_t n) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static int find_key(const Packer *p, const char *s, Py_ssize_t n) {
+    size_t at = (size_t)hash_key(s, n) & p->mask;
+    for (;;) {
+        int k = p->table[at];
+        if (k < 0)
+            return -1;
+        PyObject *key = PyTuple_GET_ITEM(p->keys, k);
+        if (PyBytes_GET_SIZE(key) == n && memcmp(PyBytes_AS_STRING(key), s, (size_t)n) == 0)
+            return k;
+        at = (at + 1) & p->mask;
+    }
+}
+
+static void packer_free(PyObject *capsule) {
+    Packer *p = PyCapsule_GetPointer(capsule, CAPSULE);
+    if (p == NULL)
+        return;
+    Py_XDECREF(p->keys);
+    PyMem_Free(p->pick);
+    PyMem_Free(p->table);
+    PyMem_Free(p->value);
+    PyMem_Free(p->value_len);
+    PyMem_Free(p->seen);
+    PyMem_Free(p->counts);
+    PyMem_Free(p);
+}
+
+/* make_packer(ac_keys, an_keys, hom_keys, refused_keys, picks) -> packer */
+static PyObject *make_packer(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "make_packer takes 5 arguments");
+        return NULL;
+    }
+    for (int i = 0; i < 5; i++)
+        if (!PyTuple_Check(args[i])) {
+            PyErr_SetString(PyExc_TypeError, "make_packer: tuples of keys and of picks");
+            return NULL;
+        }
+    Py_ssize_t n_file = PyTuple_GET_SIZE(args[0]), n_out = PyTuple_GET_SIZE(args[4]);
+    if (n_file < 1 || n_file > MAX_GROUPS || n_out < 1 || n_out > MAX_GROUPS ||
+        PyTuple_GET_SIZE(args[1]) != n_file || PyTuple_GET_SIZE(args[2]) != n_file) {
+        PyErr_SetString(PyExc_ValueError, "make_packer: one AC, AN and hom key per group");
+        return NULL;
+    }
+    PyObject *keys = PySequence_Concat(args[0], args[1]);
+    if (keys != NULL)
+        Py_SETREF(keys, PySequence_Concat(keys, args[2]));
+    if (keys != NULL)
+        Py_SETREF(keys, PySequence_Concat(keys, args[3]));
+    if (keys == NULL)
+        return NULL;
+    Py_ssize_t n_keys = PyTuple_GET_SIZE(keys);
+    Packer *p = PyMem_Calloc(1, sizeof(Packer));
+    if (p == NULL) {
+        Py_DECREF(keys);
+        return PyErr_NoMemory();
+    }
+    p->keys = keys;
+    p->n_file = (int)n_file;
+    p->n_out = (int)n_out;
+    p->n_keys = (int)n_keys;
+    size_t size = 16;
+    while (size < 4 * (size_t)n_keys)
+        size *= 2;
+    p->mask = size - 1;
+    p->table = PyMem_Malloc(size * sizeof(int));
+    p->pick = PyMem_Malloc((size_t)n_out * sizeof(int));
+    p->value = PyMem_Calloc((size_t)n_keys, sizeof(char *));
+    p->value_len = PyMem_Calloc((size_t)n_keys, sizeof(Py_ssize_t));
+    p->seen = PyMem_Calloc((size_t)n_keys, sizeof(uint64_t));
+    PyObject *capsule = PyCapsule_New(p, CAPSULE, packer_free);
+    if (capsule == NULL) {
+        Py_DECREF(keys);
+        PyMem_Free(p->table);
+        PyMem_Free(p->pick);
+        PyMem_Free(p->value);
+        PyMem_Free(p->value_len);
+        PyMem_Free(p->seen);
+        PyMem_Free(p);
+        return NULL;
+    }
+    if (!p->table || !p->pick || !p->value || !p->value_len || !p->seen) {
+        Py_DECREF(capsule);
+        return PyErr_NoMemory();
+    }
+    memset(p->table, 0xFF, size * sizeof(int));
+    for (Py_ssize_t k = 0; k < n_keys; k++) {
+        PyObject *key = PyTuple_GET_ITEM(keys, k);
+        if (!PyBytes_Check(key) || PyBytes_GET_SIZE(key) == 0) {
+            Py_DECREF(capsule);
+            PyErr_SetString(PyExc_TypeError, "make_packer: keys must be non-empty bytes");
+            return NULL;
+        }
+        const char *s = PyBytes_AS_STRING(key);
+        if (find_key(p, s, PyBytes_GET_SIZE(key)) >= 0) {
+            Py_DECREF(capsule);
+            PyErr_Format(PyExc_ValueError, "make_packer: key %s given twice", s);
+            return NULL;
+        }
+        size_t at = (size_t)hash_key(s, PyBytes_GET_SIZE(key)) & p->mask;
+        while (p->table[at] >= 0)
+            at = (at + 1) & p->mask;
+        p->table[at] = (int)k;
+    }
+    for (Py_ssize_t g = 0; g < n_out; g++) {
+        long pick = PyLong_AsLong(PyTuple_GET_ITEM(args[4], g));
+        if (pick == -1 && PyErr_Occurred()) {
+            Py_DECREF(capsule);
+            return NULL;
+        }
+        if (pick < -1 || pick >= n_file || (g == 0 && pick != 0)) {
+            Py_DECREF(capsule);
+            PyErr_SetString(PyExc_ValueError, "make_packer: a pick is no file group");
+            return NULL;
+        }
+        p->pick[g] = (int)pick;
+    }
+    return capsule;
+}
+
+/* The n values of one count text ("12" or "3,0,7"): 1 or 0 (not plain). */
+static int parse_values(const char *s, Py_ssize_t len, Py_ssize_t n, uint32_t *out) {
+    const char *end = s + len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t v = 0;
+        int digits = 0;
+        while (s < end && *s >= '0' && *s <= '9') {
+            v = v * 10 + (uint32_t)(*s - '0');
+            s++;
+            if (++digits > MAX_DIGITS)
+                return 0;
+        }
+        if (digits == 0)
+            return 0;
+        out[i] = v;
+        if (i + 1 < n) {
+            if (s >= end || *s != ',')
+                return 0;
+            s++;
+        }
+    }
+    return s == end;
+}
+
+static inline int width_code(uint32_t v) { return v < 0x100u ? 1 : v < 0x10000u ? 2 : 3; }
+
+static inline unsigned char *put_count(unsigned char *out, uint32_t v, int code) {
+    out[0] = (unsigned char)v;
+    if (code == 1)
+        return out + 1;
+    out[1] = (unsigned char)(v >> 8);
+    if (code == 2)
+        return out + 2;
+    out[2] = (unsigned char)(v >> 16);
+    out[3] = (unsigned char)(v >> 24);
+    return out + 4;
+}
+
+/* Finds every needed value of the record; 1, or 0 when the record is not the plain case. */
+static int scan_info(Packer *p, const char *s, Py_ssize_t len) {
+    const char *end = s + len;
+    uint64_t call = ++p->calls;
+    int found = 0;
+    if (len == 1 && s[0] == '.')
+        return 0;
+    while (s < end) {
+        const char *stop = memchr(s, ';', (size_t)(end - s));
+        if (stop == NULL)
+            stop = end;
+        const char *eq = memchr(s, '=', (size_t)(stop - s));
+        const char *key_end = eq ? eq : stop;
+        if (key_end > s) {
+            int k = find_key(p, s, key_end - s);
+            if (k >= 0) {
+                if (eq == NULL || p->seen[k] == call || k >= 3 * p->n_file)
+                    return 0; /* a flag, a repeat or a refused key: the general way */
+                p->seen[k] = call;
+                p->value[k] = eq + 1;
+                p->value_len[k] = stop - eq - 1;
+                found++;
+            }
+            if (eq != NULL && memchr(eq + 1, '=', (size_t)(stop - eq - 1)) != NULL)
+                return 0; /* "=" in a value: pysam's reading */
+        }
+        s = stop + 1;
+    }
+    return found == 3 * p->n_file;
+}
+
+/* pack_counts(packer, info, n_alt) -> (total AN, ((head, b""), ...)) or None */
+static PyObject *pack_counts(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 3 || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "pack_counts(packer, info bytes, n_alt)");
+        return NULL;
+    }
+    Packer *p = PyCapsule_GetPointer(args[0], CAPSULE);
+    if (p == NULL)
+        return NULL;
+    Py_ssize_t n_alt = PyLong_AsSsize_t(args[2]);
+    if (n_alt == -1 && PyErr_Occurred())
+        return NULL;
+    if (n_alt < 1 || n_alt > 4096)
+        Py_RETURN_NONE;
+    if (!scan_info(p, PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1])))
+        Py_RETURN_NONE;
+    const int nf = p->n_file;
+    const Py_ssize_t per_group = 2 * n_alt + 1; /* AC[n_alt], AN, hom[n_alt] */
+    if (p->counts_cap < nf * per_group) {
+        uint32_t *counts = PyMem_Realloc(p->counts, (size_t)(nf * per_group) * sizeof(uint32_t));
+        if (counts == NULL)
+            return PyErr_NoMemory();
+        p->counts = counts;
+        p->counts_cap = nf * per_group;
+    }
+    for (int g = 0; g < nf; g++) {
+        uint32_t *c = p->counts + g * per_group;
+        if (!parse_values(p->value[g], p->value_len[g], n_alt, c) ||
+            !parse_values(p->value[nf + g], p->value_len[nf + g], 1, c + n_alt) ||
+            !parse_values(p->value[2 * nf + g], p->value_len[2 * nf + g], n_alt, c + n_alt + 1))
+            Py_RETURN_NONE;
+        for (Py_ssize_t a = 0; a < n_alt; a++) {
+            uint32_t ac = c[a], an = c[n_alt], hom = c[n_alt + 1 + a];
+            if (ac > an || 2 * (uint64_t)hom > ac)
+                Py_RETURN_NONE;
+        }
+    }
+    PyObject *parts = PyTuple_New(n_alt);
+    if (parts == NULL)
+        return NULL;
+    const Py_ssize_t most = 2 * (Py_ssize_t)p->n_out + 16 * (Py_ssize_t)p->n_out;
+    for (Py_ssize_t a = 0; a < n_alt; a++) {
+        PyObject *head = PyBytes_FromStringAndSize(NULL, most);
+        if (head == NULL) {
+            Py_DECREF(parts);
+            return NULL;
+        }
+        unsigned char *codes = (unsigned char *)PyBytes_AS_STRING(head);
+        unsigned char *out = codes + 2 * p->n_out;
+        for (int g = 0; g < p->n_out; g++) {
+            int f = p->pick[g];
+            unsigned int code = 0;
+            if (f >= 0) {
+                const uint32_t *c = p->counts + f * per_group;
+                uint32_t four[4] = {c[a], c[n_alt], c[n_alt + 1 + a], 0};
+                four[3] = four[0] - 2 * four[2];
+                code = AM_CODE_PRESENT;
+                for (int k = 0; k < 4; k++) {
+                    int w = width_code(four[k]);
+                    code |= (unsigned int)w << (2 * k);
+                    out = put_count(out, four[k], w);
+                }
+            }
+            codes[2 * g] = (unsigned char)code;
+            codes[2 * g + 1] = (unsigned char)(code >> 8);
+        }
+        if (_PyBytes_Resize(&head, (Py_ssize_t)(out - codes)) < 0) {
+            Py_DECREF(parts);
+            return NULL;
+        }
+        PyObject *pair = PyTuple_Pack(2, head, EMPTY);
+        Py_DECREF(head);
+        if (pair == NULL) {
+            Py_DECREF(parts);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(parts, a, pair);
+    }
+    return Py_BuildValue("(kN)", (unsigned long)p->counts[n_alt], parts);
+}
+
+static PyMethodDef methods[] = {
+    {"make_packer", (PyCFunction)(void (*)(void))make_packer, METH_FASTCALL,
+     "make_packer(ac_keys, an_keys, hom_keys, refused_keys, picks) -> packer"},
+    {"pack_counts", (PyCFunction)(void (*)(void))pack_counts, METH_FASTCALL,
+     "pack_counts(packer, info, n_alt) -> (total AN, ((codes | counts, b''), ...)) or None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "allelemesh_codec._pack",
+                                    "Packs index value counts from INFO text (schema 3).", -1,
+                                    methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__pack(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    EMPTY = PyBytes_FromStringAndSize(NULL, 0);
+    PyObject *format = Py_BuildValue("{sksIsIsisi}", "absent", (unsigned long)AM_ABSENT,
+                                     "source_af", AM_CODE_SOURCE_AF, "present", AM_CODE_PRESENT,
+                                     "counts", AM_COUNTS, "max_digits", MAX_DIGITS);
+    if (EMPTY == NULL || format == NULL || PyModule_AddObject(m, "FORMAT", format) < 0) {
+        Py_XDECREF(format);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
