@@ -176,7 +176,9 @@ def test_a_hand_packed_value():
     info, encoder = _setup(["AC", "AN", "nhomalt"], ("AFR",))
     packer = info.packer(encoder.picks)
     assert packer is not None
-    total_an, parts = packer(b"AF=0.1;AC=300,3;AN=70000;nhomalt=100,1;lcr", 2)
+    packed = packer(b"AF=0.1;AC=300,3;AN=70000;nhomalt=100,1;lcr", 2)
+    assert packed is not None
+    total_an, parts = packed
     assert total_an == 70000
     present = 1 << 11
     # Allele 1: AC 300 (uint16), AN 70000 (uint32), hom 100 (uint8), het 100 (uint8).
