@@ -27,38 +27,48 @@
 static PyObject *EMPTY; /* b"": every part's tail */
 
 typedef struct {
+    uint64_t hash;
+    const char *key; /* in the packer's keys tuple */
+    Py_ssize_t len;
+    int k; /* the key's index, -1: an empty slot */
+} Slot;
+
+typedef struct {
     int n_file;      /* the file's groups, the total first */
     int n_out;       /* the dataset's groups */
     int *pick;       /* per dataset group: its file group, or -1 */
     int n_keys;      /* 3 * n_file count keys, then the refused ones */
     PyObject *keys;  /* tuple of every key (bytes), kept alive for the table */
-    int *table;      /* open addressing: key index or -1 */
+    Slot *table;     /* open addressing */
     size_t mask;
-    const char **value; /* per count key: this record's value text */
-    Py_ssize_t *value_len;
     uint64_t *seen; /* per key: the call that last saw it */
     uint64_t calls;
     uint32_t *counts; /* scratch: n_file * (n_alt AC, AN, n_alt hom) */
     Py_ssize_t counts_cap;
 } Packer;
 
-static uint64_t hash_key(const char *s, Py_ssize_t n) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (Py_ssize_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
+static inline uint64_t hash_key(const char *s, Py_ssize_t n) {
+    /* The length and the first and last 8 bytes (INFO keys differ there), multiplied. */
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else {
+        memcpy(&a, s, (size_t)n);
+    }
+    uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full) ^
+                 ((uint64_t)n * 0x165667B19E3779F9ull);
+    return h ^ (h >> 29);
 }
 
-static int find_key(const Packer *p, const char *s, Py_ssize_t n) {
-    size_t at = (size_t)hash_key(s, n) & p->mask;
-    for (;;) {
-        int k = p->table[at];
-        if (k < 0)
+static inline int find_key(const Packer *p, const char *s, Py_ssize_t n) {
+    const uint64_t h = hash_key(s, n);
+    for (size_t at = (size_t)h & p->mask;; at = (at + 1) & p->mask) {
+        const Slot *slot = &p->table[at];
+        if (slot->k < 0)
             return -1;
-        PyObject *key = PyTuple_GET_ITEM(p->keys, k);
-        if (PyBytes_GET_SIZE(key) == n && memcmp(PyBytes_AS_STRING(key), s, (size_t)n) == 0)
-            return k;
-        at = (at + 1) & p->mask;
+        if (slot->hash == h && slot->len == n && memcmp(slot->key, s, (size_t)n) == 0)
+            return slot->k;
     }
 }
 
@@ -69,8 +79,6 @@ static void packer_free(PyObject *capsule) {
     Py_XDECREF(p->keys);
     PyMem_Free(p->pick);
     PyMem_Free(p->table);
-    PyMem_Free(p->value);
-    PyMem_Free(p->value_len);
     PyMem_Free(p->seen);
     PyMem_Free(p->counts);
     PyMem_Free(p);
@@ -115,27 +123,24 @@ static PyObject *make_packer(PyObject *module, PyObject *const *args, Py_ssize_t
     while (size < 4 * (size_t)n_keys)
         size *= 2;
     p->mask = size - 1;
-    p->table = PyMem_Malloc(size * sizeof(int));
+    p->table = PyMem_Malloc(size * sizeof(Slot));
     p->pick = PyMem_Malloc((size_t)n_out * sizeof(int));
-    p->value = PyMem_Calloc((size_t)n_keys, sizeof(char *));
-    p->value_len = PyMem_Calloc((size_t)n_keys, sizeof(Py_ssize_t));
     p->seen = PyMem_Calloc((size_t)n_keys, sizeof(uint64_t));
     PyObject *capsule = PyCapsule_New(p, CAPSULE, packer_free);
     if (capsule == NULL) {
         Py_DECREF(keys);
         PyMem_Free(p->table);
         PyMem_Free(p->pick);
-        PyMem_Free(p->value);
-        PyMem_Free(p->value_len);
         PyMem_Free(p->seen);
         PyMem_Free(p);
         return NULL;
     }
-    if (!p->table || !p->pick || !p->value || !p->value_len || !p->seen) {
+    if (!p->table || !p->pick || !p->seen) {
         Py_DECREF(capsule);
         return PyErr_NoMemory();
     }
-    memset(p->table, 0xFF, size * sizeof(int));
+    for (size_t i = 0; i < size; i++)
+        p->table[i].k = -1;
     for (Py_ssize_t k = 0; k < n_keys; k++) {
         PyObject *key = PyTuple_GET_ITEM(keys, k);
         if (!PyBytes_Check(key) || PyBytes_GET_SIZE(key) == 0) {
@@ -149,10 +154,11 @@ static PyObject *make_packer(PyObject *module, PyObject *const *args, Py_ssize_t
             PyErr_Format(PyExc_ValueError, "make_packer: key %s given twice", s);
             return NULL;
         }
-        size_t at = (size_t)hash_key(s, PyBytes_GET_SIZE(key)) & p->mask;
-        while (p->table[at] >= 0)
+        const uint64_t h = hash_key(s, PyBytes_GET_SIZE(key));
+        size_t at = (size_t)h & p->mask;
+        while (p->table[at].k >= 0)
             at = (at + 1) & p->mask;
-        p->table[at] = (int)k;
+        p->table[at] = (Slot){h, s, PyBytes_GET_SIZE(key), (int)k};
     }
     for (Py_ssize_t g = 0; g < n_out; g++) {
         long pick = PyLong_AsLong(PyTuple_GET_ITEM(args[4], g));
@@ -170,9 +176,9 @@ static PyObject *make_packer(PyObject *module, PyObject *const *args, Py_ssize_t
     return capsule;
 }
 
-/* The n values of one count text ("12" or "3,0,7"): 1 or 0 (not plain). */
-static int parse_values(const char *s, Py_ssize_t len, Py_ssize_t n, uint32_t *out) {
-    const char *end = s + len;
+/* Reads the n values of one count text ("12" or "3,0,7") at s into out; the end of the
+ * text (the field's end), or NULL when it is not n plain numbers. */
+static const char *parse_values(const char *s, const char *end, Py_ssize_t n, uint32_t *out) {
     for (Py_ssize_t i = 0; i < n; i++) {
         uint32_t v = 0;
         int digits = 0;
@@ -180,18 +186,18 @@ static int parse_values(const char *s, Py_ssize_t len, Py_ssize_t n, uint32_t *o
             v = v * 10 + (uint32_t)(*s - '0');
             s++;
             if (++digits > MAX_DIGITS)
-                return 0;
+                return NULL;
         }
         if (digits == 0)
-            return 0;
+            return NULL;
         out[i] = v;
         if (i + 1 < n) {
             if (s >= end || *s != ',')
-                return 0;
+                return NULL;
             s++;
         }
     }
-    return s == end;
+    return s == end || *s == ';' ? s : NULL;
 }
 
 static inline int width_code(uint32_t v) { return v < 0x100u ? 1 : v < 0x10000u ? 2 : 3; }
@@ -208,35 +214,48 @@ static inline unsigned char *put_count(unsigned char *out, uint32_t v, int code)
     return out + 4;
 }
 
-/* Finds every needed value of the record; 1, or 0 when the record is not the plain case. */
-static int scan_info(Packer *p, const char *s, Py_ssize_t len) {
+/* Reads every needed count of the record into p->counts (per file group: AC[n_alt], AN,
+ * hom[n_alt]); 1, or 0 when the record is not the plain case. */
+static int scan_info(Packer *p, const char *s, Py_ssize_t len, Py_ssize_t n_alt) {
     const char *end = s + len;
-    uint64_t call = ++p->calls;
+    const uint64_t call = ++p->calls;
+    const int nf = p->n_file;
+    const Py_ssize_t per_group = 2 * n_alt + 1;
     int found = 0;
-    if (len == 1 && s[0] == '.')
-        return 0;
     while (s < end) {
-        const char *stop = memchr(s, ';', (size_t)(end - s));
-        if (stop == NULL)
-            stop = end;
-        const char *eq = memchr(s, '=', (size_t)(stop - s));
-        const char *key_end = eq ? eq : stop;
-        if (key_end > s) {
-            int k = find_key(p, s, key_end - s);
-            if (k >= 0) {
-                if (eq == NULL || p->seen[k] == call || k >= 3 * p->n_file)
-                    return 0; /* a flag, a repeat or a refused key: the general way */
-                p->seen[k] = call;
-                p->value[k] = eq + 1;
-                p->value_len[k] = stop - eq - 1;
-                found++;
-            }
-            if (eq != NULL && memchr(eq + 1, '=', (size_t)(stop - eq - 1)) != NULL)
-                return 0; /* "=" in a value: pysam's reading */
+        const char *key = s;
+        while (s < end && *s != '=' && *s != ';')
+            s++;
+        const Py_ssize_t key_len = s - key;
+        if (s == end || *s == ';') { /* a flag, or an empty field */
+            if (key_len > 0 && find_key(p, key, key_len) >= 0)
+                return 0; /* a count key written as a flag */
+            s++;
+            continue;
         }
-        s = stop + 1;
+        s++; /* the value, after "=" */
+        const int k = key_len > 0 ? find_key(p, key, key_len) : -1;
+        if (k < 0) {
+            const char *stop = memchr(s, ';', (size_t)(end - s));
+            if (stop == NULL)
+                stop = end;
+            if (memchr(s, '=', (size_t)(stop - s)) != NULL)
+                return 0; /* "=" in a value: pysam's reading */
+            s = stop + 1;
+            continue;
+        }
+        if (k >= 3 * nf || p->seen[k] == call)
+            return 0; /* a refused key, or a repeat */
+        p->seen[k] = call;
+        const int role = k / nf;
+        uint32_t *out = p->counts + (k % nf) * per_group + (role == 0 ? 0 : role == 1 ? n_alt : n_alt + 1);
+        s = parse_values(s, end, role == 1 ? 1 : n_alt, out);
+        if (s == NULL)
+            return 0;
+        s++;
+        found++;
     }
-    return found == 3 * p->n_file;
+    return found == 3 * nf;
 }
 
 /* pack_counts(packer, info, n_alt) -> (total AN, ((head, b""), ...)) or None */
@@ -254,8 +273,6 @@ static PyObject *pack_counts(PyObject *module, PyObject *const *args, Py_ssize_t
         return NULL;
     if (n_alt < 1 || n_alt > 4096)
         Py_RETURN_NONE;
-    if (!scan_info(p, PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1])))
-        Py_RETURN_NONE;
     const int nf = p->n_file;
     const Py_ssize_t per_group = 2 * n_alt + 1; /* AC[n_alt], AN, hom[n_alt] */
     if (p->counts_cap < nf * per_group) {
@@ -265,12 +282,10 @@ static PyObject *pack_counts(PyObject *module, PyObject *const *args, Py_ssize_t
         p->counts = counts;
         p->counts_cap = nf * per_group;
     }
+    if (!scan_info(p, PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1]), n_alt))
+        Py_RETURN_NONE;
     for (int g = 0; g < nf; g++) {
-        uint32_t *c = p->counts + g * per_group;
-        if (!parse_values(p->value[g], p->value_len[g], n_alt, c) ||
-            !parse_values(p->value[nf + g], p->value_len[nf + g], 1, c + n_alt) ||
-            !parse_values(p->value[2 * nf + g], p->value_len[2 * nf + g], n_alt, c + n_alt + 1))
-            Py_RETURN_NONE;
+        const uint32_t *c = p->counts + g * per_group;
         for (Py_ssize_t a = 0; a < n_alt; a++) {
             uint32_t ac = c[a], an = c[n_alt], hom = c[n_alt + 1 + a];
             if (ac > an || 2 * (uint64_t)hom > ac)
