@@ -6,10 +6,14 @@ the count set (``--subset``): ``grpmax_joint``/``AC_grpmax_joint``... for ``join
 the bare names (``grpmax``, ``AC_grpmax``, ``AN_grpmax``, ``AF_grpmax``,
 ``nhomalt_grpmax``, ``fafmax_faf95_max``, ``fafmax_faf95_max_gen_anc``, ``faf95`` for
 the total (label ``""``), ``faf95_<g>``)
-for a single-set file. Values are the source's, never recomputed; a value of ``.``, or
-an array whose length is not the record's allele count (a record split by another
-tool), leaves that extra absent for the allele. The encoded field is appended to the
-stored value after ``filters`` (field 8 after 7), which the expander copies verbatim.
+for a single-set file. Values are the source's, never recomputed; a value of ``.``
+leaves that extra absent for the allele, and so does a single value (``Number=1``) on a
+multi-allelic record (whose it is, is unknown). An array whose length is not the
+record's ALT count (a record split by another tool) is refused: a :class:`RecordError`
+naming the key, so the builder names the record (or skips and counts it with
+``--on-error skip``) instead of storing it without its extras. The encoded field is
+appended to the stored value after ``filters`` (field 8 after 7), which the expander
+copies verbatim.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 from mesh.model.wire import field_tag, len_field
 from mesh.v1 import allele_pb2
+from nodes.build._arrays import RecordError
 
 _TAG = field_tag(allele_pb2.VariantFrequency, "extras")
 #: FrequencyExtras field -> the INFO key's stem (the subset suffix follows it).
@@ -64,9 +69,14 @@ def _per_allele(info: Mapping[str, Any], key: str, n_alt: int) -> Iterable[tuple
         return ()
     value = info[key]
     if not isinstance(value, tuple):
-        value = (value,)  # a Number=1 summary: only a one-allele record says whose it is
+        if n_alt != 1:
+            return ()  # a Number=1 summary: only a one-allele record says whose it is
+        value = (value,)
     if len(value) != n_alt:
-        return ()
+        raise RecordError(
+            f"{key} has {len(value)} values but ALT has {n_alt} allele"
+            f"{'s' if n_alt != 1 else ''} (its extras cannot be told apart per allele)"
+        )
     return ((a, v) for a, v in enumerate(value) if v is not None)
 
 

@@ -10,12 +10,15 @@ file without them stores values byte for byte as before (the extras cost it noth
 
 from __future__ import annotations
 
+import gzip
 import random
+import re
 from pathlib import Path
 
 import pysam
 import pytest
 
+from mesh.errors import IndexBuildError
 from mesh.v1 import allele_pb2
 from nodes.build.builder import BuildOptions, build_index
 from tests.nodes.helpers import lookup, read_raw
@@ -173,3 +176,34 @@ def test_the_keys_read_for_each_set_of_a_header():
     assert set(reader.scalars.values()) == {"grpmax", "AF_grpmax", "fafmax_faf95_max_gen_anc"}
     assert reader.faf95 == {"": "faf95", "sas": "faf95_sas"}
     assert extras_reader(["AC", "AN", "nhomalt"], "") is None
+
+
+def _with_short_array(tmp_path: Path) -> Path:
+    """The extras file with one two-ALT record's ``AC_grpmax_joint`` cut to one value."""
+    vcf, _ = _write(tmp_path, extras=True)
+    with gzip.open(vcf, "rt") as handle:
+        lines = handle.read().splitlines()
+    record = next(i for i, line in enumerate(lines) if "\tG,T\t" in line)
+    assert lines[record].startswith("chr1\t500000\t")
+    lines[record] = re.sub(r"AC_grpmax_joint=(\d+),\d+", r"AC_grpmax_joint=\1", lines[record])
+    path = tmp_path / "short.vcf"
+    path.write_text("\n".join(lines) + "\n")
+    return Path(pysam.tabix_index(str(path), preset="vcf", force=True))
+
+
+def test_an_extras_array_not_one_per_alt_is_refused_naming_the_record(tmp_path):
+    vcf = _with_short_array(tmp_path)
+    with pytest.raises(IndexBuildError) as info:
+        build_index(BuildOptions(inputs=[vcf], dataset_id="g", out=tmp_path / "index"))
+    message = str(info.value)
+    assert "chr1:500000" in message
+    assert "AC_grpmax_joint has 1 values but ALT has 2 alleles" in message
+    # Skipped and counted with --on-error skip; the other records keep their extras.
+    report = build_index(
+        BuildOptions(inputs=[vcf], dataset_id="g", out=tmp_path / "skip", on_error="skip")
+    )
+    assert report.skipped["invalid"] == 1
+    assert report.variant_count == 16 - 2
+    assert lookup(tmp_path / "skip", "1", 500_097, "A", "C").HasField("extras")
+    with pytest.raises(KeyError):
+        lookup(tmp_path / "skip", "1", 500_000, "A", "G")
