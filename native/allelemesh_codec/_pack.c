@@ -1,12 +1,13 @@
 /* The builder's counts packer: one record's raw INFO text to the ``codes | counts`` part
  * of its alleles' index values (schema 3, nodes/index/records.py; constants: format.h).
  *
- * It takes the common case only, the one nodes.build._info_text._simple_rows counts:
- * every group of the file has AC (Number=A), AN (Number=1) and a homozygous count
- * (Number=A) in the record, all plain decimal digits (at most 9, so within 32 bits),
- * n_alt values per allele key, no heterozygous or hemizygous key present, and for
- * every allele and group hom * 2 <= AC <= AN. Then a group's counts are
- * (AC, AN, hom, AC - 2 * hom, absent), packed at their widths as ValueCodec.pack does.
+ * It takes the common case only: every group of the file has AC (Number=A), AN
+ * (Number=1) and a homozygous count (Number=A) in the record, all plain decimal digits
+ * (at most 9, so within 32 bits), n_alt values per allele key, no heterozygous or
+ * hemizygous key present, and the counts InfoCounter.count derives from them are valid
+ * for every allele and group (allele_counts: outside haploid regions the case
+ * nodes.build._info_text._simple_rows counts). They are packed at their widths as
+ * ValueCodec.pack does.
  *
  * Anything else (a flag or a repeated key among the needed ones, "=" inside a value,
  * ".", a sign, a fraction, a wrong value count, AC > AN, ...) returns None: the caller
@@ -24,6 +25,7 @@
 #define CAPSULE "allelemesh_codec._pack.Packer"
 #define MAX_GROUPS 1024
 #define MAX_DIGITS 9
+#define MALE (-2)
 static PyObject *EMPTY; /* b"": every part's tail */
 
 typedef struct {
@@ -37,6 +39,7 @@ typedef struct {
     int n_file;      /* the file's groups, the total first */
     int n_out;       /* the dataset's groups */
     int *pick;       /* per dataset group: its file group, or -1 */
+    int *male;       /* per file group: MALE, its male part's file group, or -1 */
     int n_keys;      /* 3 * n_file count keys, then the refused ones */
     PyObject *keys;  /* tuple of every key (bytes), kept alive for the table */
     Slot *table;     /* open addressing */
@@ -78,27 +81,29 @@ static void packer_free(PyObject *capsule) {
         return;
     Py_XDECREF(p->keys);
     PyMem_Free(p->pick);
+    PyMem_Free(p->male);
     PyMem_Free(p->table);
     PyMem_Free(p->seen);
     PyMem_Free(p->counts);
     PyMem_Free(p);
 }
 
-/* make_packer(ac_keys, an_keys, hom_keys, refused_keys, picks) -> packer */
+/* make_packer(ac_keys, an_keys, hom_keys, refused_keys, picks, males) -> packer */
 static PyObject *make_packer(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "make_packer takes 5 arguments");
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "make_packer takes 6 arguments");
         return NULL;
     }
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         if (!PyTuple_Check(args[i])) {
             PyErr_SetString(PyExc_TypeError, "make_packer: tuples of keys and of picks");
             return NULL;
         }
     Py_ssize_t n_file = PyTuple_GET_SIZE(args[0]), n_out = PyTuple_GET_SIZE(args[4]);
     if (n_file < 1 || n_file > MAX_GROUPS || n_out < 1 || n_out > MAX_GROUPS ||
-        PyTuple_GET_SIZE(args[1]) != n_file || PyTuple_GET_SIZE(args[2]) != n_file) {
+        PyTuple_GET_SIZE(args[1]) != n_file || PyTuple_GET_SIZE(args[2]) != n_file ||
+        PyTuple_GET_SIZE(args[5]) != n_file) {
         PyErr_SetString(PyExc_ValueError, "make_packer: one AC, AN and hom key per group");
         return NULL;
     }
@@ -125,17 +130,19 @@ static PyObject *make_packer(PyObject *module, PyObject *const *args, Py_ssize_t
     p->mask = size - 1;
     p->table = PyMem_Malloc(size * sizeof(Slot));
     p->pick = PyMem_Malloc((size_t)n_out * sizeof(int));
+    p->male = PyMem_Malloc((size_t)n_file * sizeof(int));
     p->seen = PyMem_Calloc((size_t)n_keys, sizeof(uint64_t));
     PyObject *capsule = PyCapsule_New(p, CAPSULE, packer_free);
     if (capsule == NULL) {
         Py_DECREF(keys);
         PyMem_Free(p->table);
         PyMem_Free(p->pick);
+    PyMem_Free(p->male);
         PyMem_Free(p->seen);
         PyMem_Free(p);
         return NULL;
     }
-    if (!p->table || !p->pick || !p->seen) {
+    if (!p->table || !p->pick || !p->male || !p->seen) {
         Py_DECREF(capsule);
         return PyErr_NoMemory();
     }
@@ -172,6 +179,19 @@ static PyObject *make_packer(PyObject *module, PyObject *const *args, Py_ssize_t
             return NULL;
         }
         p->pick[g] = (int)pick;
+    }
+    for (Py_ssize_t f = 0; f < n_file; f++) {
+        long part = PyLong_AsLong(PyTuple_GET_ITEM(args[5], f));
+        if (part == -1 && PyErr_Occurred()) {
+            Py_DECREF(capsule);
+            return NULL;
+        }
+        if (part < MALE || part >= n_file || part == f) {
+            Py_DECREF(capsule);
+            PyErr_SetString(PyExc_ValueError, "make_packer: a male part is no file group");
+            return NULL;
+        }
+        p->male[f] = (int)part;
     }
     return capsule;
 }
@@ -258,11 +278,42 @@ static int scan_info(Packer *p, const char *s, Py_ssize_t len, Py_ssize_t n_alt)
     return found == 3 * nf;
 }
 
-/* pack_counts(packer, info, n_alt) -> (total AN, ((head, b""), ...)) or None */
+/* One allele's counts in file group f (AC, AN, hom, het, hemi; AM_ABSENT: not given) as
+ * InfoCounter.count gives them; 0 when it words an error there (or the record is not
+ * the plain case). Outside haploid regions het = AC - 2 hom; inside, a male group has
+ * (AC, AN, 0, 0, hemi = AC), a group with a male part takes hemi = the part's AC and
+ * hom less the part's hom, others are counted as outside. */
+static int allele_counts(const Packer *p, int f, Py_ssize_t a, Py_ssize_t n_alt, int haploid,
+                         uint32_t out[AM_COUNTS]) {
+    const Py_ssize_t per_group = 2 * n_alt + 1;
+    const uint32_t *c = p->counts + f * per_group;
+    uint32_t ac = c[a], an = c[n_alt], hom = c[n_alt + 1 + a], hemi = AM_ABSENT;
+    if (ac > an)
+        return 0;
+    if (haploid) {
+        const int part = p->male[f];
+        if (part == MALE) {
+            out[0] = ac, out[1] = an, out[2] = 0, out[3] = 0, out[4] = ac;
+            return 1;
+        }
+        if (part >= 0) {
+            const uint32_t *m = p->counts + part * per_group;
+            hemi = m[a];
+            hom = hom > m[n_alt + 1 + a] ? hom - m[n_alt + 1 + a] : 0;
+        }
+    }
+    const uint64_t taken = 2 * (uint64_t)hom + (hemi == AM_ABSENT ? 0 : hemi);
+    if (taken > ac)
+        return 0;
+    out[0] = ac, out[1] = an, out[2] = hom, out[3] = ac - (uint32_t)taken, out[4] = hemi;
+    return 1;
+}
+
+/* pack_counts(packer, info, n_alt, haploid) -> (total AN, ((head, b""), ...)) or None */
 static PyObject *pack_counts(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 3 || !PyBytes_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "pack_counts(packer, info bytes, n_alt)");
+    if (nargs != 4 || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "pack_counts(packer, info bytes, n_alt, haploid)");
         return NULL;
     }
     Packer *p = PyCapsule_GetPointer(args[0], CAPSULE);
@@ -271,31 +322,32 @@ static PyObject *pack_counts(PyObject *module, PyObject *const *args, Py_ssize_t
     Py_ssize_t n_alt = PyLong_AsSsize_t(args[2]);
     if (n_alt == -1 && PyErr_Occurred())
         return NULL;
+    const int haploid = PyObject_IsTrue(args[3]);
+    if (haploid < 0)
+        return NULL;
     if (n_alt < 1 || n_alt > 4096)
         Py_RETURN_NONE;
     const int nf = p->n_file;
-    const Py_ssize_t per_group = 2 * n_alt + 1; /* AC[n_alt], AN, hom[n_alt] */
-    if (p->counts_cap < nf * per_group) {
-        uint32_t *counts = PyMem_Realloc(p->counts, (size_t)(nf * per_group) * sizeof(uint32_t));
+    /* counts: per file group AC[n_alt], AN, hom[n_alt]; then rows[n_alt][nf][5] */
+    const Py_ssize_t need = nf * (2 * n_alt + 1) + n_alt * nf * AM_COUNTS;
+    if (p->counts_cap < need) {
+        uint32_t *counts = PyMem_Realloc(p->counts, (size_t)need * sizeof(uint32_t));
         if (counts == NULL)
             return PyErr_NoMemory();
         p->counts = counts;
-        p->counts_cap = nf * per_group;
+        p->counts_cap = need;
     }
     if (!scan_info(p, PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1]), n_alt))
         Py_RETURN_NONE;
-    for (int g = 0; g < nf; g++) {
-        const uint32_t *c = p->counts + g * per_group;
-        for (Py_ssize_t a = 0; a < n_alt; a++) {
-            uint32_t ac = c[a], an = c[n_alt], hom = c[n_alt + 1 + a];
-            if (ac > an || 2 * (uint64_t)hom > ac)
+    uint32_t *rows = p->counts + nf * (2 * n_alt + 1);
+    for (Py_ssize_t a = 0; a < n_alt; a++)
+        for (int f = 0; f < nf; f++)
+            if (!allele_counts(p, f, a, n_alt, haploid, rows + (a * nf + f) * AM_COUNTS))
                 Py_RETURN_NONE;
-        }
-    }
     PyObject *parts = PyTuple_New(n_alt);
     if (parts == NULL)
         return NULL;
-    const Py_ssize_t most = 2 * (Py_ssize_t)p->n_out + 16 * (Py_ssize_t)p->n_out;
+    const Py_ssize_t most = (2 + 4 * AM_COUNTS) * (Py_ssize_t)p->n_out;
     for (Py_ssize_t a = 0; a < n_alt; a++) {
         PyObject *head = PyBytes_FromStringAndSize(NULL, most);
         if (head == NULL) {
@@ -305,17 +357,17 @@ static PyObject *pack_counts(PyObject *module, PyObject *const *args, Py_ssize_t
         unsigned char *codes = (unsigned char *)PyBytes_AS_STRING(head);
         unsigned char *out = codes + 2 * p->n_out;
         for (int g = 0; g < p->n_out; g++) {
-            int f = p->pick[g];
+            const int f = p->pick[g];
             unsigned int code = 0;
             if (f >= 0) {
-                const uint32_t *c = p->counts + f * per_group;
-                uint32_t four[4] = {c[a], c[n_alt], c[n_alt + 1 + a], 0};
-                four[3] = four[0] - 2 * four[2];
+                const uint32_t *row = rows + (a * nf + f) * AM_COUNTS;
                 code = AM_CODE_PRESENT;
-                for (int k = 0; k < 4; k++) {
-                    int w = width_code(four[k]);
+                for (int k = 0; k < AM_COUNTS; k++) {
+                    if (row[k] == AM_ABSENT)
+                        continue;
+                    const int w = width_code(row[k]);
                     code |= (unsigned int)w << (2 * k);
-                    out = put_count(out, four[k], w);
+                    out = put_count(out, row[k], w);
                 }
             }
             codes[2 * g] = (unsigned char)code;
@@ -338,9 +390,9 @@ static PyObject *pack_counts(PyObject *module, PyObject *const *args, Py_ssize_t
 
 static PyMethodDef methods[] = {
     {"make_packer", (PyCFunction)(void (*)(void))make_packer, METH_FASTCALL,
-     "make_packer(ac_keys, an_keys, hom_keys, refused_keys, picks) -> packer"},
+     "make_packer(ac_keys, an_keys, hom_keys, refused_keys, picks, males) -> packer"},
     {"pack_counts", (PyCFunction)(void (*)(void))pack_counts, METH_FASTCALL,
-     "pack_counts(packer, info, n_alt) -> (total AN, ((codes | counts, b''), ...)) or None"},
+     "pack_counts(packer, info, n_alt, haploid) -> (total AN, ((codes | counts, b''), ...)) or None"},
     {NULL, NULL, 0, NULL},
 };
 

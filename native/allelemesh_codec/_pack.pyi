@@ -9,8 +9,9 @@ def make_packer(
     hom_keys: tuple[bytes, ...],
     refused_keys: tuple[bytes, ...],
     picks: tuple[int, ...],
+    males: tuple[int, ...],
     /,
 ) -> Packer: ...
 def pack_counts(
-    packer: Packer, info: bytes, n_alt: int, /
+    packer: Packer, info: bytes, n_alt: int, haploid: bool, /
 ) -> tuple[int, tuple[tuple[bytes, bytes], ...]] | None: ...

@@ -24,7 +24,7 @@ from typing import Any
 from allelemesh_codec import make_packer, pack_counts
 
 from nodes.build._arrays import ALLELE_TAGS, RecordError, allele_map
-from nodes.build.vcf_counts import ABSENT, Counts, InfoCounter
+from nodes.build.vcf_counts import ABSENT, Counts, InfoCounter, is_male, male_part
 
 _INT = re.compile(rb"-?[0-9]{1,9}")  # wider values: htslib's int32 rules, left to pysam
 _FLOAT32 = struct.Struct("<f")
@@ -65,11 +65,12 @@ class InfoText:
 
     def packer(
         self, picks: Sequence[int]
-    ) -> Callable[[bytes, int], tuple[int, tuple[tuple[bytes, bytes], ...]] | None] | None:
+    ) -> Callable[[bytes, int, bool], tuple[int, tuple[tuple[bytes, bytes], ...]] | None] | None:
         """The compiled counts packer of this file laid out in ``picks`` (``None``: no plain case).
 
-        ``packer(info_b, n_alt)`` gives ``(total AN, parts)`` for a record outside haploid
-        regions that :func:`_simple_rows` counts, the parts packed as
+        ``packer(info_b, n_alt, haploid)`` gives ``(total AN, parts)`` for a record of
+        plain counts (every group's AC, AN and homozygous count, plain numbers, valid;
+        outside haploid regions what :func:`_simple_rows` counts), the parts packed as
         :meth:`~nodes.index.records.ValueCodec.pack` packs them, and ``None`` for any
         other record (counted by :meth:`rows`, which words the errors).
         """
@@ -83,7 +84,16 @@ class InfoText:
         every = [*ac, *an, *hom]
         if len(set(every)) != len(every) or set(every) & set(refused):
             return None  # a key shared by two roles (an info map): the general way
-        return partial(pack_counts, make_packer(ac, an, hom, refused, tuple(picks)))
+        labels = self.counter.labels
+        males = tuple(
+            -2
+            if is_male(label)
+            else labels.index(male_part(label))
+            if male_part(label) in labels
+            else -1
+            for label in labels
+        )
+        return partial(pack_counts, make_packer(ac, an, hom, refused, tuple(picks), males))
 
     def rows(
         self, info_b: bytes, n_alt: int, haploid: bool, alt_b: bytes = b""

@@ -155,7 +155,7 @@ class TextReader(PysamReader):
         self._compression: str = self.vcf.compression
         self._batch: list[bytes] = []
         self._batch_seen: int | None = None
-        self._packer: Callable[[bytes, int], Any] | None = None
+        self._packer: Callable[[bytes, int, bool], Any] | None = None
 
     # ------------------------------------------------------------------ tasks
 
@@ -245,8 +245,8 @@ class TextReader(PysamReader):
             if info_b[-1:] == b"\r":
                 info_b = info_b[:-1]
             packed = None
-            if self._packer is not None and not haploid:
-                packed = self._packer(info_b, n_alt)  # the plain case, compiled
+            if self._packer is not None:
+                packed = self._packer(info_b, n_alt, haploid)  # plain counts, compiled
             if packed is not None:
                 total_an, parts = packed
             else:
