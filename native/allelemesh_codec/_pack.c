@@ -26,6 +26,9 @@
 #define MAX_GROUPS 1024
 #define MAX_DIGITS 9
 #define MALE (-2)
+/* Fields whose key is remembered from the record before (the INFO layout repeats). */
+#define MEMO_FIELDS 512
+#define MEMO_KEY 32
 static PyObject *EMPTY; /* b"": every part's tail */
 
 typedef struct {
@@ -46,6 +49,10 @@ typedef struct {
     size_t mask;
     uint64_t *seen; /* per key: the call that last saw it */
     uint64_t calls;
+    /* Field i's key in the record before (memo_len 0: none): a match skips the lookup. */
+    unsigned char memo_len[MEMO_FIELDS];
+    int memo_k[MEMO_FIELDS];
+    char memo_key[MEMO_FIELDS][MEMO_KEY];
     uint32_t *counts; /* scratch: n_file * (n_alt AC, AN, n_alt hom) */
     Py_ssize_t counts_cap;
 } Packer;
@@ -242,19 +249,37 @@ static int scan_info(Packer *p, const char *s, Py_ssize_t len, Py_ssize_t n_alt)
     const int nf = p->n_file;
     const Py_ssize_t per_group = 2 * n_alt + 1;
     int found = 0;
-    while (s < end) {
+    for (int field = 0; s < end; field++) {
         const char *key = s;
-        while (s < end && *s != '=' && *s != ';')
-            s++;
-        const Py_ssize_t key_len = s - key;
-        if (s == end || *s == ';') { /* a flag, or an empty field */
-            if (key_len > 0 && find_key(p, key, key_len) >= 0)
-                return 0; /* a count key written as a flag */
-            s++;
-            continue;
+        int k;
+        const int memo = field < MEMO_FIELDS ? p->memo_len[field] : 0;
+        if (memo > 0 && end - s > memo && s[memo] == '=' &&
+            memcmp(s, p->memo_key[field], (size_t)memo) == 0) {
+            k = p->memo_k[field]; /* the same key as in the record before */
+            s += memo + 1;
+        } else {
+            while (s < end && *s != '=' && *s != ';')
+                s++;
+            const Py_ssize_t key_len = s - key;
+            if (s == end || *s == ';') { /* a flag, or an empty field */
+                if (key_len > 0 && find_key(p, key, key_len) >= 0)
+                    return 0; /* a count key written as a flag */
+                if (field < MEMO_FIELDS)
+                    p->memo_len[field] = 0;
+                s++;
+                continue;
+            }
+            s++; /* the value, after "=" */
+            k = key_len > 0 ? find_key(p, key, key_len) : -1;
+            if (field < MEMO_FIELDS) {
+                const int fits = key_len > 0 && key_len < MEMO_KEY;
+                p->memo_len[field] = fits ? (unsigned char)key_len : 0;
+                if (fits) {
+                    memcpy(p->memo_key[field], key, (size_t)key_len);
+                    p->memo_k[field] = k;
+                }
+            }
         }
-        s++; /* the value, after "=" */
-        const int k = key_len > 0 ? find_key(p, key, key_len) : -1;
         if (k < 0) {
             const char *stop = memchr(s, ';', (size_t)(end - s));
             if (stop == NULL)
@@ -268,7 +293,8 @@ static int scan_info(Packer *p, const char *s, Py_ssize_t len, Py_ssize_t n_alt)
             return 0; /* a refused key, or a repeat */
         p->seen[k] = call;
         const int role = k / nf;
-        uint32_t *out = p->counts + (k % nf) * per_group + (role == 0 ? 0 : role == 1 ? n_alt : n_alt + 1);
+        uint32_t *out =
+            p->counts + (k % nf) * per_group + (role == 0 ? 0 : role == 1 ? n_alt : n_alt + 1);
         s = parse_values(s, end, role == 1 ? 1 : n_alt, out);
         if (s == NULL)
             return 0;
@@ -392,7 +418,7 @@ static PyMethodDef methods[] = {
     {"make_packer", (PyCFunction)(void (*)(void))make_packer, METH_FASTCALL,
      "make_packer(ac_keys, an_keys, hom_keys, refused_keys, picks, males) -> packer"},
     {"pack_counts", (PyCFunction)(void (*)(void))pack_counts, METH_FASTCALL,
-     "pack_counts(packer, info, n_alt, haploid) -> (total AN, ((codes | counts, b''), ...)) or None"},
+     "pack_counts(packer, info, n_alt, haploid) -> (total AN, ((head, b''), ...)) or None"},
     {NULL, NULL, 0, NULL},
 };
 
