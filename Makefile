@@ -17,8 +17,8 @@ PYTEST_ARGS ?=
 
 .PHONY: venv demo demo-serve test browser-deps deploy-deps vcf-tools lint lint-js typecheck proto proto-check buf-lint buf-breaking bench bench-quick soak fuzz reliability clean
 
-# native/: the index value expander, C built by pip with the machine's compiler (cc).
-NATIVE := native/pyproject.toml native/allelemesh_codec/_codec.c
+# native/: the index value expander and the build's counts packer, C built by pip with the machine's compiler (cc).
+NATIVE := native/pyproject.toml $(wildcard native/allelemesh_codec/*.c native/allelemesh_codec/*.h)
 
 $(STAMP): pyproject.toml $(NATIVE)
 	$(PYTHON) -m venv $(VENV)
