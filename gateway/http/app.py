@@ -89,6 +89,10 @@ def create_app(
         responses=PROBLEM_RESPONSES,
         docs_url=None,  # FastAPI's loads Swagger UI from a CDN; see gateway.http.docs
         redoc_url=None,
+        # Our TracingMiddleware traces and measures every request; FastAPI's own
+        # OpenTelemetry would do it twice once a global provider is set, and asks
+        # the global providers on every request to find out that none is.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.backend = backend
     app.state.settings = settings

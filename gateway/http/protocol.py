@@ -17,6 +17,10 @@ to ``uvicorn.Config(http=...)``. Over uvicorn's own it adds, per connection:
   allows either; h11 would let ``Transfer-Encoding`` win and keep the connection, so
   a proxy in front that framed by ``Content-Length`` would disagree on where the next
   request starts).
+* One write per answer. uvicorn writes a response's head, its body and its end apart
+  (a ``send`` syscall each, and a TLS record each on HTTPS); :class:`_CoalescingTransport`
+  holds what a response writes until it is complete and writes it at once. A streamed
+  body is not held back: what is held is written at the latest on the loop's next turn.
 """
 
 from __future__ import annotations
@@ -54,6 +58,94 @@ class _StrictConnection(h11.Connection):
         return event
 
 
+class _CoalescingTransport(asyncio.Transport):
+    """The connection's transport, writing each response's head, body and end at once.
+
+    Writes made while the response is in progress (h11's ``SEND_BODY``) are held; the
+    next write after it (the end of the message), a close, or the loop's next turn
+    (a streamed body, or a body sent after an ``await``) writes them out, in order.
+    """
+
+    def __init__(self, transport: asyncio.Transport, protocol: HardenedH11Protocol) -> None:
+        super().__init__()
+        self._transport = transport
+        self._protocol = protocol
+        self._held: list[bytes] = []
+        self._flush_handle: asyncio.Handle | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._protocol.conn.our_state is h11.SEND_BODY:
+            if not self._held:
+                self._flush_handle = self._protocol.loop.call_soon(self.flush)
+            self._held.append(bytes(data))
+            return
+        if self._held:
+            self._held.append(bytes(data))
+            self.flush()
+        elif data:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        """Write what is held (one ``send``)."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if self._held:
+            data = b"".join(self._held)
+            self._held.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def writelines(self, list_of_data: Any) -> None:
+        self.write(b"".join(list_of_data))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held.clear()
+        self._transport.abort()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.flush()
+        self._transport.set_protocol(protocol)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._held))
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._transport.get_write_buffer_limits()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+
 class HardenedH11Protocol(H11Protocol):
     """See the module docstring; configure through :func:`protocol_class`."""
 
@@ -70,6 +162,8 @@ class HardenedH11Protocol(H11Protocol):
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # Every request cycle writes through it (uvicorn hands it self.transport).
+        self.transport = _CoalescingTransport(transport, self)
         self._arm_head_deadline()  # a connection that never sends a byte is cut too
 
     def data_received(self, data: bytes) -> None:
