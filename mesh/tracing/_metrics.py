@@ -173,7 +173,10 @@ class MeshMetrics(Collector):
         self.peer_duration = latency("mesh.peer.duration", "peer call latency")
         self.http_requests = tally("mesh.http.server.requests", "HTTP requests")
         self.http_errors = tally("mesh.http.server.errors", "HTTP 5xx answers")
-        self.http_duration = latency("mesh.http.server.duration", "HTTP server latency")
+        # Every HTTP request records one too: kept outside OpenTelemetry like the above.
+        self.http_duration = _Durations(
+            "mesh.http.server.duration", "HTTP server latency", LATENCY_BUCKETS_S
+        )
         # Attribute dicts are interned: the tallies key on their identity.
         self._attrs: dict[tuple[str, ...], dict[str, str]] = {}
         self._families: dict[str, int] = {}
@@ -200,9 +203,10 @@ class MeshMetrics(Collector):
         return attrs
 
     def collect(self) -> Iterator[PromMetric]:
-        family = self.server_duration.family()
-        if family is not None:
-            yield family
+        for durations in (self.server_duration, self.http_duration):
+            family = durations.family()
+            if family is not None:
+                yield family
 
     def record_server(self, method: str, code: grpc.StatusCode, seconds: float) -> None:
         attrs = self._cached("s", "rpc.method", method, "rpc.grpc.status_code", code.name)

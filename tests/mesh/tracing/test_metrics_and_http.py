@@ -161,6 +161,10 @@ async def test_http_middleware_continues_traceparent_and_answers_trace_headers()
         ("http_route", "/api/v1/frequencies/{variant}"),
     )
     assert found["mesh_http_server_requests_total", route] == 2
+    assert found["mesh_http_server_duration_seconds_count", route] == 2
+    inf = tuple(sorted((*route, ("le", "+Inf"))))
+    assert found["mesh_http_server_duration_seconds_bucket", inf] == 2
+    assert found["mesh_http_server_duration_seconds_sum", route] > 0
     boom = (
         ("http_request_method", "GET"),
         ("http_response_status_code", "500"),
