@@ -41,6 +41,8 @@ class RegionKey:
         return f"{self.chromosome}:{self.start}-{self.end}"
 
 
+#: The bases of a canonical allele (upper case; anything else is validated first).
+CANONICAL_BASES = "ACGTN"
 # Checked before upper-casing: str.upper() maps some non-ASCII letters onto ASCII ones.
 _BASES = frozenset("ACGTNacgtn")
 
@@ -183,8 +185,8 @@ def canonical_variant(
         or position < 1
         or position + len(ref) - 1 > entry[1]
         # strip() leaves "" only when every character is a base letter
-        or ref.strip("ACGTN")
-        or alt.strip("ACGTN")
+        or ref.strip(CANONICAL_BASES)
+        or alt.strip(CANONICAL_BASES)
     ):
         return None
     return VariantKey(entry[0], position, ref, alt)

@@ -1,14 +1,16 @@
 """Compiled code of allelemesh's index value format (the format: ``nodes.index.records``).
 
-``expand``/``frame_batch`` read stored values (serving); ``pack_counts`` writes the
-counts part of them from a record's INFO text (building).
+``expand``/``frame_batch`` read stored values and ``batch_keys`` a batch request's
+variants (serving); ``pack_counts`` writes the counts part of values from a record's INFO
+text (building).
 """
 
-from allelemesh_codec._codec import expand, frame_batch, set_batch_keys, set_keys
+from allelemesh_codec._codec import batch_keys, expand, frame_batch, set_batch_keys, set_keys
 from allelemesh_codec._pack import FORMAT, make_packer, pack_counts
 
 __all__ = [
     "FORMAT",
+    "batch_keys",
     "expand",
     "frame_batch",
     "make_packer",

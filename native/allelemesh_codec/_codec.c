@@ -528,6 +528,9 @@ done:
     return result;
 }
 
+/* _keys.c */
+PyObject *batch_keys(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
 static PyMethodDef methods[] = {
     {"set_keys", (PyCFunction)set_keys, METH_O,
      "set_keys(keys) -> None: the one-byte protobuf field keys, from the descriptors"},
@@ -538,6 +541,9 @@ static PyMethodDef methods[] = {
     {"frame_batch", (PyCFunction)(void (*)(void))frame_batch, METH_FASTCALL,
      "frame_batch(groups, dataset, labels, suffix, get, keys, echoes, node_suffix, "
      "pooled_cache, pool, nothing_pooled, trailer) -> (framed results bytes, found)"},
+    {"batch_keys", (PyCFunction)(void (*)(void))batch_keys, METH_FASTCALL,
+     "batch_keys(request, table) -> (keys, echoes, rest) | None: the index keys and echoes "
+     "of a serialized BatchLookupVariantsRequest's variants"},
     {NULL, NULL, 0, NULL},
 };
 

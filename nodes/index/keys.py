@@ -25,11 +25,13 @@ pack_prefix = _PREFIX.pack
 #: Longest ``REF>ALT`` kept verbatim in a key; longer allele pairs are hashed.
 MAX_INLINE_ALLELES = 400
 _HASH_MARK = b"#"
+#: Between REF and ALT in a key (the compiled batch keys take it from here).
+ALLELE_SEPARATOR = ">"
 
 
 def encode_key(variant: VariantKey) -> bytes:
     """Return the index key of a canonical, normalized variant."""
-    alleles = f"{variant.ref}>{variant.alt}".encode("ascii")
+    alleles = f"{variant.ref}{ALLELE_SEPARATOR}{variant.alt}".encode("ascii")
     if len(alleles) > MAX_INLINE_ALLELES:
         alleles = _HASH_MARK + hashlib.blake2b(alleles, digest_size=20).digest()
     return _PREFIX.pack(CONTIG_CODES[variant.chromosome], variant.position) + alleles

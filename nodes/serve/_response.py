@@ -14,8 +14,7 @@ from functools import cached_property
 from mesh.config import default_beacon_id
 from mesh.federation import CountPool
 from mesh.model import wire
-from mesh.model.genome import CONTIG_CODES, Assembly
-from mesh.model.variants import VariantKey, chromosome_table
+from mesh.model.variants import VariantKey
 from mesh.model.wire import POOLED_TAG
 from mesh.v1 import allele_pb2
 from nodes.index.records import ABSENT
@@ -82,53 +81,6 @@ def variant_message(variant: VariantKey) -> bytes:
         alternate_bases=variant.alt,
     ).SerializeToString()
 
-
-def _chromosome_field(name: str) -> bytes:
-    """``Variant.chromosome`` as encoded for a short ASCII name."""
-    return wire.string_field(wire.CHROMOSOME_TAG, name)
-
-
-class FastChromosome:
-    """One spelling of a chromosome as the batch fast path needs it."""
-
-    __slots__ = ("alias_field", "canonical", "canonical_field", "code", "length", "renamed")
-
-    def __init__(self, spelling: str, canonical: str, length: int) -> None:
-        self.canonical = canonical
-        self.code = CONTIG_CODES[canonical]
-        self.length = length
-        #: The request spells it differently: the echoed variant names the canonical one.
-        self.renamed = spelling != canonical
-        self.alias_field = _chromosome_field(spelling)
-        self.canonical_field = _chromosome_field(canonical)
-
-    def rename(self, encoded: bytes, variant: allele_pb2.Variant) -> bytes:
-        """``encoded`` (a serialized ``Variant`` of this spelling) naming the canonical one."""
-        alias = self.alias_field
-        if encoded.startswith(alias):  # the chromosome comes first: swap it
-            return self.canonical_field + encoded[len(alias) :]
-        return variant_message(
-            VariantKey(self.canonical, variant.position, variant.reference_bases,
-                       variant.alternate_bases)
-        )  # fmt: skip
-
-
-_FAST_CHROMOSOMES: dict[Assembly, dict[str, FastChromosome]] = {}
-
-
-def fast_chromosomes(assembly: Assembly) -> dict[str, FastChromosome]:
-    table = _FAST_CHROMOSOMES.get(assembly)
-    if table is None:
-        table = {
-            spelling: FastChromosome(spelling, canonical, length)
-            for spelling, (canonical, length) in chromosome_table(assembly).items()
-        }
-        _FAST_CHROMOSOMES[assembly] = table
-    return table
-
-
-#: Single-base alleles the fast path accepts as they are.
-SINGLE_BASES = frozenset("ACGTN")
 
 #: ``pooled`` of a variant no dataset holds (exact zeros, by the rule).
 NOTHING_POOLED = wire.len_field(POOLED_TAG, PooledCounts().encode())

@@ -34,18 +34,16 @@ from mesh.model.wire import (
 from mesh.plumbing import callctx
 from mesh.plumbing.callctx import CallContext
 from mesh.v1 import allele_pb2, allele_service_pb2
-from nodes.index.keys import MAX_INLINE_ALLELES, encode_key, pack_prefix, region_bounds
+from nodes.index.keys import encode_key, region_bounds
 from nodes.index.records import ABSENT, COUNT_FIELDS
-from nodes.serve._batch import encode_stored_batch
+from nodes.serve._batch import batch_keys, encode_stored_batch, key_table
 from nodes.serve._response import (
     EXACT,
-    SINGLE_BASES,
     LookupResult,
     NodeIdentity,
     PooledCounts,
     decode_region_state,
     encode_region_state,
-    fast_chromosomes,
     outcome_bytes,
     variant_message,
 )
@@ -57,23 +55,6 @@ from nodes.serve.store import IndexStore, merge_scans
 
 __all__ = ["LocalLookup", "LookupResult", "NodeIdentity", "ServedDataset", "outcome_bytes"]
 _varint = wire.varint
-
-
-def _indel_is_normal(ref: str, alt: str) -> bool:
-    """Whether an indel (or MNV) is keyed as sent: valid bases, short, nothing to trim.
-
-    Left-alignment is the caller's condition (no reference FASTA for the assembly).
-    """
-    return (
-        len(ref) > 0
-        and len(alt) > 0
-        and len(ref) + len(alt) < MAX_INLINE_ALLELES
-        and ref != alt
-        and not ref.strip("ACGTN")
-        and not alt.strip("ACGTN")
-        # trimming would change it: a common first or last base
-        and (len(ref) == 1 or len(alt) == 1 or (ref[0] != alt[0] and ref[-1] != alt[-1]))
-    )
 
 
 class LocalLookup:
@@ -260,12 +241,14 @@ class LocalLookup:
         caller: CallContext | None = None,
         *,
         trailer: Callable[[int, bytes], bytes] | None = None,
+        data: bytes | None = None,
     ) -> LookupResult:
         """Encode a ``BatchLookupVariantsResponse`` (without outcomes), request order kept.
 
         ``trailer(frequency count, dataset outcomes)`` gives bytes to end the payload with
         (the servicer's outcome field), joined with the rest: a batch answer is ~1 MB, so
-        appending it afterwards would copy all of it once more.
+        appending it afterwards would copy all of it once more. ``data``: the serialized
+        ``request`` when the caller has it (the servicer), keyed from those bytes.
         """
         assembly = self.assembly_of(request.assembly)
         requested = request.variants
@@ -277,7 +260,9 @@ class LocalLookup:
                 "split it into several calls",
                 reason="BATCH_TOO_LARGE",
             )
-        keys, echoes = self._batch_keys(requested, assembly)
+        if data is None:
+            data = request.SerializeToString()
+        keys, echoes = self.batch_keys(data, requested, assembly)
         selection = self.select(assembly, request.dataset_ids, caller)
         datasets = selection.datasets
         tail = None if trailer is None else lambda found: trailer(found, b"".join(selection.notes))
@@ -293,49 +278,22 @@ class LocalLookup:
         notes = selection.finish()
         return LookupResult(payload, found, [d.index.id for d in datasets], notes)
 
-    def _batch_keys(
-        self, requested: Sequence[allele_pb2.Variant], assembly: Assembly
+    def batch_keys(
+        self, data: bytes, variants: Sequence[allele_pb2.Variant], assembly: Assembly
     ) -> tuple[list[bytes], list[bytes]]:
-        """The index key and the encoded result ``Variant`` of every requested variant.
+        """The index key and encoded result ``Variant`` of each of a batch's ``variants``.
 
-        Variants whose normalized form is themselves (valid bases, a chromosome of
-        :func:`~mesh.model.variants.chromosome_table`, nothing to trim, and for indels no
-        reference to left-align against) are keyed here with a few string operations,
-        and echoed as their own serialization (the chromosome made canonical). Every
-        other variant goes through :meth:`variant_key` (errors, normalization).
+        ``data`` is the serialized request they were parsed from: see
+        :func:`nodes.serve._batch.batch_keys`. Indels are keyed as sent only when there
+        is no reference to left-align them against.
         """
-        table = fast_chromosomes(assembly)
-        snvs_only = assembly in self.references  # indels may need left-alignment
-        keys: list[bytes] = []
-        echoes: list[bytes] = []
-        add_key, add_echo = keys.append, echoes.append
-        bases = SINGLE_BASES
-        for row, variant in enumerate(requested):
-            chromosome, position = variant.chromosome, variant.position
-            ref, alt = variant.reference_bases, variant.alternate_bases
-            entry = table.get(chromosome)
-            if entry is not None and position > 0:
-                ref_len, alt_len = len(ref), len(alt)
-                if ref_len == 1 and alt_len == 1:
-                    simple = ref != alt and ref in bases and alt in bases
-                else:  # a call only for indels: SNVs, most of a batch, stay inline
-                    simple = not snvs_only and _indel_is_normal(ref, alt)
-                if simple and position + ref_len - 1 <= entry.length:
-                    add_key(pack_prefix(entry.code, position) + f"{ref}>{alt}".encode("ascii"))
-                    encoded = variant.SerializeToString()
-                    if entry.renamed:
-                        encoded = entry.rename(encoded, variant)
-                    add_echo(encoded)
-                    continue
-            key, echo = self._normalized(variant, assembly, row)
-            add_key(key)
-            add_echo(echo)
-        return keys, echoes
+        table = key_table(assembly, assembly not in self.references)
+        return batch_keys(data, variants, table, lambda v, row: self._normalized(v, assembly, row))
 
     def _normalized(
         self, variant: allele_pb2.Variant, assembly: Assembly, row: int
     ) -> tuple[bytes, bytes]:
-        """The key and echo of a batch variant that needs :meth:`variant_key`'s full path."""
+        """The key and echo of a batch variant by :meth:`variant_key`'s full path."""
         try:
             key = self.variant_key(variant, assembly)
         except InvalidArgumentError as error:

@@ -51,8 +51,8 @@ log = logging.getLogger("allelemesh.node.requests")
 
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
-#: Answers a parsed request over local datasets: (response bytes, audit result).
-_Local = Callable[[Any, float, CallContext], tuple[bytes, LookupResult]]
+#: Answers a parsed request (and its bytes) over local datasets: (response, audit result).
+_Local = Callable[[Any, bytes, float, CallContext], tuple[bytes, LookupResult]]
 
 
 class NodeServicers:
@@ -95,7 +95,7 @@ class NodeServicers:
         started = time.perf_counter()
         caller = callctx.current()
         request_type, local = self._local_methods[method]
-        return local(parse_request(request_type, data), started, caller)[0]
+        return local(parse_request(request_type, data), data, started, caller)[0]
 
     def handlers(self) -> list[grpc.GenericRpcHandler]:
         """Generic handlers for both services."""
@@ -157,7 +157,7 @@ class NodeServicers:
                         response = await federated(mesh, request, context.time_remaining())
                         entry.results = result_count(response)
                         return response
-                    payload, result = local(request, started, call)
+                    payload, result = local(request, data, started, call)
                     entry.results = result.frequency_count
                     entry.datasets = tuple(result.dataset_ids)
                     return payload
@@ -224,6 +224,7 @@ class NodeServicers:
     def _local_lookup(
         self,
         request: allele_service_pb2.LookupVariantRequest,
+        data: bytes,
         started: float,
         caller: CallContext,
     ) -> tuple[bytes, LookupResult]:
@@ -238,11 +239,12 @@ class NodeServicers:
     def _local_batch(
         self,
         request: allele_service_pb2.BatchLookupVariantsRequest,
+        data: bytes,
         started: float,
         caller: CallContext,
     ) -> tuple[bytes, LookupResult]:
         outcome = self._batch_outcome(started)
-        result = self.lookup.batch_lookup(request, caller, trailer=outcome)
+        result = self.lookup.batch_lookup(request, caller, trailer=outcome, data=data)
         count = len(request.variants)
         payload = self._finish(
             "BatchLookupVariants", started, result, None, lambda: f"{count} variants"
@@ -261,6 +263,7 @@ class NodeServicers:
     def _local_variant_id(
         self,
         request: allele_service_pb2.LookupVariantIdRequest,
+        data: bytes,
         started: float,
         caller: CallContext,
     ) -> tuple[bytes, LookupResult]:
@@ -273,6 +276,7 @@ class NodeServicers:
     def _local_region(
         self,
         request: allele_service_pb2.SearchRegionRequest,
+        data: bytes,
         started: float,
         caller: CallContext,
     ) -> tuple[bytes, LookupResult]:
@@ -287,6 +291,7 @@ class NodeServicers:
     def _local_list(
         self,
         request: catalog_service_pb2.ListDatasetsRequest,
+        data: bytes,
         started: float,
         caller: CallContext,
     ) -> tuple[bytes, LookupResult]:
@@ -300,6 +305,7 @@ class NodeServicers:
     def _local_get(
         self,
         request: catalog_service_pb2.GetDatasetRequest,
+        data: bytes,
         started: float,
         caller: CallContext,
     ) -> tuple[bytes, LookupResult]:

@@ -108,7 +108,7 @@ def _request(variants, **fields) -> allele_service_pb2.BatchLookupVariantsReques
 def _general(lookup: LocalLookup, request) -> bytes:
     """The answer of the general (released) path for the same request."""
     assembly = lookup.assembly_of(request.assembly)
-    keys, echoes = lookup._batch_keys(request.variants, assembly)
+    keys, echoes = lookup.batch_keys(request.SerializeToString(), request.variants, assembly)
     datasets = lookup.select(assembly, request.dataset_ids).datasets
     values = [d.index.get_many(keys) for d in datasets]
     return lookup._batch_released(echoes, datasets, values, frozenset(), None)[0]
@@ -198,6 +198,12 @@ def test_bad_variants_name_their_index(stores):
     assert caught.value.field == "variants[1].position"
 
 
+def _keys(lookup: LocalLookup, variant: allele_pb2.Variant) -> tuple[list[bytes], list[bytes]]:
+    """The batch keys of a one-variant request, from its bytes (the servicer's way)."""
+    request = allele_service_pb2.BatchLookupVariantsRequest(variants=[variant])
+    return lookup.batch_keys(request.SerializeToString(), request.variants, Assembly.GRCH38)
+
+
 chromosomes = st.sampled_from(["1", "chr1", "Chr2", "CHRX", "chrM", "MT", "M", "x", "chr23", "7"])
 bases = st.text(alphabet="ACGTNacgt*<", min_size=0, max_size=5)
 
@@ -222,11 +228,11 @@ def test_fast_keys_equal_the_validated_normalized_keys(stores, chrom, pos, ref, 
         expected_error = None
     if expected_error is not None:
         with pytest.raises(InvalidArgumentError) as caught:
-            lookup._batch_keys([variant], Assembly.GRCH38)
+            _keys(lookup, variant)
         assert caught.value.field == f"variants[0].{expected_error.field}"
         assert caught.value.message.endswith(expected_error.message)
         return
-    keys, echoes = lookup._batch_keys([variant], Assembly.GRCH38)
+    keys, echoes = _keys(lookup, variant)
     assert keys == [encode_key(expected_key)]
     echoed = allele_pb2.Variant.FromString(echoes[0])
     assert (echoed.chromosome, echoed.position, echoed.reference_bases, echoed.alternate_bases) == (
