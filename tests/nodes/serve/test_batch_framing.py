@@ -9,9 +9,6 @@ pooled counts are the pooling rule's (``PooledCounts``, tested in
 
 from __future__ import annotations
 
-import ctypes
-import mmap
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,6 +18,7 @@ from mesh.v1 import allele_pb2, allele_service_pb2
 from nodes.index.records import ABSENT, MAX_COUNT, ValueCodec
 from nodes.serve._batch import encode_stored_batch  # binds the framing keys at import
 from nodes.serve._response import NOTHING_POOLED, POOLED_ONE, PooledCounts, pool_one
+from tests.guard_page import guarded
 
 GROUPS = ("", "NO", "NO_F", "NO_M")
 FIELDS = (
@@ -158,23 +156,6 @@ def test_the_node_suffix_ends_every_frequency_and_pools_are_cached():
     assert not first.pooled.HasField("hemizygous_count")  # unknown: absent, never 0
 
 
-def _guarded(data: bytes) -> memoryview:
-    """``data`` ending exactly where an unreadable page starts: reading past it crashes."""
-    page = mmap.PAGESIZE
-    region = mmap.mmap(-1, 2 * page)
-    address = ctypes.addressof(ctypes.c_char.from_buffer(region))
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-    if libc.mprotect(address + page, page, 0) != 0:  # PROT_NONE
-        pytest.skip("mprotect is not available here")
-    region[page - len(data) : page] = data
-    _guards.append(region)
-    return memoryview(region)[page - len(data) : page]
-
-
-_guards: list[mmap.mmap] = []
-
-
 def test_a_damaged_value_is_a_value_error_never_a_read_past_its_end():
     codec = ValueCodec("ds-1", GROUPS)
     variant = _variant(1)
@@ -182,7 +163,7 @@ def test_a_damaged_value_is_a_value_error_never_a_read_past_its_end():
     value = _value(codec, variant, rows, ["RF"])
     echo = [variant.SerializeToString()]
     for cut in range(len(value) - len(b"\x3a\x02RF")):
-        store = {b"k": _guarded(value[:cut])}
+        store = {b"k": guarded(value[:cut])}
         with pytest.raises(ValueError, match="layout"):
             _frame(codec, store, [b"k"], echo)
     with pytest.raises(ValueError, match="code bits"):
