@@ -114,6 +114,25 @@ static int buf_reserve(Buf *b, Py_ssize_t extra) {
     return 0;
 }
 
+/* A double as protobuf writes it (little-endian IEEE 754): a copy on such hosts. */
+static inline void put_double(unsigned char *out, double value) {
+#if PY_LITTLE_ENDIAN
+    memcpy(out, &value, sizeof value);
+#else
+    PyFloat_Pack8(value, (char *)out, 1);
+#endif
+}
+
+static inline double get_double(const unsigned char *in) {
+#if PY_LITTLE_ENDIAN
+    double value;
+    memcpy(&value, in, sizeof value);
+    return value;
+#else
+    return PyFloat_Unpack8((const char *)in, 1);
+#endif
+}
+
 /* One dataset's layout: what expand() and frame_batch() take first. */
 typedef struct {
     Py_ssize_t groups;
@@ -253,7 +272,7 @@ static int expand_into(const Layout *layout, const unsigned char *v, const Py_ss
         int has_af = (code & CODE_SOURCE_AF) != 0;
         double source_af = 0.0;
         if (has_af) {
-            source_af = PyFloat_Unpack8((const char *)p, 1);
+            source_af = get_double(p);
             p += 8;
         }
         /* The body: counts in field order, AF after AN. */
@@ -263,11 +282,11 @@ static int expand_into(const Layout *layout, const unsigned char *v, const Py_ss
             if (k == 2 && !af_written) {
                 if (counts[0] != ABSENT && counts[1] != ABSENT && counts[1] != 0) {
                     *b++ = KEYS[K_AF];
-                    PyFloat_Pack8((double)counts[0] / (double)counts[1], (char *)b, 1);
+                    put_double(b, (double)counts[0] / (double)counts[1]);
                     b += 8;
                 } else if (has_af) {
                     *b++ = KEYS[K_AF];
-                    PyFloat_Pack8(source_af, (char *)b, 1);
+                    put_double(b, source_af);
                     b += 8;
                 }
                 af_written = 1;
@@ -338,6 +357,10 @@ enum { B_RESULTS, B_RESULT_VARIANT, B_RESULT_FREQUENCIES, B_COUNT };
 static unsigned char BATCH_KEYS[B_COUNT];
 static int batch_keys_set = 0;
 #define POOLED_CACHE_MAX 65536
+/* frame_batch's buffers, kept between calls up to this size (a 1,000-variant answer ~1 MB) */
+#define SCRATCH_KEPT (8 << 20)
+static Buf scratch_out, scratch_stored;
+static int scratch_busy = 0;
 
 static PyObject *set_batch_keys(PyObject *module, PyObject *arg) {
     (void)module;
@@ -431,7 +454,16 @@ static PyObject *frame_batch(PyObject *module, PyObject *const *args, Py_ssize_t
     const Py_ssize_t rows = PyList_GET_SIZE(keys);
     const Py_ssize_t node_suffix_len = PyBytes_GET_SIZE(node_suffix);
     const Py_ssize_t nothing_len = PyBytes_GET_SIZE(nothing);
+    /* The working buffers of the last call, kept: a ~1 MB answer grown afresh each call
+     * costs more in page faults than the framing (a nested call gets its own). */
+    const int reuse = !scratch_busy;
     Buf out = {NULL, 0, 0}, stored = {NULL, 0, 0};
+    if (reuse) {
+        scratch_busy = 1;
+        out = scratch_out;
+        stored = scratch_stored;
+        out.len = stored.len = 0;
+    }
     PyObject *result = NULL;
     Py_ssize_t found = 0;
     for (Py_ssize_t row = 0; row < rows; row++) {
@@ -523,8 +555,19 @@ static PyObject *frame_batch(PyObject *module, PyObject *const *args, Py_ssize_t
             result = Py_BuildValue("(Nn)", payload, found);
     }
 done:
-    PyMem_Free(out.data);
-    PyMem_Free(stored.data);
+    if (reuse) {
+        if (out.cap > SCRATCH_KEPT) { /* a huge batch: not kept */
+            PyMem_Free(out.data);
+            out.data = NULL;
+            out.cap = 0;
+        }
+        scratch_out = out;
+        scratch_stored = stored;
+        scratch_busy = 0;
+    } else {
+        PyMem_Free(out.data);
+        PyMem_Free(stored.data);
+    }
     return result;
 }
 

@@ -180,3 +180,30 @@ def test_mismatched_arguments_are_type_errors():
         _frame(codec, {}, [b"a"], [])
     with pytest.raises(TypeError, match="echoes must be bytes"):
         _frame(codec, {}, [b"a"], ["not bytes"])
+
+
+def test_a_call_inside_a_call_and_a_huge_batch_keep_their_own_buffers():
+    """frame_batch keeps its working buffers between calls: a nested call (from a
+    callback) gets its own, and a batch past the kept size leaves nothing stale."""
+    codec = ValueCodec("ds-1", GROUPS)
+    rows = [((5, 70_000, 1, 3, 0),), ((2, 300, 0, 2, 0),), None, ((1, 9, 0, 1, 0), 0.5)]
+    variants = [_variant(i) for i in range(40)]
+    store = {b"k%d" % i: _value(codec, v, rows, ["RF"]) for i, v in enumerate(variants)}
+    keys = list(store)
+    echoes = [v.SerializeToString() for v in variants]
+    alone = _frame(codec, store, keys[:3], echoes[:3])[0]
+    inner: list[bytes] = []
+
+    def trailer(found: int) -> bytes:
+        inner.append(_frame(codec, store, keys[:3], echoes[:3])[0])
+        return b""
+
+    outer = _frame(codec, store, keys, echoes, trailer=trailer)[0]
+    assert inner == [alone]
+    assert outer == _frame(codec, store, keys, echoes)[0]
+    assert outer.startswith(alone)
+    times = (9 << 20) // len(outer) + 1  # past the 8 MB kept between calls
+    big = _frame(codec, store, keys * times, echoes * times)[0]
+    assert len(big) > 8 << 20
+    assert big == outer * times
+    assert _frame(codec, store, keys[:3], echoes[:3])[0] == alone
