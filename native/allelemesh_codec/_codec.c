@@ -238,6 +238,8 @@ static int expand_into(const Layout *layout, const unsigned char *v, const Py_ss
     /* Pass 2: every present group's counts, encoded. */
     const unsigned char *p = v + codes_len;
     const char *suffix_data = PyBytes_AS_STRING(layout->suffix);
+    /* the longest body: five counts of tag + 5-byte varint, an AF, the suffix */
+    const Py_ssize_t max_body = 5 * 6 + 9 + suffix_len;
     unsigned char body[5 * 6 + 9 + 64];
     unsigned char *body_buf = body;
     unsigned char *heap = NULL;
@@ -275,8 +277,15 @@ static int expand_into(const Layout *layout, const unsigned char *v, const Py_ss
             source_af = get_double(p);
             p += 8;
         }
-        /* The body: counts in field order, AF after AN. */
-        unsigned char *b = body_buf;
+        /* The body: counts in field order, AF after AN. Written in place when its length
+         * and the population's are sure to take one byte each (then the header is filled
+         * in after), else into body_buf and copied after the header. */
+        PyObject *const label = g ? PyTuple_GET_ITEM(labels, g) : NULL;
+        const Py_ssize_t label_len = g ? PyBytes_GET_SIZE(label) : 0;
+        const int direct = (g ? label_len + 2 : 0) + max_body < 128;
+        const Py_ssize_t head = g ? 2 + label_len + 2 : 2;
+        unsigned char *const body_start = direct ? o + head : body_buf;
+        unsigned char *b = body_start;
         int af_written = 0;
         for (int k = 0; k < 5; k++) {
             if (k == 2 && !af_written) {
@@ -298,14 +307,27 @@ static int expand_into(const Layout *layout, const unsigned char *v, const Py_ss
         }
         memcpy(b, suffix_data, (size_t)suffix_len);
         b += suffix_len;
-        const Py_ssize_t body_len = b - body_buf;
-        if (g == 0) {
+        const Py_ssize_t body_len = b - body_start;
+        if (g == 0)
             memcpy(total, counts, 5 * sizeof(uint32_t));
+        if (direct) {
+            if (g == 0) {
+                o[0] = KEYS[K_COUNTS];
+                o[1] = (unsigned char)body_len;
+            } else {
+                o[0] = KEYS[K_POPULATIONS];
+                o[1] = (unsigned char)(label_len + 2 + body_len);
+                memcpy(o + 2, PyBytes_AS_STRING(label), (size_t)label_len);
+                o[2 + label_len] = KEYS[K_POPULATION_COUNTS];
+                o[3 + label_len] = (unsigned char)body_len;
+            }
+            o += head + body_len;
+            continue;
+        }
+        if (g == 0) {
             *o++ = KEYS[K_COUNTS];
             o = put_varint(o, (uint64_t)body_len);
         } else {
-            PyObject *label = PyTuple_GET_ITEM(labels, g);
-            const Py_ssize_t label_len = PyBytes_GET_SIZE(label);
             const Py_ssize_t inner = label_len + 1 + varint_len((uint64_t)body_len) + body_len;
             *o++ = KEYS[K_POPULATIONS];
             o = put_varint(o, (uint64_t)inner);
@@ -357,9 +379,9 @@ enum { B_RESULTS, B_RESULT_VARIANT, B_RESULT_FREQUENCIES, B_COUNT };
 static unsigned char BATCH_KEYS[B_COUNT];
 static int batch_keys_set = 0;
 #define POOLED_CACHE_MAX 65536
-/* frame_batch's buffers, kept between calls up to this size (a 1,000-variant answer ~1 MB) */
+/* frame_batch's buffer, kept between calls up to this size (a 1,000-variant answer ~1 MB) */
 #define SCRATCH_KEPT (8 << 20)
-static Buf scratch_out, scratch_stored;
+static Buf scratch_out;
 static int scratch_busy = 0;
 
 static PyObject *set_batch_keys(PyObject *module, PyObject *arg) {
@@ -454,15 +476,14 @@ static PyObject *frame_batch(PyObject *module, PyObject *const *args, Py_ssize_t
     const Py_ssize_t rows = PyList_GET_SIZE(keys);
     const Py_ssize_t node_suffix_len = PyBytes_GET_SIZE(node_suffix);
     const Py_ssize_t nothing_len = PyBytes_GET_SIZE(nothing);
-    /* The working buffers of the last call, kept: a ~1 MB answer grown afresh each call
+    /* The working buffer of the last call, kept: a ~1 MB answer grown afresh each call
      * costs more in page faults than the framing (a nested call gets its own). */
     const int reuse = !scratch_busy;
-    Buf out = {NULL, 0, 0}, stored = {NULL, 0, 0};
+    Buf out = {NULL, 0, 0};
     if (reuse) {
         scratch_busy = 1;
         out = scratch_out;
-        stored = scratch_stored;
-        out.len = stored.len = 0;
+        out.len = 0;
     }
     PyObject *result = NULL;
     Py_ssize_t found = 0;
@@ -476,61 +497,73 @@ static PyObject *frame_batch(PyObject *module, PyObject *const *args, Py_ssize_t
         PyObject *value = PyObject_CallOneArg(get, PyList_GET_ITEM(keys, row));
         if (value == NULL)
             goto done;
+        /* A result: RESULTS key, size, the variant echoed, then the frequency (expansion
+         * and node suffix) and pooled, or the nothing-found pooled. */
+        const Py_ssize_t row_start = out.len;
+        const Py_ssize_t echo_part = 1 + varint_len((uint64_t)echo_len) + echo_len;
+        Py_ssize_t size, frequency_len = 0, header;
         PyObject *pooled = NULL;
-        Py_ssize_t size = 1 + varint_len((uint64_t)echo_len) + echo_len;
-        Py_ssize_t frequency_len = 0;
         if (value == Py_None) {
             Py_DECREF(value);
-            size += nothing_len;
+            size = echo_part + nothing_len;
+            header = 1 + varint_len((uint64_t)size) + echo_part;
+            if (buf_reserve(&out, header + nothing_len) < 0)
+                goto done;
+            memcpy(out.data + row_start + header, PyBytes_AS_STRING(nothing), (size_t)nothing_len);
+            out.len = row_start + header + nothing_len;
         } else {
+            /* Expanded in place, after room for a header whose two varints are assumed to
+             * take 2 bytes each (a ~1 KB result); moved only when they do not. */
+            const Py_ssize_t assumed = 1 + 2 + echo_part + 1 + 2;
             Py_buffer view;
-            int failed = PyObject_GetBuffer(value, &view, PyBUF_SIMPLE);
+            int failed = buf_reserve(&out, assumed) < 0 ||
+                         PyObject_GetBuffer(value, &view, PyBUF_SIMPLE) < 0;
             Py_DECREF(value);
-            if (failed < 0)
+            if (failed)
                 goto done;
             uint32_t total[5];
-            stored.len = 0;
-            failed = expand_into(&layout, (const unsigned char *)view.buf, view.len, &stored,
-                                 total);
+            out.len = row_start + assumed;
+            failed = expand_into(&layout, (const unsigned char *)view.buf, view.len, &out, total);
             PyBuffer_Release(&view);
             if (failed < 0)
                 goto done;
             pooled = pooled_field(cache, pool, total);
             if (pooled == NULL)
                 goto done;
-            frequency_len = stored.len + node_suffix_len;
-            size += 1 + varint_len((uint64_t)frequency_len) + frequency_len +
-                    PyBytes_GET_SIZE(pooled);
+            const Py_ssize_t expanded = out.len - (row_start + assumed);
+            const Py_ssize_t pooled_len = PyBytes_GET_SIZE(pooled);
+            frequency_len = expanded + node_suffix_len;
+            size = echo_part + 1 + varint_len((uint64_t)frequency_len) + frequency_len + pooled_len;
+            header = 1 + varint_len((uint64_t)size) + echo_part + 1 +
+                     varint_len((uint64_t)frequency_len);
+            if (buf_reserve(&out, (header > assumed ? header - assumed : 0) + node_suffix_len +
+                                      pooled_len) < 0) {
+                Py_DECREF(pooled);
+                goto done;
+            }
+            unsigned char *o = out.data + row_start + header;
+            if (header != assumed)
+                memmove(o, out.data + row_start + assumed, (size_t)expanded);
+            o += expanded;
+            memcpy(o, PyBytes_AS_STRING(node_suffix), (size_t)node_suffix_len);
+            o += node_suffix_len;
+            memcpy(o, PyBytes_AS_STRING(pooled), (size_t)pooled_len);
+            o += pooled_len;
+            Py_DECREF(pooled);
+            out.len = o - out.data;
             found++;
         }
-        /* RESULTS key, size, the variant echoed, then the frequency and pooled (or the
-         * nothing-found pooled). */
-        if (buf_reserve(&out, 1 + 10 + size) < 0) {
-            Py_XDECREF(pooled);
-            goto done;
-        }
-        unsigned char *o = out.data + out.len;
+        unsigned char *o = out.data + row_start;
         *o++ = BATCH_KEYS[B_RESULTS];
         o = put_varint(o, (uint64_t)size);
         *o++ = BATCH_KEYS[B_RESULT_VARIANT];
         o = put_varint(o, (uint64_t)echo_len);
         memcpy(o, PyBytes_AS_STRING(echo), (size_t)echo_len);
         o += echo_len;
-        if (pooled == NULL) {
-            memcpy(o, PyBytes_AS_STRING(nothing), (size_t)nothing_len);
-            o += nothing_len;
-        } else {
+        if (frequency_len > 0) {
             *o++ = BATCH_KEYS[B_RESULT_FREQUENCIES];
-            o = put_varint(o, (uint64_t)frequency_len);
-            memcpy(o, stored.data, (size_t)stored.len);
-            o += stored.len;
-            memcpy(o, PyBytes_AS_STRING(node_suffix), (size_t)node_suffix_len);
-            o += node_suffix_len;
-            memcpy(o, PyBytes_AS_STRING(pooled), (size_t)PyBytes_GET_SIZE(pooled));
-            o += PyBytes_GET_SIZE(pooled);
-            Py_DECREF(pooled);
+            put_varint(o, (uint64_t)frequency_len);
         }
-        out.len = o - out.data;
     }
     if (trailer != Py_None) {
         PyObject *count = PyLong_FromSsize_t(found);
@@ -562,11 +595,9 @@ done:
             out.cap = 0;
         }
         scratch_out = out;
-        scratch_stored = stored;
         scratch_busy = 0;
     } else {
         PyMem_Free(out.data);
-        PyMem_Free(stored.data);
     }
     return result;
 }

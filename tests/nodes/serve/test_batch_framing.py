@@ -207,3 +207,34 @@ def test_a_call_inside_a_call_and_a_huge_batch_keep_their_own_buffers():
     assert len(big) > 8 << 20
     assert big == outer * times
     assert _frame(codec, store, keys[:3], echoes[:3])[0] == alone
+
+
+def test_long_labels_and_results_of_every_length_width_frame_to_protobuf():
+    """Labels too long for the one-byte in-place body, and results whose size takes one,
+    two and three bytes (the framing moves them when its 2-byte guess is wrong)."""
+    groups = ("", "NO", "L" * 100, "M" * 130)
+    codec = ValueCodec("ds-1", groups)
+    one = ((3, 700, 0, 3, 0),)
+    shapes = [  # (rows, filters): a small, a ~1 KB and a >16 KB result
+        ([one, None, None, None], []),
+        ([one, one, one, one], ["RF"] * 3),
+        ([one, one, None, one], [f"F{i:03d}" * 30 for i in range(150)]),
+    ]
+    expected = allele_service_pb2.BatchLookupVariantsResponse()
+    store, keys, echoes = {}, [], []
+    for i, (rows, filters) in enumerate(shapes):
+        variant = _variant(i)
+        keys.append(b"k%d" % i)
+        echoes.append(variant.SerializeToString())
+        store[keys[-1]] = _value(codec, variant, rows, filters)
+        frequency = allele_pb2.VariantFrequency(
+            variant=variant, dataset_id="ds-1", counts=_counts(*rows[0]), filters=filters
+        )
+        for label, row in zip(groups[1:], rows[1:], strict=True):
+            if row is not None:
+                frequency.populations.add(population=label, counts=_counts(*row))
+        result = expected.results.add(variant=variant, pooled=_pooled(rows[0][0]))
+        result.frequencies.append(frequency)
+    sizes = [len(r.SerializeToString()) for r in expected.results]
+    assert sizes[0] < 128 < sizes[1] < 16_384 < sizes[2]
+    assert _frame(codec, store, keys, echoes)[0] == expected.SerializeToString()
