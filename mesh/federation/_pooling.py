@@ -77,32 +77,38 @@ class CountPool:
             self.withheld = True
             return
         unknown = self.UNKNOWN
+        # Unrolled over the five counts: a node adds every dataset's part of every
+        # variant it answers, and the gateway every population of every peer's row.
+        ac, an, hom, het, hemi = counts[0], counts[1], counts[2], counts[3], counts[4]
         if frequency_only is None:
-            frequency_only = counts[0] == unknown and counts[1] == unknown
+            frequency_only = ac == unknown and an == unknown
         if frequency_only:
             self.skipped = True
             return
         self.contributed = True
         if precision == ROUNDED:
             self.rounded = True
-        if unknown in counts:
-            counts = self._known(counts)
-        self.ac += counts[0]  # type: ignore[operator]
-        self.an += counts[1]  # type: ignore[operator]
-        self.hom += counts[2]  # type: ignore[operator]
-        self.het += counts[3]  # type: ignore[operator]
-        self.hemi += counts[4]  # type: ignore[operator]
-
-    def _known(self, counts: Sequence[object]) -> tuple[object, ...]:
-        """``counts`` with unknowns as 0, each marked missing (a sum with it is unknown)."""
-        known: list[object] = []
-        for i, value in enumerate(counts[:5]):
-            if value == self.UNKNOWN:
-                self.missing |= 1 << i
-                known.append(0)
-            else:
-                known.append(value)
-        return tuple(known)
+        # An unknown count is marked missing (a sum with it is unknown), never added as 0.
+        if ac == unknown:
+            self.missing |= 1
+        else:
+            self.ac += ac  # type: ignore[operator]
+        if an == unknown:
+            self.missing |= 2
+        else:
+            self.an += an  # type: ignore[operator]
+        if hom == unknown:
+            self.missing |= 4
+        else:
+            self.hom += hom  # type: ignore[operator]
+        if het == unknown:
+            self.missing |= 8
+        else:
+            self.het += het  # type: ignore[operator]
+        if hemi == unknown:
+            self.missing |= 16
+        else:
+            self.hemi += hemi  # type: ignore[operator]
 
     def result(self) -> tuple[tuple[int | None, ...], int]:
         """The pooled ``(AC, AN, hom, het, hemi)`` (``None``: unknown) and precision."""
@@ -119,12 +125,9 @@ class CountPool:
 def pool_counts(counts: Iterable[allele_pb2.AlleleCounts]) -> allele_pb2.AlleleCounts:
     """Sum ``counts`` following the module's precision rule (:class:`CountPool`)."""
     pool = CountPool()
+    add = pool.add
     for item in counts:
-        values = tuple(
-            getattr(item, name) if item.HasField(name) else None  # type: ignore[arg-type]
-            for name in COUNT_FIELDS
-        )
-        pool.add(values, item.precision, is_frequency_only(item))
+        add(*_part(item))
     sums, precision = pool.result()
     known = {k: v for k, v in zip(COUNT_FIELDS, sums, strict=True) if v is not None}
     pooled = allele_pb2.AlleleCounts(precision=precision, **known)  # type: ignore[arg-type]
@@ -132,6 +135,24 @@ def pool_counts(counts: Iterable[allele_pb2.AlleleCounts]) -> allele_pb2.AlleleC
     if ac is not None and an:
         pooled.allele_frequency = ac / an
     return pooled
+
+
+def _part(item: allele_pb2.AlleleCounts) -> tuple[tuple[int | None, ...], int, bool]:
+    """``(counts, precision, frequency only)`` of one message, for :meth:`CountPool.add`.
+
+    Unrolled over :data:`COUNT_FIELDS` (a gateway pools every population of every peer).
+    """
+    has = item.HasField
+    values = (
+        item.allele_count if has("allele_count") else None,
+        item.allele_number if has("allele_number") else None,
+        item.homozygous_count if has("homozygous_count") else None,
+        item.heterozygous_count if has("heterozygous_count") else None,
+        item.hemizygous_count if has("hemizygous_count") else None,
+    )
+    # is_frequency_only, from the presence already read.
+    frequency_only = values[0] is None and values[1] is None and has("allele_frequency")
+    return values, item.precision, frequency_only
 
 
 def pool_frequencies(

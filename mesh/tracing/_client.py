@@ -8,9 +8,10 @@ injects a ``traceparent`` naming this span as the peer's parent.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
+from types import MappingProxyType, TracebackType
 
 import grpc
 from google.protobuf.message import Message
@@ -76,41 +77,67 @@ class PeerCall:
         return name
 
 
-@contextmanager
-def peer_span(
-    telemetry: Telemetry, *, peer_id: str, country: str, method: str
-) -> Iterator[PeerCall]:
+def peer_span(telemetry: Telemetry, *, peer_id: str, country: str, method: str) -> PeerSpan:
     """A CLIENT span for one call to one peer (``method``: full gRPC path or its name).
 
     Never put request content in it: the peer's id, country, status and result count
     are all it records. Peer metrics (outcome, latency) are recorded on exit.
     """
-    name = method.lstrip("/")
-    span = telemetry.tracer.start_span(
-        name,
-        kind=SpanKind.CLIENT,
-        attributes={
+    return PeerSpan(telemetry, peer_id, country, method)
+
+
+class PeerSpan:
+    """:func:`peer_span`'s context manager; ``with`` yields the :class:`PeerCall`.
+
+    A plain class, no generator: the fan-out enters one per peer per request.
+    """
+
+    __slots__ = ("_call", "_country", "_name", "_peer_id", "_started", "_telemetry", "_token")
+
+    def __init__(self, telemetry: Telemetry, peer_id: str, country: str, method: str) -> None:
+        self._telemetry, self._peer_id, self._country = telemetry, peer_id, country
+        self._name = method.lstrip("/")
+
+    def __enter__(self) -> PeerCall:
+        name = self._name
+        span = self._telemetry.tracer.start_span(
+            name,
+            kind=SpanKind.CLIENT,
+            attributes=_start_attributes(self._peer_id, self._country, name),
+        )
+        self._call = PeerCall(span)
+        self._token = otel_context.attach(trace.set_span_in_context(span))
+        self._started = time.perf_counter()
+        return self._call
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        call = self._call
+        if exc_type is not None:
+            if issubclass(exc_type, asyncio.CancelledError):
+                call.set_status(grpc.StatusCode.CANCELLED, "cancelled")
+            else:
+                call.set_status(grpc.StatusCode.UNKNOWN, exc_type.__name__)
+        outcome = call._finish()
+        call.span.end()
+        otel_context.detach(self._token)
+        self._telemetry.metrics.record_peer(
+            self._peer_id, self._country, self._name, outcome, time.perf_counter() - self._started
+        )
+
+
+@functools.lru_cache(maxsize=4096)
+def _start_attributes(peer_id: str, country: str, name: str) -> Mapping[str, str]:
+    # Per (peer, method), made once: the SDK copies the mapping into the span.
+    return MappingProxyType(
+        {
             PEER_ID: peer_id,
             PEER_COUNTRY: country,
             "rpc.system": "grpc",
             "rpc.method": name.rpartition("/")[2],
-        },
+        }
     )
-    call = PeerCall(span)
-    token = otel_context.attach(trace.set_span_in_context(span))
-    started = time.perf_counter()
-    try:
-        yield call
-    except asyncio.CancelledError:
-        call.set_status(grpc.StatusCode.CANCELLED, "cancelled")
-        raise
-    except BaseException as error:
-        call.set_status(grpc.StatusCode.UNKNOWN, type(error).__name__)
-        raise
-    finally:
-        outcome = call._finish()
-        span.end()
-        otel_context.detach(token)
-        telemetry.metrics.record_peer(
-            peer_id, country, name, outcome, time.perf_counter() - started
-        )

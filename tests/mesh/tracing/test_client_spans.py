@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import grpc
 from opentelemetry.trace import SpanKind, StatusCode, format_span_id, format_trace_id
@@ -123,3 +124,36 @@ async def test_an_exception_inside_the_block_is_recorded_and_raised():
         pass
     (client,) = finished(gateway)
     assert client.attributes["rpc.grpc.status_code"] == grpc.StatusCode.UNKNOWN.value[0]
+
+
+async def test_a_cancelled_call_is_recorded_cancelled_and_the_context_restored():
+    gateway = make_telemetry("gw-1", "SE")
+
+    async def hang() -> None:
+        with peer_span(gateway, peer_id="fi-1", country="FI", method=LOOKUP):
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(hang())
+    await asyncio.sleep(0)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    (client,) = finished(gateway)
+    assert client.attributes["rpc.grpc.status_code"] == grpc.StatusCode.CANCELLED.value[0]
+    assert client.status.status_code is StatusCode.ERROR
+    assert outgoing_metadata() == ()
+
+
+async def test_each_peer_span_names_its_own_peer():
+    # Start attributes are made once per (peer, method): they must never leak between peers.
+    gateway = make_telemetry("gw-1", "SE")
+    peers = [("fi-1", "FI"), ("no-1", "NO"), ("fi-1", "FI"), ("se-2", "SE")]
+    for peer_id, country in peers:
+        with peer_span(gateway, peer_id=peer_id, country=country, method=LOOKUP) as call:
+            call.set_status(0)
+    seen = [
+        (s.attributes["mesh.peer.id"], s.attributes["mesh.peer.country"]) for s in finished(gateway)
+    ]
+    assert seen == peers
+    assert {s.attributes["rpc.method"] for s in finished(gateway)} == {"LookupVariant"}
+    assert {s.name for s in finished(gateway)} == {LOOKUP.lstrip("/")}
