@@ -17,10 +17,11 @@ import grpc
 from google.protobuf.message import Message
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from mesh.errors import code_name
 from mesh.tracing._context import RESULT_COUNT
+from mesh.tracing._server_span import ServerSpans, StartedSpan
 from mesh.tracing._setup import Telemetry
 
 PEER_ID = "mesh.peer.id"
@@ -50,7 +51,9 @@ def result_count(response: Message) -> int:
 class PeerCall:
     """The handle :func:`peer_span` yields: report the peer's answer on it."""
 
-    def __init__(self, span: Span) -> None:
+    __slots__ = ("_message", "code", "span")
+
+    def __init__(self, span: StartedSpan) -> None:
         self.span = span
         self.code = grpc.StatusCode.UNKNOWN.value[0]
         self._message = ""
@@ -58,7 +61,8 @@ class PeerCall:
     def set_response(self, response: Message) -> None:
         """The peer answered: status OK and ``mesh.result.count`` from the response."""
         self.code = 0
-        self.span.set_attribute(RESULT_COUNT, result_count(response))
+        if self.span.attributes is not None:
+            self.span.attributes[RESULT_COUNT] = result_count(response)
 
     def set_status(self, code: int | grpc.StatusCode, message: str = "") -> None:
         """The peer's (or the fan-out's) status for this call, e.g. an outcome's ``status.code``."""
@@ -67,21 +71,26 @@ class PeerCall:
 
     def set_result_count(self, count: int) -> None:
         """Override ``mesh.result.count``."""
-        self.span.set_attribute(RESULT_COUNT, count)
+        if self.span.attributes is not None:
+            self.span.attributes[RESULT_COUNT] = count
 
-    def _finish(self) -> str:
+    def _finish(self) -> tuple[str, Status]:
         name = code_name(self.code)
-        self.span.set_attribute(GRPC_STATUS_CODE, self.code)
-        if self.code != 0:
-            self.span.set_status(Status(StatusCode.ERROR, f"{name}: {self._message}"[:200]))
-        return name
+        if self.span.attributes is not None:
+            self.span.attributes[GRPC_STATUS_CODE] = self.code
+        if self.code == 0:
+            return name, _UNSET
+        return name, Status(StatusCode.ERROR, f"{name}: {self._message}"[:200])
 
 
 def peer_span(telemetry: Telemetry, *, peer_id: str, country: str, method: str) -> PeerSpan:
     """A CLIENT span for one call to one peer (``method``: full gRPC path or its name).
 
     Never put request content in it: the peer's id, country, status and result count
-    are all it records. Peer metrics (outcome, latency) are recorded on exit.
+    are all it records. Peer metrics (outcome, latency) are recorded on exit. Like the
+    server's spans (:mod:`mesh.tracing._server_span`) it is one finished ``ReadableSpan``
+    when sampled and no span object when not; while the block runs, a span with its
+    context is current, so :func:`outgoing_metadata` names it as the peer's parent.
     """
     return PeerSpan(telemetry, peer_id, country, method)
 
@@ -100,13 +109,11 @@ class PeerSpan:
 
     def __enter__(self) -> PeerCall:
         name = self._name
-        span = self._telemetry.tracer.start_span(
-            name,
-            kind=SpanKind.CLIENT,
-            attributes=_start_attributes(self._peer_id, self._country, name),
+        span = _spans(self._telemetry.tracer).start(
+            name, None, _start_attributes(self._peer_id, self._country, name), SpanKind.CLIENT
         )
         self._call = PeerCall(span)
-        self._token = otel_context.attach(trace.set_span_in_context(span))
+        self._token = ServerSpans.attach(span, None)
         self._started = time.perf_counter()
         return self._call
 
@@ -122,17 +129,26 @@ class PeerSpan:
                 call.set_status(grpc.StatusCode.CANCELLED, "cancelled")
             else:
                 call.set_status(grpc.StatusCode.UNKNOWN, exc_type.__name__)
-        outcome = call._finish()
-        call.span.end()
+        outcome, status = call._finish()
+        _spans(self._telemetry.tracer).end(self._name, call.span, status)
         otel_context.detach(self._token)
         self._telemetry.metrics.record_peer(
             self._peer_id, self._country, self._name, outcome, time.perf_counter() - self._started
         )
 
 
+_UNSET = Status(StatusCode.UNSET)
+
+
+@functools.lru_cache(maxsize=64)
+def _spans(tracer: trace.Tracer) -> ServerSpans:
+    # One recorder per process's tracer (a handful: one per Telemetry).
+    return ServerSpans(tracer)
+
+
 @functools.lru_cache(maxsize=4096)
 def _start_attributes(peer_id: str, country: str, name: str) -> Mapping[str, str]:
-    # Per (peer, method), made once: the SDK copies the mapping into the span.
+    # Per (peer, method), made once: the span copies the mapping when it records.
     return MappingProxyType(
         {
             PEER_ID: peer_id,

@@ -38,7 +38,6 @@ from typing import Any
 
 import grpc
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
-from opentelemetry.metrics import Histogram as HistogramInstrument
 from opentelemetry.sdk.metrics.export import Histogram, InMemoryMetricReader, Metric, Sum
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -151,14 +150,6 @@ class MeshMetrics(Collector):
     """
 
     def __init__(self, meter: Meter) -> None:
-        def latency(name: str, what: str) -> HistogramInstrument:
-            return meter.create_histogram(
-                name,
-                unit="s",
-                description=what,
-                explicit_bucket_boundaries_advisory=LATENCY_BUCKETS_S,
-            )
-
         def tally(name: str, what: str) -> _Tally:
             counts = _Tally()
             meter.create_observable_counter(name, [counts.observe], description=what)
@@ -170,7 +161,10 @@ class MeshMetrics(Collector):
             "mesh.rpc.server.duration", "gRPC server latency", LATENCY_BUCKETS_S
         )
         self.peer_requests = tally("mesh.peer.requests", "calls to peers")
-        self.peer_duration = latency("mesh.peer.duration", "peer call latency")
+        # Recorded once per peer per fan-out: kept outside OpenTelemetry like the server's.
+        self.peer_duration = _Durations(
+            "mesh.peer.duration", "peer call latency", LATENCY_BUCKETS_S
+        )
         self.http_requests = tally("mesh.http.server.requests", "HTTP requests")
         self.http_errors = tally("mesh.http.server.errors", "HTTP 5xx answers")
         # Every HTTP request records one too: kept outside OpenTelemetry like the above.
@@ -203,7 +197,7 @@ class MeshMetrics(Collector):
         return attrs
 
     def collect(self) -> Iterator[PromMetric]:
-        for durations in (self.server_duration, self.http_duration):
+        for durations in (self.server_duration, self.peer_duration, self.http_duration):
             family = durations.family()
             if family is not None:
                 yield family

@@ -1,4 +1,4 @@
-"""SERVER spans recorded as one finished :class:`ReadableSpan` each, not a live SDK span.
+"""SERVER (and the fan-out's CLIENT) spans recorded as one finished :class:`ReadableSpan` each.
 
 An SDK span (``Tracer.start_span`` ... ``end``) costs ~25 µs per RPC: a lock and a
 ``BoundedAttributes`` per span, attribute validation on every ``set_attribute``, and a
@@ -19,6 +19,7 @@ ints, strings and string tuples only.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -41,15 +42,17 @@ _RECORDED = frozenset((Decision.RECORD_ONLY, Decision.RECORD_AND_SAMPLE))
 class StartedSpan:
     """One RPC's server span while it runs: its context and what ``end`` records."""
 
-    __slots__ = ("attributes", "context", "parent", "recording", "start_ns")
+    __slots__ = ("attributes", "context", "kind", "parent", "recording", "start_ns")
 
     def __init__(
         self,
         context: SpanContext,
         parent: SpanContext | None,
         attributes: dict[str, AttributeValue] | None,
+        kind: SpanKind = SpanKind.SERVER,
     ) -> None:
         self.context = context
+        self.kind = kind
         self.parent = parent
         #: ``None`` when not sampled: nothing is recorded.
         self.attributes = attributes
@@ -71,9 +74,16 @@ class ServerSpans:
         self._enabled = tracer._is_enabled
 
     def start(
-        self, name: str, parent: otel_context.Context, attributes: dict[str, AttributeValue]
+        self,
+        name: str,
+        parent: otel_context.Context | None,
+        attributes: Mapping[str, AttributeValue],
+        kind: SpanKind = SpanKind.SERVER,
     ) -> StartedSpan:
-        """Decide sampling and ids for a span named ``name`` under ``parent``."""
+        """Decide sampling and ids for a span named ``name`` under ``parent``.
+
+        ``parent`` ``None``: the current context (a CLIENT span under the RPC's span).
+        """
         parent_span = trace.get_current_span(parent).get_span_context()
         if not parent_span.is_valid:
             parent_span_context: SpanContext | None = None
@@ -84,10 +94,8 @@ class ServerSpans:
             trace_id = parent_span.trace_id
             random = parent_span.trace_flags.random_trace_id
         if not self._enabled():
-            return StartedSpan(parent_span, None, None)
-        result = self._sampler.should_sample(
-            parent, trace_id, name, SpanKind.SERVER, attributes, ()
-        )
+            return StartedSpan(parent_span, None, None, kind)
+        result = self._sampler.should_sample(parent, trace_id, name, kind, attributes, ())
         decision = result.decision
         flags = _SAMPLED if decision in _SAMPLED_DECISIONS else _DEFAULT
         if random:
@@ -100,10 +108,10 @@ class ServerSpans:
             trace_state=result.trace_state,
         )
         recorded = dict(result.attributes) if decision in _RECORDED else None
-        return StartedSpan(context, parent_span_context, recorded)
+        return StartedSpan(context, parent_span_context, recorded, kind)
 
     @staticmethod
-    def attach(span: StartedSpan, parent: otel_context.Context) -> Any:
+    def attach(span: StartedSpan, parent: otel_context.Context | None) -> Any:
         """Make ``span`` current (children and peers see it); returns the detach token."""
         current = trace.set_span_in_context(NonRecordingSpan(span.context), parent)
         return otel_context.attach(current)
@@ -119,7 +127,7 @@ class ServerSpans:
                 span.parent,
                 self._tracer.resource,
                 span.attributes,
-                kind=SpanKind.SERVER,
+                kind=span.kind,
                 status=status,
                 start_time=span.start_ns,
                 end_time=time.time_ns(),
