@@ -10,6 +10,7 @@ only where a request asks for work on the contents (population filtering).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 
 from mesh.errors import ConfigError, InvalidArgumentError, NotFoundError
@@ -37,8 +38,10 @@ from mesh.v1 import allele_pb2, allele_service_pb2
 from nodes.index.keys import encode_key, region_bounds
 from nodes.index.records import ABSENT, COUNT_FIELDS
 from nodes.serve._batch import batch_keys, encode_stored_batch, key_table
+from nodes.serve._point import PointPlans, point_key
 from nodes.serve._response import (
     EXACT,
+    NOTHING_POOLED,
     LookupResult,
     NodeIdentity,
     PooledCounts,
@@ -51,7 +54,7 @@ from nodes.serve._selection import ScanStop, Selection, ServedDataset, dataset_o
 from nodes.serve.budgets import BudgetLedger
 from nodes.serve.catalog import NodeCatalog
 from nodes.serve.policy import OPEN_POLICY, DatasetPolicy, access_denied, release
-from nodes.serve.store import IndexStore, merge_scans
+from nodes.serve.store import DatasetIndex, IndexStore, merge_scans
 
 __all__ = ["LocalLookup", "LookupResult", "NodeIdentity", "ServedDataset", "outcome_bytes"]
 _varint = wire.varint
@@ -91,6 +94,13 @@ class LocalLookup:
         self.page_tokens = page_tokens or PageTokenCodec()
         self.max_batch_variants = max_batch_variants
         self._identity_suffix = wire.node_identity_fields(identity.node_id, identity.country)
+        #: ``mesh.v1.Assembly`` values seen -> their assembly (the default for unspecified).
+        self._assemblies: dict[int, Assembly] = {}
+        for value in allele_pb2.Assembly.values():
+            with contextlib.suppress(InvalidArgumentError):
+                self._assemblies[value] = self.assembly_of(value)
+        #: Point lookups' caller-independent selections.
+        self._points = PointPlans(store, self.policies)
         #: ``CatalogService``: the datasets as each caller may know of them.
         self.catalog = NodeCatalog(
             store, identity, self.policies, self.page_tokens, catalog_visibility
@@ -198,17 +208,34 @@ class LocalLookup:
     # -- RPCs -------------------------------------------------------------------------
 
     def lookup_variant(
-        self, request: allele_service_pb2.LookupVariantRequest, caller: CallContext | None = None
+        self,
+        request: allele_service_pb2.LookupVariantRequest,
+        caller: CallContext | None = None,
+        *,
+        data: bytes | None = None,
     ) -> LookupResult:
-        """Encode a ``LookupVariantResponse`` (without outcomes) for one variant."""
-        assembly = self.assembly_of(request.assembly)
+        """Encode a ``LookupVariantResponse`` (without outcomes) for one variant.
+
+        ``data``: the serialized ``request`` when the caller has it (the servicer): the
+        variant is keyed from those bytes (see :mod:`nodes.serve._point`).
+        """
+        assembly = self._assemblies.get(request.assembly) or self.assembly_of(request.assembly)
         if not request.HasField("variant"):
             raise InvalidArgumentError("variant", "variant is required", reason="MISSING_FIELD")
-        try:
-            key = encode_key(self.variant_key(request.variant, assembly))
-        except InvalidArgumentError as error:
-            raise error.with_field_prefix("variant") from None
-        selection = self.select(assembly, request.dataset_ids, caller)
+        key = None if data is None else point_key(data, assembly, assembly not in self.references)
+        if key is None:
+            try:
+                key = encode_key(self.variant_key(request.variant, assembly))
+            except InvalidArgumentError as error:
+                raise error.with_field_prefix("variant") from None
+        dataset_ids = request.dataset_ids
+        if not request.populations:
+            plan = self._points.get(
+                assembly, dataset_ids, lambda: self.select(assembly, dataset_ids, caller)
+            )
+            if plan is not None:
+                return self._point_answer(key, *plan)
+        selection = self.select(assembly, dataset_ids, caller)
         datasets = selection.datasets
         if selection.budgeted:
             held = selection.limit(self.budget_ledger(), [[d.index.get(key)] for d in datasets])
@@ -234,6 +261,35 @@ class LocalLookup:
         parts.append(POOLED_TAG + _varint(len(pooled)) + pooled)
         notes = selection.finish()
         return LookupResult(b"".join(parts), found, [d.index.id for d in datasets], notes)
+
+    def _point_answer(
+        self, key: bytes, indexes: tuple[DatasetIndex, ...], ids: tuple[str, ...]
+    ) -> LookupResult:
+        """:meth:`lookup_variant`'s answer when every covered dataset serves stored bytes."""
+        suffix = self._identity_suffix
+        if len(indexes) == 1:
+            index = indexes[0]
+            value = index.get(key)
+            if value is None:
+                return LookupResult(NOTHING_POOLED, 0, list(ids))
+            stored, total = index.codec.frequency(value)
+            size = _varint(len(stored) + len(suffix))
+            pooled = self._points.pooled_one(total)
+            return LookupResult(
+                b"".join((FREQUENCIES_TAG, size, stored, suffix, pooled)), 1, list(ids)
+            )
+        parts: list[bytes] = []
+        pool = PooledCounts()
+        for index in indexes:
+            value = index.get(key)
+            if value is not None:
+                stored, total = index.codec.frequency(value)
+                pool.add(total, EXACT)
+                parts += (FREQUENCIES_TAG, _varint(len(stored) + len(suffix)), stored, suffix)
+        found = len(parts) // 4
+        pooled = pool.encode()
+        parts += (POOLED_TAG, _varint(len(pooled)), pooled)
+        return LookupResult(b"".join(parts), found, list(ids))
 
     def batch_lookup(
         self,

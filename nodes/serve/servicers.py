@@ -228,7 +228,7 @@ class NodeServicers:
         started: float,
         caller: CallContext,
     ) -> tuple[bytes, LookupResult]:
-        result = self.lookup.lookup_variant(request, caller)
+        result = self.lookup.lookup_variant(request, caller, data=data)
 
         def describe() -> str:
             v = request.variant

@@ -200,6 +200,8 @@ class IndexStore:
     def __init__(self, datasets: Sequence[tuple[str, Path, bool]]) -> None:
         self._slots: dict[str, _DatasetSlot] = {}
         self._retired: list[tuple[float, DatasetIndex]] = []
+        #: Bumped whenever a dataset is swapped for a new version (caches of indexes check it).
+        self.generation = 0
         for dataset_id, path, log_queries in datasets:
             index = DatasetIndex(path)
             if index.id != dataset_id:
@@ -256,6 +258,7 @@ class IndexStore:
             old, slot.current = slot.current, index
             self._retired.append((time.monotonic() + RETIRE_AFTER_S, old))
             changed.append(slot.id)
+            self.generation += 1
             log.info("dataset %s: now serving %s", slot.id, index.version_path.name)
         self._close_retired()
         return changed
