@@ -58,16 +58,21 @@ class Guard(Protocol):
 class _TracedContext:
     """The servicer's context, keeping ``x-trace-id`` in whatever trailers it sends."""
 
-    __slots__ = ("_context", "_trailer")
+    __slots__ = ("_context", "_metadata", "_trailer")
 
     def __init__(
-        self, context: grpc.aio.ServicerContext[Any, Any], trailer: tuple[str, str]
+        self, context: grpc.aio.ServicerContext[Any, Any], trailer: tuple[str, str], metadata: Any
     ) -> None:
         self._context = context
         self._trailer = trailer
+        self._metadata = metadata
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._context, name)
+
+    def invocation_metadata(self) -> Any:
+        """The request's metadata, as read once by the interceptor (grpc copies it per ask)."""
+        return self._metadata
 
     def _with_trailer(self, metadata: Any) -> tuple[tuple[str, Any], ...]:
         pairs = tuple(metadata or ())
@@ -139,7 +144,8 @@ class TracingServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
 
         async def traced(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             started = time.perf_counter()
-            parent = extract_context(context.invocation_metadata())
+            metadata = context.invocation_metadata()
+            parent = extract_context(metadata)
             span = spans.start(name, parent, attributes)
             context_token = spans.attach(span, parent)
             pending_token = _start_pending() if span.recording else None
@@ -147,7 +153,7 @@ class TracingServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
             try:
                 trailer = (TRACE_ID_METADATA_KEY, f"{span.context.trace_id:032x}")
                 context.set_trailing_metadata((trailer,))
-                response = await behavior(request, _TracedContext(context, trailer))
+                response = await behavior(request, _TracedContext(context, trailer, metadata))
                 code = _status_of(context)
                 return response
             except grpc.aio.AbortError:

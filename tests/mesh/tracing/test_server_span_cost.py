@@ -145,3 +145,27 @@ def test_latency_histogram_is_what_the_sdk_histogram_would_show():
     assert ours[f"{DURATIONS}_bucket", (("le", "+Inf"), *ok)] == 7
     assert ours[f"{DURATIONS}_count", ok] == 7
     assert ours[f"{DURATIONS}_sum", ok] == pytest.approx(sum(values))
+
+
+async def test_servicer_reads_the_metadata_the_interceptor_read_once():
+    from mesh.tracing._server import TracingServerInterceptor
+    from tests.mesh.tracing.test_benchmark import FakeContext
+
+    class Counting(FakeContext):
+        reads = 0
+
+        def invocation_metadata(self):
+            Counting.reads += 1
+            return (*super().invocation_metadata(), ("x-origin", "tok"))
+
+    seen = []
+
+    async def servicer(request: bytes, context) -> bytes:
+        seen.append(context.invocation_metadata())
+        seen.append(context.invocation_metadata())
+        return request
+
+    wrapped = TracingServerInterceptor(make_telemetry())._wrap("/mesh.v1.S/M", servicer)
+    assert await wrapped(b"x", Counting()) == b"x"
+    assert Counting.reads == 1  # grpc builds a new tuple per ask: read once per RPC
+    assert seen[0] == seen[1] == (*FakeContext().invocation_metadata(), ("x-origin", "tok"))
