@@ -238,3 +238,23 @@ def test_a_swapped_dataset_is_served_from_its_new_version(tmp_path):
         assert allele_count() == 3 + 40
     finally:
         store.close()
+
+
+def test_a_variant_sent_twice_is_answered_as_protobuf_merges_it(store):
+    lookup = _lookup(store, {})
+
+    def variant_request(**fields) -> bytes:
+        return allele_service_pb2.LookupVariantRequest(
+            variant=allele_pb2.Variant(**fields)
+        ).SerializeToString()
+
+    # Two variant fields: protobuf merges them into 1-100-A-G (the second's fields win).
+    data = variant_request(
+        chromosome="2", position=5_000, reference_bases="G", alternate_bases="T"
+    ) + variant_request(chromosome="1", position=100, reference_bases="A", alternate_bases="G")
+    request = allele_service_pb2.LookupVariantRequest.FromString(data)
+    assert request.variant.chromosome == "1"
+    fast = lookup.lookup_variant(request, CallContext(CALLER), data=data)
+    general = _answer(lookup, request, fast=False)
+    assert (fast.payload, fast.frequency_count) == general[:2]
+    assert fast.frequency_count == 2
