@@ -15,47 +15,11 @@
  * has exactly the bytes the Python encoder gives it, and a record it refuses the very
  * same outcome as before (tests/nodes/build/test_pack_counts.py checks both, byte for byte).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
 #include <string.h>
 
-#include "format.h"
+#include "packer.h"
 
-#define CAPSULE "allelemesh_codec._pack.Packer"
-#define MAX_GROUPS 1024
-#define MAX_DIGITS 9
-#define MALE (-2)
-/* Fields whose key is remembered from the record before (the INFO layout repeats). */
-#define MEMO_FIELDS 512
-#define MEMO_KEY 32
 static PyObject *EMPTY; /* b"": every part's tail */
-
-typedef struct {
-    uint64_t hash;
-    const char *key; /* in the packer's keys tuple */
-    Py_ssize_t len;
-    int k; /* the key's index, -1: an empty slot */
-} Slot;
-
-typedef struct {
-    int n_file;      /* the file's groups, the total first */
-    int n_out;       /* the dataset's groups */
-    int *pick;       /* per dataset group: its file group, or -1 */
-    int *male;       /* per file group: MALE, its male part's file group, or -1 */
-    int n_keys;      /* 3 * n_file count keys, then the refused ones */
-    PyObject *keys;  /* tuple of every key (bytes), kept alive for the table */
-    Slot *table;     /* open addressing */
-    size_t mask;
-    uint64_t *seen; /* per key: the call that last saw it */
-    uint64_t calls;
-    /* Field i's key in the record before (memo_len 0: none): a match skips the lookup. */
-    unsigned char memo_len[MEMO_FIELDS];
-    int memo_k[MEMO_FIELDS];
-    char memo_key[MEMO_FIELDS][MEMO_KEY];
-    uint32_t *counts; /* scratch: n_file * (n_alt AC, AN, n_alt hom) */
-    Py_ssize_t counts_cap;
-} Packer;
 
 static inline uint64_t hash_key(const char *s, Py_ssize_t n) {
     /* The length and the first and last 8 bytes (INFO keys differ there), multiplied. */
@@ -335,6 +299,62 @@ static int allele_counts(const Packer *p, int f, Py_ssize_t a, Py_ssize_t n_alt,
     return 1;
 }
 
+int am_count(Packer *p, const char *info, Py_ssize_t len, Py_ssize_t n_alt, int haploid) {
+    if (n_alt < 1 || n_alt > 4096)
+        return 0;
+    const int nf = p->n_file;
+    /* counts: per file group AC[n_alt], AN, hom[n_alt]; then rows[n_alt][nf][5] */
+    const Py_ssize_t need = nf * (2 * n_alt + 1) + n_alt * nf * AM_COUNTS;
+    if (p->counts_cap < need) {
+        uint32_t *counts = PyMem_Realloc(p->counts, (size_t)need * sizeof(uint32_t));
+        if (counts == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        p->counts = counts;
+        p->counts_cap = need;
+    }
+    if (!scan_info(p, info, len, n_alt))
+        return 0;
+    uint32_t *rows = p->counts + nf * (2 * n_alt + 1);
+    for (Py_ssize_t a = 0; a < n_alt; a++)
+        for (int f = 0; f < nf; f++)
+            if (!allele_counts(p, f, a, n_alt, haploid, rows + (a * nf + f) * AM_COUNTS))
+                return 0;
+    return 1;
+}
+
+uint32_t am_total_an(const Packer *p, Py_ssize_t n_alt) { return p->counts[n_alt]; }
+
+Py_ssize_t am_head_most(const Packer *p) { return (2 + 4 * AM_COUNTS) * (Py_ssize_t)p->n_out; }
+
+unsigned char *am_write_head(const Packer *p, Py_ssize_t a, Py_ssize_t n_alt,
+                             unsigned char *codes) {
+    const int nf = p->n_file;
+    const uint32_t *rows = p->counts + nf * (2 * n_alt + 1);
+    unsigned char *out = codes + 2 * p->n_out;
+    for (int g = 0; g < p->n_out; g++) {
+        const int f = p->pick[g];
+        unsigned int code = 0;
+        if (f >= 0) {
+            const uint32_t *row = rows + (a * nf + f) * AM_COUNTS;
+            code = AM_CODE_PRESENT;
+            for (int k = 0; k < AM_COUNTS; k++) {
+                if (row[k] == AM_ABSENT)
+                    continue;
+                const int w = width_code(row[k]);
+                code |= (unsigned int)w << (2 * k);
+                out = put_count(out, row[k], w);
+            }
+        }
+        codes[2 * g] = (unsigned char)code;
+        codes[2 * g + 1] = (unsigned char)(code >> 8);
+    }
+    return out;
+}
+
+Packer *am_packer(PyObject *capsule) { return PyCapsule_GetPointer(capsule, CAPSULE); }
+
 /* pack_counts(packer, info, n_alt, haploid) -> (total AN, ((head, b""), ...)) or None */
 static PyObject *pack_counts(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
@@ -351,29 +371,16 @@ static PyObject *pack_counts(PyObject *module, PyObject *const *args, Py_ssize_t
     const int haploid = PyObject_IsTrue(args[3]);
     if (haploid < 0)
         return NULL;
-    if (n_alt < 1 || n_alt > 4096)
+    const int counted =
+        am_count(p, PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1]), n_alt, haploid);
+    if (counted < 0)
+        return NULL;
+    if (counted == 0)
         Py_RETURN_NONE;
-    const int nf = p->n_file;
-    /* counts: per file group AC[n_alt], AN, hom[n_alt]; then rows[n_alt][nf][5] */
-    const Py_ssize_t need = nf * (2 * n_alt + 1) + n_alt * nf * AM_COUNTS;
-    if (p->counts_cap < need) {
-        uint32_t *counts = PyMem_Realloc(p->counts, (size_t)need * sizeof(uint32_t));
-        if (counts == NULL)
-            return PyErr_NoMemory();
-        p->counts = counts;
-        p->counts_cap = need;
-    }
-    if (!scan_info(p, PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1]), n_alt))
-        Py_RETURN_NONE;
-    uint32_t *rows = p->counts + nf * (2 * n_alt + 1);
-    for (Py_ssize_t a = 0; a < n_alt; a++)
-        for (int f = 0; f < nf; f++)
-            if (!allele_counts(p, f, a, n_alt, haploid, rows + (a * nf + f) * AM_COUNTS))
-                Py_RETURN_NONE;
     PyObject *parts = PyTuple_New(n_alt);
     if (parts == NULL)
         return NULL;
-    const Py_ssize_t most = (2 + 4 * AM_COUNTS) * (Py_ssize_t)p->n_out;
+    const Py_ssize_t most = am_head_most(p);
     for (Py_ssize_t a = 0; a < n_alt; a++) {
         PyObject *head = PyBytes_FromStringAndSize(NULL, most);
         if (head == NULL) {
@@ -381,24 +388,7 @@ static PyObject *pack_counts(PyObject *module, PyObject *const *args, Py_ssize_t
             return NULL;
         }
         unsigned char *codes = (unsigned char *)PyBytes_AS_STRING(head);
-        unsigned char *out = codes + 2 * p->n_out;
-        for (int g = 0; g < p->n_out; g++) {
-            const int f = p->pick[g];
-            unsigned int code = 0;
-            if (f >= 0) {
-                const uint32_t *row = rows + (a * nf + f) * AM_COUNTS;
-                code = AM_CODE_PRESENT;
-                for (int k = 0; k < AM_COUNTS; k++) {
-                    if (row[k] == AM_ABSENT)
-                        continue;
-                    const int w = width_code(row[k]);
-                    code |= (unsigned int)w << (2 * k);
-                    out = put_count(out, row[k], w);
-                }
-            }
-            codes[2 * g] = (unsigned char)code;
-            codes[2 * g + 1] = (unsigned char)(code >> 8);
-        }
+        unsigned char *out = am_write_head(p, a, n_alt, codes);
         if (_PyBytes_Resize(&head, (Py_ssize_t)(out - codes)) < 0) {
             Py_DECREF(parts);
             return NULL;
@@ -411,7 +401,7 @@ static PyObject *pack_counts(PyObject *module, PyObject *const *args, Py_ssize_t
         }
         PyTuple_SET_ITEM(parts, a, pair);
     }
-    return Py_BuildValue("(kN)", (unsigned long)p->counts[n_alt], parts);
+    return Py_BuildValue("(kN)", (unsigned long)am_total_an(p, n_alt), parts);
 }
 
 static PyMethodDef methods[] = {
@@ -419,6 +409,8 @@ static PyMethodDef methods[] = {
      "make_packer(ac_keys, an_keys, hom_keys, refused_keys, picks, males) -> packer"},
     {"pack_counts", (PyCFunction)(void (*)(void))pack_counts, METH_FASTCALL,
      "pack_counts(packer, info, n_alt, haploid) -> (total AN, ((head, b''), ...)) or None"},
+    {"pack_lines", (PyCFunction)(void (*)(void))pack_lines, METH_FASTCALL,
+     "pack_lines(packer, contigs, filters, emit, path, layout, lines, start) -> (next, alleles, max AN)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -19,12 +19,15 @@ from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from itertools import islice, repeat
 from operator import add, itemgetter, le, sub
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from allelemesh_codec import make_packer, pack_counts
 
 from nodes.build._arrays import ALLELE_TAGS, RecordError, allele_map
 from nodes.build.vcf_counts import ABSENT, Counts, InfoCounter, is_male, male_part
+
+if TYPE_CHECKING:
+    from allelemesh_codec._pack import Packer
 
 _INT = re.compile(rb"-?[0-9]{1,9}")  # wider values: htslib's int32 rules, left to pysam
 _FLOAT32 = struct.Struct("<f")
@@ -74,6 +77,11 @@ class InfoText:
         :meth:`~nodes.index.records.ValueCodec.pack` packs them, and ``None`` for any
         other record (counted by :meth:`rows`, which words the errors).
         """
+        compiled = self.compiled_packer(picks)
+        return None if compiled is None else partial(pack_counts, compiled)
+
+    def compiled_packer(self, picks: Sequence[int]) -> Packer | None:
+        """The packer object behind :meth:`packer` (for ``allelemesh_codec.pack_lines`` too)."""
         groups = [f for _, f in self.counter.convention.groups]
         if self._tags or not self.counter.plain or not all(f.ac and f.hom for f in groups):
             return None
@@ -93,7 +101,7 @@ class InfoText:
             else -1
             for label in labels
         )
-        return partial(pack_counts, make_packer(ac, an, hom, refused, tuple(picks), males))
+        return make_packer(ac, an, hom, refused, tuple(picks), males)
 
     def rows(
         self, info_b: bytes, n_alt: int, haploid: bool, alt_b: bytes = b""

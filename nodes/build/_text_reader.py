@@ -19,19 +19,20 @@ items and the errors are the pysam path's (tested byte for byte).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import struct
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from allelemesh_codec import pack_counts, pack_lines
 
 from mesh.errors import IndexBuildError, InvalidArgumentError
 from mesh.model.genome import CONTIG_CODES, contig_length
 from mesh.model.normalize import normalize, trim
 from mesh.model.variants import validate_variant
-from mesh.model.wire import POSITION_TAG, VARIANT_TAG
+from mesh.model.wire import ALTERNATE_BASES_TAG, POSITION_TAG, REFERENCE_BASES_TAG, VARIANT_TAG
 from nodes.build import _vcf_text
 from nodes.build._encode import encode_filters, variant_field, varint
 from nodes.build._info_text import (
@@ -54,7 +55,10 @@ from nodes.build._reader import (
 )
 from nodes.build.genotype_counts import is_haploid_for_males
 from nodes.build.vcf_counts import RecordError
-from nodes.index.keys import MAX_INLINE_ALLELES, encode_key
+from nodes.index.keys import ALLELE_SEPARATOR, MAX_INLINE_ALLELES, encode_key
+
+if TYPE_CHECKING:
+    from allelemesh_codec._pack import Packer
 
 _PREFIX = struct.Struct(">BI").pack
 _RANGE_BYTES = 2 << 20  # compressed bytes per parallel task
@@ -181,7 +185,9 @@ class TextReader(PysamReader):
             super().run(task, emit, stats, tick)
             return
         # The encoder (the dataset's group layout) is set after the reader opens.
-        self._packer = self._info_text.packer(self.encoder.picks)
+        compiled = self._info_text.compiled_packer(self.encoder.picks)
+        self._packer = None if compiled is None else partial(pack_counts, compiled)
+        plain = None if compiled is None else self._plain_lines(compiled, emit)
         if task.byte_end is not None:
             with open(self.path, "rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
@@ -192,9 +198,9 @@ class TextReader(PysamReader):
             batches = _vcf_text.line_batches(self.path, self._compression)
         last = b""
         seen = 0
-        data = _data_lines(batches)
+        data = _vcf_text.data_lines(batches)
         if task.limit is not None:
-            data = _limited(data, task.limit)
+            data = _vcf_text.limited(data, task.limit)
         numbered = task.whole_file
         self._at = self._batch_seen = None
         lines_read = 0
@@ -208,7 +214,22 @@ class TextReader(PysamReader):
             if numbered:  # per batch, not per line: a problem finds its line by identity
                 self._batch, self._batch_seen = lines, lines_read
                 lines_read += len(lines)
-            for line in lines:
+            i, n = 0, len(lines)
+            while i < n:
+                if plain is not None:  # plain lines in C, up to the first it declines
+                    done, alleles, max_an = plain(lines, i)
+                    if done > i:
+                        stats.alleles += alleles
+                        stats.max_an = max(stats.max_an, max_an)
+                        for _ in range((seen + done - i) // TICK - seen // TICK):
+                            tick(TICK)
+                        seen += done - i
+                        last = lines[done - 1]
+                        i = done
+                        if i == n:
+                            break
+                line = lines[i]
+                i += 1
                 seen += 1
                 if seen % TICK == 0:
                     tick(TICK)
@@ -217,6 +238,29 @@ class TextReader(PysamReader):
                 last = line
         stats.records += seen
         tick(seen % TICK)
+
+    def _plain_lines(self, compiled: Packer, emit: Emit) -> Callable[[list[bytes], int], Any]:
+        """``allelemesh_codec.pack_lines`` bound to this file and ``emit``.
+
+        ``(lines, start)`` -> ``(next, alleles, max AN)``: the lines from ``start`` up to
+        ``next`` emitted, ``lines[next]`` (if any) left to :meth:`_line`. It reads the
+        contigs and filters this reader has resolved (so a new one, and its error, comes
+        through :meth:`_line` first) and declines what :meth:`_line` would not take as a
+        plain SNV or :meth:`_plain_allele` allele.
+        """
+        layout = (
+            HOLDBACK_BP,
+            MAX_INLINE_ALLELES,
+            self.reference is None,  # else indels may left-align: normalize
+            VARIANT_TAG,
+            POSITION_TAG,
+            REFERENCE_BASES_TAG,
+            ALTERNATE_BASES_TAG,
+            ALLELE_SEPARATOR.encode(),
+        )
+        return partial(
+            pack_lines, compiled, self._contig_info, self._filter_bytes, emit, self.path, layout
+        )
 
     def _line(self, line: bytes, emit: Emit, stats: Stats) -> bool:
         """Emit one line's items; ``False``: the line needs :meth:`_fallback`."""
@@ -367,7 +411,7 @@ class TextReader(PysamReader):
                 raise self.record_error(RecordError(problem), _where(line))
             stats.skip_invalid(self.problem(RecordError(problem), _where(line), self._number(line)))
             return 1
-        with _one_record_file(self._header_text + line + b"\n") as path:
+        with _vcf_text.one_record_file(self._header_text + line + b"\n") as path:
             vcf = open_vcf(path)
             try:
                 records = list(vcf)
@@ -429,49 +473,6 @@ class TextReader(PysamReader):
         counted = _Counted(n_alt, total[1] if total is not None else 0, parts, size)
         self._cache.add((cache_key, haploid), counted, size)
         return counted
-
-
-def _data_lines(batches: Iterator[list[bytes]]) -> Iterator[list[bytes]]:
-    """Batches without the header lines that open the file."""
-    for lines in batches:
-        start = 0
-        while start < len(lines) and lines[start][:1] == b"#":
-            start += 1
-        if start < len(lines):
-            yield lines[start:] if start else lines
-            break
-    yield from batches
-
-
-@contextlib.contextmanager
-def _one_record_file(text: bytes) -> Iterator[str]:
-    """A path holding ``text``: in memory where Linux allows, else a temporary file.
-
-    In memory, ``index preview`` writes nothing to disk.
-    """
-    if hasattr(os, "memfd_create"):
-        fd = os.memfd_create("allelemesh-record", os.MFD_CLOEXEC)
-        try:
-            os.write(fd, text)
-            yield f"/proc/self/fd/{fd}"
-        finally:
-            os.close(fd)
-        return
-    with tempfile.TemporaryDirectory(prefix="allelemesh-record-") as tmp:
-        path = os.path.join(tmp, "record.vcf")
-        with open(path, "wb") as out:
-            out.write(text)
-        yield path
-
-
-def _limited(batches: Iterator[list[bytes]], limit: int) -> Iterator[list[bytes]]:
-    """The first ``limit`` data lines, in the same batches."""
-    for lines in batches:
-        if len(lines) >= limit:
-            yield lines[:limit]
-            return
-        limit -= len(lines)
-        yield lines
 
 
 def _where(line: bytes) -> str:

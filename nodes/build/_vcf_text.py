@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import os
 import queue
 import struct
+import tempfile
 import threading
 import zlib
 from collections.abc import Iterator
@@ -220,3 +222,46 @@ def range_lines(path: str, start: int, end: int) -> Iterator[list[bytes]]:
             yield lines
         if rest:
             yield [rest]
+
+
+def data_lines(batches: Iterator[list[bytes]]) -> Iterator[list[bytes]]:
+    """Batches without the header lines that open the file."""
+    for lines in batches:
+        start = 0
+        while start < len(lines) and lines[start][:1] == b"#":
+            start += 1
+        if start < len(lines):
+            yield lines[start:] if start else lines
+            break
+    yield from batches
+
+
+def limited(batches: Iterator[list[bytes]], limit: int) -> Iterator[list[bytes]]:
+    """The first ``limit`` data lines, in the same batches."""
+    for lines in batches:
+        if len(lines) >= limit:
+            yield lines[:limit]
+            return
+        limit -= len(lines)
+        yield lines
+
+
+@contextlib.contextmanager
+def one_record_file(text: bytes) -> Iterator[str]:
+    """A path holding ``text``: in memory where Linux allows, else a temporary file.
+
+    In memory, ``index preview`` writes nothing to disk.
+    """
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("allelemesh-record", os.MFD_CLOEXEC)
+        try:
+            os.write(fd, text)
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    with tempfile.TemporaryDirectory(prefix="allelemesh-record-") as tmp:
+        path = os.path.join(tmp, "record.vcf")
+        with open(path, "wb") as out:
+            out.write(text)
+        yield path
