@@ -416,7 +416,10 @@ class PysamReader:
             counts = self.genotypes.count(_gt_strings(rec), n_alt, haploid, chrom == "Y")
         total_an = counts[0][0][1] if counts[0][0] is not None else 0
         stats.max_an = max(stats.max_an, total_an)
-        filter_names = tuple(rec.filter.keys())
+        try:
+            filter_names = tuple(rec.filter.keys())
+        except UnicodeDecodeError:  # pysam decodes the names as UTF-8
+            raise RecordError("FILTER is not UTF-8 text") from None
         filters = self._filters.get(filter_names)
         if filters is None:
             filters = self._filters[filter_names] = encode_filters(filter_names)

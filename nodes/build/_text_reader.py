@@ -450,7 +450,10 @@ class TextReader(PysamReader):
         return info
 
     def _filters_of(self, filt_b: bytes) -> bytes:
-        names = () if filt_b == b"." else tuple(filt_b.decode().split(";"))
+        try:
+            names = () if filt_b == b"." else tuple(filt_b.decode().split(";"))
+        except UnicodeDecodeError:
+            raise FallbackError from None  # not UTF-8: pysam's reading (and its error)
         filters = self._filter_bytes[filt_b] = encode_filters(names)
         return filters
 

@@ -284,3 +284,21 @@ def test_files_of_mixed_lines_store_what_pysam_stores(tmp_path, monkeypatch, see
     assert outcomes[0] == outcomes[1] == outcomes[2]
     assert outcomes[0][3] > 800
     assert len(outcomes[0][1]) > 100
+
+
+def test_a_filter_that_is_not_utf8_goes_to_pysam(tmp_path, header):
+    """Found by the damage test: both paths raised UnicodeDecodeError (a traceback)."""
+    info = b"AC=5;AN=100;nhomalt=1;AC_afr=0;AN_afr=0;nhomalt_afr=0;AC_nfe=5;AN_nfe=10;nhomalt_nfe=2"
+    line = b"chr1\t100\t.\tA\tC\t.\t\x80ASS\t" + info
+    reader = _reader(header)
+    assert _python(reader, line)[0] is False  # falls back to pysam
+    assert _check(reader, line) is False
+    vcf = tmp_path / "f.vcf"
+    vcf.write_bytes(header.read_bytes().rsplit(b"chr1\t100\t", 1)[0] + line + b"\n")
+    outcomes = []
+    for fast in (True, False):
+        options = BuildOptions([vcf], "ds", tmp_path / f"i{fast}", progress=False)
+        with pytest.raises(IndexBuildError, match="FILTER is not UTF-8") as caught:
+            _build(options, fast_text=fast)  # an error naming the record, not a traceback
+        outcomes.append(str(caught.value))
+    assert outcomes[0] == outcomes[1]
