@@ -245,8 +245,8 @@ def _rsids(index: Path) -> set[tuple[bytes, bytes]]:
         env.close()
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_files_of_mixed_lines_store_what_pysam_stores(tmp_path, monkeypatch, seed):
+@pytest.mark.parametrize(("seed", "batch"), [(1, 20_000), (2, 7), (3, 1)])
+def test_files_of_mixed_lines_store_what_pysam_stores(tmp_path, monkeypatch, seed, batch):
     """Plain lines (C), damaged and odd ones (Python, pysam) in one sorted file: the same
     index bytes, rsID table, records and alleles as the Python text path without C and
     as the pysam path."""
@@ -272,18 +272,41 @@ def test_files_of_mixed_lines_store_what_pysam_stores(tmp_path, monkeypatch, see
         if rng.random() < 0.05:
             text = text.replace(f"\t{ref}\t", "\tN\t", 1)
         lines.append(text)
+        if i % 50 == 7:
+            lines.append(text)  # a duplicate of the line before
     vcf.write_text(vcf.read_text().rsplit("chr1\t100\t", 1)[0] + "\n".join(lines) + "\n")
     outcomes = []
     for way in ("compiled", "python", "pysam"):
         if way == "python":  # the text reader without pack_lines: every line by _line
             monkeypatch.setattr(TextReader, "_plain_lines", lambda *_: None)
         out = tmp_path / f"index-{way}"
-        options = BuildOptions([vcf], "ds", out, progress=False, on_error="skip")
+        options = BuildOptions([vcf], "ds", out, progress=False, on_error="skip", batch_size=batch)
         report = _build(options, fast_text=way != "pysam")
-        outcomes.append((read_raw(out), _rsids(out), report.records, report.alleles))
+        outcomes.append(
+            (read_raw(out), _rsids(out), report.records, report.alleles, report.skipped)
+        )
     assert outcomes[0] == outcomes[1] == outcomes[2]
     assert outcomes[0][3] > 800
     assert len(outcomes[0][1]) > 100
+    assert outcomes[0][4]["duplicate"] >= 12
+
+
+def test_a_duplicate_is_named_alike_on_both_paths(tmp_path, monkeypatch):
+    """A repeated plain line: C emits both, the writer reports the second as Python's does."""
+    info = b"AC=5;AN=100;nhomalt=1;AC_afr=0;AN_afr=0;nhomalt_afr=0;AC_nfe=5;AN_nfe=10;nhomalt_nfe=2"
+    lines = [b"chr1\t%d\trs%d\tA\tC\t.\tPASS\t%s" % (p, p, info) for p in (50, 60, 60, 70)]
+    vcf = _header(tmp_path)
+    vcf.write_bytes(vcf.read_bytes().rsplit(b"chr1\t100\t", 1)[0] + b"\n".join(lines) + b"\n")
+    messages = []
+    for way in ("compiled", "python"):
+        if way == "python":
+            monkeypatch.setattr(TextReader, "_plain_lines", lambda *_: None)
+        options = BuildOptions([vcf], "ds", tmp_path / way, progress=False)
+        with pytest.raises(IndexBuildError, match="both normalize to") as caught:
+            _build(options, fast_text=True)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+    assert "chr1:60" in messages[0]
 
 
 def test_a_filter_that_is_not_utf8_goes_to_pysam(tmp_path, header):
