@@ -66,7 +66,7 @@ def new_server(
     )
     server.add_generic_rpc_handlers(tuple(handlers))
     server.add_generic_rpc_handlers((trace_service_handler(telemetry),))
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = _StartingHealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     services = (
         ALLELE_SERVICE,
@@ -106,9 +106,28 @@ def check_transport(tls: TlsConfig | None, insecure: bool, who: str) -> None:
         raise ConfigError(f"{who}: --insecure is refused when a [tls] table is configured")
 
 
+#: What health reports on: the server (``""``) and each mesh service.
+_HEALTH_NAMES = ("", ALLELE_SERVICE, CATALOG_SERVICE)
+
+
+class _StartingHealthServicer(health.aio.HealthServicer):  # type: ignore[misc]
+    """grpc's health servicer, but NOT_SERVING until :func:`mark_serving`.
+
+    grpc's own starts with the server (``""``) SERVING, so a client waiting for health
+    (a probe, the demo, ``mesh check``) was told a gateway was up while its HTTP API was
+    still starting, and was refused on the HTTP port.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        # No watcher exists yet, so the statuses can be set without ``await set(...)``.
+        for name in _HEALTH_NAMES:
+            self._server_status[name] = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
 async def mark_serving(health_servicer: health.aio.HealthServicer) -> None:
     """Report the server and each mesh service as SERVING to gRPC health checks."""
-    for name in ("", ALLELE_SERVICE, CATALOG_SERVICE):
+    for name in _HEALTH_NAMES:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
 
 
