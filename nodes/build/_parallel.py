@@ -12,16 +12,19 @@ costs what one file does.
 
 from __future__ import annotations
 
+import bisect
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from itertools import accumulate, chain, groupby, repeat
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from mesh.errors import InvalidArgumentError
 from mesh.model.genome import CONTIG_CODES, Assembly, canonical_chromosome
 from mesh.model.reference import FastaReference
 from nodes.build._info_text import CountCache
-from nodes.build._reader import Config, Item, PysamReader, Stats, Task, indexed_contigs
+from nodes.build._reader import Config, Item, Origin, PysamReader, Stats, Task, indexed_contigs
 from nodes.build._text_reader import TextReader
 from nodes.index.writer import SortedWriter
 
@@ -68,11 +71,60 @@ def _contig_rank(contig: str, assembly: Assembly) -> tuple[int, str]:
         return len(CONTIG_CODES) + 1, contig  # refused per record later; any order
 
 
+class Columns(NamedTuple):
+    """A task's items as columns: a few large objects to pickle, not nested tuples.
+
+    Unpickling and adding a tuple per item was the parent's bottleneck at ``--jobs 2``.
+    The origins' path and chromosome go as runs (they change once per file or
+    contig), the floors as runs too (one per record, shared by its alleles).
+    """
+
+    keys: tuple[bytes, ...]
+    values: tuple[bytes, ...]
+    places: list[tuple[tuple[str, str], int]]  # (path, chrom), how many items
+    positions: list[int]
+    ids: list[bytes]
+    floors: list[bytes]
+    floor_ends: list[int]  # item index after each floor's run
+
+    @staticmethod
+    def of(items: Sequence[Item]) -> Columns:
+        """``items`` in columns."""
+        if not items:
+            return Columns((), (), [], [], [], [], [])
+        keys, values, origins, floors = zip(*items, strict=True)
+        places = [(place, len(list(run))) for place, run in groupby(map(itemgetter(0, 1), origins))]
+        floor_runs = [(floor, len(list(run))) for floor, run in groupby(floors)]
+        return Columns(
+            keys,
+            values,
+            places,
+            list(map(itemgetter(2), origins)),
+            list(map(itemgetter(3), origins)),
+            [floor for floor, _ in floor_runs],
+            list(accumulate(count for _, count in floor_runs)),
+        )
+
+    def origins(self) -> list[Origin]:
+        """Each item's origin, as the reader gave it."""
+        paths = chain.from_iterable(repeat(place[0], n) for place, n in self.places)
+        chroms = chain.from_iterable(repeat(place[1], n) for place, n in self.places)
+        return list(zip(paths, chroms, self.positions, self.ids, strict=True))
+
+    def floor_at(self, index: int) -> bytes:
+        """Item ``index``'s floor."""
+        return self.floors[bisect.bisect_right(self.floor_ends, index)]
+
+    def add_to(self, writer: SortedWriter) -> None:
+        """Every item into ``writer``, as ``writer.add`` of each in order would."""
+        writer.add_many(self.keys, self.values, self.origins(), self.floor_at)
+
+
 def _worker_init(config: Config) -> None:
     _WORKER_CONFIG.append(config)
 
 
-def _worker_run(task: Task) -> tuple[list[Item], Stats]:
+def _worker_run(task: Task) -> tuple[Columns, Stats]:
     reader = _WORKER.get(task.file_index)
     if reader is None:
         # One open reader per worker (tasks come file by file) and one INFO cache per
@@ -93,7 +145,7 @@ def _worker_run(task: Task) -> tuple[list[Item], Stats]:
     items: list[Item] = []
     stats = Stats()
     reader.run(task, lambda *item: items.append(item), stats, lambda _n: None)
-    return items, stats
+    return Columns.of(items), stats
 
 
 def run_parallel(
@@ -120,9 +172,8 @@ def run_parallel(
             submit()
         while pending:
             file_index, result = pending.popleft()
-            items, task_stats = result.get()
+            columns, task_stats = result.get()
             submit()
-            for item in items:
-                writer.add(*item)
+            columns.add_to(writer)
             per_file[file_index].merge(task_stats)
             advance(task_stats.records)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import bisect
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from itertools import compress
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,42 @@ class SortedWriter:
             if len(self._id_columns) >= self.ids.batch_size:
                 self.ids.flush()
                 self._id_columns = self.ids.columns
+
+    def add_many(
+        self,
+        keys: Sequence[bytes],
+        values: Sequence[bytes],
+        origins: Sequence[Any],
+        floor_at: Callable[[int], bytes],
+    ) -> None:
+        """:meth:`add` of every item in order, in a few calls per batch.
+
+        The same flushes, floors, rsIDs and duplicates as one :meth:`add` per item:
+        items go in runs that end where :meth:`add` would flush, and a run holding a
+        duplicate (of the buffer or within itself) is added item by item.
+        ``floor_at(i)`` is item ``i``'s floor.
+        """
+        buffer = self._buffer
+        n = len(keys)
+        i = 0
+        while i < n:
+            j = min(n, i + self._batch - len(buffer))
+            run = keys[i:j]
+            if buffer.keys().isdisjoint(run) and len(set(run)) == j - i:
+                run_origins = origins[i:j]
+                buffer.update(zip(run, zip(values[i:j], run_origins, strict=True), strict=True))
+                ids = list(map(itemgetter(3), run_origins))
+                self._id_columns.extend(compress(zip(ids, run, strict=True), map(b".".__ne__, ids)))
+                self._floor = floor_at(j - 1)
+                if len(buffer) >= self._batch:
+                    self._flush()
+                    if len(self._id_columns) >= self.ids.batch_size:
+                        self.ids.flush()
+                        self._id_columns = self.ids.columns
+            else:
+                for k in range(i, j):
+                    self.add(keys[k], values[k], origins[k], floor_at(k))
+            i = j
 
     def _flush(self, force: bool = False) -> None:
         keys = sorted(self._buffer)
