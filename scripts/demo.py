@@ -455,6 +455,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--serve", action="store_true", help="keep the mesh up until Ctrl-C")
     args = parser.parse_args()
+    # Ctrl-C and SIGTERM both unwind the ExitStack, which stops every started process. A
+    # background job of a non-interactive shell inherits SIGINT ignored, and SIGTERM's
+    # default would end the demo with its nodes and gateway left running.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     shutil.rmtree(RUN, ignore_errors=True)
     RUN.mkdir()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")

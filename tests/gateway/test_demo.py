@@ -47,15 +47,14 @@ def test_demo_ends_with_how_to_keep_it_up(tmp_path: Path) -> None:
     assert "NARC1 is a previous symbol or alias of PCSK9" in text
     assert "2 variants, pooled AF" in text  # rs11591147's site and 1-55051215-G-GA
     # Nothing of the demo is left running.
-    left = subprocess.run(["pgrep", "-f", str(run)], capture_output=True, text=True, check=False)
-    assert left.stdout.strip() == ""
+    assert _left_running(run) == ""
 
 
 def test_the_browser_bundle_opens_the_pages(tmp_path: Path) -> None:
     run = tmp_path / "demo-run"
     process = subprocess.Popen(
         [*DEMO, "--serve"], cwd=REPO, env=env(run), stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, text=True,
+        stderr=subprocess.DEVNULL, text=True, start_new_session=True,
     )  # fmt: skip
     try:
         assert process.stdout is not None
@@ -92,9 +91,21 @@ def test_the_browser_bundle_opens_the_pages(tmp_path: Path) -> None:
             assert page.status == 200
             assert "text/html" in page.headers["content-type"]
     finally:
-        process.send_signal(signal.SIGINT)
+        # SIGTERM, as a service manager stops it; the demo must stop its processes too.
+        process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)  # its own session: nothing outlives the test
             process.wait()
+    assert _left_running(run) == ""
+
+
+def _left_running(run: Path) -> str:
+    """Processes still running from this demo run (none, once the demo has ended).
+
+    Any found are killed, so a failing check leaves nothing behind either.
+    """
+    left = subprocess.run(["pgrep", "-af", str(run)], capture_output=True, text=True, check=False)
+    subprocess.run(["pkill", "-KILL", "-f", str(run)], check=False)
+    return left.stdout.strip()
