@@ -34,6 +34,18 @@ def timed(items: Sequence[T], one: Callable[[T], bool]) -> tuple[list[float], in
     return latencies, found
 
 
+def throughput(items: Sequence[T], one: Callable[[T], object]) -> float:
+    """Items per second of ``one`` over ``items`` in an untimed loop (wall clock).
+
+    No clock call per item: at ~2 µs per index get, per-item timing (two clock calls and
+    an append, ~0.15 µs) would be charged to the faster side.
+    """
+    t0 = time.perf_counter()
+    for item in items:
+        one(item)
+    return len(items) / (time.perf_counter() - t0)
+
+
 def queries(alleles: Sequence[SampledAllele]) -> list[Query]:
     """The prepared tabix queries of ``alleles``."""
     return [(a.chrom, a.pos, str(a.pos), a.ref, a.alt) for a in alleles]
