@@ -18,12 +18,11 @@
    pooled row says ROUNDED rather than pretending to be exact.
 
 Everything runs from this checkout's ``.venv``; state goes to ``demo-run/`` (or
-``$ALLELEMESH_DEMO_RUN``). Without
-``--serve`` every process is stopped at the end (nothing is left running); with
-``--serve`` (``make demo-serve``) the mesh keeps running until Ctrl-C so the pages can
-be browsed. For the browser the demo writes ``demo-run/pki/eu-portal-backend.p12``, a
-PKCS#12 bundle of the portal's client certificate (password ``allelemesh-demo``),
-and prints how to import it with the demo's root CA.
+``$ALLELEMESH_DEMO_RUN``). Without ``--serve`` every process is stopped at the end
+(nothing is left running); with ``--serve`` (``make demo-serve``) the mesh keeps
+running until Ctrl-C or SIGTERM so the pages can be browsed. For the browser the demo
+writes ``demo-run/pki/eu-portal-backend.p12``, a PKCS#12 bundle of the portal's client
+certificate (password ``allelemesh-demo``), and prints how to import it with its root CA.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import ExitStack
 from pathlib import Path
 from typing import cast
 
@@ -168,7 +166,7 @@ def wait_healthy(address: str, tls: TlsConfig, deadline_s: float = 30.0) -> None
     raise SystemExit(f"demo: {address} did not become healthy in {deadline_s:.0f} s")
 
 
-def start(stack: ExitStack, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+def start(stack: contextlib.ExitStack, name: str, args: list[str]) -> subprocess.Popen[bytes]:
     """Start a long-running process whose logs go to demo-run/NAME.log."""
     log = (RUN / f"{name}.log").open("wb")
     process = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -455,9 +453,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--serve", action="store_true", help="keep the mesh up until Ctrl-C")
     args = parser.parse_args()
-    # Ctrl-C and SIGTERM both unwind the ExitStack, which stops every started process. A
-    # background job of a non-interactive shell inherits SIGINT ignored, and SIGTERM's
-    # default would end the demo with its nodes and gateway left running.
+    # Both unwind the ExitStack (stopping every process), even if SIGINT came in ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     shutil.rmtree(RUN, ignore_errors=True)
@@ -467,7 +463,7 @@ def main() -> int:
     bundle = write_browser_bundle()
     indexes = build_indexes()
     portal = tls_of(PORTAL[1])
-    with ExitStack() as stack:
+    with contextlib.ExitStack() as stack:
         nodes = {}
         for cc, node_id, _name in COUNTRIES:
             address = f"127.0.0.1:{free_port()}"

@@ -23,10 +23,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#define ABSENT 0xFFFFFFFFu
-#define CODE_SOURCE_AF (1u << 10)
-#define CODE_PRESENT (1u << 11)
-#define CODE_KNOWN_BITS 0x0FFFu
+#include "format.h"
+#include "varint.h"
+
+/* The bits of a group's code this reader knows: the widths and the two flags. */
+#define CODE_KNOWN_BITS (((1u << (2 * AM_COUNTS)) - 1) | AM_CODE_SOURCE_AF | AM_CODE_PRESENT)
 
 static const Py_ssize_t WIDTH_BYTES[4] = {0, 1, 2, 4};
 /* Field keys, in the order set_keys() takes them. */
@@ -34,25 +35,7 @@ enum { K_AC, K_AN, K_AF, K_HOM, K_HET, K_HEMI, K_VARIANT, K_COUNTS, K_POPULATION
        K_POPULATION_COUNTS, K_COUNT };
 static unsigned char KEYS[K_COUNT];
 static int keys_set = 0;
-static unsigned char COUNT_TAGS[5];
-
-static inline unsigned char *put_varint(unsigned char *out, uint64_t v) {
-    while (v >= 0x80) {
-        *out++ = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    *out++ = (unsigned char)v;
-    return out;
-}
-
-static inline Py_ssize_t varint_len(uint64_t v) {
-    Py_ssize_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
+static unsigned char COUNT_TAGS[AM_COUNTS];
 
 static inline uint32_t read_le(const unsigned char *p, int width) {
     switch (width) {
@@ -85,8 +68,8 @@ static PyObject *set_keys(PyObject *module, PyObject *arg) {
         }
         KEYS[i] = k[i];
     }
-    const int count_keys[5] = {K_AC, K_AN, K_HOM, K_HET, K_HEMI};
-    for (int i = 0; i < 5; i++)
+    const int count_keys[AM_COUNTS] = {K_AC, K_AN, K_HOM, K_HET, K_HEMI};
+    for (int i = 0; i < AM_COUNTS; i++)
         COUNT_TAGS[i] = KEYS[count_keys[i]];
     keys_set = 1;
     Py_RETURN_NONE;
@@ -163,11 +146,11 @@ static int parse_layout(const char *name, PyObject *const *args, Layout *layout)
 /* Appends the expansion of one value to out; the total's counts to total. 0, or -1 with
  * an exception set (out->len unchanged). */
 static int expand_into(const Layout *layout, const unsigned char *v, const Py_ssize_t len,
-                       Buf *out, uint32_t total[5]) {
+                       Buf *out, uint32_t total[AM_COUNTS]) {
     const Py_ssize_t groups = layout->groups;
     PyObject *const labels = layout->labels;
-    for (int k = 0; k < 5; k++)
-        total[k] = ABSENT;
+    for (int k = 0; k < AM_COUNTS; k++)
+        total[k] = AM_ABSENT;
     const Py_ssize_t codes_len = 2 * groups;
     if (len < codes_len) {
         bad_value("shorter than its group codes");
@@ -182,16 +165,16 @@ static int expand_into(const Layout *layout, const unsigned char *v, const Py_ss
             bad_value("unknown group code bits");
             return -1;
         }
-        if (!(code & CODE_PRESENT)) {
+        if (!(code & AM_CODE_PRESENT)) {
             if (g == 0) {
                 bad_value("no total counts");
                 return -1;
             }
             continue;
         }
-        for (int k = 0; k < 5; k++)
+        for (int k = 0; k < AM_COUNTS; k++)
             counts_len += WIDTH_BYTES[(code >> (2 * k)) & 3];
-        if (code & CODE_SOURCE_AF)
+        if (code & AM_CODE_SOURCE_AF)
             counts_len += 8;
         PyObject *label = PyTuple_GET_ITEM(labels, g);
         if (!PyBytes_Check(label)) {
@@ -253,25 +236,25 @@ static int expand_into(const Layout *layout, const unsigned char *v, const Py_ss
     }
     for (Py_ssize_t g = 0; g < groups; g++) {
         unsigned code = (unsigned)v[2 * g] | ((unsigned)v[2 * g + 1] << 8);
-        if (!(code & CODE_PRESENT))
+        if (!(code & AM_CODE_PRESENT))
             continue;
-        uint32_t counts[5];
-        for (int k = 0; k < 5; k++) {
+        uint32_t counts[AM_COUNTS];
+        for (int k = 0; k < AM_COUNTS; k++) {
             int width = (code >> (2 * k)) & 3;
             if (width == 0) {
-                counts[k] = ABSENT;
+                counts[k] = AM_ABSENT;
             } else {
                 int bytes = (int)WIDTH_BYTES[width];
                 counts[k] = read_le(p, bytes);
                 p += bytes;
-                if (counts[k] == ABSENT) {
+                if (counts[k] == AM_ABSENT) {
                     PyMem_Free(heap);
                     bad_value("a count of 2**32 - 1");
                     return -1;
                 }
             }
         }
-        int has_af = (code & CODE_SOURCE_AF) != 0;
+        int has_af = (code & AM_CODE_SOURCE_AF) != 0;
         double source_af = 0.0;
         if (has_af) {
             source_af = get_double(p);
@@ -287,9 +270,9 @@ static int expand_into(const Layout *layout, const unsigned char *v, const Py_ss
         unsigned char *const body_start = direct ? o + head : body_buf;
         unsigned char *b = body_start;
         int af_written = 0;
-        for (int k = 0; k < 5; k++) {
+        for (int k = 0; k < AM_COUNTS; k++) {
             if (k == 2 && !af_written) {
-                if (counts[0] != ABSENT && counts[1] != ABSENT && counts[1] != 0) {
+                if (counts[0] != AM_ABSENT && counts[1] != AM_ABSENT && counts[1] != 0) {
                     *b++ = KEYS[K_AF];
                     put_double(b, (double)counts[0] / (double)counts[1]);
                     b += 8;
@@ -300,7 +283,7 @@ static int expand_into(const Layout *layout, const unsigned char *v, const Py_ss
                 }
                 af_written = 1;
             }
-            if (counts[k] == ABSENT)
+            if (counts[k] == AM_ABSENT)
                 continue;
             *b++ = COUNT_TAGS[k];
             b = put_varint(b, counts[k]);
@@ -359,7 +342,7 @@ static PyObject *expand(PyObject *module, PyObject *const *args, Py_ssize_t narg
     if (PyObject_GetBuffer(args[4], &view, PyBUF_SIMPLE) < 0)
         return NULL;
     PyObject *result = NULL;
-    uint32_t total[5];
+    uint32_t total[AM_COUNTS];
     Buf out = {NULL, 0, 0};
     if (expand_into(&layout, (const unsigned char *)view.buf, view.len, &out, total) == 0) {
         PyObject *out_bytes = PyBytes_FromStringAndSize((const char *)out.data, out.len);
@@ -404,7 +387,7 @@ static PyObject *set_batch_keys(PyObject *module, PyObject *arg) {
 
 /* The encoded pooled field of a total: from the cache (keyed by the 20 bytes of the
  * total), else pool(total tuple), cached. A new reference, or NULL. */
-static PyObject *pooled_field(PyObject *cache, PyObject *pool, const uint32_t total[5]) {
+static PyObject *pooled_field(PyObject *cache, PyObject *pool, const uint32_t total[AM_COUNTS]) {
     PyObject *key = PyBytes_FromStringAndSize((const char *)total, 5 * sizeof(uint32_t));
     if (key == NULL)
         return NULL;
@@ -521,7 +504,7 @@ static PyObject *frame_batch(PyObject *module, PyObject *const *args, Py_ssize_t
             Py_DECREF(value);
             if (failed)
                 goto done;
-            uint32_t total[5];
+            uint32_t total[AM_COUNTS];
             out.len = row_start + assumed;
             failed = expand_into(&layout, (const unsigned char *)view.buf, view.len, &out, total);
             PyBuffer_Release(&view);

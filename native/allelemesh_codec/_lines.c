@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "packer.h"
+#include "varint.h"
 
 #define MAX_POS_DIGITS 10
 
@@ -136,22 +137,6 @@ static inline int acgt(const char *s, Py_ssize_t n) {
         if (s[i] != 'A' && s[i] != 'C' && s[i] != 'G' && s[i] != 'T')
             return 0;
     return 1;
-}
-
-static inline unsigned char *put_varint(unsigned char *out, uint64_t v) {
-    while (v >= 0x80) {
-        *out++ = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    *out++ = (unsigned char)v;
-    return out;
-}
-
-static inline Py_ssize_t varint_len(uint64_t v) {
-    Py_ssize_t n = 1;
-    while (v >= 0x80)
-        v >>= 7, n++;
-    return n;
 }
 
 static inline unsigned char *put_span(unsigned char *out, const char *s, Py_ssize_t n) {

@@ -11,7 +11,7 @@ from mesh.v1 import allele_pb2
 from nodes.index.index_dir import read_metadata
 from nodes.index.keys import encode_key
 from nodes.index.records import ABSENT, ValueCodec
-from tests.count_helpers import as_tuple
+from tests.count_helpers import FIELDS, as_tuple
 from tests.vcf_factory import Counts
 
 
@@ -69,3 +69,43 @@ def require_tool(name: str, how: str) -> str:
             pytest.fail(f"{name} is not installed ({how})")
         pytest.skip(f"needs {name} ({how})")
     return path
+
+
+# -- stored values written by hand: rows of (AC, AN, hom, het, hemi), -1 for absent ------
+
+
+def row_counts(row: tuple[int, ...], af: float | None = None) -> allele_pb2.AlleleCounts:
+    """The served message of one row (-1: absent), AF as the node's rule gives it, exact."""
+    message = allele_pb2.AlleleCounts(precision=allele_pb2.COUNT_PRECISION_EXACT)
+    for name, value in zip(FIELDS, row, strict=True):
+        if value != -1:
+            setattr(message, name, value)
+    ac, an = row[0], row[1]
+    if ac != -1 and an not in (-1, 0):
+        message.allele_frequency = ac / an
+    elif af is not None:
+        message.allele_frequency = af
+    return message
+
+
+def row_frequency(
+    variant: allele_pb2.Variant, groups: tuple[str, ...], rows: list, filters: list[str]
+) -> allele_pb2.VariantFrequency:
+    """The served ``VariantFrequency`` of ``rows`` (total first; ``None``: group not there)."""
+    frequency = allele_pb2.VariantFrequency(
+        variant=variant, dataset_id="ds-1", counts=row_counts(*rows[0]), filters=filters
+    )
+    for label, row in zip(groups[1:], rows[1:], strict=True):
+        if row is not None:
+            frequency.populations.add(population=label, counts=row_counts(*row))
+    return frequency
+
+
+def stored_value(
+    codec: ValueCodec, variant: allele_pb2.Variant, rows: list, filters: list[str]
+) -> bytes:
+    """The stored value of ``rows``: the codec's packed counts, the variant, the filters."""
+    packed = codec.pack([None if r is None else r[0] + r[1:2] for r in rows])
+    encoded = variant.SerializeToString()
+    filtered = b"".join(b"\x3a" + bytes([len(f)]) + f.encode() for f in filters)
+    return packed + b"\x0a" + bytes([len(encoded)]) + encoded + filtered

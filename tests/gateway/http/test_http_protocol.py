@@ -20,6 +20,7 @@ from gateway.http.server import HttpServer
 from mesh.config import TlsConfig
 from mesh.config.http import HttpOptions
 from tests.gateway.http.fakes import FakeBackend
+from tests.gateway.http.raw_http import read_answer
 
 HEADER_TIMEOUT_S = 0.6
 
@@ -68,17 +69,6 @@ async def test_keep_alive_requests_do_not_stall_on_delayed_acks(server: HttpServ
     assert sum(seconds) < 50 * 0.040, f"50 keep-alive requests took {sum(seconds):.2f} s"
 
 
-async def _answer(reader: asyncio.StreamReader) -> bytes:
-    """One HTTP/1.1 answer: the head, then exactly Content-Length bytes of body."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    return head + await reader.readexactly(length)
-
-
 async def test_keep_alive_is_no_slower_than_a_new_connection(server: HttpServer):
     # The portal keeps its connections alive; a new connection per request hid the
     # stall (~40 ms per keep-alive answer, a few ms new). Requests in a row on the kept
@@ -92,7 +82,7 @@ async def test_keep_alive_is_no_slower_than_a_new_connection(server: HttpServer)
         for i in range(41):
             started = time.perf_counter()
             writer.write(request)
-            assert (await _answer(reader)).startswith(b"HTTP/1.1 200")
+            assert (await read_answer(reader)).startswith(b"HTTP/1.1 200")
             if i:  # the first one connects and warms up
                 keep.append(time.perf_counter() - started)
     finally:
@@ -102,7 +92,7 @@ async def test_keep_alive_is_no_slower_than_a_new_connection(server: HttpServer)
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         try:
             writer.write(request)
-            assert (await _answer(reader)).startswith(b"HTTP/1.1 200")
+            assert (await read_answer(reader)).startswith(b"HTTP/1.1 200")
         finally:
             writer.close()
         fresh.append(time.perf_counter() - started)

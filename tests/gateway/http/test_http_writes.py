@@ -21,6 +21,7 @@ from gateway.http.server import HttpServer, serve
 from mesh.config import TlsConfig
 from mesh.config.http import HttpOptions
 from tests.gateway.http.fakes import FakeBackend
+from tests.gateway.http.raw_http import read_answer
 
 
 @dataclass(frozen=True)
@@ -59,16 +60,6 @@ def server_sends(monkeypatch: pytest.MonkeyPatch):
     return lambda port: collected.setdefault(port, [])
 
 
-async def _answer(reader: asyncio.StreamReader) -> bytes:
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    return head + await reader.readexactly(length)
-
-
 async def test_each_answer_leaves_in_one_write(server: HttpServer, server_sends):
     # uvicorn wrote the head and the body apart: two sends (two TLS records on HTTPS)
     # per answer, the second one often after the client had already woken for the first.
@@ -86,7 +77,7 @@ async def test_each_answer_leaves_in_one_write(server: HttpServer, server_sends)
         for request in requests * 2:  # on one kept connection
             sends.clear()
             writer.write(request)
-            answer = await _answer(reader)
+            answer = await read_answer(reader)
             assert answer.startswith((b"HTTP/1.1 200", b"HTTP/1.1 404"))
             assert sends == [answer], f"{len(sends)} sends for one answer"
     finally:

@@ -8,42 +8,26 @@ histogram kept outside OpenTelemetry drifted from what the SDK's histogram would
 from __future__ import annotations
 
 import grpc
-import opentelemetry.sdk.trace as sdk_trace
 import pytest
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.trace import SpanKind, StatusCode, format_span_id, format_trace_id
 
 from mesh.tracing import metrics_text, outgoing_metadata, peer_span
 from mesh.tracing._context import extract_context
-from mesh.tracing._metrics import LATENCY_BUCKETS_S, new_registry, render
 from tests.mesh.tracing.helpers import (
     PARENT_SPAN_ID,
     TRACE_ID,
+    assert_like_sdk_span,
     finished,
     make_telemetry,
+    samples,
+    sdk_histogram,
     traceparent,
 )
-from tests.mesh.tracing.test_metrics_and_http import samples
 
 LOOKUP = "/mesh.v1.AlleleFrequencyService/LookupVariant"
 DURATIONS = "mesh_peer_duration_seconds"
-
-
-@pytest.fixture
-def live_spans(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Every SDK ``Span`` constructed while the test runs."""
-    made: list[object] = []
-    original = sdk_trace.Span.__init__
-
-    def counting(self: object, *args: object, **kwargs: object) -> None:
-        made.append(self)
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(sdk_trace.Span, "__init__", counting)
-    return made
 
 
 def test_peer_spans_are_recorded_without_a_live_sdk_span(live_spans):
@@ -93,12 +77,7 @@ def test_peer_span_has_what_the_sdk_tracer_would_give_it():
             otel_context.detach(token)
         ours, reference = finished(telemetry)[-2:]
         assert ours.name == reference.name
-        assert ours.kind is reference.kind is SpanKind.CLIENT
-        assert ours.parent == reference.parent
-        assert ours.context.trace_flags == reference.context.trace_flags
-        assert ours.context.trace_state == reference.context.trace_state
-        assert ours.resource is reference.resource
-        assert ours.instrumentation_scope == reference.instrumentation_scope
+        assert_like_sdk_span(ours, reference, SpanKind.CLIENT)
         assert dict(ours.attributes) == dict(reference.attributes)
         assert ours.status.status_code == reference.status.status_code
         assert ours.status.description == reference.status.description
@@ -119,20 +98,13 @@ def test_peer_latency_histogram_is_what_the_sdk_histogram_would_show():
         telemetry.metrics.record_peer("fi-1", "FI", "svc/M", "OK", seconds)
     telemetry.metrics.record_peer("fi-1", "FI", "svc/M", "UNAVAILABLE", 0.004)
     ours = {k: v for k, v in samples(metrics_text(telemetry)).items() if k[0].startswith(DURATIONS)}
-    reader = InMemoryMetricReader()
-    histogram = (
-        MeterProvider(metric_readers=[reader])
-        .get_meter("reference")
-        .create_histogram(
-            "mesh.peer.duration", unit="s", explicit_bucket_boundaries_advisory=LATENCY_BUCKETS_S
-        )
-    )
+    histogram, reference = sdk_histogram("mesh.peer.duration")
     labels = {"mesh.peer.id": "fi-1", "mesh.peer.country": "FI", "rpc.method": "svc/M"}
     for seconds in values:
         histogram.record(seconds, {**labels, "mesh.peer.outcome": "OK"})
     histogram.record(0.004, {**labels, "mesh.peer.outcome": "UNAVAILABLE"})
     assert ours
-    assert ours == samples(render(new_registry(reader)))
+    assert ours == reference()
     ok = (
         ("mesh_peer_country", "FI"),
         ("mesh_peer_id", "fi-1"),

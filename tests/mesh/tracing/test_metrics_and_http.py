@@ -9,7 +9,6 @@ import grpc
 import httpx
 from fastapi import FastAPI
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
-from prometheus_client.parser import text_string_to_metric_families
 
 from mesh.errors import NotFoundError
 from mesh.tracing import (
@@ -26,19 +25,9 @@ from tests.mesh.tracing.helpers import (
     finished,
     make_telemetry,
     run_server,
+    samples,
     traceparent,
 )
-
-
-def samples(text: bytes | str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """{(sample name, sorted labels): value} of a Prometheus text exposition."""
-    if isinstance(text, bytes):
-        text = text.decode()
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
 
 
 async def test_grpc_requests_errors_and_latencies_are_counted_per_method_and_status():

@@ -8,41 +8,25 @@ histogram would show on ``/metrics``.
 from __future__ import annotations
 
 import grpc
-import opentelemetry.sdk.trace as sdk_trace
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.trace import SpanKind, format_trace_id
 
 from mesh.tracing import TRACE_ID_METADATA_KEY, metrics_text, set_result_count
 from mesh.tracing._context import extract_context
-from mesh.tracing._metrics import LATENCY_BUCKETS_S, new_registry, render
 from tests.mesh.tracing.helpers import (
     PARENT_SPAN_ID,
     PING,
     TRACE_ID,
+    assert_like_sdk_span,
     finished,
     make_telemetry,
     run_server,
+    samples,
+    sdk_histogram,
     traceparent,
 )
-from tests.mesh.tracing.test_metrics_and_http import samples
 
 DURATIONS = "mesh_rpc_server_duration_seconds"
-
-
-@pytest.fixture
-def live_spans(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Every SDK ``Span`` constructed while the test runs."""
-    made: list[object] = []
-    original = sdk_trace.Span.__init__
-
-    def counting(self: object, *args: object, **kwargs: object) -> None:
-        made.append(self)
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(sdk_trace.Span, "__init__", counting)
-    return made
 
 
 async def ping(request: bytes, context: object) -> bytes:
@@ -101,12 +85,7 @@ async def test_server_span_has_what_the_sdk_tracer_would_give_it():
         )
         sdk.end()
         reference = finished(telemetry)[-1]
-        assert ours.kind is reference.kind is SpanKind.SERVER
-        assert ours.parent == reference.parent
-        assert ours.context.trace_flags == reference.context.trace_flags
-        assert ours.context.trace_state == reference.context.trace_state
-        assert ours.resource is reference.resource
-        assert ours.instrumentation_scope == reference.instrumentation_scope
+        assert_like_sdk_span(ours, reference, SpanKind.SERVER)
         assert ours.status.status_code == reference.status.status_code
     assert format_trace_id(continued.context.trace_id) == TRACE_ID
     assert continued.parent is not None
@@ -123,20 +102,11 @@ def test_latency_histogram_is_what_the_sdk_histogram_would_show():
     telemetry.metrics.record_server("svc/M", grpc.StatusCode.NOT_FOUND, 0.004)
     ours = {k: v for k, v in samples(metrics_text(telemetry)).items() if k[0].startswith(DURATIONS)}
     # The same values in an SDK histogram, rendered the way /metrics renders OTel data.
-    reader = InMemoryMetricReader()
-    histogram = (
-        MeterProvider(metric_readers=[reader])
-        .get_meter("reference")
-        .create_histogram(
-            "mesh.rpc.server.duration",
-            unit="s",
-            explicit_bucket_boundaries_advisory=LATENCY_BUCKETS_S,
-        )
-    )
+    histogram, reference = sdk_histogram("mesh.rpc.server.duration")
     for seconds in values:
         histogram.record(seconds, {"rpc.method": "svc/M", "rpc.grpc.status_code": "OK"})
     histogram.record(0.004, {"rpc.method": "svc/M", "rpc.grpc.status_code": "NOT_FOUND"})
-    assert ours == samples(render(new_registry(reader)))
+    assert ours == reference()
     # And by hand: a bucket holds its upper bound; cumulative counts.
     ok = (("rpc_grpc_status_code", "OK"), ("rpc_method", "svc/M"))
     assert ours[f"{DURATIONS}_bucket", (("le", "0.001"), *ok)] == 2

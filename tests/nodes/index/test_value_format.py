@@ -20,44 +20,21 @@ from nodes.build.builder import BuildOptions, build_index
 from nodes.index.index_dir import read_metadata
 from nodes.index.records import ABSENT, MAX_COUNT, RecordValueError, ValueCodec
 from nodes.serve.store import DatasetIndex
-from tests.nodes.helpers import counts_by_label, lookup
+from tests.nodes.helpers import counts_by_label, lookup, row_frequency, stored_value
 from tests.vcf_factory import GroupCounts, SiteRecord, write_sites_vcf
 
 GROUPS = ("", "NO", "NO_F", "NO_M")
-FIELDS = ("allele_count", "allele_number", "homozygous_count", "heterozygous_count")
 VARIANT = allele_pb2.Variant(
     chromosome="X", position=2_000_000, reference_bases="A", alternate_bases="AT"
 )
 
 
-def _counts(row: tuple, af: float | None = None) -> allele_pb2.AlleleCounts:
-    """The message of one row (-1: absent), AF as the node's rule says, exact."""
-    message = allele_pb2.AlleleCounts(precision=allele_pb2.COUNT_PRECISION_EXACT)
-    for name, value in zip((*FIELDS, "hemizygous_count"), row, strict=True):
-        if value != -1:
-            setattr(message, name, value)
-    ac, an = row[0], row[1]
-    if ac != -1 and an not in (-1, 0):
-        message.allele_frequency = ac / an
-    elif af is not None:
-        message.allele_frequency = af
-    return message
-
-
 def _expected(rows: list, filters: list[str]) -> allele_pb2.VariantFrequency:
-    frequency = allele_pb2.VariantFrequency(
-        variant=VARIANT, dataset_id="ds-1", counts=_counts(*rows[0]), filters=filters
-    )
-    for label, row in zip(GROUPS[1:], rows[1:], strict=True):
-        if row is not None:
-            frequency.populations.add(population=label, counts=_counts(*row))
-    return frequency
+    return row_frequency(VARIANT, GROUPS, rows, filters)
 
 
 def _value(codec: ValueCodec, rows: list, filters: list[str]) -> bytes:
-    packed = codec.pack([None if r is None else r[0] + r[1:2] for r in rows])
-    variant = b"\x0a" + bytes([len(VARIANT.SerializeToString())]) + VARIANT.SerializeToString()
-    return packed + variant + b"".join(b"\x3a" + bytes([len(f)]) + f.encode() for f in filters)
+    return stored_value(codec, VARIANT, rows, filters)
 
 
 def test_presence_round_trip_absent_is_not_zero():

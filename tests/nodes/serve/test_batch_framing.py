@@ -19,15 +19,9 @@ from nodes.index.records import ABSENT, MAX_COUNT, ValueCodec
 from nodes.serve._batch import encode_stored_batch  # binds the framing keys at import
 from nodes.serve._response import NOTHING_POOLED, POOLED_ONE, PooledCounts, pool_one
 from tests.guard_page import guarded
+from tests.nodes.helpers import row_counts, row_frequency, stored_value
 
 GROUPS = ("", "NO", "NO_F", "NO_M")
-FIELDS = (
-    "allele_count",
-    "allele_number",
-    "homozygous_count",
-    "heterozygous_count",
-    "hemizygous_count",
-)
 EXACT = allele_pb2.COUNT_PRECISION_EXACT
 _ = encode_stored_batch
 #: The pooled counts of a variant no dataset holds: the pooling rule's, over nothing.
@@ -39,36 +33,6 @@ def _variant(i: int) -> allele_pb2.Variant:
         chromosome=str(1 + i % 22), position=1_000 + 7 * i, reference_bases="A",
         alternate_bases="G" if i % 2 else "AT",
     )  # fmt: skip
-
-
-def _counts(counts: tuple[int, ...], af: float | None = None) -> allele_pb2.AlleleCounts:
-    message = allele_pb2.AlleleCounts(precision=EXACT)
-    for name, value in zip(FIELDS, counts, strict=True):
-        if value != -1:
-            setattr(message, name, value)
-    ac, an = counts[0], counts[1]
-    if ac != -1 and an not in (-1, 0):
-        message.allele_frequency = ac / an
-    elif af is not None:
-        message.allele_frequency = af
-    return message
-
-
-def _value(codec: ValueCodec, variant: allele_pb2.Variant, rows: list, filters: list[str]) -> bytes:
-    packed = codec.pack([None if r is None else r[0] + r[1:2] for r in rows])
-    encoded = variant.SerializeToString()
-    filtered = b"".join(b"\x3a" + bytes([len(f)]) + f.encode() for f in filters)
-    return packed + b"\x0a" + bytes([len(encoded)]) + encoded + filtered
-
-
-def _frequency(variant, rows, filters) -> allele_pb2.VariantFrequency:
-    frequency = allele_pb2.VariantFrequency(
-        variant=variant, dataset_id="ds-1", counts=_counts(*rows[0]), filters=filters
-    )
-    for label, row in zip(GROUPS[1:], rows[1:], strict=True):
-        if row is not None:
-            frequency.populations.add(population=label, counts=_counts(*row))
-    return frequency
 
 
 def _pooled(total: tuple[int, ...]) -> allele_pb2.AlleleCounts:
@@ -116,8 +80,8 @@ def test_a_batch_frames_to_the_protobuf_encoding(records):
             result.pooled.CopyFrom(NOTHING)
             continue
         total, groups, filters = held
-        store[key] = memoryview(_value(codec, variant, [total, *groups], filters))
-        result.frequencies.append(_frequency(variant, [total, *groups], filters))
+        store[key] = memoryview(stored_value(codec, variant, [total, *groups], filters))
+        result.frequencies.append(row_frequency(variant, GROUPS, [total, *groups], filters))
         result.pooled.CopyFrom(_pooled(total[0]))
     seen: list[int] = []
 
@@ -138,8 +102,8 @@ def test_the_node_suffix_ends_every_frequency_and_pools_are_cached():
     variants = [_variant(i) for i in range(3)]
     rows = [((4, 100, 0, 4, -1),), ((2, 50, 0, 2, 0),), None, None]
     store: dict[bytes, object] = {
-        b"a": _value(codec, variants[0], rows, []),
-        b"c": _value(codec, variants[2], rows, ["RF"]),
+        b"a": stored_value(codec, variants[0], rows, []),
+        b"c": stored_value(codec, variants[2], rows, ["RF"]),
     }
     echoes = [v.SerializeToString() for v in variants]
     POOLED_ONE.clear()
@@ -152,7 +116,7 @@ def test_the_node_suffix_ends_every_frequency_and_pools_are_cached():
     assert (first.frequencies[0].node_id, first.frequencies[0].country) == ("node-no", "NO")
     assert not missing.frequencies
     assert list(last.frequencies[0].filters) == ["RF"]
-    assert first.pooled == _counts((4, 100, 0, 4, -1))
+    assert first.pooled == row_counts((4, 100, 0, 4, -1))
     assert not first.pooled.HasField("hemizygous_count")  # unknown: absent, never 0
 
 
@@ -160,7 +124,7 @@ def test_a_damaged_value_is_a_value_error_never_a_read_past_its_end():
     codec = ValueCodec("ds-1", GROUPS)
     variant = _variant(1)
     rows = [((5, 70_000, 1, 3, 0),), ((2, 300, 0, 2, 0),), None, ((1, 9, 0, 1, 0), 0.5)]
-    value = _value(codec, variant, rows, ["RF"])
+    value = stored_value(codec, variant, rows, ["RF"])
     echo = [variant.SerializeToString()]
     for cut in range(len(value) - len(b"\x3a\x02RF")):
         store = {b"k": guarded(value[:cut])}
@@ -169,7 +133,7 @@ def test_a_damaged_value_is_a_value_error_never_a_read_past_its_end():
     with pytest.raises(ValueError, match="code bits"):
         _frame(codec, {b"k": b"\xff\xff" + value[2:]}, [b"k"], echo)
     # The error stops the batch: nothing half-framed is returned.
-    good = _value(codec, variant, rows, [])
+    good = stored_value(codec, variant, rows, [])
     with pytest.raises(ValueError, match="total"):
         _frame(codec, {b"a": good, b"b": b"\x00\x00" + value[2:]}, [b"a", b"b"], echo * 2)
 
@@ -188,7 +152,7 @@ def test_a_call_inside_a_call_and_a_huge_batch_keep_their_own_buffers():
     codec = ValueCodec("ds-1", GROUPS)
     rows = [((5, 70_000, 1, 3, 0),), ((2, 300, 0, 2, 0),), None, ((1, 9, 0, 1, 0), 0.5)]
     variants = [_variant(i) for i in range(40)]
-    store = {b"k%d" % i: _value(codec, v, rows, ["RF"]) for i, v in enumerate(variants)}
+    store = {b"k%d" % i: stored_value(codec, v, rows, ["RF"]) for i, v in enumerate(variants)}
     keys = list(store)
     echoes = [v.SerializeToString() for v in variants]
     alone = _frame(codec, store, keys[:3], echoes[:3])[0]
@@ -226,13 +190,8 @@ def test_long_labels_and_results_of_every_length_width_frame_to_protobuf():
         variant = _variant(i)
         keys.append(b"k%d" % i)
         echoes.append(variant.SerializeToString())
-        store[keys[-1]] = _value(codec, variant, rows, filters)
-        frequency = allele_pb2.VariantFrequency(
-            variant=variant, dataset_id="ds-1", counts=_counts(*rows[0]), filters=filters
-        )
-        for label, row in zip(groups[1:], rows[1:], strict=True):
-            if row is not None:
-                frequency.populations.add(population=label, counts=_counts(*row))
+        store[keys[-1]] = stored_value(codec, variant, rows, filters)
+        frequency = row_frequency(variant, groups, rows, filters)
         result = expected.results.add(variant=variant, pooled=_pooled(rows[0][0]))
         result.frequencies.append(frequency)
     sizes = [len(r.SerializeToString()) for r in expected.results]
